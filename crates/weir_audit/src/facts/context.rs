@@ -1,0 +1,233 @@
+//! Where a function runs: request handler, background job, init/CLI,
+//! migration or test. Severity depends on it (SPEC §2).
+
+use serde::Serialize;
+use weir_ir::{Expr, ExprKind, Function, FunctionKind, Module};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecContext {
+    RequestHandler,
+    BackgroundJob,
+    /// Startup, configuration, CLI entry points, module top-level code.
+    Init,
+    Migration,
+    Test,
+    /// Library code whose callers are unknown: default severity.
+    Other,
+}
+
+impl ExecContext {
+    pub fn label(self) -> &'static str {
+        match self {
+            ExecContext::RequestHandler => "request handler",
+            ExecContext::BackgroundJob => "background job",
+            ExecContext::Init => "init/CLI",
+            ExecContext::Migration => "migration",
+            ExecContext::Test => "test",
+            ExecContext::Other => "application code",
+        }
+    }
+}
+
+const HANDLER_DECORATORS: &[&str] = &[
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "head",
+    "options",
+    "route",
+    "api_route",
+    "websocket",
+    "websocket_route",
+    "api_view",
+    "action",
+    "view_config",
+    "resolver",
+    "field",
+    "mutation",
+    "query",
+    "subscription",
+];
+const JOB_DECORATORS: &[&str] = &[
+    "task",
+    "shared_task",
+    "actor",
+    "job",
+    "periodic_task",
+    "cron",
+    "scheduled_job",
+    "on_event_job",
+];
+const INIT_DECORATORS: &[&str] = &["command", "group", "on_event", "fixture", "cli", "callback"];
+const JOB_DIRS: &[&str] = &["tasks", "jobs", "workers", "worker", "cron", "celery_tasks"];
+const INIT_FILES: &[&str] = &[
+    "manage.py",
+    "cli.py",
+    "__main__.py",
+    "settings.py",
+    "conftest.py",
+    "setup.py",
+    "wsgi.py",
+    "asgi.py",
+];
+const INIT_NAMES: &[&str] = &[
+    "main",
+    "startup",
+    "shutdown",
+    "lifespan",
+    "setup",
+    "init_db",
+    "create_app",
+    "on_startup",
+    "on_shutdown",
+];
+const VIEW_BASES: &[&str] = &[
+    "View",
+    "APIView",
+    "GenericAPIView",
+    "ViewSet",
+    "ModelViewSet",
+    "GenericViewSet",
+    "HTTPEndpoint",
+    "MethodView",
+    "TemplateView",
+    "ListView",
+    "DetailView",
+    "FormView",
+    "CreateView",
+    "UpdateView",
+    "DeleteView",
+    "ListAPIView",
+    "RetrieveAPIView",
+];
+const HTTP_METHODS: &[&str] = &[
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "head",
+    "options",
+    "list",
+    "retrieve",
+    "create",
+    "update",
+    "partial_update",
+    "destroy",
+    "dispatch",
+];
+
+pub fn is_test_path(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    path.split('/').any(|seg| seg == "tests" || seg == "test")
+        || (file.starts_with("test_") && file.ends_with(".py"))
+        || file.ends_with("_test.py")
+        || file == "conftest.py"
+}
+
+pub fn is_migration_path(path: &str) -> bool {
+    path.split('/')
+        .any(|seg| seg == "migrations" || seg == "alembic" || seg == "versions")
+}
+
+/// The last name of a decorator: `@router.get("/x")` → `get`, `@shared_task` → `shared_task`.
+fn decorator_name(expr: &Expr) -> Option<&str> {
+    let target = match &expr.kind {
+        ExprKind::Call(call) => &call.callee,
+        _ => expr,
+    };
+    match &target.kind {
+        ExprKind::Name { id } => Some(id),
+        ExprKind::Attribute { attr, .. } => Some(attr),
+        _ => None,
+    }
+}
+
+/// Classifies one function, falling back on its parent's context.
+pub fn classify(module: &Module, function: &Function) -> ExecContext {
+    if is_test_path(&module.path) || function.name.starts_with("test_") {
+        return ExecContext::Test;
+    }
+    if is_migration_path(&module.path) {
+        return ExecContext::Migration;
+    }
+    if let Some(ctx) = own_context(module, function) {
+        return ctx;
+    }
+    if let Some(parent) = function.parent.filter(|&p| p != 0) {
+        return classify(module, module.function(parent));
+    }
+    if module
+        .path
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|seg| JOB_DIRS.contains(&seg))
+    {
+        return ExecContext::BackgroundJob;
+    }
+    let file = module.path.rsplit('/').next().unwrap_or(&module.path);
+    if INIT_FILES.contains(&file)
+        || module
+            .path
+            .split('/')
+            .any(|s| s == "scripts" || s == "management")
+    {
+        return ExecContext::Init;
+    }
+    ExecContext::Other
+}
+
+fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
+    if function.kind == FunctionKind::Module {
+        return Some(ExecContext::Init);
+    }
+    for decorator in &function.decorators {
+        let Some(name) = decorator_name(decorator) else {
+            continue;
+        };
+        // `@app.get(...)`/`@router.post(...)` are routes; a bare `@property`-style
+        // `get` is not, so route verbs count only when called on something.
+        let is_route_call = matches!(&decorator.kind, ExprKind::Call(c) if matches!(c.callee.kind, ExprKind::Attribute { .. }));
+        if HANDLER_DECORATORS.contains(&name)
+            && (is_route_call || matches!(name, "api_view" | "view_config"))
+        {
+            return Some(ExecContext::RequestHandler);
+        }
+        if JOB_DECORATORS.contains(&name) {
+            return Some(ExecContext::BackgroundJob);
+        }
+        if INIT_DECORATORS.contains(&name) {
+            return Some(ExecContext::Init);
+        }
+    }
+    if INIT_NAMES.contains(&function.name.as_str()) {
+        return Some(ExecContext::Init);
+    }
+    if let Some(class) = function.class.map(|c| &module.classes[c]) {
+        let is_view = class.bases.iter().any(|b| {
+            b.dotted().is_some_and(|d| {
+                VIEW_BASES
+                    .iter()
+                    .any(|v| d == *v || d.ends_with(&format!(".{v}")))
+            })
+        });
+        if is_view && HTTP_METHODS.contains(&function.name.as_str()) {
+            return Some(ExecContext::RequestHandler);
+        }
+        if class.name.ends_with("Command") && function.name == "handle" {
+            return Some(ExecContext::Init);
+        }
+    }
+    let file = module.path.rsplit('/').next().unwrap_or(&module.path);
+    // Django function views: `def detail(request, pk)` in views.py.
+    if (file == "views.py" || module.path.contains("/views/"))
+        && function.params.first().is_some_and(|p| p.name == "request")
+    {
+        return Some(ExecContext::RequestHandler);
+    }
+    None
+}

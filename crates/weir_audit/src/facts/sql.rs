@@ -1,0 +1,81 @@
+//! Deciding what a statement argument does: `execute(update(M)...)` is an
+//! UPDATE, `execute("DELETE FROM ...")` a DELETE, `execute(select(M))` a read.
+
+use weir_ir::{Expr, ExprKind, Literal};
+
+use crate::knowledge::{QueryOp, STATEMENT_BUILDERS};
+
+/// The operation of raw SQL text, from its first keyword.
+pub fn sql_text_op(text: &str) -> Option<QueryOp> {
+    let word: String = text
+        .trim_start()
+        .trim_start_matches('(')
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match word.as_str() {
+        "SELECT" | "WITH" | "SHOW" | "VALUES" => Some(QueryOp::Select),
+        "UPDATE" => Some(QueryOp::Update),
+        "DELETE" => Some(QueryOp::Delete),
+        "INSERT" | "REPLACE" | "COPY" | "UPSERT" | "MERGE" => Some(QueryOp::Insert),
+        _ => None,
+    }
+}
+
+/// The operation of a statement expression, following method chains down
+/// to their root (`update(Job).where(...).values(...)` → UPDATE). `resolve`
+/// qualifies a callee; `lookup` returns the value last assigned to a local.
+pub fn statement_op<'a>(
+    expr: &'a Expr,
+    resolve: &dyn Fn(&Expr) -> Option<String>,
+    lookup: &dyn Fn(&str) -> Option<&'a Expr>,
+    depth: u8,
+) -> Option<QueryOp> {
+    if depth > 8 {
+        return None;
+    }
+    match &expr.kind {
+        ExprKind::Literal(Literal::Str(s)) => sql_text_op(s),
+        ExprKind::Template { text, .. } => sql_text_op(text),
+        ExprKind::Name { id } => statement_op(lookup(id)?, resolve, lookup, depth + 1),
+        ExprKind::Call(call) => {
+            if let Some(q) = resolve(&call.callee) {
+                if let Some((_, op)) = STATEMENT_BUILDERS.iter().find(|(name, _)| *name == q) {
+                    return Some(*op);
+                }
+                // `text("UPDATE ...")`
+                if q.ends_with(".text") {
+                    return call
+                        .positional(0)
+                        .and_then(|a| statement_op(a, resolve, lookup, depth + 1));
+                }
+            }
+            // `.where(...)`, `.values(...)`, `.returning(...)` keep the root's operation.
+            let receiver = call.receiver()?;
+            statement_op(receiver, resolve, lookup, depth + 1)
+        }
+        ExprKind::Binary { left, .. } => statement_op(left, resolve, lookup, depth + 1),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_first_keyword() {
+        assert_eq!(
+            sql_text_op("  update jobs set x = 1"),
+            Some(QueryOp::Update)
+        );
+        assert_eq!(sql_text_op("\n  DELETE FROM jobs"), Some(QueryOp::Delete));
+        assert_eq!(sql_text_op("select 1"), Some(QueryOp::Select));
+        assert_eq!(
+            sql_text_op("insert into t values (1)"),
+            Some(QueryOp::Insert)
+        );
+        assert_eq!(sql_text_op("VACUUM"), None);
+    }
+}

@@ -1,0 +1,630 @@
+//! One ordered walk over a function body that records its facts: calls
+//! with their effects, the loops/try/with around them, local object kinds,
+//! resource acquisitions and escapes, string accumulations.
+
+use std::collections::{HashMap, HashSet};
+
+use weir_ir::{
+    ArgSpread, Call, Expr, ExprKind, Function, Literal, LoopKind, Module, Operator, Stmt, StmtKind,
+};
+
+use super::types::annotation_kind;
+use super::{
+    Accumulation, Acquisition, CallFact, FunctionFacts, LoopRef, ProjectFacts, Scope, Site,
+    TryPart, Typed, context, sql,
+};
+use crate::knowledge::{Effect, ObjKind, QueryOp};
+
+/// Builtins that evaluate a lazy query passed to them (`list(qs)`, `len(qs)`).
+const EVALUATING_BUILTINS: &[&str] = &[
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.set",
+    "builtins.sorted",
+    "builtins.len",
+    "builtins.bool",
+    "builtins.any",
+    "builtins.all",
+    "builtins.sum",
+    "builtins.next",
+    "builtins.dict",
+    "builtins.enumerate",
+];
+
+/// How a sub-expression is reached.
+#[derive(Clone, Copy, Default)]
+struct Flags {
+    offloaded: bool,
+    in_lambda: bool,
+}
+
+pub(super) struct Walker<'ir> {
+    project: &'ir ProjectFacts,
+    module: &'ir Module,
+    env: HashMap<String, Typed>,
+    assigned: HashMap<String, &'ir Expr>,
+    scopes: Vec<Scope<'ir>>,
+    facts: FunctionFacts<'ir>,
+}
+
+/// What the packs say about one call.
+struct CallInfo {
+    effect: Option<Effect>,
+    returns: Option<ObjKind>,
+    receiver_kind: Option<Typed>,
+    label: String,
+}
+
+impl<'ir> Walker<'ir> {
+    pub(super) fn run(
+        project: &'ir ProjectFacts,
+        module: &'ir Module,
+        function: &'ir Function,
+    ) -> FunctionFacts<'ir> {
+        let mut walker = Walker {
+            project,
+            module,
+            env: HashMap::new(),
+            assigned: HashMap::new(),
+            scopes: Vec::new(),
+            facts: FunctionFacts {
+                module,
+                function,
+                context: context::classify(module, function),
+                loops: Vec::new(),
+                calls: Vec::new(),
+                acquisitions: Vec::new(),
+                managed: HashSet::new(),
+                escapes: HashSet::new(),
+                accumulations: Vec::new(),
+                strings: HashMap::new(),
+                params: function.params.iter().map(|p| p.name.clone()).collect(),
+            },
+        };
+        walker.seed_params(function);
+        walker.block(&function.body);
+        walker.facts
+    }
+
+    fn seed_params(&mut self, function: &'ir Function) {
+        let knowledge = &self.project.knowledge;
+        for param in &function.params {
+            let declared = param
+                .annotation
+                .as_ref()
+                .and_then(|a| annotation_kind(self.module, knowledge, a));
+            if let Some(kind) = declared {
+                self.env.insert(param.name.clone(), Typed::certain(kind));
+            }
+        }
+    }
+
+    fn site(&self, expr: &Expr, flags: Flags, awaited: bool) -> Site<'ir> {
+        Site {
+            span: expr.span,
+            scopes: self.scopes.clone(),
+            awaited,
+            offloaded: flags.offloaded,
+            in_lambda: flags.in_lambda,
+        }
+    }
+
+    fn block(&mut self, stmts: &'ir [Stmt]) {
+        for stmt in stmts {
+            self.stmt(stmt);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &'ir Stmt) {
+        let flags = Flags::default();
+        match &stmt.kind {
+            StmtKind::Expr { value } => self.expr(value, flags),
+            StmtKind::Assign {
+                targets,
+                value,
+                annotation,
+                op,
+            } => self.assign(stmt, targets, value.as_ref(), annotation.as_ref(), *op),
+            StmtKind::Return { value } | StmtKind::Raise { value } => {
+                if let Some(value) = value {
+                    self.expr(value, flags);
+                    if matches!(stmt.kind, StmtKind::Return { .. }) {
+                        self.mark_escapes(value);
+                    }
+                }
+            }
+            StmtKind::If { test, then, orelse } => {
+                self.expr(test, flags);
+                self.scopes.push(Scope::If(test));
+                self.block(then);
+                self.block(orelse);
+                self.scopes.pop();
+            }
+            StmtKind::Loop(lp) => {
+                if let Some(iter) = &lp.iter {
+                    self.expr(iter, flags);
+                    self.evaluate_if_lazy(iter, flags);
+                }
+                let index = self.facts.loops.len();
+                self.facts.loops.push(LoopRef {
+                    kind: lp.kind,
+                    iter: lp.iter.as_ref(),
+                    target: lp.target.as_ref(),
+                    span: stmt.span,
+                    is_comprehension: false,
+                });
+                self.scopes.push(Scope::Loop(index));
+                if let Some(test) = &lp.test {
+                    self.expr(test, flags);
+                }
+                self.block(&lp.body);
+                self.scopes.pop();
+                self.block(&lp.orelse);
+            }
+            StmtKind::With { items, body, .. } => {
+                for item in items {
+                    self.expr(&item.context, flags);
+                    let Some(target) = item.target.as_ref().and_then(Expr::dotted) else {
+                        continue;
+                    };
+                    if let Some(kind) = self.kind_of(&item.context) {
+                        self.env.insert(target.clone(), kind);
+                    }
+                    self.facts.managed.insert(target);
+                }
+                self.scopes.push(Scope::With(stmt));
+                self.block(body);
+                self.scopes.pop();
+            }
+            StmtKind::Try {
+                body,
+                handlers,
+                orelse,
+                finally,
+            } => {
+                self.scoped(Scope::Try(stmt, TryPart::Body), body);
+                for (i, handler) in handlers.iter().enumerate() {
+                    self.scoped(Scope::Try(stmt, TryPart::Handler(i)), &handler.body);
+                }
+                self.scoped(Scope::Try(stmt, TryPart::Else), orelse);
+                self.scoped(Scope::Try(stmt, TryPart::Finally), finally);
+            }
+            StmtKind::Defer { call } => self.expr(call, flags),
+            StmtKind::Switch { subject, cases } => {
+                self.expr(subject, flags);
+                for case in cases {
+                    self.scoped(Scope::If(subject), case);
+                }
+            }
+            StmtKind::Delete { targets } => targets.iter().for_each(|t| self.expr(t, flags)),
+            StmtKind::FunctionDef { id } => {
+                // A closure that uses a resource takes over its lifetime.
+                let inner = self.module.function(*id);
+                weir_ir::visit::walk_block_exprs(&inner.body, &mut |e| {
+                    if let Some(name) = e.as_name() {
+                        self.facts.escapes.insert(name.to_string());
+                    }
+                });
+            }
+            StmtKind::ClassDef { .. } | StmtKind::Break | StmtKind::Continue => {}
+        }
+    }
+
+    fn scoped(&mut self, scope: Scope<'ir>, body: &'ir [Stmt]) {
+        self.scopes.push(scope);
+        self.block(body);
+        self.scopes.pop();
+    }
+
+    fn assign(
+        &mut self,
+        stmt: &'ir Stmt,
+        targets: &'ir [Expr],
+        value: Option<&'ir Expr>,
+        annotation: Option<&'ir Expr>,
+        op: Option<Operator>,
+    ) {
+        let flags = Flags::default();
+        let Some(value) = value else { return };
+        self.expr(value, flags);
+        for target in targets {
+            if !matches!(target.kind, ExprKind::Name { .. }) {
+                self.expr(target, flags);
+                // Stored on an object or in a container: no longer ours to close.
+                self.mark_escapes(value);
+            }
+        }
+        if let Some(op) = op {
+            if let (Some(var), Operator::Add) = (targets.first().and_then(Expr::dotted), op) {
+                self.facts.accumulations.push(Accumulation {
+                    var,
+                    value,
+                    site: self.site(value, flags, false),
+                });
+            }
+            return;
+        }
+        let kind = annotation
+            .and_then(|a| annotation_kind(self.module, &self.project.knowledge, a))
+            .map(Typed::certain)
+            .or_else(|| self.kind_of(value));
+        if value.as_name().is_some() {
+            // `other = conn`: an alias now shares the lifetime.
+            self.mark_escapes(value);
+        }
+        for target in targets {
+            let Some(var) = target.dotted() else {
+                self.declare_destructured(target);
+                continue;
+            };
+            self.assigned.insert(var.clone(), value);
+            match kind {
+                Some(kind) => {
+                    self.env.insert(var.clone(), kind);
+                }
+                None => {
+                    self.env.remove(&var);
+                }
+            }
+            if is_string_expr(value, &self.facts.strings) {
+                self.facts.strings.insert(var.clone(), stmt.span.line);
+            } else if let Some(add) = self_concatenation(&var, value) {
+                self.facts.accumulations.push(Accumulation {
+                    var: var.clone(),
+                    value: add,
+                    site: self.site(value, flags, false),
+                });
+            } else {
+                self.facts.strings.remove(&var);
+            }
+            let acquired = kind
+                .filter(|k| k.kind.is_resource())
+                .filter(|_| is_acquiring_call(value));
+            if let (Some(kind), ExprKind::Name { .. }) = (acquired, &target.kind) {
+                let label = value
+                    .unawaited()
+                    .as_call()
+                    .and_then(|c| c.callee.dotted())
+                    .unwrap_or_default();
+                self.facts.acquisitions.push(Acquisition {
+                    var,
+                    kind: kind.kind,
+                    site: self.site(value, flags, false),
+                    label,
+                });
+            }
+        }
+    }
+
+    fn declare_destructured(&mut self, target: &Expr) {
+        if let ExprKind::Collection { elements, .. } = &target.kind {
+            for element in elements {
+                if let Some(name) = element.dotted() {
+                    self.env.remove(&name);
+                    self.facts.strings.remove(&name);
+                }
+            }
+        }
+    }
+
+    /// Names that leave the function through `value`. A name used only as
+    /// a receiver (`session.scalar(q)`) does not leave; its result does.
+    fn mark_escapes(&mut self, value: &Expr) {
+        escaping_names(value, &mut self.facts.escapes);
+    }
+
+    fn expr(&mut self, expr: &'ir Expr, flags: Flags) {
+        match &expr.kind {
+            ExprKind::Await { value } => match &value.kind {
+                ExprKind::Call(call) => self.call(value, call, flags, true),
+                _ => self.expr(value, flags),
+            },
+            ExprKind::Call(call) => self.call(expr, call, flags, false),
+            ExprKind::Lambda { body, .. } => self.expr(
+                body,
+                Flags {
+                    in_lambda: true,
+                    ..flags
+                },
+            ),
+            ExprKind::Yield {
+                value: Some(value), ..
+            } => {
+                self.expr(value, flags);
+                self.mark_escapes(value);
+            }
+            ExprKind::Comprehension {
+                element, clauses, ..
+            } => {
+                let depth = self.scopes.len();
+                for clause in clauses {
+                    self.expr(&clause.iter, flags);
+                    self.evaluate_if_lazy(&clause.iter, flags);
+                    let index = self.facts.loops.len();
+                    self.facts.loops.push(LoopRef {
+                        kind: LoopKind::ForEach,
+                        iter: Some(&clause.iter),
+                        target: Some(&clause.target),
+                        span: expr.span,
+                        is_comprehension: true,
+                    });
+                    self.scopes.push(Scope::Loop(index));
+                    for condition in &clause.conditions {
+                        self.expr(condition, flags);
+                    }
+                }
+                self.expr(element, flags);
+                self.scopes.truncate(depth);
+            }
+            _ => weir_ir::visit::child_exprs(expr, &mut |child| self.expr(child, flags)),
+        }
+    }
+
+    fn call(&mut self, expr: &'ir Expr, call: &'ir Call, flags: Flags, awaited: bool) {
+        let info = self.classify(call);
+        let offloads = info.effect == Some(Effect::Offload);
+        // Receiver chain first (it runs first), then the arguments.
+        self.expr(&call.callee, flags);
+        let arg_flags = Flags {
+            offloaded: flags.offloaded || offloads,
+            ..flags
+        };
+        for arg in &call.args {
+            self.expr(&arg.value, arg_flags);
+        }
+        self.note_argument_escapes(call, info.effect);
+        if call
+            .qualified
+            .as_deref()
+            .is_some_and(|q| EVALUATING_BUILTINS.contains(&q))
+        {
+            if let Some(arg) = call.positional(0) {
+                self.evaluate_if_lazy(arg, flags);
+            }
+        }
+        if info.effect.is_none() && info.returns.is_none() {
+            return;
+        }
+        let op = match info.effect {
+            Some(Effect::Query(QueryOp::FromArgument)) => {
+                Some(self.statement_op(call).unwrap_or(QueryOp::Select))
+            }
+            Some(Effect::Query(op) | Effect::Stage(op)) => Some(op),
+            _ => None,
+        };
+        let receiver = match info.effect {
+            // `pool.release(conn)` releases its argument.
+            Some(Effect::Close)
+                if info
+                    .receiver_kind
+                    .is_some_and(|t| t.kind == ObjKind::AsyncPool) =>
+            {
+                call.positional(0).and_then(Expr::dotted)
+            }
+            _ => call.receiver().and_then(Expr::dotted),
+        };
+        self.facts.calls.push(CallFact {
+            site: self.site(expr, flags, awaited),
+            call: Some(call),
+            effect: info.effect,
+            op,
+            receiver,
+            receiver_kind: info.receiver_kind,
+            returns: info.returns,
+            label: info.label,
+        });
+    }
+
+    /// Values passed to a call are the callee's business from then on,
+    /// except for the calls that only use them.
+    fn note_argument_escapes(&mut self, call: &Call, effect: Option<Effect>) {
+        if matches!(effect, Some(Effect::Close | Effect::Offload)) {
+            return;
+        }
+        for arg in &call.args {
+            if arg.spread == ArgSpread::None {
+                if let Some(name) = arg.value.as_name() {
+                    self.facts.escapes.insert(name.to_string());
+                }
+            }
+        }
+    }
+
+    /// Iterating a lazy query (Django QuerySet, legacy Query) runs it.
+    fn evaluate_if_lazy(&mut self, iter: &'ir Expr, flags: Flags) {
+        let Some(kind) = self.kind_of(iter).filter(|t| t.kind.is_lazy_query()) else {
+            return;
+        };
+        self.facts.calls.push(CallFact {
+            site: self.site(iter, flags, false),
+            call: None,
+            effect: Some(Effect::Query(QueryOp::Select)),
+            op: Some(QueryOp::Select),
+            receiver: iter.dotted(),
+            receiver_kind: Some(kind),
+            returns: None,
+            label: "iteration of a lazy query".into(),
+        });
+    }
+
+    fn statement_op(&self, call: &'ir Call) -> Option<QueryOp> {
+        let statement = call.positional(0).or_else(|| call.keyword("statement"))?;
+        let module = self.module;
+        let assigned = &self.assigned;
+        sql::statement_op(
+            statement,
+            &|e| module.resolve_expr(e),
+            &|name| assigned.get(name).copied(),
+            0,
+        )
+    }
+
+    fn classify(&self, call: &Call) -> CallInfo {
+        let knowledge = &self.project.knowledge;
+        let label = call
+            .qualified
+            .clone()
+            .or_else(|| call.callee.dotted())
+            .unwrap_or_else(|| "call".into());
+        if let Some(entry) = call.qualified.as_deref().and_then(|q| knowledge.func(q)) {
+            return CallInfo {
+                effect: entry.effect,
+                returns: entry.returns,
+                receiver_kind: None,
+                label,
+            };
+        }
+        if let ExprKind::Attribute { value, attr } = &call.callee.kind {
+            let receiver_kind = self.kind_of(value);
+            if let Some(recv) = receiver_kind {
+                if let Some(entry) = knowledge.method(recv.kind, attr) {
+                    let returns = entry.returns;
+                    return CallInfo {
+                        effect: entry.effect,
+                        returns,
+                        receiver_kind,
+                        label,
+                    };
+                }
+                // `SessionLocal.begin()` on a factory opens a session.
+                if attr == "begin" && recv.kind.called().is_some() {
+                    return CallInfo {
+                        effect: None,
+                        returns: recv.kind.called(),
+                        receiver_kind,
+                        label,
+                    };
+                }
+                return CallInfo {
+                    effect: None,
+                    returns: None,
+                    receiver_kind,
+                    label,
+                };
+            }
+            if let Some(entry) = knowledge.any_receiver_method(attr) {
+                return CallInfo {
+                    effect: entry.effect,
+                    returns: entry.returns,
+                    receiver_kind: None,
+                    label,
+                };
+            }
+        }
+        // Calling a factory: `SessionLocal()`.
+        let returns = self.kind_of(&call.callee).and_then(|t| t.kind.called());
+        CallInfo {
+            effect: None,
+            returns,
+            receiver_kind: None,
+            label,
+        }
+    }
+
+    /// The kind of object an expression evaluates to, if known.
+    fn kind_of(&self, expr: &Expr) -> Option<Typed> {
+        let knowledge = &self.project.knowledge;
+        match &expr.kind {
+            ExprKind::Await { value } => self.kind_of(value),
+            ExprKind::Call(call) => {
+                let info = self.classify(call);
+                info.returns.map(|kind| Typed {
+                    kind,
+                    certain: info.receiver_kind.is_none_or(|r| r.certain),
+                })
+            }
+            ExprKind::Name { id } => {
+                if let Some(t) = self.env.get(id) {
+                    return Some(*t);
+                }
+                if self.facts.params.contains(id) || self.assigned.contains_key(id) {
+                    return knowledge.hint(id).map(Typed::hinted);
+                }
+                match self.module.resolve(id) {
+                    Some(q) => self
+                        .project
+                        .types
+                        .global(&q)
+                        .or_else(|| knowledge.type_kind(&q).map(Typed::certain)),
+                    None => knowledge.hint(id).map(Typed::hinted),
+                }
+            }
+            ExprKind::Attribute { value, attr } => {
+                if let Some(path) = expr.dotted() {
+                    if let Some(t) = self.env.get(&path) {
+                        return Some(*t);
+                    }
+                    if let Some(t) = self
+                        .module
+                        .resolve(&path)
+                        .and_then(|q| self.project.types.global(&q))
+                    {
+                        return Some(t);
+                    }
+                }
+                if let Some(kind) = knowledge.attribute(attr) {
+                    return Some(Typed::hinted(kind));
+                }
+                // `self.session`, `db.session`: a hint on the attribute name,
+                // unless the base is a known object with its own API.
+                if self.kind_of(value).is_none() {
+                    return knowledge.hint(attr).map(Typed::hinted);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `Session()`, `engine.connect()`, `await pool.acquire()`: a call that hands
+/// out a fresh resource (not a lookup such as `get_session_from(x)`).
+fn is_acquiring_call(value: &Expr) -> bool {
+    matches!(value.unawaited().kind, ExprKind::Call(_))
+}
+
+/// A string-valued expression: a literal, an f-string, `str(...)`,
+/// `"".join(...)`, a `%`-format of a string, or a known string variable.
+fn is_string_expr(value: &Expr, strings: &HashMap<String, u32>) -> bool {
+    match &value.kind {
+        ExprKind::Literal(Literal::Str(_)) | ExprKind::Template { .. } => true,
+        ExprKind::Call(call) => {
+            call.callee.as_name() == Some("str")
+                || matches!(call.method_name(), Some("join" | "format" | "strip" | "lower" | "upper" | "replace")
+                    if call.receiver().is_some_and(|r| matches!(r.kind, ExprKind::Literal(Literal::Str(_)))))
+        }
+        ExprKind::Binary {
+            op: Operator::Add | Operator::Mod,
+            left,
+            ..
+        } => is_string_expr(left, strings),
+        ExprKind::Name { id } => strings.contains_key(id),
+        _ => false,
+    }
+}
+
+/// `s = s + x` → `x`.
+fn self_concatenation<'a>(var: &str, value: &'a Expr) -> Option<&'a Expr> {
+    match &value.kind {
+        ExprKind::Binary {
+            op: Operator::Add,
+            left,
+            right,
+        } if left.dotted().as_deref() == Some(var) => Some(right),
+        _ => None,
+    }
+}
+
+fn escaping_names(value: &Expr, out: &mut HashSet<String>) {
+    match &value.kind {
+        ExprKind::Name { id } => {
+            out.insert(id.clone());
+        }
+        ExprKind::Attribute { value: base, .. } => {
+            if base.as_name().is_none() {
+                escaping_names(base, out);
+            }
+        }
+        _ => weir_ir::visit::child_exprs(value, &mut |child| escaping_names(child, out)),
+    }
+}

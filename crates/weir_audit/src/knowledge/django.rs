@@ -1,0 +1,78 @@
+//! Django ORM. <https://docs.djangoproject.com/en/stable/topics/db/queries/>
+
+use super::{Effect::*, FuncEntry, ObjKind::*, Pack, QueryOp::*, method, returns};
+
+const QS: &[super::ObjKind] = &[QuerySet];
+
+pub const PACK: Pack = Pack {
+    name: "django",
+    roots: &["django"],
+    funcs: &[
+        FuncEntry {
+            name: "django.db.transaction.commit",
+            effect: Some(Commit),
+            returns: None,
+        },
+        FuncEntry {
+            name: "django.db.transaction.rollback",
+            effect: Some(Rollback),
+            returns: None,
+        },
+    ],
+    types: &[],
+    methods: &[
+        // Builders: a QuerySet stays lazy until evaluated.
+        returns(QS, "all", QuerySet),
+        returns(QS, "filter", QuerySet),
+        returns(QS, "exclude", QuerySet),
+        returns(QS, "order_by", QuerySet),
+        returns(QS, "select_related", QuerySet),
+        returns(QS, "prefetch_related", QuerySet),
+        returns(QS, "annotate", QuerySet),
+        returns(QS, "alias", QuerySet),
+        returns(QS, "values", QuerySet),
+        returns(QS, "values_list", QuerySet),
+        returns(QS, "only", QuerySet),
+        returns(QS, "defer", QuerySet),
+        returns(QS, "distinct", QuerySet),
+        returns(QS, "using", QuerySet),
+        returns(QS, "select_for_update", QuerySet),
+        returns(QS, "reverse", QuerySet),
+        returns(QS, "none", QuerySet),
+        returns(QS, "union", QuerySet),
+        returns(QS, "extra", QuerySet),
+        // Evaluation.
+        method(QS, "get", Query(Select)),
+        method(QS, "first", Query(Select)),
+        method(QS, "last", Query(Select)),
+        method(QS, "count", Query(Select)),
+        method(QS, "exists", Query(Select)),
+        method(QS, "aggregate", Query(Select)),
+        method(QS, "earliest", Query(Select)),
+        method(QS, "latest", Query(Select)),
+        method(QS, "in_bulk", Query(Select)),
+        method(QS, "iterator", Query(Select)),
+        method(QS, "contains", Query(Select)),
+        method(QS, "get_or_create", Query(Select)),
+        method(QS, "update_or_create", Query(Update)),
+        method(QS, "create", Query(Insert)),
+        method(QS, "update", Query(Update)),
+        method(QS, "delete", Query(Delete)),
+        method(QS, "aget", Query(Select)),
+        method(QS, "afirst", Query(Select)),
+        method(QS, "alast", Query(Select)),
+        method(QS, "acount", Query(Select)),
+        method(QS, "aexists", Query(Select)),
+        method(QS, "aaggregate", Query(Select)),
+        method(QS, "acreate", Query(Insert)),
+        method(QS, "aupdate", Query(Update)),
+        method(QS, "adelete", Query(Delete)),
+        method(QS, "aget_or_create", Query(Select)),
+    ],
+    hints: &[],
+    attributes: &[
+        ("objects", QuerySet),
+        ("_default_manager", QuerySet),
+        ("_base_manager", QuerySet),
+    ],
+};

@@ -1,0 +1,332 @@
+//! Knowledge packs: what library APIs do, as data. One file per ecosystem.
+//! A rule never names an API; it asks the packs what a call does.
+//!
+//! Adding an ORM API is a one-line edit of a table here (plus a fixture).
+
+mod dbapi;
+mod django;
+mod http;
+mod sqlalchemy;
+
+pub use sqlalchemy::STATEMENT_BUILDERS;
+mod stdlib;
+
+use std::collections::HashMap;
+
+/// Kinds of runtime objects the analysis tracks through variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjKind {
+    /// SQLAlchemy `Session` (sync) or a Flask-SQLAlchemy/SQLModel session.
+    Session,
+    AsyncSession,
+    /// `sessionmaker(...)`: calling it opens a `Session`.
+    SessionFactory,
+    AsyncSessionFactory,
+    Engine,
+    AsyncEngine,
+    /// A sync DB-API or SQLAlchemy connection.
+    Connection,
+    /// asyncpg / psycopg async / SQLAlchemy async connection.
+    AsyncConnection,
+    Cursor,
+    AsyncPool,
+    /// SQLAlchemy's legacy `session.query(M)`: runs when a terminal method
+    /// (`all`, `first`, `update`…) is called or when it is iterated.
+    LegacyQuery,
+    /// Django `QuerySet` or manager: runs when evaluated (iterated, `get`,
+    /// `count`, `list(qs)`…).
+    QuerySet,
+    HttpClient,
+}
+
+impl ObjKind {
+    /// What calling an object of this kind returns (`SessionLocal()`).
+    pub fn called(self) -> Option<ObjKind> {
+        match self {
+            ObjKind::SessionFactory => Some(ObjKind::Session),
+            ObjKind::AsyncSessionFactory => Some(ObjKind::AsyncSession),
+            _ => None,
+        }
+    }
+
+    /// Lazy query objects, evaluated when iterated.
+    pub fn is_lazy_query(self) -> bool {
+        matches!(self, ObjKind::LegacyQuery | ObjKind::QuerySet)
+    }
+
+    /// Objects that hold a database connection until released.
+    pub fn is_resource(self) -> bool {
+        matches!(
+            self,
+            ObjKind::Session
+                | ObjKind::AsyncSession
+                | ObjKind::Connection
+                | ObjKind::AsyncConnection
+                | ObjKind::Cursor
+        )
+    }
+
+    pub fn is_session(self) -> bool {
+        matches!(self, ObjKind::Session | ObjKind::AsyncSession)
+    }
+
+    /// Sync objects whose every database call blocks the calling thread.
+    pub fn is_sync_db(self) -> bool {
+        matches!(
+            self,
+            ObjKind::Session | ObjKind::Connection | ObjKind::Cursor | ObjKind::Engine
+        )
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            ObjKind::Session | ObjKind::AsyncSession => "session",
+            ObjKind::SessionFactory | ObjKind::AsyncSessionFactory => "session factory",
+            ObjKind::Engine | ObjKind::AsyncEngine => "engine",
+            ObjKind::Connection | ObjKind::AsyncConnection => "connection",
+            ObjKind::Cursor => "cursor",
+            ObjKind::AsyncPool => "pool",
+            ObjKind::LegacyQuery | ObjKind::QuerySet => "query",
+            ObjKind::HttpClient => "HTTP client",
+        }
+    }
+}
+
+/// What a statement sent to the database does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueryOp {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    /// Decided from the statement argument (`session.execute(stmt)`).
+    FromArgument,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IoKind {
+    File,
+    Http,
+    Subprocess,
+    Socket,
+    Database,
+    Input,
+}
+
+impl IoKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            IoKind::File => "file I/O",
+            IoKind::Http => "a synchronous HTTP request",
+            IoKind::Subprocess => "a subprocess call",
+            IoKind::Socket => "socket I/O",
+            IoKind::Database => "a synchronous database call",
+            IoKind::Input => "reading standard input",
+        }
+    }
+}
+
+/// What a call does, as far as the auditors care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Query(QueryOp),
+    /// ORM unit-of-work staging: `session.add(x)` / `session.delete(x)`.
+    Stage(QueryOp),
+    Commit,
+    Rollback,
+    Flush,
+    Begin,
+    /// Releases the receiver (or the first argument, for `pool.release(conn)`).
+    Close,
+    Blocking(IoKind),
+    Sleep,
+    /// Runs its callable arguments off the event loop (`asyncio.to_thread`).
+    Offload,
+    CpuHeavy,
+}
+
+/// A function or constructor known by its qualified name.
+pub struct FuncEntry {
+    pub name: &'static str,
+    pub effect: Option<Effect>,
+    pub returns: Option<ObjKind>,
+}
+
+/// A method known by the kind of its receiver.
+pub struct MethodEntry {
+    pub on: &'static [ObjKind],
+    pub name: &'static str,
+    pub effect: Option<Effect>,
+    pub returns: Option<ObjKind>,
+}
+
+/// Receiver names that, when nothing better is known, stand for an object kind.
+pub struct NameHint {
+    pub names: &'static [&'static str],
+    pub kind: ObjKind,
+}
+
+pub struct Pack {
+    pub name: &'static str,
+    /// Top-level import roots that switch the pack on.
+    pub roots: &'static [&'static str],
+    pub funcs: &'static [FuncEntry],
+    /// Qualified type names usable in annotations.
+    pub types: &'static [(&'static str, ObjKind)],
+    pub methods: &'static [MethodEntry],
+    pub hints: &'static [NameHint],
+    /// Attribute names that turn any receiver into a kind (`Model.objects`).
+    pub attributes: &'static [(&'static str, ObjKind)],
+}
+
+pub const PACKS: &[&Pack] = &[
+    &sqlalchemy::PACK,
+    &django::PACK,
+    &dbapi::PACK,
+    &http::PACK,
+    &stdlib::PACK,
+];
+
+/// The packs switched on for one project, indexed for lookup.
+pub struct Knowledge {
+    funcs: HashMap<&'static str, &'static FuncEntry>,
+    types: HashMap<&'static str, ObjKind>,
+    methods: HashMap<(ObjKind, &'static str), &'static MethodEntry>,
+    /// Methods known whatever the receiver (`Path.read_bytes`, `run_in_executor`).
+    any_receiver: HashMap<&'static str, &'static MethodEntry>,
+    hints: HashMap<&'static str, ObjKind>,
+    attributes: HashMap<&'static str, ObjKind>,
+    active: Vec<&'static str>,
+}
+
+impl Knowledge {
+    /// Switches on every pack whose import roots appear in `imported_roots`
+    /// (packs with no roots, like the standard library, are always on).
+    pub fn for_imports<'a>(imported_roots: impl IntoIterator<Item = &'a str> + Clone) -> Self {
+        let mut k = Knowledge {
+            funcs: HashMap::new(),
+            types: HashMap::new(),
+            methods: HashMap::new(),
+            any_receiver: HashMap::new(),
+            hints: HashMap::new(),
+            attributes: HashMap::new(),
+            active: Vec::new(),
+        };
+        for pack in PACKS {
+            let on = pack.roots.is_empty()
+                || imported_roots
+                    .clone()
+                    .into_iter()
+                    .any(|r| pack.roots.contains(&r));
+            if on {
+                k.add(pack);
+            }
+        }
+        k
+    }
+
+    /// Every pack on: for tests and single-file runs.
+    pub fn all() -> Self {
+        let roots: Vec<&str> = PACKS.iter().flat_map(|p| p.roots.iter().copied()).collect();
+        Self::for_imports(roots.iter().copied())
+    }
+
+    fn add(&mut self, pack: &'static Pack) {
+        self.active.push(pack.name);
+        for f in pack.funcs {
+            self.funcs.insert(f.name, f);
+        }
+        for (name, kind) in pack.types {
+            self.types.insert(name, *kind);
+        }
+        for m in pack.methods {
+            if m.on.is_empty() {
+                self.any_receiver.insert(m.name, m);
+            }
+            for on in m.on {
+                self.methods.insert((*on, m.name), m);
+            }
+        }
+        for hint in pack.hints {
+            for name in hint.names {
+                self.hints.insert(name, hint.kind);
+            }
+        }
+        for (attr, kind) in pack.attributes {
+            self.attributes.insert(attr, *kind);
+        }
+    }
+
+    pub fn active_packs(&self) -> &[&'static str] {
+        &self.active
+    }
+
+    pub fn func(&self, qualified: &str) -> Option<&'static FuncEntry> {
+        self.funcs.get(qualified).copied()
+    }
+
+    pub fn type_kind(&self, qualified: &str) -> Option<ObjKind> {
+        self.types.get(qualified).copied()
+    }
+
+    pub fn method(&self, on: ObjKind, name: &str) -> Option<&'static MethodEntry> {
+        self.methods.get(&(on, name)).copied()
+    }
+
+    /// A method that means the same on any receiver, when the receiver's
+    /// kind is unknown.
+    pub fn any_receiver_method(&self, name: &str) -> Option<&'static MethodEntry> {
+        self.any_receiver.get(name).copied()
+    }
+
+    pub fn hint(&self, name: &str) -> Option<ObjKind> {
+        self.hints.get(name).copied()
+    }
+
+    pub fn attribute(&self, attr: &str) -> Option<ObjKind> {
+        self.attributes.get(attr).copied()
+    }
+}
+
+/// Shorthands that keep the pack tables one line per API.
+pub(crate) const fn func(name: &'static str, effect: Effect) -> FuncEntry {
+    FuncEntry {
+        name,
+        effect: Some(effect),
+        returns: None,
+    }
+}
+
+pub(crate) const fn ctor(name: &'static str, returns: ObjKind) -> FuncEntry {
+    FuncEntry {
+        name,
+        effect: None,
+        returns: Some(returns),
+    }
+}
+
+pub(crate) const fn method(
+    on: &'static [ObjKind],
+    name: &'static str,
+    effect: Effect,
+) -> MethodEntry {
+    MethodEntry {
+        on,
+        name,
+        effect: Some(effect),
+        returns: None,
+    }
+}
+
+pub(crate) const fn returns(
+    on: &'static [ObjKind],
+    name: &'static str,
+    kind: ObjKind,
+) -> MethodEntry {
+    MethodEntry {
+        on,
+        name,
+        effect: None,
+        returns: Some(kind),
+    }
+}

@@ -1,0 +1,156 @@
+//! SQLAlchemy 1.4/2.0 (ORM and Core, sync and asyncio), SQLModel and
+//! Flask-SQLAlchemy. <https://docs.sqlalchemy.org/en/20/>
+
+use super::{Effect::*, NameHint, ObjKind::*, Pack, QueryOp::*, ctor, method, returns};
+
+const SESSIONS: &[super::ObjKind] = &[Session, AsyncSession, SessionFactory, AsyncSessionFactory];
+const CONNECTIONS: &[super::ObjKind] = &[Connection, AsyncConnection];
+const ENGINES: &[super::ObjKind] = &[Engine];
+const ASYNC_ENGINES: &[super::ObjKind] = &[AsyncEngine];
+const QUERY: &[super::ObjKind] = &[LegacyQuery];
+
+pub const PACK: Pack = Pack {
+    name: "sqlalchemy",
+    roots: &["sqlalchemy", "sqlmodel", "flask_sqlalchemy"],
+    funcs: &[
+        ctor("sqlalchemy.create_engine", Engine),
+        ctor("sqlalchemy.engine.create_engine", Engine),
+        ctor("sqlmodel.create_engine", Engine),
+        ctor("sqlalchemy.engine_from_config", Engine),
+        ctor("sqlalchemy.ext.asyncio.create_async_engine", AsyncEngine),
+        ctor(
+            "sqlalchemy.ext.asyncio.async_engine_from_config",
+            AsyncEngine,
+        ),
+        ctor("sqlalchemy.orm.sessionmaker", SessionFactory),
+        ctor("sqlalchemy.orm.scoped_session", SessionFactory),
+        ctor(
+            "sqlalchemy.ext.asyncio.async_sessionmaker",
+            AsyncSessionFactory,
+        ),
+        ctor(
+            "sqlalchemy.ext.asyncio.async_scoped_session",
+            AsyncSessionFactory,
+        ),
+        ctor("sqlalchemy.orm.Session", Session),
+        ctor("sqlalchemy.orm.session.Session", Session),
+        ctor("sqlmodel.Session", Session),
+        ctor("sqlalchemy.ext.asyncio.AsyncSession", AsyncSession),
+        ctor("sqlmodel.ext.asyncio.session.AsyncSession", AsyncSession),
+    ],
+    types: &[
+        ("sqlalchemy.orm.Session", Session),
+        ("sqlalchemy.orm.session.Session", Session),
+        ("sqlalchemy.orm.scoped_session", Session),
+        ("sqlmodel.Session", Session),
+        ("sqlalchemy.ext.asyncio.AsyncSession", AsyncSession),
+        ("sqlalchemy.ext.asyncio.async_scoped_session", AsyncSession),
+        ("sqlmodel.ext.asyncio.session.AsyncSession", AsyncSession),
+        ("sqlalchemy.engine.Engine", Engine),
+        ("sqlalchemy.Engine", Engine),
+        ("sqlalchemy.ext.asyncio.AsyncEngine", AsyncEngine),
+        ("sqlalchemy.engine.Connection", Connection),
+        ("sqlalchemy.Connection", Connection),
+        ("sqlalchemy.ext.asyncio.AsyncConnection", AsyncConnection),
+        ("sqlalchemy.orm.sessionmaker", SessionFactory),
+        (
+            "sqlalchemy.ext.asyncio.async_sessionmaker",
+            AsyncSessionFactory,
+        ),
+    ],
+    methods: &[
+        // Session / AsyncSession (and scoped_session, which proxies them).
+        method(SESSIONS, "execute", Query(FromArgument)),
+        method(SESSIONS, "scalars", Query(FromArgument)),
+        method(SESSIONS, "scalar", Query(FromArgument)),
+        method(SESSIONS, "stream", Query(FromArgument)),
+        method(SESSIONS, "stream_scalars", Query(FromArgument)),
+        method(SESSIONS, "get", Query(Select)),
+        method(SESSIONS, "get_one", Query(Select)),
+        method(SESSIONS, "refresh", Query(Select)),
+        method(SESSIONS, "merge", Query(Select)),
+        returns(SESSIONS, "query", LegacyQuery),
+        method(SESSIONS, "add", Stage(Insert)),
+        method(SESSIONS, "delete", Stage(Delete)),
+        method(SESSIONS, "commit", Commit),
+        method(SESSIONS, "rollback", Rollback),
+        method(SESSIONS, "flush", Flush),
+        method(SESSIONS, "close", Close),
+        method(SESSIONS, "begin", Begin),
+        method(SESSIONS, "begin_nested", Begin),
+        returns(&[Session], "connection", Connection),
+        // Engines hand out connections.
+        returns(ENGINES, "connect", Connection),
+        returns(ENGINES, "begin", Connection),
+        returns(ENGINES, "raw_connection", Connection),
+        returns(ASYNC_ENGINES, "connect", AsyncConnection),
+        returns(ASYNC_ENGINES, "begin", AsyncConnection),
+        // Core connections (DB-API connections share the kind; see dbapi.rs).
+        method(CONNECTIONS, "execute", Query(FromArgument)),
+        method(CONNECTIONS, "exec_driver_sql", Query(FromArgument)),
+        method(CONNECTIONS, "scalar", Query(FromArgument)),
+        method(CONNECTIONS, "scalars", Query(FromArgument)),
+        method(CONNECTIONS, "stream", Query(FromArgument)),
+        method(CONNECTIONS, "commit", Commit),
+        method(CONNECTIONS, "rollback", Rollback),
+        method(CONNECTIONS, "close", Close),
+        method(CONNECTIONS, "begin", Begin),
+        method(CONNECTIONS, "begin_nested", Begin),
+        // Legacy Query: builders stay lazy, terminal methods run SQL.
+        returns(QUERY, "filter", LegacyQuery),
+        returns(QUERY, "filter_by", LegacyQuery),
+        returns(QUERY, "join", LegacyQuery),
+        returns(QUERY, "outerjoin", LegacyQuery),
+        returns(QUERY, "options", LegacyQuery),
+        returns(QUERY, "order_by", LegacyQuery),
+        returns(QUERY, "group_by", LegacyQuery),
+        returns(QUERY, "having", LegacyQuery),
+        returns(QUERY, "limit", LegacyQuery),
+        returns(QUERY, "offset", LegacyQuery),
+        returns(QUERY, "distinct", LegacyQuery),
+        returns(QUERY, "with_entities", LegacyQuery),
+        returns(QUERY, "with_for_update", LegacyQuery),
+        returns(QUERY, "select_from", LegacyQuery),
+        returns(QUERY, "execution_options", LegacyQuery),
+        returns(QUERY, "populate_existing", LegacyQuery),
+        returns(QUERY, "yield_per", LegacyQuery),
+        method(QUERY, "all", Query(Select)),
+        method(QUERY, "first", Query(Select)),
+        method(QUERY, "one", Query(Select)),
+        method(QUERY, "one_or_none", Query(Select)),
+        method(QUERY, "scalar", Query(Select)),
+        method(QUERY, "count", Query(Select)),
+        method(QUERY, "get", Query(Select)),
+        method(QUERY, "update", Query(Update)),
+        method(QUERY, "delete", Query(Delete)),
+    ],
+    hints: &[NameHint {
+        names: &[
+            "session",
+            "db_session",
+            "dbsession",
+            "sess",
+            "db",
+            "orm_session",
+            "sa_session",
+        ],
+        kind: Session,
+    }],
+    attributes: &[],
+};
+
+/// `update(M)`, `delete(M)`, `insert(M)` constructors of Core statements.
+pub const STATEMENT_BUILDERS: &[(&str, super::QueryOp)] = &[
+    ("sqlalchemy.select", Select),
+    ("sqlalchemy.future.select", Select),
+    ("sqlmodel.select", Select),
+    ("sqlalchemy.update", Update),
+    ("sqlalchemy.sql.expression.update", Update),
+    ("sqlalchemy.delete", Delete),
+    ("sqlalchemy.sql.expression.delete", Delete),
+    ("sqlalchemy.insert", Insert),
+    ("sqlalchemy.sql.expression.insert", Insert),
+    ("sqlalchemy.dialects.postgresql.insert", Insert),
+    ("sqlalchemy.dialects.sqlite.insert", Insert),
+    ("sqlalchemy.dialects.mysql.insert", Insert),
+];

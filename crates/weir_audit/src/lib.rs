@@ -1,0 +1,11 @@
+//! weir's analysis: knowledge packs, facts, rules, the four auditors and
+//! scoring. Reads only the IR.
+
+pub mod audit;
+pub mod facts;
+pub mod knowledge;
+pub mod registry;
+pub mod report;
+pub mod rule;
+pub mod rules;
+pub mod score;

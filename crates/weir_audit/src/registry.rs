@@ -1,0 +1,25 @@
+//! Every rule, one line each.
+
+use crate::rule::Rule;
+use crate::rules;
+
+pub static RULES: &[&dyn Rule] = &[
+    &rules::query_in_loop::QueryInLoop,
+    &rules::n_update_loop::NUpdateLoop,
+    &rules::missing_bulk_operation::MissingBulkOperation,
+    &rules::missing_rollback::MissingRollback,
+    &rules::commit_in_loop::CommitInLoop,
+    &rules::blocking_io_in_async::BlockingIoInAsync,
+    &rules::sync_sleep_in_async::SyncSleepInAsync,
+    &rules::string_concat_in_loop::StringConcatInLoop,
+    &rules::missing_cleanup::MissingCleanup,
+    &rules::pool_config_gaps::PoolConfigGaps,
+];
+
+/// Looks a rule up by id (`QE-07`, case-insensitive) or name (`query-in-loop`).
+pub fn find(key: &str) -> Option<&'static dyn Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.meta().id.eq_ignore_ascii_case(key) || r.meta().name.eq_ignore_ascii_case(key))
+}

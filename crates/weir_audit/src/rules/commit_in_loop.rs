@@ -1,0 +1,137 @@
+use weir_ir::{Expr, ExprKind, LoopKind, Operator};
+
+use crate::declare_rule;
+use crate::facts::{FunctionFacts, LoopRef, Scope};
+use crate::knowledge::Effect;
+use crate::report::{Category, Effort, Finding, Severity};
+use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{call_text, describe_loop};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds `commit()` or `flush()` called on every iteration of a `for`
+    /// loop.
+    ///
+    /// ## Why is this bad
+    /// Every commit is a durable write (an fsync of the WAL) and a round trip;
+    /// a thousand items become a thousand transactions. A failure halfway
+    /// leaves half the batch committed, which is rarely what the caller wants.
+    ///
+    /// ## Example
+    /// ```python
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def archive(session: Session, jobs):
+    ///     for job in jobs:
+    ///         job.archived = True
+    ///         session.commit()
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def archive(session: Session, jobs):
+    ///     for job in jobs:
+    ///         job.archived = True
+    ///     session.commit()
+    /// ```
+    /// For very large batches, commit every N items (`if i % 500 == 0:`).
+    ///
+    /// ## Known limitations
+    /// A commit inside a helper called from the loop is not followed yet.
+    /// Commits under a batching condition (`%`, `len(...)` comparisons) and
+    /// commits in `while` worker loops are not reported.
+    pub struct CommitInLoop;
+    id: "TX-07",
+    name: "commit-in-loop",
+    category: Category::TransactionCorrectness,
+    summary: "commit or flush once per loop item",
+    severity: Severity::High,
+    job: None,
+    init: None,
+    effort: Effort::S,
+    languages: PYTHON,
+    sources: &[
+        Source { title: "SQLAlchemy: Transactions and Connection Management (Session)", url: "https://docs.sqlalchemy.org/en/20/orm/session_transaction.html" },
+        Source { title: "PostgreSQL: Populating a Database", url: "https://www.postgresql.org/docs/current/populate.html" },
+    ],
+}
+
+impl Rule for CommitInLoop {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+        for call in facts.calls_with(|e| matches!(e, Effect::Commit | Effect::Flush)) {
+            let Some(index) = call.site.innermost_loop() else {
+                continue;
+            };
+            let lp = &facts.loops[index];
+            if lp.kind != LoopKind::ForEach
+                || lp.is_comprehension
+                || lp.is_over_literal()
+                || is_retry_loop(lp)
+            {
+                continue;
+            }
+            let batched = call
+                .site
+                .scopes_in_innermost_loop()
+                .iter()
+                .any(|s| matches!(s, Scope::If(test) if is_batch_condition(test)));
+            if batched {
+                continue;
+            }
+            let verb = if call.effect == Some(Effect::Flush) {
+                "flushes"
+            } else {
+                "commits"
+            };
+            out.push(
+                finding(&Self::META, facts, call.site.span, format!("{} {verb} once per item of the {}", call_text(call), describe_loop(lp)))
+                    .why("One transaction per item: a durable write and a round trip each, and a failure leaves the batch half applied.")
+                    .help("Commit once after the loop, or every N items for very large batches (`if i % 500 == 0: session.commit()`).")
+                    .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
+            );
+        }
+    }
+}
+
+/// `for attempt in range(MAX_RETRIES):` — retrying one transaction, not a batch.
+fn is_retry_loop(lp: &LoopRef<'_>) -> bool {
+    let is_range = lp
+        .iter
+        .and_then(|i| i.as_call())
+        .is_some_and(|c| c.callee.as_name() == Some("range"));
+    let target = lp.target.and_then(Expr::as_name).unwrap_or("");
+    is_range
+        && (target == "_"
+            || target.contains("attempt")
+            || target.contains("retr")
+            || target.contains("tries"))
+}
+
+/// `i % 100 == 0`, `len(batch) >= size`: the commit happens every N items.
+fn is_batch_condition(test: &Expr) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_expr(test, &mut |e| match &e.kind {
+        ExprKind::Binary {
+            op: Operator::Mod, ..
+        } => found = true,
+        ExprKind::Compare {
+            left, comparators, ..
+        } => {
+            let is_len = |x: &Expr| {
+                x.as_call()
+                    .is_some_and(|c| c.callee.as_name() == Some("len"))
+            };
+            if is_len(left) || comparators.iter().any(is_len) {
+                found = true;
+            }
+        }
+        _ => {}
+    });
+    found
+}

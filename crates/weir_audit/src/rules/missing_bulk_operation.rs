@@ -1,0 +1,103 @@
+use crate::declare_rule;
+use crate::facts::FunctionFacts;
+use crate::knowledge::{Effect, QueryOp};
+use crate::report::{Category, Effort, Finding, Severity};
+use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{call_text, collection_loop, describe_loop, is_django};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds rows added, deleted or inserted one at a time in a loop:
+    /// `session.add(x)` / `session.delete(x)`, Django `Model.objects.create(...)`,
+    /// or an `INSERT` statement per item.
+    ///
+    /// ## Why is this bad
+    /// Each item becomes its own INSERT (or DELETE) at flush time, or its own
+    /// round trip for `objects.create`. Bulk APIs send the same rows in one
+    /// statement or a few batches.
+    ///
+    /// ## Example
+    /// ```python
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def import_rows(session: Session, rows):
+    ///     for row in rows:
+    ///         session.add(Product(sku=row["sku"], name=row["name"]))
+    ///     session.commit()
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def import_rows(session: Session, rows):
+    ///     session.add_all([Product(sku=r["sku"], name=r["name"]) for r in rows])
+    ///     session.commit()
+    /// ```
+    /// Or `session.execute(insert(Product), rows)`; Django `bulk_create()`.
+    ///
+    /// ## Known limitations
+    /// Helpers that add rows are not followed yet.
+    pub struct MissingBulkOperation;
+    id: "QE-05",
+    name: "missing-bulk-operation",
+    category: Category::QueryEfficiency,
+    summary: "rows added, deleted or inserted one per loop item instead of in bulk",
+    severity: Severity::Medium,
+    job: None,
+    init: None,
+    effort: Effort::S,
+    languages: PYTHON,
+    sources: &[
+        Source { title: "SQLAlchemy: ORM Bulk INSERT Statements", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html#orm-bulk-insert-statements" },
+        Source { title: "Django: bulk_create", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#bulk-create" },
+    ],
+}
+
+impl Rule for MissingBulkOperation {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+        for call in facts.calls_with(|e| {
+            matches!(
+                e,
+                Effect::Stage(_) | Effect::Query(QueryOp::Insert | QueryOp::FromArgument)
+            )
+        }) {
+            let is_staged = matches!(call.effect, Some(Effect::Stage(_)));
+            if (!is_staged && call.op != Some(QueryOp::Insert)) || call.site.in_lambda {
+                continue;
+            }
+            if call
+                .call
+                .and_then(|c| c.method_name())
+                .is_some_and(|m| m.starts_with("executemany") || m.starts_with("copy_"))
+            {
+                continue;
+            }
+            let Some(lp) = collection_loop(facts, &call.site) else {
+                continue;
+            };
+            let what = match (call.effect, call.op) {
+                (Some(Effect::Stage(QueryOp::Delete)), _) => "deletes one row",
+                (Some(Effect::Stage(_)), _) => "adds one row",
+                _ => "inserts one row",
+            };
+            let help = if is_django(call) {
+                "Build the objects in a list and save them with one `bulk_create()` call."
+            } else if matches!(call.effect, Some(Effect::Stage(QueryOp::Delete))) {
+                "Delete the rows with one statement: `delete(M).where(M.id.in_(ids))`."
+            } else {
+                "Build the objects first and stage them with one `session.add_all([...])`, or insert with `session.execute(insert(M), rows)`."
+            };
+            out.push(
+                finding(&Self::META, facts, call.site.span, format!("{} {what} per item of the {}", call_text(call), describe_loop(lp)))
+                    .why("One INSERT/DELETE per item where a bulk operation sends the rows in one statement or a few batches.")
+                    .help(help)
+                    .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
+            );
+        }
+    }
+}

@@ -1,0 +1,102 @@
+use crate::declare_rule;
+use crate::facts::FunctionFacts;
+use crate::knowledge::{Effect, QueryOp};
+use crate::report::{Category, Effort, Finding, Severity};
+use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{call_text, describe_loop, is_django};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds UPDATE or DELETE statements executed once per item of a loop:
+    /// `session.execute(update(M).where(M.id == x))`, a legacy
+    /// `session.query(M).filter(...).update(...)`, Django
+    /// `Model.objects.filter(...).update(...)`, raw `UPDATE`/`DELETE` SQL.
+    ///
+    /// ## Why is this bad
+    /// N statements where one set-based statement does the same work: N
+    /// round trips, N index lookups, N row locks taken one at a time.
+    ///
+    /// ## Example
+    /// ```python
+    /// from sqlalchemy import update
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def cancel(session: Session, ids):
+    ///     for job_id in ids:
+    ///         session.execute(update(Job).where(Job.id == job_id).values(status="cancelled"))
+    ///     session.commit()
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// from sqlalchemy import update
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def cancel(session: Session, ids):
+    ///     session.execute(update(Job).where(Job.id.in_(ids)).values(status="cancelled"))
+    ///     session.commit()
+    /// ```
+    ///
+    /// ## Known limitations
+    /// Updates behind helper functions are not followed yet.
+    pub struct NUpdateLoop;
+    id: "QE-02",
+    name: "n-update-loop",
+    category: Category::QueryEfficiency,
+    summary: "N-UPDATE/N-DELETE: one UPDATE or DELETE per loop item instead of one set-based statement",
+    severity: Severity::High,
+    job: None,
+    init: None,
+    effort: Effort::S,
+    languages: PYTHON,
+    sources: &[
+        Source { title: "SQLAlchemy: ORM-Enabled INSERT, UPDATE, and DELETE statements", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html" },
+        Source { title: "Django: Updating multiple objects at once", url: "https://docs.djangoproject.com/en/stable/topics/db/queries/#updating-multiple-objects-at-once" },
+    ],
+}
+
+impl Rule for NUpdateLoop {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+        for call in facts.calls_with(|e| matches!(e, Effect::Query(_))) {
+            let verb = match call.op {
+                Some(QueryOp::Update) => "UPDATE",
+                Some(QueryOp::Delete) => "DELETE",
+                _ => continue,
+            };
+            if call.site.in_lambda || call.call.and_then(|c| c.method_name()) == Some("executemany")
+            {
+                continue;
+            }
+            let loops: Vec<_> = call
+                .site
+                .loops()
+                .rev()
+                .map(|i| &facts.loops[i])
+                .filter(|l| l.kind == weir_ir::LoopKind::ForEach)
+                .collect();
+            let Some(lp) = loops
+                .iter()
+                .find(|l| !l.is_over_literal())
+                .or(loops.first())
+            else {
+                continue;
+            };
+            let mut f = finding(&Self::META, facts, call.site.span, format!("{} issues one {verb} per item of the {}", call_text(call), describe_loop(lp)))
+                .why("One statement per row: N round trips and N lock acquisitions where one set-based statement would do.")
+                .help(if is_django(call) {
+                    "Use one `QuerySet.update(...)`/`.delete()` over `filter(pk__in=ids)`, or `bulk_update()`."
+                } else {
+                    "Use one set-based statement: `update(M).where(M.id.in_(ids)).values(...)` / `delete(M).where(M.id.in_(ids))`."
+                })
+                .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
+            if lp.is_over_literal() && f.severity == Severity::High {
+                f = f.severity(Severity::Medium);
+            }
+            out.push(f);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+use crate::declare_rule;
+use crate::facts::FunctionFacts;
+use crate::knowledge::{Effect, QueryOp};
+use crate::report::{Category, Effort, Finding, Severity};
+use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{call_text, collection_loop, describe_loop, is_django, is_raw_driver};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds queries executed once per item of a loop: a `select`, `session.get`,
+    /// a legacy `session.query(...).first()`, a Django `Model.objects.get(...)`
+    /// or an iterated QuerySet inside a `for` loop or a comprehension.
+    ///
+    /// ## Why is this bad
+    /// This is the N+1 query problem: one round trip per item. Latency and
+    /// database load grow with the size of the collection, and what is fast
+    /// on a developer's ten rows times out on production's ten thousand.
+    ///
+    /// ## Example
+    /// ```python
+    /// from sqlalchemy import select
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def order_totals(session: Session, orders):
+    ///     totals = {}
+    ///     for order in orders:
+    ///         items = session.scalars(select(Item).where(Item.order_id == order.id)).all()
+    ///         totals[order.id] = sum(i.price for i in items)
+    ///     return totals
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// from sqlalchemy import select
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def order_totals(session: Session, orders):
+    ///     ids = [order.id for order in orders]
+    ///     items = session.scalars(select(Item).where(Item.order_id.in_(ids))).all()
+    ///     totals = {}
+    ///     for item in items:
+    ///         totals[item.order_id] = totals.get(item.order_id, 0) + item.price
+    ///     return totals
+    /// ```
+    /// Or eager-load the relationship (`selectinload`, `joinedload`; Django
+    /// `select_related`/`prefetch_related`).
+    ///
+    /// ## Known limitations
+    /// Queries behind helper functions are not followed yet, and lazy
+    /// relationship loads (`order.items` on rows without eager loading) are
+    /// not detected yet. Loops over literal collections and `while` loops
+    /// are not reported.
+    pub struct QueryInLoop;
+    id: "QE-07",
+    name: "query-in-loop",
+    category: Category::QueryEfficiency,
+    summary: "N+1 select: a query executed once per item of a loop",
+    severity: Severity::High,
+    job: None,
+    init: None,
+    effort: Effort::M,
+    languages: PYTHON,
+    sources: &[
+        Source { title: "SQLAlchemy: Relationship Loading Techniques", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html" },
+        Source { title: "Django: Database access optimization", url: "https://docs.djangoproject.com/en/stable/topics/db/optimization/" },
+    ],
+}
+
+impl Rule for QueryInLoop {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+        for call in facts.calls_with(|e| matches!(e, Effect::Query(_))) {
+            if call.op != Some(QueryOp::Select) || call.site.in_lambda {
+                continue;
+            }
+            let Some(lp) = collection_loop(facts, &call.site) else {
+                continue;
+            };
+            let help = if is_django(call) {
+                "Fetch all rows before the loop (`filter(pk__in=ids)`, `in_bulk(ids)`), or load related rows with `select_related()` / `prefetch_related()`."
+            } else if is_raw_driver(call) {
+                "Fetch all rows in one statement before the loop (`WHERE id = ANY(%s)` / `IN (...)`), then look them up in a dict."
+            } else {
+                "Load everything in one query before the loop (`select(M).where(M.id.in_(ids))`), or eager-load the relationship with `selectinload()` / `joinedload()`."
+            };
+            out.push(
+                finding(&Self::META, facts, call.site.span, format!("{} runs a query on every iteration of the {}", call_text(call), describe_loop(lp)))
+                    .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
+                    .help(help)
+                    .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
+            );
+        }
+    }
+}

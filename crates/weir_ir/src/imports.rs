@@ -1,0 +1,47 @@
+use serde::Serialize;
+use std::collections::HashMap;
+
+use crate::span::Span;
+
+/// One name bound by an import: `alias` is the local name, `target` the
+/// fully qualified name it stands for (`import numpy as np` binds `np` to
+/// `numpy`; `from sqlalchemy.orm import Session` binds `Session` to
+/// `sqlalchemy.orm.Session`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Import {
+    pub alias: String,
+    pub target: String,
+    pub span: Span,
+}
+
+/// Local names to qualified names, for one module. Frontends fill it with
+/// imports and with the module's own top-level definitions, so a dotted path
+/// written in the code can be turned into the name a knowledge pack knows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportTable {
+    bindings: HashMap<String, String>,
+}
+
+impl ImportTable {
+    pub fn bind(&mut self, alias: impl Into<String>, target: impl Into<String>) {
+        self.bindings.insert(alias.into(), target.into());
+    }
+
+    pub fn get(&self, alias: &str) -> Option<&str> {
+        self.bindings.get(alias).map(String::as_str)
+    }
+
+    /// Qualifies a dotted path through the binding of its first segment:
+    /// with `import time as t`, `t.sleep` becomes `time.sleep`.
+    pub fn resolve(&self, dotted: &str) -> Option<String> {
+        let (head, rest) = match dotted.split_once('.') {
+            Some((head, rest)) => (head, Some(rest)),
+            None => (dotted, None),
+        };
+        let target = self.bindings.get(head)?;
+        Some(match rest {
+            Some(rest) => format!("{target}.{rest}"),
+            None => target.clone(),
+        })
+    }
+}

@@ -1,0 +1,126 @@
+use serde::Serialize;
+
+use crate::expr::Expr;
+use crate::imports::ImportTable;
+use crate::span::Span;
+use crate::stmt::Block;
+
+pub type FuncId = usize;
+pub type ClassId = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    Python,
+    TypeScript,
+    JavaScript,
+    Go,
+}
+
+/// One source file, lowered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Module {
+    /// Path relative to the audited root, with `/` separators.
+    pub path: String,
+    /// Dotted module name (`app/api/routes.py` → `app.api.routes`).
+    pub name: String,
+    pub language: Language,
+    pub line_count: u32,
+    pub imports: Vec<crate::imports::Import>,
+    #[serde(skip)]
+    pub scope: ImportTable,
+    /// Every function of the file, nested ones included; index 0 is the
+    /// module's top-level code as a pseudo-function of kind `Module`.
+    pub functions: Vec<Function>,
+    pub classes: Vec<Class>,
+    pub comments: Vec<Comment>,
+    /// Syntax errors the parser recovered from.
+    pub diagnostics: Vec<SourceDiagnostic>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionKind {
+    Module,
+    Function,
+    Method,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Function {
+    pub id: FuncId,
+    pub name: String,
+    /// `Class.method`, `outer.<locals>.inner` style qualified name within the module.
+    pub qualname: String,
+    pub kind: FunctionKind,
+    pub parent: Option<FuncId>,
+    pub class: Option<ClassId>,
+    pub is_async: bool,
+    pub is_generator: bool,
+    pub decorators: Vec<Expr>,
+    pub params: Vec<Param>,
+    pub returns: Option<Expr>,
+    pub body: Block,
+    pub docstring: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Param {
+    pub name: String,
+    pub kind: ParamKind,
+    pub annotation: Option<Expr>,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamKind {
+    Positional,
+    VarPositional,
+    KeywordOnly,
+    VarKeyword,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Class {
+    pub id: ClassId,
+    pub name: String,
+    pub qualname: String,
+    pub bases: Vec<Expr>,
+    pub decorators: Vec<Expr>,
+    /// Class-level statements (fields, columns, relationships); methods
+    /// appear as `FunctionDef` entries.
+    pub body: Block,
+    pub methods: Vec<FuncId>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comment {
+    pub line: u32,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceDiagnostic {
+    pub message: String,
+    pub span: Span,
+}
+
+impl Module {
+    pub fn function(&self, id: FuncId) -> &Function {
+        &self.functions[id]
+    }
+
+    /// Qualifies a dotted path through this module's imports and definitions.
+    pub fn resolve(&self, dotted: &str) -> Option<String> {
+        self.scope.resolve(dotted)
+    }
+
+    /// Qualifies an expression when it is a name/attribute chain.
+    pub fn resolve_expr(&self, expr: &Expr) -> Option<String> {
+        self.resolve(&expr.dotted()?)
+    }
+}

@@ -1,0 +1,1 @@
+"""Background worker and the progress LISTEN loop."""
