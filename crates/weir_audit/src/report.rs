@@ -23,6 +23,7 @@ impl Severity {
     ];
 
     /// One level less severe (LOW stays LOW).
+    #[must_use]
     pub fn down(self) -> Severity {
         match self {
             Severity::Critical => Severity::High,
@@ -168,4 +169,110 @@ pub enum WarningKind {
     /// weir failed on this file; the rest of the run is complete.
     InternalError,
     Config,
+}
+
+/// Official documentation behind a rule that fired.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SourceRef {
+    pub title: String,
+    pub url: String,
+    pub rules: Vec<String>,
+}
+
+/// What was audited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub root: String,
+    pub files: usize,
+    pub lines: u64,
+    /// Files skipped by default filters that a user may want to know about.
+    pub skipped_tests: usize,
+    pub packs: Vec<String>,
+}
+
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// The whole audit: what every renderer reads. Built once; scores are
+/// computed here and nowhere else.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: &'static str,
+    pub version: &'static str,
+    /// `YYYY-MM-DD`
+    pub date: String,
+    pub summary: RunSummary,
+    pub scores: crate::score::Scores,
+    /// Findings that count, sorted by location.
+    pub findings: Vec<Finding>,
+    /// Findings kept for information, out of the score (SPEC §3).
+    pub advisory: Vec<Finding>,
+    pub warnings: Vec<Warning>,
+    pub sources: Vec<SourceRef>,
+}
+
+impl Report {
+    pub fn new(
+        date: String,
+        summary: RunSummary,
+        all: Vec<Finding>,
+        warnings: Vec<Warning>,
+        not_run: &[(Category, String)],
+    ) -> Self {
+        let scores = crate::score::score(&all, not_run);
+        let sources = sources_for(&all, &summary.packs);
+        let (advisory, findings) = all.into_iter().partition(|f| f.advisory);
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: "weir",
+            version: env!("CARGO_PKG_VERSION"),
+            date,
+            summary,
+            scores,
+            findings,
+            advisory,
+            warnings,
+            sources,
+        }
+    }
+
+    /// Findings in priority order: severity, then category, then location.
+    pub fn prioritized(&self) -> Vec<&Finding> {
+        let mut sorted: Vec<&Finding> = self.findings.iter().collect();
+        sorted.sort_by(|a, b| {
+            (a.severity, a.category, a.sort_key()).cmp(&(b.severity, b.category, b.sort_key()))
+        });
+        sorted
+    }
+
+    pub fn highest_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).min()
+    }
+}
+
+/// The documentation behind the rules that fired, for the project's stack.
+fn sources_for(findings: &[Finding], packs: &[String]) -> Vec<SourceRef> {
+    let mut by_url: std::collections::BTreeMap<&str, SourceRef> = std::collections::BTreeMap::new();
+    let mut fired: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+    fired.sort_unstable();
+    fired.dedup();
+    for id in fired {
+        let Some(rule) = crate::registry::find(id) else {
+            continue;
+        };
+        for source in rule.meta().sources {
+            if source.pack.is_some_and(|p| !packs.iter().any(|on| on == p)) {
+                continue;
+            }
+            let entry = by_url.entry(source.url).or_insert_with(|| SourceRef {
+                title: source.title.to_string(),
+                url: source.url.to_string(),
+                rules: Vec::new(),
+            });
+            entry.rules.push(id.to_string());
+        }
+    }
+    let mut sources: Vec<SourceRef> = by_url.into_values().collect();
+    sources.sort_by(|a, b| (&a.rules, &a.title).cmp(&(&b.rules, &b.title)));
+    sources
 }

@@ -11,6 +11,9 @@ use crate::report::{Category, Effort, Evidence, Finding, Severity};
 pub struct Source {
     pub title: &'static str,
     pub url: &'static str,
+    /// The knowledge pack the page is about (`"django"`); listed only when
+    /// that pack is on for the project. `None` for general documentation.
+    pub pack: Option<&'static str>,
 }
 
 #[derive(Debug)]

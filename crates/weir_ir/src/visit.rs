@@ -20,7 +20,7 @@ pub fn child_exprs<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
             }
         }
         ExprKind::Template { values, .. } | ExprKind::Other { children: values } => {
-            values.iter().for_each(f)
+            values.iter().for_each(f);
         }
         ExprKind::Collection { elements, .. } => elements.iter().for_each(f),
         ExprKind::Dict { entries } => {
@@ -176,6 +176,6 @@ pub fn walk_stmts<'a>(block: &'a [Stmt], f: &mut dyn FnMut(&'a Stmt)) {
 /// Calls `f` on every expression (recursively) in `block`.
 pub fn walk_block_exprs<'a>(block: &'a [Stmt], f: &mut dyn FnMut(&'a Expr)) {
     walk_stmts(block, &mut |stmt| {
-        stmt_exprs(stmt, &mut |e| walk_expr(e, f))
+        stmt_exprs(stmt, &mut |e| walk_expr(e, f));
     });
 }

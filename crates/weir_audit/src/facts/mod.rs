@@ -23,12 +23,14 @@ pub struct ProjectFacts {
 
 impl ProjectFacts {
     pub fn new(modules: &[Module]) -> Self {
-        let roots: HashSet<&str> = modules
+        let mut roots: Vec<&str> = modules
             .iter()
             .flat_map(|m| m.imports.iter())
             .map(|i| i.target.split('.').next().unwrap_or(&i.target))
             .collect();
-        let knowledge = Knowledge::for_imports(roots.iter().copied());
+        roots.sort_unstable();
+        roots.dedup();
+        let knowledge = Knowledge::for_imports(&roots);
         let types = ProjectTypes::build(modules, &knowledge);
         ProjectFacts { knowledge, types }
     }

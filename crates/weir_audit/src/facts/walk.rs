@@ -377,10 +377,9 @@ impl<'ir> Walker<'ir> {
             .qualified
             .as_deref()
             .is_some_and(|q| EVALUATING_BUILTINS.contains(&q))
+            && let Some(arg) = call.positional(0)
         {
-            if let Some(arg) = call.positional(0) {
-                self.evaluate_if_lazy(arg, flags);
-            }
+            self.evaluate_if_lazy(arg, flags);
         }
         if info.effect.is_none() && info.returns.is_none() {
             return;
@@ -422,15 +421,15 @@ impl<'ir> Walker<'ir> {
             return;
         }
         for arg in &call.args {
-            if arg.spread == ArgSpread::None {
-                if let Some(name) = arg.value.as_name() {
-                    self.facts.escapes.insert(name.to_string());
-                }
+            if arg.spread == ArgSpread::None
+                && let Some(name) = arg.value.as_name()
+            {
+                self.facts.escapes.insert(name.to_string());
             }
         }
     }
 
-    /// Iterating a lazy query (Django QuerySet, legacy Query) runs it.
+    /// Iterating a lazy query (Django `QuerySet`, legacy Query) runs it.
     fn evaluate_if_lazy(&mut self, iter: &'ir Expr, flags: Flags) {
         let Some(kind) = self.kind_of(iter).filter(|t| t.kind.is_lazy_query()) else {
             return;

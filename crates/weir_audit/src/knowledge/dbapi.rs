@@ -1,9 +1,14 @@
-//! DB-API drivers (psycopg 2/3, sqlite3, PyMySQL, mysqlclient) and asyncio
+//! DB-API drivers (psycopg 2/3, sqlite3, `PyMySQL`, mysqlclient) and asyncio
 //! drivers (asyncpg, psycopg async, aiosqlite).
 //! <https://peps.python.org/pep-0249/>, <https://magicstack.github.io/asyncpg/current/api/>
 
 use super::{
-    Effect::*, FuncEntry, IoKind, NameHint, ObjKind::*, Pack, QueryOp::*, ctor, method, returns,
+    Effect::{Blocking, Close, Commit, Query, Rollback},
+    FuncEntry, IoKind, NameHint,
+    ObjKind::{AsyncConnection, AsyncPool, Connection, Cursor},
+    Pack,
+    QueryOp::{FromArgument, Insert, Select},
+    ctor, method, returns,
 };
 
 const SYNC_CONNECT: Option<super::Effect> = Some(Blocking(IoKind::Database));

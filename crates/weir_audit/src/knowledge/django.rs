@@ -1,6 +1,13 @@
 //! Django ORM. <https://docs.djangoproject.com/en/stable/topics/db/queries/>
 
-use super::{Effect::*, FuncEntry, ObjKind::*, Pack, QueryOp::*, method, returns};
+use super::{
+    Effect::{Commit, Query, Rollback},
+    FuncEntry,
+    ObjKind::QuerySet,
+    Pack,
+    QueryOp::{Delete, Insert, Select, Update},
+    method, returns,
+};
 
 const QS: &[super::ObjKind] = &[QuerySet];
 

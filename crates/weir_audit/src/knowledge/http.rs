@@ -1,7 +1,9 @@
 //! HTTP clients: requests, httpx, urllib, urllib3.
 //! <https://www.python-httpx.org/async/>
 
-use super::{Effect::*, FuncEntry, IoKind::Http, ObjKind::*, Pack, ctor, func, method};
+use super::{
+    Effect::Blocking, FuncEntry, IoKind::Http, ObjKind::HttpClient, Pack, ctor, func, method,
+};
 
 const HTTP: super::Effect = Blocking(Http);
 const CLIENT: &[super::ObjKind] = &[HttpClient];

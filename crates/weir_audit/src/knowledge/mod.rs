@@ -16,7 +16,7 @@ use std::collections::HashMap;
 /// Kinds of runtime objects the analysis tracks through variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjKind {
-    /// SQLAlchemy `Session` (sync) or a Flask-SQLAlchemy/SQLModel session.
+    /// `SQLAlchemy` `Session` (sync) or a Flask-SQLAlchemy/SQLModel session.
     Session,
     AsyncSession,
     /// `sessionmaker(...)`: calling it opens a `Session`.
@@ -24,13 +24,13 @@ pub enum ObjKind {
     AsyncSessionFactory,
     Engine,
     AsyncEngine,
-    /// A sync DB-API or SQLAlchemy connection.
+    /// A sync DB-API or `SQLAlchemy` connection.
     Connection,
-    /// asyncpg / psycopg async / SQLAlchemy async connection.
+    /// asyncpg / psycopg async / `SQLAlchemy` async connection.
     AsyncConnection,
     Cursor,
     AsyncPool,
-    /// SQLAlchemy's legacy `session.query(M)`: runs when a terminal method
+    /// `SQLAlchemy`'s legacy `session.query(M)`: runs when a terminal method
     /// (`all`, `first`, `update`…) is called or when it is iterated.
     LegacyQuery,
     /// Django `QuerySet` or manager: runs when evaluated (iterated, `get`,
@@ -202,7 +202,7 @@ pub struct Knowledge {
 impl Knowledge {
     /// Switches on every pack whose import roots appear in `imported_roots`
     /// (packs with no roots, like the standard library, are always on).
-    pub fn for_imports<'a>(imported_roots: impl IntoIterator<Item = &'a str> + Clone) -> Self {
+    pub fn for_imports(imported_roots: &[&str]) -> Self {
         let mut k = Knowledge {
             funcs: HashMap::new(),
             types: HashMap::new(),
@@ -213,11 +213,7 @@ impl Knowledge {
             active: Vec::new(),
         };
         for pack in PACKS {
-            let on = pack.roots.is_empty()
-                || imported_roots
-                    .clone()
-                    .into_iter()
-                    .any(|r| pack.roots.contains(&r));
+            let on = pack.roots.is_empty() || imported_roots.iter().any(|r| pack.roots.contains(r));
             if on {
                 k.add(pack);
             }
@@ -228,7 +224,7 @@ impl Knowledge {
     /// Every pack on: for tests and single-file runs.
     pub fn all() -> Self {
         let roots: Vec<&str> = PACKS.iter().flat_map(|p| p.roots.iter().copied()).collect();
-        Self::for_imports(roots.iter().copied())
+        Self::for_imports(&roots)
     }
 
     fn add(&mut self, pack: &'static Pack) {

@@ -1,7 +1,17 @@
-//! SQLAlchemy 1.4/2.0 (ORM and Core, sync and asyncio), SQLModel and
+//! `SQLAlchemy` 1.4/2.0 (ORM and Core, sync and asyncio), `SQLModel` and
 //! Flask-SQLAlchemy. <https://docs.sqlalchemy.org/en/20/>
 
-use super::{Effect::*, NameHint, ObjKind::*, Pack, QueryOp::*, ctor, method, returns};
+use super::{
+    Effect::{Begin, Close, Commit, Flush, Query, Rollback, Stage},
+    NameHint,
+    ObjKind::{
+        AsyncConnection, AsyncEngine, AsyncSession, AsyncSessionFactory, Connection, Engine,
+        LegacyQuery, Session, SessionFactory,
+    },
+    Pack,
+    QueryOp::{Delete, FromArgument, Insert, Select, Update},
+    ctor, method, returns,
+};
 
 const SESSIONS: &[super::ObjKind] = &[Session, AsyncSession, SessionFactory, AsyncSessionFactory];
 const CONNECTIONS: &[super::ObjKind] = &[Connection, AsyncConnection];

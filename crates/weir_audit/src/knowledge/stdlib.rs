@@ -2,7 +2,11 @@
 //! that move work off the event loop.
 //! <https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code>
 
-use super::{Effect::*, IoKind::*, Pack, func, method};
+use super::{
+    Effect::{Blocking, Offload, Sleep},
+    IoKind::{File, Input, Socket, Subprocess},
+    Pack, func, method,
+};
 
 const FILE: super::Effect = Blocking(File);
 const PROC: super::Effect = Blocking(Subprocess);

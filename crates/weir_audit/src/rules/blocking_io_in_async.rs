@@ -53,9 +53,9 @@ declare_rule! {
     effort: Effort::S,
     languages: PYTHON,
     sources: &[
-        Source { title: "asyncio: Running Blocking Code", url: "https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code" },
-        Source { title: "asyncio.to_thread", url: "https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread" },
-        Source { title: "SQLAlchemy: Asynchronous I/O (asyncio)", url: "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html" },
+        Source { title: "asyncio: Running Blocking Code", url: "https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code", pack: None },
+        Source { title: "asyncio.to_thread", url: "https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread", pack: None },
+        Source { title: "SQLAlchemy: Asynchronous I/O (asyncio)", url: "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html", pack: Some("sqlalchemy") },
     ],
 }
 

@@ -53,8 +53,8 @@ declare_rule! {
     effort: Effort::S,
     languages: PYTHON,
     sources: &[
-        Source { title: "SQLAlchemy: Transactions and Connection Management (Session)", url: "https://docs.sqlalchemy.org/en/20/orm/session_transaction.html" },
-        Source { title: "PostgreSQL: Populating a Database", url: "https://www.postgresql.org/docs/current/populate.html" },
+        Source { title: "SQLAlchemy: Transactions and Connection Management (Session)", url: "https://docs.sqlalchemy.org/en/20/orm/session_transaction.html", pack: Some("sqlalchemy") },
+        Source { title: "PostgreSQL: Populating a Database", url: "https://www.postgresql.org/docs/current/populate.html", pack: None },
     ],
 }
 

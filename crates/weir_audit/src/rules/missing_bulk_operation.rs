@@ -49,8 +49,8 @@ declare_rule! {
     effort: Effort::S,
     languages: PYTHON,
     sources: &[
-        Source { title: "SQLAlchemy: ORM Bulk INSERT Statements", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html#orm-bulk-insert-statements" },
-        Source { title: "Django: bulk_create", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#bulk-create" },
+        Source { title: "SQLAlchemy: ORM Bulk INSERT Statements", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html#orm-bulk-insert-statements", pack: Some("sqlalchemy") },
+        Source { title: "Django: bulk_create", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#bulk-create", pack: Some("django") },
     ],
 }
 

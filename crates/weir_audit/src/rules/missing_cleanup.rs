@@ -54,8 +54,8 @@ declare_rule! {
     effort: Effort::S,
     languages: PYTHON,
     sources: &[
-        Source { title: "SQLAlchemy: Opening and Closing a Session", url: "https://docs.sqlalchemy.org/en/20/orm/session_basics.html#opening-and-closing-a-session" },
-        Source { title: "psycopg2: connection.close and with statement", url: "https://www.psycopg.org/docs/usage.html#with-statement" },
+        Source { title: "SQLAlchemy: Opening and Closing a Session", url: "https://docs.sqlalchemy.org/en/20/orm/session_basics.html#opening-and-closing-a-session", pack: Some("sqlalchemy") },
+        Source { title: "psycopg2: connection.close and with statement", url: "https://www.psycopg.org/docs/usage.html#with-statement", pack: Some("dbapi") },
     ],
 }
 
@@ -82,7 +82,11 @@ impl Rule for MissingCleanup {
             }
             let mut f = finding(&Self::META, facts, acq.site.span, format!("{} `{var}` from `{}` is never closed", acq.kind.describe(), acq.label))
                 .why("An unreleased session or connection stays checked out of the pool, with its transaction open, until garbage collection; under load the pool runs dry.")
-                .help(format!("Use `with {}(…) as {var}:` (`async with` for async objects), or close it in a `finally:` block.", acq.label));
+                .help(format!(
+                    "Use `{}with {}(…) as {var}:`, or close it in a `finally:` block.",
+                    if matches!(acq.kind, ObjKind::AsyncSession | ObjKind::AsyncConnection) { "async " } else { "" },
+                    acq.label
+                ));
             if acq.kind == ObjKind::Cursor && f.severity == Severity::High {
                 f = f.severity(Severity::Medium);
             }

@@ -60,8 +60,8 @@ declare_rule! {
     effort: Effort::S,
     languages: PYTHON,
     sources: &[
-        Source { title: "SQLAlchemy: Managing Transactions", url: "https://docs.sqlalchemy.org/en/20/orm/session_transaction.html" },
-        Source { title: "SQLAlchemy FAQ: This Session's transaction has been rolled back due to a previous exception", url: "https://docs.sqlalchemy.org/en/20/faq/sessions.html#this-session-s-transaction-has-been-rolled-back-due-to-a-previous-exception-during-flush-or-similar" },
+        Source { title: "SQLAlchemy: Managing Transactions", url: "https://docs.sqlalchemy.org/en/20/orm/session_transaction.html", pack: Some("sqlalchemy") },
+        Source { title: "SQLAlchemy FAQ: This Session's transaction has been rolled back due to a previous exception", url: "https://docs.sqlalchemy.org/en/20/faq/sessions.html#this-session-s-transaction-has-been-rolled-back-due-to-a-previous-exception-during-flush-or-similar", pack: Some("sqlalchemy") },
     ],
 }
 
@@ -75,16 +75,16 @@ impl Rule for MissingRollback {
             let Some(var) = commit.receiver.as_deref() else {
                 continue;
             };
-            if let Some(acquired) = facts.acquisitions.iter().find(|a| a.var == var) {
-                if !is_covered(commit, var) {
-                    out.push(
+            if let Some(acquired) = facts.acquisitions.iter().find(|a| a.var == var)
+                && !is_covered(commit, var)
+            {
+                out.push(
                         finding(&Self::META, facts, commit.site.span, format!("{} has no rollback if it fails: `{var}` was opened here without `with` or `try`", call_text(commit)))
                             .why("A failed commit leaves the session in a failed transaction; without a rollback the connection stays checked out and the session unusable.")
                             .help(format!("Open the session with `with {}() as {var}, {var}.begin():`, or wrap the work in `try: … except: {var}.rollback(); raise` with `finally: {var}.close()`.", acquired.label))
                             .evidence(&facts.module.path, acquired.site.span.line, format!("`{var}` opened here")),
                     );
-                    continue;
-                }
+                continue;
             }
             if let Some(handler) = swallowing_handler(facts, commit, var) {
                 let managed = facts.managed.contains(var);
@@ -159,12 +159,11 @@ fn swallowing_handler<'a>(
 fn calls_method_on(block: &[Stmt], var: &str, methods: &[&str]) -> bool {
     let mut found = false;
     weir_ir::visit::walk_block_exprs(block, &mut |e| {
-        if let Some(call) = e.as_call() {
-            if call.method_name().is_some_and(|m| methods.contains(&m))
-                && call.receiver().and_then(weir_ir::Expr::dotted).as_deref() == Some(var)
-            {
-                found = true;
-            }
+        if let Some(call) = e.as_call()
+            && call.method_name().is_some_and(|m| methods.contains(&m))
+            && call.receiver().and_then(weir_ir::Expr::dotted).as_deref() == Some(var)
+        {
+            found = true;
         }
     });
     found

@@ -53,11 +53,29 @@ pub fn short_text(expr: &Expr) -> Option<String> {
     }
 }
 
-/// `session.execute(…)` for messages.
+/// `session.execute(…)`, `Path(…).read_bytes()` for messages.
 pub fn call_text(call: &CallFact<'_>) -> String {
-    match call.call.and_then(|c| c.callee.dotted()) {
-        Some(text) => format!("`{text}(…)`"),
+    match call.call {
+        Some(c) => format!(
+            "`{}({})`",
+            callee_text(&c.callee),
+            if c.args.is_empty() { "" } else { "…" }
+        ),
         None => format!("`{}`", call.label),
+    }
+}
+
+fn callee_text(expr: &Expr) -> String {
+    match &expr.kind {
+        ExprKind::Name { id } => id.clone(),
+        ExprKind::Attribute { value, attr } => format!("{}.{attr}", callee_text(value)),
+        ExprKind::Call(call) => format!(
+            "{}({})",
+            callee_text(&call.callee),
+            if call.args.is_empty() { "" } else { "…" }
+        ),
+        ExprKind::Await { value } => callee_text(value),
+        _ => "…".into(),
     }
 }
 

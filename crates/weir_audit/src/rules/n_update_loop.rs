@@ -50,8 +50,8 @@ declare_rule! {
     effort: Effort::S,
     languages: PYTHON,
     sources: &[
-        Source { title: "SQLAlchemy: ORM-Enabled INSERT, UPDATE, and DELETE statements", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html" },
-        Source { title: "Django: Updating multiple objects at once", url: "https://docs.djangoproject.com/en/stable/topics/db/queries/#updating-multiple-objects-at-once" },
+        Source { title: "SQLAlchemy: ORM-Enabled INSERT, UPDATE, and DELETE statements", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html", pack: Some("sqlalchemy") },
+        Source { title: "Django: Updating multiple objects at once", url: "https://docs.djangoproject.com/en/stable/topics/db/queries/#updating-multiple-objects-at-once", pack: Some("django") },
     ],
 }
 

@@ -45,7 +45,7 @@ declare_rule! {
     init: Some(Severity::High),
     effort: Effort::S,
     languages: PYTHON,
-    sources: &[Source { title: "SQLAlchemy: Dealing with Disconnects", url: "https://docs.sqlalchemy.org/en/20/core/pooling.html#dealing-with-disconnects" }],
+    sources: &[Source { title: "SQLAlchemy: Dealing with Disconnects", url: "https://docs.sqlalchemy.org/en/20/core/pooling.html#dealing-with-disconnects", pack: Some("sqlalchemy") }],
 }
 
 impl Rule for PoolConfigGaps {

@@ -61,8 +61,8 @@ declare_rule! {
     effort: Effort::M,
     languages: PYTHON,
     sources: &[
-        Source { title: "SQLAlchemy: Relationship Loading Techniques", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html" },
-        Source { title: "Django: Database access optimization", url: "https://docs.djangoproject.com/en/stable/topics/db/optimization/" },
+        Source { title: "SQLAlchemy: Relationship Loading Techniques", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html", pack: Some("sqlalchemy") },
+        Source { title: "Django: Database access optimization", url: "https://docs.djangoproject.com/en/stable/topics/db/optimization/", pack: Some("django") },
     ],
 }
 

@@ -44,7 +44,7 @@ declare_rule! {
     init: Some(Severity::Low),
     effort: Effort::S,
     languages: PYTHON,
-    sources: &[Source { title: "Python FAQ: most efficient way to concatenate many strings", url: "https://docs.python.org/3/faq/programming.html#what-is-the-most-efficient-way-to-concatenate-many-strings-together" }],
+    sources: &[Source { title: "Python FAQ: most efficient way to concatenate many strings", url: "https://docs.python.org/3/faq/programming.html#what-is-the-most-efficient-way-to-concatenate-many-strings-together", pack: None }],
 }
 
 impl Rule for StringConcatInLoop {

@@ -44,7 +44,7 @@ declare_rule! {
     init: Some(Severity::Low),
     effort: Effort::S,
     languages: PYTHON,
-    sources: &[Source { title: "asyncio.sleep", url: "https://docs.python.org/3/library/asyncio-task.html#asyncio.sleep" }],
+    sources: &[Source { title: "asyncio.sleep", url: "https://docs.python.org/3/library/asyncio-task.html#asyncio.sleep", pack: None }],
 }
 
 impl Rule for SyncSleepInAsync {

@@ -230,10 +230,10 @@ impl Lowerer<'_> {
     }
 
     fn declare_local(&mut self, name: &str) {
-        if let Some(frame) = self.frames.last_mut() {
-            if frame.id != 0 {
-                frame.locals.insert(name.to_string());
-            }
+        if let Some(frame) = self.frames.last_mut()
+            && frame.id != 0
+        {
+            frame.locals.insert(name.to_string());
         }
     }
 
@@ -635,7 +635,10 @@ impl Lowerer<'_> {
                 value: self.boxed(&a.value),
             },
             ast::Expr::StringLiteral(s) => ExprKind::Literal(Literal::Str(
-                s.value.iter().map(|p| p.as_str()).collect::<String>(),
+                s.value
+                    .iter()
+                    .map(ruff_python_ast::StringLiteral::as_str)
+                    .collect::<String>(),
             )),
             ast::Expr::BytesLiteral(_) => ExprKind::Literal(Literal::Bytes),
             ast::Expr::NumberLiteral(n) => ExprKind::Literal(match &n.value {
@@ -843,11 +846,11 @@ impl Lowerer<'_> {
     fn lower_fstring(&mut self, f: &ast::ExprFString) -> ExprKind {
         let mut text = String::new();
         let mut values = Vec::new();
-        for part in f.value.iter() {
+        for part in &f.value {
             match part {
                 ast::FStringPart::Literal(l) => text.push_str(l.as_str()),
                 ast::FStringPart::FString(fs) => {
-                    for element in fs.elements.iter() {
+                    for element in &fs.elements {
                         match element {
                             ast::InterpolatedStringElement::Literal(l) => text.push_str(&l.value),
                             ast::InterpolatedStringElement::Interpolation(i) => {
@@ -913,7 +916,12 @@ fn docstring(body: &[ast::Stmt]) -> Option<String> {
     let ast::Expr::StringLiteral(s) = e.value.as_ref() else {
         return None;
     };
-    Some(s.value.iter().map(|p| p.as_str()).collect())
+    Some(
+        s.value
+            .iter()
+            .map(ruff_python_ast::StringLiteral::as_str)
+            .collect(),
+    )
 }
 
 fn operator(op: ast::Operator) -> Operator {

@@ -1,0 +1,278 @@
+//! The command as a user runs it: exit codes, errors, discovery, bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn weir(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .output()
+        .expect("run weir")
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/jobs-service")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn write(dir: &Path, rel: &str, content: &[u8]) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+const N_PLUS_ONE: &str = "from sqlalchemy.orm import Session\n\ndef totals(session: Session, orders):\n    for order in orders:\n        session.get(Order, order.id)\n";
+
+#[test]
+fn exit_code_follows_fail_on() {
+    let ex = example();
+    assert_eq!(
+        weir(&["audit", &ex]).status.code(),
+        Some(1),
+        "HIGH findings fail by default"
+    );
+    assert_eq!(
+        weir(&["audit", &ex, "--fail-on", "never"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        weir(&["audit", &ex, "--fail-on", "critical"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        weir(&["audit", &ex, "--fail-on", "low"]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn missing_path_is_a_clear_error_with_exit_2() {
+    let out = weir(&["audit", "/definitely/not/here"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        weir(&["audit", ".", "--format", "yaml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        weir(&["audit", ".", "--date", "27/11/2026"]).status.code(),
+        Some(2)
+    );
+    let out = weir(&["rule", "XX-99"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("weir rules"));
+}
+
+#[test]
+fn rule_prints_its_documentation() {
+    let out = weir(&["rule", "QE-07"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    for section in [
+        "## What it does",
+        "## Why is this bad",
+        "## Example",
+        "## Use instead",
+        "## Known limitations",
+        "https://",
+    ] {
+        assert!(text.contains(section), "missing {section} in:\n{text}");
+    }
+    assert_eq!(
+        stdout(&weir(&["rule", "query-in-loop"])),
+        text,
+        "lookup by name"
+    );
+    let list = stdout(&weir(&["rules"]));
+    assert_eq!(list.lines().count(), weir_audit::registry::RULES.len());
+}
+
+#[test]
+fn output_file_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.md");
+    let out = weir(&[
+        "audit",
+        &example(),
+        "--format",
+        "markdown",
+        "-o",
+        target.to_str().unwrap(),
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).is_empty());
+    let report = std::fs::read_to_string(target).unwrap();
+    assert!(report.starts_with("# Persistence & Performance Audit Report - "));
+}
+
+#[test]
+fn bad_files_warn_and_the_rest_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/good.py", N_PLUS_ONE.as_bytes());
+    write(
+        d,
+        "app/broken.py",
+        format!("def broken(:\n    pass\n\n{N_PLUS_ONE}").as_bytes(),
+    );
+    write(d, "app/latin1.py", b"# caf\xe9\nx = 1\n");
+    write(d, "app/blob.py", b"\x00\x01\x02binary");
+    let out = weir(&[
+        "audit",
+        d.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let paths: Vec<&str> = findings
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"app/good.py"), "{paths:?}");
+    assert!(
+        paths.contains(&"app/broken.py"),
+        "recovered tree still audited: {paths:?}"
+    );
+    let warnings = json["warnings"].as_array().unwrap();
+    let warned = |path: &str, kind: &str| {
+        warnings
+            .iter()
+            .any(|w| w["path"] == path && w["kind"] == kind)
+    };
+    assert!(warned("app/broken.py", "syntax_error"), "{warnings:?}");
+    assert!(warned("app/latin1.py", "unreadable"), "{warnings:?}");
+    assert!(warned("app/blob.py", "unreadable"), "{warnings:?}");
+}
+
+#[test]
+fn discovery_skips_tests_venvs_and_ignored_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for rel in [
+        "app/service.py",
+        "tests/test_service.py",
+        "app/test_models.py",
+        "app/models_test.py",
+        "conftest.py",
+        ".venv/lib/python3.11/site-packages/pkg/mod.py",
+        "env/pyvenv.cfg",
+        "env/lib/thing.py",
+        "node_modules/x/y.py",
+        "generated/out.py",
+        "migrations/0001.py",
+    ] {
+        write(d, rel, N_PLUS_ONE.as_bytes());
+    }
+    write(d, ".gitignore", b"generated/\n");
+    let audited = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "audit",
+            d.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ];
+        args.extend_from_slice(extra);
+        let out = weir(&args);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut paths: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        paths.dedup();
+        paths
+    };
+    assert_eq!(audited(&[]), vec!["app/service.py", "migrations/0001.py"]);
+    assert_eq!(
+        audited(&["--exclude", "migrations"]),
+        vec!["app/service.py"]
+    );
+    assert_eq!(
+        audited(&["--include", "migrations/**"]),
+        vec!["migrations/0001.py"]
+    );
+    let with_tests = audited(&["--include-tests"]);
+    for rel in [
+        "tests/test_service.py",
+        "app/test_models.py",
+        "app/models_test.py",
+        "conftest.py",
+    ] {
+        assert!(
+            with_tests.iter().any(|p| p == rel),
+            "{rel} missing from {with_tests:?}"
+        );
+    }
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    let ex = example();
+    let run = |threads: &str| {
+        stdout(&weir(&[
+            "audit",
+            &ex,
+            "--format",
+            "json",
+            "--threads",
+            threads,
+            "--date",
+            "2026-01-01",
+        ]))
+    };
+    let one = run("1");
+    assert_eq!(one, run("4"));
+    assert_eq!(one, run("1"));
+}
+
+#[test]
+fn deep_nesting_does_not_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
+    write(dir.path(), "app/deep.py", deep.as_bytes());
+    write(dir.path(), "app/good.py", N_PLUS_ONE.as_bytes());
+    let out = weir(&[
+        "audit",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn debug_ir_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.py", N_PLUS_ONE.as_bytes());
+    let out = weir(&["debug", "ir", dir.path().join("m.py").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["functions"][1]["name"], "totals");
+}
