@@ -14,7 +14,10 @@ fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
         if path.is_dir() {
             sources(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+            out.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
         }
     }
 }
@@ -23,11 +26,17 @@ fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
 fn only_the_frontend_crate_uses_parsers() {
     for name in ["weir_ir", "weir_audit", "weir_cli"] {
         let manifest = std::fs::read_to_string(crate_dir(name).join("Cargo.toml")).unwrap();
-        assert!(!manifest.contains("ruff_python") && !manifest.contains("tree-sitter"), "{name} depends on a parser");
+        assert!(
+            !manifest.contains("ruff_python") && !manifest.contains("tree-sitter"),
+            "{name} depends on a parser"
+        );
         let mut files = Vec::new();
         sources(&crate_dir(name).join("src"), &mut files);
         for (path, text) in files {
-            assert!(!text.contains("ruff_python") && !text.contains("tree_sitter"), "{path} names a parser");
+            assert!(
+                !text.contains("ruff_python") && !text.contains("tree_sitter"),
+                "{path} names a parser"
+            );
         }
     }
 }
@@ -38,7 +47,10 @@ fn the_ir_depends_on_no_other_weir_crate() {
     assert!(!manifest.contains("weir_lang") && !manifest.contains("weir_audit"));
     let audit = std::fs::read_to_string(crate_dir("weir_audit").join("Cargo.toml")).unwrap();
     let deps = audit.split("[dev-dependencies]").next().unwrap();
-    assert!(!deps.contains("weir_lang"), "the analysis must not depend on a frontend");
+    assert!(
+        !deps.contains("weir_lang"),
+        "the analysis must not depend on a frontend"
+    );
 }
 
 #[test]
@@ -47,7 +59,10 @@ fn only_renderers_and_the_entry_point_print() {
         let mut files = Vec::new();
         sources(&crate_dir(name).join("src"), &mut files);
         for (path, text) in files {
-            assert!(!text.contains("println!") && !text.contains("eprintln!"), "{path} prints");
+            assert!(
+                !text.contains("println!") && !text.contains("eprintln!"),
+                "{path} prints"
+            );
         }
     }
 }
