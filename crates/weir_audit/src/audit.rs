@@ -115,13 +115,80 @@ fn run_auditor(
     (findings, warnings)
 }
 
-/// One root cause, one finding: the same span reported twice in one
-/// category keeps the first (most specific) rule.
+/// Rules that report facets of one root cause, a per-row write loop: one
+/// finding per loop, the first rule of the list kept (SPEC §1 step 4).
+const PER_LOOP_GROUP: &[&str] = &["QE-02", "QE-05"];
+
+/// One root cause, one finding: exact repeats are dropped, and the
+/// per-row writes of one loop (several `update`/`add` calls, or an
+/// N-UPDATE that is also a missing bulk operation) become one finding whose
+/// evidence lists the other statements.
 fn dedupe(findings: &mut Vec<Finding>) {
     let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| seen.insert((f.path.clone(), f.range, f.category, f.rule)));
-    let mut seen_span = std::collections::HashSet::new();
-    findings.retain(|f| seen_span.insert((f.path.clone(), f.range, f.category)));
+    findings.retain(|f| seen.insert((f.path.clone(), f.range, f.rule)));
+    let mut kept: std::collections::HashMap<(String, String, u32), usize> =
+        std::collections::HashMap::new();
+    let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings.drain(..) {
+        let group_rank = PER_LOOP_GROUP.iter().position(|r| *r == f.rule);
+        let loop_line = f.evidence.first().map(|e| e.line);
+        let (Some(rank), Some(loop_line)) = (group_rank, loop_line) else {
+            merged.push(f);
+            continue;
+        };
+        let key = (f.path.clone(), f.function.clone(), loop_line);
+        match kept.get(&key) {
+            None => {
+                kept.insert(key, merged.len());
+                merged.push(f);
+            }
+            Some(&at) => {
+                let existing_rank = PER_LOOP_GROUP
+                    .iter()
+                    .position(|r| *r == merged[at].rule)
+                    .unwrap_or(usize::MAX);
+                let (mut primary, other) = if rank < existing_rank {
+                    (f, std::mem::replace(&mut merged[at], placeholder()))
+                } else {
+                    (std::mem::replace(&mut merged[at], placeholder()), f)
+                };
+                primary.evidence.push(crate::report::Evidence {
+                    path: other.path.clone(),
+                    line: other.line,
+                    label: format!("also {}: {}", other.rule, other.message),
+                });
+                primary.evidence.extend(other.evidence.into_iter().skip(1));
+                if other.severity < primary.severity {
+                    primary.severity = other.severity;
+                }
+                merged[at] = primary;
+            }
+        }
+    }
+    *findings = merged;
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+fn placeholder() -> Finding {
+    Finding {
+        rule: "",
+        name: "",
+        category: Category::QueryEfficiency,
+        severity: crate::report::Severity::Low,
+        effort: crate::report::Effort::S,
+        path: String::new(),
+        line: 0,
+        col: 0,
+        end_line: 0,
+        range: (0, 0),
+        function: String::new(),
+        context: crate::facts::ExecContext::Other,
+        message: String::new(),
+        why: String::new(),
+        help: String::new(),
+        evidence: Vec::new(),
+        advisory: false,
+    }
 }
 
 fn internal_error(module: &Module, panic: &Box<dyn std::any::Any + Send>) -> Warning {

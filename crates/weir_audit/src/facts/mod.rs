@@ -2,6 +2,7 @@
 //! packs. Rules read facts; they never re-derive them.
 
 pub mod context;
+pub mod loops;
 pub mod sql;
 mod types;
 mod walk;
@@ -11,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use weir_ir::{Call, Expr, Function, LoopKind, Module, Span, Stmt};
 
 pub use context::ExecContext;
+pub use loops::Iteration;
 pub use types::{ProjectTypes, Typed};
 
 use crate::knowledge::{Effect, Knowledge, ObjKind, QueryOp};
@@ -42,21 +44,26 @@ pub struct LoopRef<'ir> {
     pub kind: LoopKind,
     pub iter: Option<&'ir Expr>,
     pub target: Option<&'ir Expr>,
+    /// The loop body (empty for comprehensions).
+    pub body: &'ir [Stmt],
     pub span: Span,
     pub is_comprehension: bool,
+    pub iteration: Iteration,
+    /// The iterable is (or is a local bound to) the result of a query in
+    /// this function: its items are persistent ORM objects.
+    pub iterates_query_rows: bool,
 }
 
 impl LoopRef<'_> {
-    /// A `for` over a literal display or `range(<constant>)`: a small, fixed
-    /// number of iterations.
-    pub fn is_over_literal(&self) -> bool {
-        let Some(iter) = self.iter else { return false };
-        if iter.is_constant() {
-            return true;
-        }
-        iter.as_call().is_some_and(|c| {
-            c.callee.as_name() == Some("range") && c.args.iter().all(|a| a.value.is_constant())
-        })
+    /// One iteration per item of data of unknown size: the loops that make
+    /// N+1 queries and per-row statements.
+    pub fn is_per_item(&self) -> bool {
+        self.kind == LoopKind::ForEach && self.iteration == Iteration::PerItem
+    }
+
+    /// The loop variable's name, when it is a single name.
+    pub fn target_name(&self) -> Option<&str> {
+        self.target.and_then(Expr::as_name)
     }
 }
 
@@ -116,7 +123,12 @@ impl<'ir> Site<'ir> {
 #[derive(Debug, Clone)]
 pub struct CallFact<'ir> {
     pub site: Site<'ir>,
+    /// The call expression, or the iterated expression for a lazy query.
+    pub expr: &'ir Expr,
     pub call: Option<&'ir Call>,
+    /// The statement a query runs (`execute(stmt)`), with a local name
+    /// followed to the value assigned to it.
+    pub statement: Option<&'ir Expr>,
     pub effect: Option<Effect>,
     /// For queries: the operation, with `FromArgument` resolved where possible.
     pub op: Option<QueryOp>,
@@ -143,6 +155,9 @@ pub struct Accumulation<'ir> {
     pub var: String,
     pub value: &'ir Expr,
     pub site: Site<'ir>,
+    /// Where `var` was last bound before this point (assignment, loop
+    /// target, parameter: `None`).
+    pub bound_at: Option<Span>,
 }
 
 /// Everything known about one function.
@@ -162,11 +177,29 @@ pub struct FunctionFacts<'ir> {
     /// Variables known to hold strings, with the line they became one.
     pub strings: HashMap<String, u32>,
     pub params: HashSet<String>,
+    /// Every binding of a name (assignment, `with … as`, loop target), in order.
+    pub bindings: Vec<(String, Span)>,
 }
 
 impl<'ir> FunctionFacts<'ir> {
     pub fn build(project: &'ir ProjectFacts, module: &'ir Module, function: &'ir Function) -> Self {
         walk::Walker::run(project, module, function)
+    }
+
+    /// The last binding of `var` before `offset`.
+    pub fn binding_before(&self, var: &str, offset: u32) -> Option<Span> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(name, span)| name == var && span.start < offset)
+            .map(|(_, span)| *span)
+    }
+
+    /// True when `var` is bound again between `from` and `to`.
+    pub fn rebound_between(&self, var: &str, from: u32, to: u32) -> bool {
+        self.bindings
+            .iter()
+            .any(|(name, span)| name == var && span.start > from && span.start < to)
     }
 
     /// Calls whose effect matches `pred`.

@@ -19,6 +19,10 @@ pub fn sql_text_op(text: &str) -> Option<QueryOp> {
         "UPDATE" => Some(QueryOp::Update),
         "DELETE" => Some(QueryOp::Delete),
         "INSERT" | "REPLACE" | "COPY" | "UPSERT" | "MERGE" => Some(QueryOp::Insert),
+        "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "GRANT" | "REVOKE" | "COMMENT" | "VACUUM"
+        | "ANALYZE" | "REINDEX" | "CLUSTER" | "SET" | "RESET" | "LOCK" | "BEGIN" | "COMMIT"
+        | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "DISCARD" | "LISTEN" | "NOTIFY" | "UNLISTEN"
+        | "PRAGMA" | "ATTACH" | "DETACH" | "USE" => Some(QueryOp::Other),
         _ => None,
     }
 }
@@ -76,6 +80,8 @@ mod tests {
             sql_text_op("insert into t values (1)"),
             Some(QueryOp::Insert)
         );
-        assert_eq!(sql_text_op("VACUUM"), None);
+        assert_eq!(sql_text_op("VACUUM"), Some(QueryOp::Other));
+        assert_eq!(sql_text_op("DROP TABLE jobs"), Some(QueryOp::Other));
+        assert_eq!(sql_text_op("EXPLAIN SELECT 1"), None);
     }
 }

@@ -36,6 +36,10 @@ impl Typed {
 #[derive(Default)]
 pub struct ProjectTypes {
     globals: HashMap<String, Typed>,
+    /// Module-level type aliases: `SessionDep = Annotated[Session, Depends(...)]`.
+    aliases: HashMap<String, ObjKind>,
+    /// `module.Class.attr` → kind, from `self.attr = …` in the class's methods.
+    class_attrs: HashMap<String, Typed>,
 }
 
 impl ProjectTypes {
@@ -44,39 +48,97 @@ impl ProjectTypes {
         // Two rounds let a factory built from another module's engine resolve.
         for _ in 0..2 {
             for module in modules {
-                let Some(top) = module.functions.first() else {
-                    continue;
-                };
-                for stmt in &top.body {
-                    let StmtKind::Assign {
-                        targets,
-                        value: Some(value),
-                        annotation,
-                        op: None,
-                    } = &stmt.kind
-                    else {
-                        continue;
-                    };
-                    let kind = annotation
-                        .as_ref()
-                        .and_then(|a| annotation_kind(module, knowledge, a))
-                        .or_else(|| types.value_kind(module, knowledge, value));
-                    let Some(kind) = kind else { continue };
-                    for target in targets {
-                        if let Some(name) = target.as_name() {
-                            types
-                                .globals
-                                .insert(format!("{}.{name}", module.name), Typed::certain(kind));
-                        }
-                    }
-                }
+                types.module_level(module, knowledge);
             }
+        }
+        for module in modules {
+            types.self_attributes(module, knowledge);
         }
         types
     }
 
+    fn module_level(&mut self, module: &Module, knowledge: &Knowledge) {
+        let Some(top) = module.functions.first() else {
+            return;
+        };
+        for stmt in &top.body {
+            let StmtKind::Assign {
+                targets,
+                value: Some(value),
+                annotation,
+                op: None,
+            } = &stmt.kind
+            else {
+                continue;
+            };
+            let names = targets.iter().filter_map(Expr::as_name);
+            if let Some(alias) = self.alias_kind(module, knowledge, value) {
+                for name in names {
+                    self.aliases
+                        .insert(format!("{}.{name}", module.name), alias);
+                }
+                continue;
+            }
+            let kind = annotation
+                .as_ref()
+                .and_then(|a| self.annotation_kind(module, knowledge, a))
+                .or_else(|| self.value_kind(module, knowledge, value));
+            let Some(kind) = kind else { continue };
+            for name in names {
+                self.globals
+                    .insert(format!("{}.{name}", module.name), Typed::certain(kind));
+            }
+        }
+    }
+
+    /// `self.x = <param annotated with a known type>` or `self.x = <known constructor>()`.
+    fn self_attributes(&mut self, module: &Module, knowledge: &Knowledge) {
+        for class in &module.classes {
+            for &method in &class.methods {
+                let function = module.function(method);
+                weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+                    let StmtKind::Assign {
+                        targets,
+                        value: Some(value),
+                        op: None,
+                        ..
+                    } = &stmt.kind
+                    else {
+                        return;
+                    };
+                    let Some(attr) = targets.first().and_then(Expr::dotted) else {
+                        return;
+                    };
+                    let Some(attr) = attr.strip_prefix("self.") else {
+                        return;
+                    };
+                    let from_param = value
+                        .as_name()
+                        .and_then(|n| function.params.iter().find(|p| p.name == n));
+                    let kind = match from_param {
+                        Some(param) => param
+                            .annotation
+                            .as_ref()
+                            .and_then(|a| self.annotation_kind(module, knowledge, a)),
+                        None => self.value_kind(module, knowledge, value),
+                    };
+                    if let Some(kind) = kind {
+                        let key = format!("{}.{}.{attr}", module.name, class.qualname);
+                        self.class_attrs.insert(key, Typed::certain(kind));
+                    }
+                });
+            }
+        }
+    }
+
     pub fn global(&self, qualified: &str) -> Option<Typed> {
         self.globals.get(qualified).copied()
+    }
+
+    pub fn class_attribute(&self, module: &str, class: &str, attr: &str) -> Option<Typed> {
+        self.class_attrs
+            .get(&format!("{module}.{class}.{attr}"))
+            .copied()
     }
 
     /// The kind of a module-level value expression (no local environment).
@@ -88,35 +150,49 @@ impl ProjectTypes {
         }
         self.global(&qualified).and_then(|t| t.kind.called())
     }
-}
 
-/// The kind named by a type annotation: `Session`, `Optional[AsyncSession]`,
-/// `AsyncSession | None`, `Annotated[Session, Depends(get_db)]`, `"Session"`.
-pub fn annotation_kind(
-    module: &Module,
-    knowledge: &Knowledge,
-    annotation: &Expr,
-) -> Option<ObjKind> {
-    match &annotation.kind {
-        ExprKind::Name { .. } | ExprKind::Attribute { .. } => {
-            knowledge.type_kind(&module.resolve_expr(annotation)?)
+    /// A value that is itself a type: `Annotated[Session, Depends(get_db)]`.
+    fn alias_kind(&self, module: &Module, knowledge: &Knowledge, value: &Expr) -> Option<ObjKind> {
+        match &value.kind {
+            ExprKind::Subscript { .. } => self.annotation_kind(module, knowledge, value),
+            _ => None,
         }
-        ExprKind::Literal(weir_ir::Literal::Str(text)) => {
-            knowledge.type_kind(&module.resolve(text.trim())?)
-        }
-        ExprKind::Subscript { value, index } => {
-            let wrapper = value.dotted()?;
-            let last = wrapper.rsplit('.').next().unwrap_or(&wrapper);
-            match (last, &index.kind) {
-                ("Optional" | "Annotated", ExprKind::Collection { elements, .. }) => {
-                    annotation_kind(module, knowledge, elements.first()?)
-                }
-                ("Optional", _) => annotation_kind(module, knowledge, index),
-                _ => None,
+    }
+
+    /// The kind named by a type annotation: `Session`, `Optional[AsyncSession]`,
+    /// `AsyncSession | None`, `Annotated[Session, Depends(get_db)]`, `"Session"`,
+    /// or a project type alias of one of those.
+    pub fn annotation_kind(
+        &self,
+        module: &Module,
+        knowledge: &Knowledge,
+        annotation: &Expr,
+    ) -> Option<ObjKind> {
+        let named = |q: String| {
+            knowledge
+                .type_kind(&q)
+                .or_else(|| self.aliases.get(&q).copied())
+        };
+        match &annotation.kind {
+            ExprKind::Name { .. } | ExprKind::Attribute { .. } => {
+                named(module.resolve_expr(annotation)?)
             }
+            ExprKind::Literal(weir_ir::Literal::Str(text)) => named(module.resolve(text.trim())?),
+            ExprKind::Subscript { value, index } => {
+                let wrapper = value.dotted()?;
+                let last = wrapper.rsplit('.').next().unwrap_or(&wrapper);
+                match (last, &index.kind) {
+                    ("Optional" | "Annotated", ExprKind::Collection { elements, .. }) => {
+                        self.annotation_kind(module, knowledge, elements.first()?)
+                    }
+                    ("Optional", _) => self.annotation_kind(module, knowledge, index),
+                    _ => None,
+                }
+            }
+            ExprKind::Binary { left, right, .. } => self
+                .annotation_kind(module, knowledge, left)
+                .or_else(|| self.annotation_kind(module, knowledge, right)),
+            _ => None,
         }
-        ExprKind::Binary { left, right, .. } => annotation_kind(module, knowledge, left)
-            .or_else(|| annotation_kind(module, knowledge, right)),
-        _ => None,
     }
 }

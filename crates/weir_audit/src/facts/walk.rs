@@ -8,10 +8,9 @@ use weir_ir::{
     ArgSpread, Call, Expr, ExprKind, Function, Literal, LoopKind, Module, Operator, Stmt, StmtKind,
 };
 
-use super::types::annotation_kind;
 use super::{
     Accumulation, Acquisition, CallFact, FunctionFacts, LoopRef, ProjectFacts, Scope, Site,
-    TryPart, Typed, context, sql,
+    TryPart, Typed, context, loops, sql,
 };
 use crate::knowledge::{Effect, ObjKind, QueryOp};
 
@@ -31,6 +30,17 @@ const EVALUATING_BUILTINS: &[&str] = &[
     "builtins.enumerate",
 ];
 
+/// Loop variables with these in their name are not model instances.
+const NOT_MODELS: &[&str] = &[
+    "form",
+    "panel",
+    "widget",
+    "field",
+    "handler",
+    "serializer",
+    "file",
+];
+
 /// How a sub-expression is reached.
 #[derive(Clone, Copy, Default)]
 struct Flags {
@@ -43,6 +53,8 @@ pub(super) struct Walker<'ir> {
     module: &'ir Module,
     env: HashMap<String, Typed>,
     assigned: HashMap<String, &'ir Expr>,
+    /// Locals bound to a literal display (`queries = [q1, q2]`).
+    literal_names: HashSet<String>,
     scopes: Vec<Scope<'ir>>,
     facts: FunctionFacts<'ir>,
 }
@@ -66,6 +78,7 @@ impl<'ir> Walker<'ir> {
             module,
             env: HashMap::new(),
             assigned: HashMap::new(),
+            literal_names: HashSet::new(),
             scopes: Vec::new(),
             facts: FunctionFacts {
                 module,
@@ -78,6 +91,7 @@ impl<'ir> Walker<'ir> {
                 escapes: HashSet::new(),
                 accumulations: Vec::new(),
                 strings: HashMap::new(),
+                bindings: Vec::new(),
                 params: function.params.iter().map(|p| p.name.clone()).collect(),
             },
         };
@@ -87,12 +101,12 @@ impl<'ir> Walker<'ir> {
     }
 
     fn seed_params(&mut self, function: &'ir Function) {
-        let knowledge = &self.project.knowledge;
         for param in &function.params {
-            let declared = param
-                .annotation
-                .as_ref()
-                .and_then(|a| annotation_kind(self.module, knowledge, a));
+            let declared = param.annotation.as_ref().and_then(|a| {
+                self.project
+                    .types
+                    .annotation_kind(self.module, &self.project.knowledge, a)
+            });
             if let Some(kind) = declared {
                 self.env.insert(param.name.clone(), Typed::certain(kind));
             }
@@ -145,13 +159,19 @@ impl<'ir> Walker<'ir> {
                     self.expr(iter, flags);
                     self.evaluate_if_lazy(iter, flags);
                 }
-                let index = self.facts.loops.len();
-                self.facts.loops.push(LoopRef {
+                let index = self.push_loop(LoopRef {
                     kind: lp.kind,
                     iter: lp.iter.as_ref(),
                     target: lp.target.as_ref(),
+                    body: &lp.body,
                     span: stmt.span,
                     is_comprehension: false,
+                    iteration: loops::classify(
+                        lp.iter.as_ref(),
+                        lp.target.as_ref(),
+                        &self.literal_names,
+                    ),
+                    iterates_query_rows: false,
                 });
                 self.scopes.push(Scope::Loop(index));
                 if let Some(test) = &lp.test {
@@ -167,9 +187,11 @@ impl<'ir> Walker<'ir> {
                     let Some(target) = item.target.as_ref().and_then(Expr::dotted) else {
                         continue;
                     };
-                    if let Some(kind) = self.kind_of(&item.context) {
-                        self.env.insert(target.clone(), kind);
-                    }
+                    match self.kind_of(&item.context) {
+                        Some(kind) => self.env.insert(target.clone(), kind),
+                        None => self.env.remove(&target),
+                    };
+                    self.facts.bindings.push((target.clone(), stmt.span));
                     self.facts.managed.insert(target);
                 }
                 self.scopes.push(Scope::With(stmt));
@@ -210,6 +232,58 @@ impl<'ir> Walker<'ir> {
         }
     }
 
+    /// Registers a loop; its target is bound at the loop header, and the
+    /// items of a Django QuerySet (or of any loop, in a Django project) are
+    /// taken as model instances.
+    fn push_loop(&mut self, mut lp: LoopRef<'ir>) -> usize {
+        lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
+        if let Some(target) = lp.target {
+            let names: Vec<String> = match &target.kind {
+                ExprKind::Collection { elements, .. } => {
+                    elements.iter().filter_map(Expr::dotted).collect()
+                }
+                _ => target.dotted().into_iter().collect(),
+            };
+            for name in &names {
+                self.facts.bindings.push((name.clone(), lp.span));
+                self.env.remove(name);
+                self.facts.strings.remove(name);
+            }
+            if let (Some(name), Some(iter)) = (target.as_name(), lp.iter) {
+                let iter_kind = self.kind_of(iter);
+                let is_queryset = iter_kind.is_some_and(|t| t.kind == ObjKind::QuerySet);
+                let django = self.project.knowledge.is_active("django");
+                // Forms, formsets and admin panels also have `save()`; they are not rows.
+                let names_a_form = [Some(name.to_string()), iter.dotted()]
+                    .iter()
+                    .flatten()
+                    .any(|n| {
+                        NOT_MODELS
+                            .iter()
+                            .any(|w| n.to_ascii_lowercase().contains(w))
+                    });
+                if is_queryset || (django && iter_kind.is_none() && !names_a_form) {
+                    self.env
+                        .insert(name.to_string(), Typed::hinted(ObjKind::DjangoModel));
+                }
+            }
+        }
+        self.facts.loops.push(lp);
+        self.facts.loops.len() - 1
+    }
+
+    /// `session.scalars(q).all()`, or a local assigned from one.
+    fn is_query_result(&self, expr: &Expr) -> bool {
+        let source = expr
+            .as_name()
+            .and_then(|n| self.assigned.get(n).copied())
+            .map_or(expr.span, |v| v.span);
+        self.facts
+            .calls
+            .iter()
+            .any(|c| matches!(c.effect, Some(Effect::Query(_))) && source.contains(&c.site.span))
+    }
+
     fn scoped(&mut self, scope: Scope<'ir>, body: &'ir [Stmt]) {
         self.scopes.push(scope);
         self.block(body);
@@ -236,16 +310,22 @@ impl<'ir> Walker<'ir> {
         }
         if let Some(op) = op {
             if let (Some(var), Operator::Add) = (targets.first().and_then(Expr::dotted), op) {
+                let bound_at = self.facts.binding_before(&var, stmt.span.start);
                 self.facts.accumulations.push(Accumulation {
                     var,
                     value,
                     site: self.site(value, flags, false),
+                    bound_at,
                 });
             }
             return;
         }
         let kind = annotation
-            .and_then(|a| annotation_kind(self.module, &self.project.knowledge, a))
+            .and_then(|a| {
+                self.project
+                    .types
+                    .annotation_kind(self.module, &self.project.knowledge, a)
+            })
             .map(Typed::certain)
             .or_else(|| self.kind_of(value));
         if value.as_name().is_some() {
@@ -258,6 +338,12 @@ impl<'ir> Walker<'ir> {
                 continue;
             };
             self.assigned.insert(var.clone(), value);
+            if matches!(&value.kind, ExprKind::Collection { elements, .. } if !elements.is_empty())
+            {
+                self.literal_names.insert(var.clone());
+            } else {
+                self.literal_names.remove(&var);
+            }
             match kind {
                 Some(kind) => {
                     self.env.insert(var.clone(), kind);
@@ -269,14 +355,17 @@ impl<'ir> Walker<'ir> {
             if is_string_expr(value, &self.facts.strings) {
                 self.facts.strings.insert(var.clone(), stmt.span.line);
             } else if let Some(add) = self_concatenation(&var, value) {
+                let bound_at = self.facts.binding_before(&var, stmt.span.start);
                 self.facts.accumulations.push(Accumulation {
                     var: var.clone(),
                     value: add,
                     site: self.site(value, flags, false),
+                    bound_at,
                 });
             } else {
                 self.facts.strings.remove(&var);
             }
+            self.facts.bindings.push((var.clone(), stmt.span));
             let acquired = kind
                 .filter(|k| k.kind.is_resource())
                 .filter(|_| is_acquiring_call(value));
@@ -340,13 +429,19 @@ impl<'ir> Walker<'ir> {
                 for clause in clauses {
                     self.expr(&clause.iter, flags);
                     self.evaluate_if_lazy(&clause.iter, flags);
-                    let index = self.facts.loops.len();
-                    self.facts.loops.push(LoopRef {
+                    let index = self.push_loop(LoopRef {
                         kind: LoopKind::ForEach,
                         iter: Some(&clause.iter),
                         target: Some(&clause.target),
+                        body: &[],
                         span: expr.span,
                         is_comprehension: true,
+                        iteration: loops::classify(
+                            Some(&clause.iter),
+                            Some(&clause.target),
+                            &self.literal_names,
+                        ),
+                        iterates_query_rows: false,
                     });
                     self.scopes.push(Scope::Loop(index));
                     for condition in &clause.conditions {
@@ -373,6 +468,14 @@ impl<'ir> Walker<'ir> {
             self.expr(&arg.value, arg_flags);
         }
         self.note_argument_escapes(call, info.effect);
+        // A list filled at run time is no longer a fixed literal.
+        if matches!(
+            call.method_name(),
+            Some("append" | "extend" | "insert" | "add" | "update")
+        ) && let Some(name) = call.receiver().and_then(Expr::as_name)
+        {
+            self.literal_names.remove(name);
+        }
         if call
             .qualified
             .as_deref()
@@ -402,9 +505,19 @@ impl<'ir> Walker<'ir> {
             }
             _ => call.receiver().and_then(Expr::dotted),
         };
+        let statement = call
+            .positional(0)
+            .or_else(|| call.keyword("statement"))
+            .map(|s| match s.as_name() {
+                Some(name) => self.assigned.get(name).copied().unwrap_or(s),
+                None => s,
+            });
         self.facts.calls.push(CallFact {
             site: self.site(expr, flags, awaited),
+            expr,
             call: Some(call),
+            statement: statement
+                .filter(|_| info.effect == Some(Effect::Query(QueryOp::FromArgument))),
             effect: info.effect,
             op,
             receiver,
@@ -436,7 +549,9 @@ impl<'ir> Walker<'ir> {
         };
         self.facts.calls.push(CallFact {
             site: self.site(iter, flags, false),
+            expr: iter,
             call: None,
+            statement: None,
             effect: Some(Effect::Query(QueryOp::Select)),
             op: Some(QueryOp::Select),
             receiver: iter.dotted(),
@@ -553,6 +668,9 @@ impl<'ir> Walker<'ir> {
                     if let Some(t) = self.env.get(&path) {
                         return Some(*t);
                     }
+                    if let Some(t) = self.class_attribute(&path) {
+                        return Some(t);
+                    }
                     if let Some(t) = self
                         .module
                         .resolve(&path)
@@ -571,8 +689,23 @@ impl<'ir> Walker<'ir> {
                 }
                 None
             }
+            // `connections["default"]`
+            ExprKind::Subscript { value, .. } => {
+                let q = self.module.resolve_expr(value)?;
+                knowledge.type_kind(&format!("{q}[]")).map(Typed::certain)
+            }
             _ => None,
         }
+    }
+
+    /// `self.engine` in a method, when some method of the class assigns it
+    /// a known kind (`self.engine = engine` with `engine: Engine`).
+    fn class_attribute(&self, path: &str) -> Option<Typed> {
+        let attr = path.strip_prefix("self.")?;
+        let class = self.facts.function.class.map(|c| &self.module.classes[c])?;
+        self.project
+            .types
+            .class_attribute(&self.module.name, &class.qualname, attr)
     }
 }
 

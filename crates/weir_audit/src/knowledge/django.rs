@@ -3,13 +3,14 @@
 use super::{
     Effect::{Commit, Query, Rollback},
     FuncEntry,
-    ObjKind::QuerySet,
+    ObjKind::{Connection, DjangoModel, QuerySet},
     Pack,
     QueryOp::{Delete, Insert, Select, Update},
     method, returns,
 };
 
 const QS: &[super::ObjKind] = &[QuerySet];
+const MODEL: &[super::ObjKind] = &[DjangoModel];
 
 pub const PACK: Pack = Pack {
     name: "django",
@@ -26,7 +27,12 @@ pub const PACK: Pack = Pack {
             returns: None,
         },
     ],
-    types: &[],
+    // `django.db.connection` and `connections["default"]` are DB-API connections
+    // (their cursors come from dbapi.rs, which Django switches on too).
+    types: &[
+        ("django.db.connection", Connection),
+        ("django.db.connections[]", Connection),
+    ],
     methods: &[
         // Builders: a QuerySet stays lazy until evaluated.
         returns(QS, "all", QuerySet),
@@ -75,6 +81,13 @@ pub const PACK: Pack = Pack {
         method(QS, "aupdate", Query(Update)),
         method(QS, "adelete", Query(Delete)),
         method(QS, "aget_or_create", Query(Select)),
+        // Model instances: one statement per call.
+        method(MODEL, "save", Query(Update)),
+        method(MODEL, "delete", Query(Delete)),
+        method(MODEL, "refresh_from_db", Query(Select)),
+        method(MODEL, "asave", Query(Update)),
+        method(MODEL, "adelete", Query(Delete)),
+        method(MODEL, "arefresh_from_db", Query(Select)),
     ],
     hints: &[],
     attributes: &[

@@ -37,6 +37,10 @@ pub enum ObjKind {
     /// `count`, `list(qs)`…).
     QuerySet,
     HttpClient,
+    /// A Django model instance (`save()` and `delete()` run SQL).
+    DjangoModel,
+    /// `pathlib.Path`: its I/O methods block.
+    Path,
 }
 
 impl ObjKind {
@@ -88,6 +92,8 @@ impl ObjKind {
             ObjKind::AsyncPool => "pool",
             ObjKind::LegacyQuery | ObjKind::QuerySet => "query",
             ObjKind::HttpClient => "HTTP client",
+            ObjKind::DjangoModel => "model instance",
+            ObjKind::Path => "path",
         }
     }
 }
@@ -99,6 +105,9 @@ pub enum QueryOp {
     Insert,
     Update,
     Delete,
+    /// DDL and session statements (`CREATE`, `DROP`, `TRUNCATE`, `SET`…):
+    /// not row operations.
+    Other,
     /// Decided from the statement argument (`session.execute(stmt)`).
     FromArgument,
 }
@@ -251,6 +260,10 @@ impl Knowledge {
         for (attr, kind) in pack.attributes {
             self.attributes.insert(attr, *kind);
         }
+    }
+
+    pub fn is_active(&self, pack: &str) -> bool {
+        self.active.contains(&pack)
     }
 
     pub fn active_packs(&self) -> &[&'static str] {

@@ -78,6 +78,7 @@ pub const PACK: Pack = Pack {
         method(SESSIONS, "get", Query(Select)),
         method(SESSIONS, "get_one", Query(Select)),
         method(SESSIONS, "refresh", Query(Select)),
+        // SELECTs by primary key unless the object is already in the session.
         method(SESSIONS, "merge", Query(Select)),
         returns(SESSIONS, "query", LegacyQuery),
         method(SESSIONS, "add", Stage(Insert)),

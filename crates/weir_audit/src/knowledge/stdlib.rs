@@ -5,11 +5,12 @@
 use super::{
     Effect::{Blocking, Offload, Sleep},
     IoKind::{File, Input, Socket, Subprocess},
-    Pack, func, method,
+    ObjKind, Pack, ctor, func, method,
 };
 
 const FILE: super::Effect = Blocking(File);
 const PROC: super::Effect = Blocking(Subprocess);
+const PATH: &[ObjKind] = &[ObjKind::Path];
 
 pub const PACK: Pack = Pack {
     name: "stdlib",
@@ -48,6 +49,31 @@ pub const PACK: Pack = Pack {
         func("shutil.rmtree", FILE),
         func("shutil.move", FILE),
         func("socket.create_connection", Blocking(Socket)),
+        func("os.path.exists", FILE),
+        func("os.path.lexists", FILE),
+        func("os.path.isfile", FILE),
+        func("os.path.isdir", FILE),
+        func("os.path.islink", FILE),
+        func("os.path.ismount", FILE),
+        func("os.path.getsize", FILE),
+        func("os.path.getmtime", FILE),
+        func("os.path.getatime", FILE),
+        func("os.path.getctime", FILE),
+        func("os.path.samefile", FILE),
+        func("os.listdir", FILE),
+        func("os.scandir", FILE),
+        func("os.walk", FILE),
+        func("os.stat", FILE),
+        func("os.remove", FILE),
+        func("os.unlink", FILE),
+        func("os.rename", FILE),
+        func("os.makedirs", FILE),
+        func("os.mkdir", FILE),
+        func("os.rmdir", FILE),
+        func("glob.glob", FILE),
+        ctor("pathlib.Path", ObjKind::Path),
+        ctor("pathlib.PosixPath", ObjKind::Path),
+        ctor("pathlib.WindowsPath", ObjKind::Path),
         func("asyncio.to_thread", Offload),
         func("anyio.to_thread.run_sync", Offload),
         func("asgiref.sync.sync_to_async", Offload),
@@ -56,7 +82,7 @@ pub const PACK: Pack = Pack {
         func("fastapi.concurrency.run_in_threadpool", Offload),
         func("trio.to_thread.run_sync", Offload),
     ],
-    types: &[],
+    types: &[("pathlib.Path", ObjKind::Path)],
     methods: &[
         // pathlib.Path I/O: the names are specific enough to match on any
         // receiver; awaited calls (anyio.Path, aiofiles) are excluded by the rule.
@@ -65,6 +91,25 @@ pub const PACK: Pack = Pack {
         method(&[], "write_text", FILE),
         method(&[], "write_bytes", FILE),
         method(&[], "run_in_executor", Offload),
+        // pathlib.Path methods that touch the file system.
+        method(PATH, "read_text", FILE),
+        method(PATH, "read_bytes", FILE),
+        method(PATH, "write_text", FILE),
+        method(PATH, "write_bytes", FILE),
+        method(PATH, "open", FILE),
+        method(PATH, "exists", FILE),
+        method(PATH, "is_file", FILE),
+        method(PATH, "is_dir", FILE),
+        method(PATH, "stat", FILE),
+        method(PATH, "glob", FILE),
+        method(PATH, "rglob", FILE),
+        method(PATH, "iterdir", FILE),
+        method(PATH, "mkdir", FILE),
+        method(PATH, "unlink", FILE),
+        method(PATH, "rmdir", FILE),
+        method(PATH, "rename", FILE),
+        method(PATH, "touch", FILE),
+        method(PATH, "resolve", FILE),
     ],
     hints: &[],
     attributes: &[],

@@ -1,7 +1,7 @@
-use weir_ir::{Expr, ExprKind, LoopKind, Operator};
+use weir_ir::{Expr, ExprKind, Operator};
 
 use crate::declare_rule;
-use crate::facts::{FunctionFacts, LoopRef, Scope};
+use crate::facts::{CallFact, FunctionFacts, LoopRef, Scope};
 use crate::knowledge::Effect;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
@@ -40,8 +40,10 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// A commit inside a helper called from the loop is not followed yet.
-    /// Commits under a batching condition (`%`, `len(...)` comparisons) and
-    /// commits in `while` worker loops are not reported.
+    /// Not reported: commits under a batching condition (`%`, `len(...)`
+    /// comparisons), commits per chunk or per retry attempt, commits in
+    /// `while` worker loops, sessions opened per item inside the loop (a
+    /// unit of work per item by design).
     pub struct CommitInLoop;
     id: "TX-07",
     name: "commit-in-loop",
@@ -69,11 +71,7 @@ impl Rule for CommitInLoop {
                 continue;
             };
             let lp = &facts.loops[index];
-            if lp.kind != LoopKind::ForEach
-                || lp.is_comprehension
-                || lp.is_over_literal()
-                || is_retry_loop(lp)
-            {
+            if lp.is_comprehension || !lp.is_per_item() {
                 continue;
             }
             let batched = call
@@ -81,7 +79,7 @@ impl Rule for CommitInLoop {
                 .scopes_in_innermost_loop()
                 .iter()
                 .any(|s| matches!(s, Scope::If(test) if is_batch_condition(test)));
-            if batched {
+            if batched || is_unit_of_work_per_item(facts, call, lp) {
                 continue;
             }
             let verb = if call.effect == Some(Effect::Flush) {
@@ -99,18 +97,21 @@ impl Rule for CommitInLoop {
     }
 }
 
-/// `for attempt in range(MAX_RETRIES):` — retrying one transaction, not a batch.
-fn is_retry_loop(lp: &LoopRef<'_>) -> bool {
-    let is_range = lp
-        .iter
-        .and_then(|i| i.as_call())
-        .is_some_and(|c| c.callee.as_name() == Some("range"));
-    let target = lp.target.and_then(Expr::as_name).unwrap_or("");
-    is_range
-        && (target == "_"
-            || target.contains("attempt")
-            || target.contains("retr")
-            || target.contains("tries"))
+/// The session is opened inside the loop body (`with SessionLocal() as s:`
+/// per item): each item is its own unit of work by design.
+fn is_unit_of_work_per_item(
+    facts: &FunctionFacts<'_>,
+    call: &CallFact<'_>,
+    lp: &LoopRef<'_>,
+) -> bool {
+    let Some(var) = call.receiver.as_deref() else {
+        return false;
+    };
+    facts
+        .binding_before(var, call.site.span.start)
+        .is_some_and(|bound| {
+            bound.start > lp.span.start && bound.start < lp.span.end && bound.start != lp.span.start
+        })
 }
 
 /// `i % 100 == 0`, `len(batch) >= size`: the commit happens every N items.

@@ -3,7 +3,7 @@ use crate::facts::FunctionFacts;
 use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::{call_text, collection_loop, describe_loop, is_django};
+use crate::rules::{call_text, describe_loop, is_django, per_item_loop};
 
 declare_rule! {
     /// ## What it does
@@ -54,6 +54,35 @@ declare_rule! {
     ],
 }
 
+/// `execute(insert(T), rows)` and `insert(T).values(rows)` send many rows.
+fn is_already_bulk(call: &crate::facts::CallFact<'_>) -> bool {
+    let Some(c) = call.call else { return false };
+    if c.positional(1).is_some() {
+        return true;
+    }
+    let mut multi_row = false;
+    if let Some(statement) = call.statement {
+        weir_ir::visit::walk_expr(statement, &mut |e| {
+            if let Some(v) = e.as_call().filter(|v| v.method_name() == Some("values"))
+                && v.positional(0)
+                    .is_some_and(|a| !matches!(a.kind, weir_ir::ExprKind::Dict { .. }))
+            {
+                multi_row = true;
+            }
+        });
+    }
+    multi_row
+}
+
+/// `session.add(job)` of the loop's own item: the object came from the
+/// database and is already in the session; no INSERT is issued.
+fn re_adds_loop_item(facts: &FunctionFacts<'_>, call: &crate::facts::CallFact<'_>) -> bool {
+    if call.effect != Some(Effect::Stage(QueryOp::Insert)) {
+        return false;
+    }
+    crate::rules::passes_persistent_loop_item(facts, call)
+}
+
 impl Rule for MissingBulkOperation {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -77,7 +106,10 @@ impl Rule for MissingBulkOperation {
             {
                 continue;
             }
-            let Some(lp) = collection_loop(facts, &call.site) else {
+            if is_already_bulk(call) || re_adds_loop_item(facts, call) {
+                continue;
+            }
+            let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
             let what = match (call.effect, call.op) {

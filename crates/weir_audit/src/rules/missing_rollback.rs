@@ -136,17 +136,21 @@ fn swallowing_handler<'a>(
             continue;
         };
         for handler in handlers {
-            if calls_method_on(&handler.body, var, &["rollback", "close"]) || leaves(&handler.body)
+            if !catches_database_errors(handler)
+                || calls_method_on(&handler.body, var, &["rollback", "close"])
+                || leaves(&handler.body)
             {
                 continue;
             }
             let in_loop = commit.site.scopes[..depth]
                 .iter()
                 .any(|s| matches!(s, Scope::Loop(_)));
-            let used_after = facts
-                .calls
-                .iter()
-                .any(|c| c.receiver.as_deref() == Some(var) && c.site.span.start > stmt.span.end);
+            // A later `with SessionLocal() as session:` binds a new session.
+            let used_after = facts.calls.iter().any(|c| {
+                c.receiver.as_deref() == Some(var)
+                    && c.site.span.start > stmt.span.end
+                    && !facts.rebound_between(var, stmt.span.end, c.site.span.start)
+            });
             if in_loop || used_after {
                 return Some(handler);
             }
@@ -154,6 +158,45 @@ fn swallowing_handler<'a>(
     }
     None
 }
+
+/// A bare `except:`, `except Exception`, or a database error class: the
+/// handlers a failed commit can land in. `except NotImplementedError:` is not.
+fn catches_database_errors(handler: &weir_ir::Handler) -> bool {
+    let Some(types) = &handler.types else {
+        return true;
+    };
+    let names: Vec<String> = match &types.kind {
+        weir_ir::ExprKind::Collection { elements, .. } => {
+            elements.iter().filter_map(weir_ir::Expr::dotted).collect()
+        }
+        _ => types.dotted().into_iter().collect(),
+    };
+    names.iter().any(|n| {
+        let last = n.rsplit('.').next().unwrap_or(n);
+        matches!(last, "Exception" | "BaseException")
+            || (last.ends_with("Error") && DB_ERROR_WORDS.iter().any(|w| last.contains(w)))
+    })
+}
+
+const DB_ERROR_WORDS: &[&str] = &[
+    "SQLAlchemy",
+    "DBAPI",
+    "Database",
+    "Integrity",
+    "Operational",
+    "Data",
+    "Interface",
+    "Internal",
+    "Programming",
+    "Statement",
+    "InvalidRequest",
+    "PendingRollback",
+    "Psycopg",
+    "Postgres",
+    "Transaction",
+    "Serialization",
+    "Deadlock",
+];
 
 /// `var.method(...)` for one of `methods`, anywhere in `block`.
 fn calls_method_on(block: &[Stmt], var: &str, methods: &[&str]) -> bool {

@@ -12,22 +12,97 @@ pub mod query_in_loop;
 pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
 
-use weir_ir::{Expr, ExprKind, LoopKind};
+use weir_ir::{Expr, ExprKind};
 
-use crate::facts::{CallFact, FunctionFacts, LoopRef, Site};
+use crate::facts::{CallFact, FunctionFacts, LoopRef};
 use crate::knowledge::ObjKind;
 
-/// The innermost `for` loop or comprehension around `site` that iterates a
-/// collection of unknown size. `while` loops (pollers, workers) and loops
-/// over literal displays or `range(<constant>)` do not count.
-pub fn collection_loop<'a>(
+/// The innermost loop around `call` that runs it once per item of data of
+/// unknown size. Loops that are not per item (retries, batches, literal
+/// lists, `while` and endless loops) are looked through, and so is a loop
+/// whose variable is what the call works on rather than one item of data:
+/// a table or model (`delete(model)`, `model.objects`), a statement
+/// (`execute(stmt)`), or a chunk of keys (`.in_(chunk)`).
+pub fn per_item_loop<'a>(
     facts: &'a FunctionFacts<'_>,
-    site: &Site<'_>,
+    call: &CallFact<'_>,
 ) -> Option<&'a LoopRef<'a>> {
-    site.loops()
+    call.site
+        .loops()
         .rev()
         .map(|i| &facts.loops[i])
-        .find(|lp| lp.kind == LoopKind::ForEach && !lp.is_over_literal())
+        .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp))
+}
+
+/// The innermost literal loop (`for status in ("a", "b")`) around `call`
+/// that is not a loop over tables or statements.
+pub fn literal_loop<'a>(
+    facts: &'a FunctionFacts<'_>,
+    call: &CallFact<'_>,
+) -> Option<&'a LoopRef<'a>> {
+    call.site.loops().rev().map(|i| &facts.loops[i]).find(|lp| {
+        lp.iteration == crate::facts::Iteration::Literal && !works_on_loop_variable(call, lp)
+    })
+}
+
+fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
+    let Some(var) = lp.target_name() else {
+        return false;
+    };
+    let is_var = |e: &Expr| e.as_name() == Some(var);
+    if call.statement.is_some_and(is_var) {
+        return true;
+    }
+    let mut found = false;
+    let mut check = |e: &Expr| match &e.kind {
+        // `model.objects…`, `model._default_manager…`
+        ExprKind::Attribute { value, attr }
+            if is_var(value) && (attr == "objects" || attr.ends_with("_manager")) =>
+        {
+            found = true;
+        }
+        ExprKind::Call(c) => {
+            let first_is_var = c.positional(0).is_some_and(is_var);
+            // `delete(model)`, `select(table)`, `text(sql)`: a statement built on the loop variable.
+            let is_builder = c.qualified.as_deref().is_some_and(|q| {
+                crate::knowledge::STATEMENT_BUILDERS
+                    .iter()
+                    .any(|(name, _)| *name == q)
+                    || q.ends_with(".text")
+            });
+            // `Model.id.in_(chunk)`
+            let is_set_filter = matches!(c.method_name(), Some("in_" | "not_in" | "any_"));
+            // Django `filter(pk__in=chunk)`
+            let in_lookup = c.args.iter().any(|a| {
+                a.name.as_deref().is_some_and(|n| n.ends_with("__in")) && is_var(&a.value)
+            });
+            if (first_is_var && (is_builder || is_set_filter)) || in_lookup {
+                found = true;
+            }
+        }
+        _ => {}
+    };
+    weir_ir::visit::walk_expr(call.expr, &mut check);
+    if let Some(statement) = call.statement {
+        weir_ir::visit::walk_expr(statement, &mut check);
+    }
+    found
+}
+
+/// The call's first argument is the item of an enclosing loop over rows
+/// this function queried (`session.add(job)` for `job in session.scalars(q)`):
+/// the object is already persistent and in the session.
+pub fn passes_persistent_loop_item(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
+    let Some(arg) = call
+        .call
+        .and_then(|c| c.positional(0))
+        .and_then(Expr::as_name)
+    else {
+        return false;
+    };
+    call.site
+        .loops()
+        .any(|i| facts.loops[i].iterates_query_rows && facts.loops[i].target_name() == Some(arg))
 }
 
 /// "the loop over `jobs`" / "the comprehension".

@@ -3,7 +3,7 @@ use crate::facts::FunctionFacts;
 use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::{call_text, describe_loop, is_django};
+use crate::rules::{call_text, describe_loop, is_django, literal_loop, per_item_loop};
 
 declare_rule! {
     /// ## What it does
@@ -71,19 +71,12 @@ impl Rule for NUpdateLoop {
             {
                 continue;
             }
-            let loops: Vec<_> = call
-                .site
-                .loops()
-                .rev()
-                .map(|i| &facts.loops[i])
-                .filter(|l| l.kind == weir_ir::LoopKind::ForEach)
-                .collect();
-            let Some(lp) = loops
-                .iter()
-                .find(|l| !l.is_over_literal())
-                .or(loops.first())
-            else {
-                continue;
+            let (lp, small) = match per_item_loop(facts, call) {
+                Some(lp) => (lp, false),
+                None => match literal_loop(facts, call) {
+                    Some(lp) => (lp, true),
+                    None => continue,
+                },
             };
             let mut f = finding(&Self::META, facts, call.site.span, format!("{} issues one {verb} per item of the {}", call_text(call), describe_loop(lp)))
                 .why("One statement per row: N round trips and N lock acquisitions where one set-based statement would do.")
@@ -93,7 +86,7 @@ impl Rule for NUpdateLoop {
                     "Use one set-based statement: `update(M).where(M.id.in_(ids)).values(...)` / `delete(M).where(M.id.in_(ids))`."
                 })
                 .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
-            if lp.is_over_literal() && f.severity == Severity::High {
+            if small && f.severity == Severity::High {
                 f = f.severity(Severity::Medium);
             }
             out.push(f);

@@ -48,6 +48,20 @@ declare_rule! {
     sources: &[Source { title: "SQLAlchemy: Dealing with Disconnects", url: "https://docs.sqlalchemy.org/en/20/core/pooling.html#dealing-with-disconnects", pack: Some("sqlalchemy") }],
 }
 
+/// The literal start of a URL: a string, an f-string, `"sqlite:///%s" % path`,
+/// `"sqlite:///{}".format(path)`, `"sqlite:///" + path`.
+fn url_prefix(url: &weir_ir::Expr) -> Option<&str> {
+    match &url.kind {
+        ExprKind::Literal(weir_ir::Literal::Str(s)) => Some(s),
+        ExprKind::Template { text, .. } => Some(text),
+        ExprKind::Binary { left, .. } => url_prefix(left),
+        ExprKind::Call(call) if call.method_name() == Some("format") => {
+            url_prefix(call.receiver()?)
+        }
+        _ => None,
+    }
+}
+
 impl Rule for PoolConfigGaps {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -77,11 +91,7 @@ impl Rule for PoolConfigGaps {
             }
             let url = call.positional(0).or_else(|| call.keyword("url"));
             let is_sqlite = url
-                .and_then(|u| match &u.kind {
-                    ExprKind::Literal(weir_ir::Literal::Str(s)) => Some(s.as_str()),
-                    ExprKind::Template { text, .. } => Some(text.as_str()),
-                    _ => None,
-                })
+                .and_then(url_prefix)
                 .is_some_and(|s| s.starts_with("sqlite"));
             let unpooled = call
                 .keyword("poolclass")

@@ -3,7 +3,9 @@ use crate::facts::FunctionFacts;
 use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::{call_text, collection_loop, describe_loop, is_django, is_raw_driver};
+use crate::rules::{
+    call_text, describe_loop, is_django, is_raw_driver, passes_persistent_loop_item, per_item_loop,
+};
 
 declare_rule! {
     /// ## What it does
@@ -48,8 +50,10 @@ declare_rule! {
     /// ## Known limitations
     /// Queries behind helper functions are not followed yet, and lazy
     /// relationship loads (`order.items` on rows without eager loading) are
-    /// not detected yet. Loops over literal collections and `while` loops
-    /// are not reported.
+    /// not detected yet. Loops that do not run once per item of data are not
+    /// reported: `while` and endless worker loops, retries, chunked batches
+    /// (one statement per chunk is the fix), literal lists, and loops over
+    /// tables, models or statements.
     pub struct QueryInLoop;
     id: "QE-07",
     name: "query-in-loop",
@@ -76,7 +80,15 @@ impl Rule for QueryInLoop {
             if call.op != Some(QueryOp::Select) || call.site.in_lambda {
                 continue;
             }
-            let Some(lp) = collection_loop(facts, &call.site) else {
+            // `in_bulk(ids)` is the batched fetch itself; `merge(item)` of the
+            // loop's own item finds it in the identity map.
+            let method = call.call.and_then(|c| c.method_name());
+            if method == Some("in_bulk")
+                || (method == Some("merge") && passes_persistent_loop_item(facts, call))
+            {
+                continue;
+            }
+            let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
             let help = if is_django(call) {

@@ -65,6 +65,14 @@ impl Rule for StringConcatInLoop {
                 continue;
             }
             let lp = &facts.loops[index];
+            // Re-initialised inside the loop (or the loop variable itself):
+            // it never grows across iterations.
+            let reset_each_iteration = acc
+                .bound_at
+                .is_some_and(|b| b == lp.span || lp.body.iter().any(|stmt| stmt.span == b));
+            if reset_each_iteration {
+                continue;
+            }
             out.push(
                 finding(&Self::META, facts, acc.site.span, format!("string `{}` is grown with `+=` on every iteration of the {}", acc.var, describe_loop(lp)))
                     .why("Each concatenation may copy the whole string built so far, making the loop quadratic in the output size.")

@@ -1,0 +1,230 @@
+//! What a loop iterates over. Only per-item loops over data of unknown size
+//! make N+1 queries and per-row statements; retries, batches, fixed lists
+//! and endless worker loops do not.
+
+use std::collections::HashSet;
+
+use weir_ir::Expr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Iteration {
+    /// One iteration per item of a collection of unknown size.
+    PerItem,
+    /// A literal display, `range(<constant>)`, or a name bound to a literal
+    /// display in this function: a small, fixed number of iterations.
+    Literal,
+    /// Attempts of one operation: `for attempt in Retrying(...)`,
+    /// `for _ in range(max_retries)`.
+    Retry,
+    /// Chunks of a collection: `for chunk in batched(ids, 500)`,
+    /// `for i in range(0, len(ids), size)`. One statement per chunk is the fix,
+    /// not the problem.
+    Batch,
+    /// `while` loops and `for n in itertools.count()`: worker and polling loops.
+    Endless,
+}
+
+/// Word prefixes, matched against the words of an identifier
+/// (`run_with_db_retries` → run, with, db, retries).
+const RETRY_WORDS: &[&str] = &["retr", "attempt", "tries", "tenacity"];
+const BATCH_WORDS: &[&str] = &[
+    "chunk",
+    "batch",
+    "segment",
+    "partition",
+    "grouper",
+    "page",
+    "slice",
+    "window",
+];
+/// A collection of chunks, as opposed to one chunk (`chunk_updates` holds items).
+const BATCH_PLURALS: &[&str] = &[
+    "chunks",
+    "batches",
+    "segments",
+    "partitions",
+    "pages",
+    "slices",
+    "windows",
+];
+
+fn last_segment(dotted: &str) -> &str {
+    dotted.rsplit('.').next().unwrap_or(dotted)
+}
+
+/// The words of an identifier: split at `_`, `.` and lower→upper case changes.
+fn words(ident: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in ident.chars() {
+        if (c == '_' || c == '.' || (c.is_ascii_uppercase() && prev_lower)) && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        if c != '_' && c != '.' {
+            current.push(c.to_ascii_lowercase());
+        }
+        prev_lower = c.is_ascii_lowercase();
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn mentions(ident: &str, prefixes: &[&str]) -> bool {
+    words(ident)
+        .iter()
+        .any(|w| prefixes.iter().any(|p| w.starts_with(p)))
+}
+
+/// Classifies a `for` loop (or comprehension clause) from its iterable and
+/// target. `literal_names` are locals bound to literal displays.
+pub fn classify(
+    iter: Option<&Expr>,
+    target: Option<&Expr>,
+    literal_names: &HashSet<String, impl std::hash::BuildHasher>,
+) -> Iteration {
+    let Some(iter) = iter else {
+        return Iteration::Endless;
+    };
+    let target_name = target.and_then(Expr::dotted).unwrap_or_default();
+    if iter.is_constant() || iter.as_name().is_some_and(|n| literal_names.contains(n)) {
+        return Iteration::Literal;
+    }
+    if let Some(call) = iter.unawaited().as_call() {
+        let callee = call.callee.dotted().unwrap_or_default();
+        let name = last_segment(&callee);
+        if matches!(callee.as_str(), "itertools.count" | "count")
+            || (name == "iter" && call.args.len() == 2)
+        {
+            return Iteration::Endless;
+        }
+        if name == "range" {
+            return classify_range(call, &target_name);
+        }
+        if mentions(&callee, RETRY_WORDS) || name.ends_with("Retrying") {
+            return Iteration::Retry;
+        }
+        if mentions(name, BATCH_WORDS) || name == "batched" {
+            return Iteration::Batch;
+        }
+        // `enumerate(x)`, `zip(a, b)` iterate what they wrap.
+        if matches!(name, "enumerate" | "reversed" | "sorted") {
+            return classify(call.positional(0), target, literal_names);
+        }
+    }
+    if let Some(name) = iter.dotted()
+        && words(last_segment(&name))
+            .iter()
+            .any(|w| BATCH_PLURALS.contains(&w.as_str()))
+    {
+        return Iteration::Batch;
+    }
+    if mentions(&target_name, BATCH_WORDS) {
+        return Iteration::Batch;
+    }
+    Iteration::PerItem
+}
+
+fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {
+    let args: Vec<&Expr> = call.args.iter().map(|a| &a.value).collect();
+    if args.iter().all(|a| a.is_constant()) {
+        return Iteration::Literal;
+    }
+    // `range(0, len(ids), size)`: a step means chunks.
+    if args.len() == 3 {
+        return Iteration::Batch;
+    }
+    if target == "_"
+        || mentions(target, RETRY_WORDS)
+        || args
+            .iter()
+            .any(|a| a.dotted().is_some_and(|d| mentions(&d, RETRY_WORDS)))
+    {
+        return Iteration::Retry;
+    }
+    Iteration::PerItem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_ir::ExprKind;
+
+    fn classify_src(src: &str) -> Iteration {
+        let module = weir_lang_free_parse(src);
+        classify(module.0.as_ref(), module.1.as_ref(), &HashSet::new())
+    }
+
+    /// Builds the iter/target pair by hand: the analysis crate has no parser.
+    fn weir_lang_free_parse(src: &str) -> (Option<Expr>, Option<Expr>) {
+        let name = |id: &str| Expr {
+            kind: ExprKind::Name { id: id.into() },
+            span: weir_ir::Span::default(),
+        };
+        let call = |callee: &str, args: Vec<Expr>| Expr {
+            kind: ExprKind::Call(Box::new(weir_ir::Call {
+                callee: name(callee),
+                qualified: None,
+                args: args
+                    .into_iter()
+                    .map(|value| weir_ir::Arg {
+                        name: None,
+                        value,
+                        spread: weir_ir::ArgSpread::None,
+                    })
+                    .collect(),
+            })),
+            span: weir_ir::Span::default(),
+        };
+        let int = |i| Expr {
+            kind: ExprKind::Literal(weir_ir::Literal::Int(i)),
+            span: weir_ir::Span::default(),
+        };
+        match src {
+            "retrying" => (Some(call("Retrying", vec![])), Some(name("attempt"))),
+            "range_retries" => (
+                Some(call("range", vec![name("max_retries")])),
+                Some(name("_")),
+            ),
+            "range_step" => (
+                Some(call(
+                    "range",
+                    vec![int(0), call("len", vec![name("ids")]), name("size")],
+                )),
+                Some(name("i")),
+            ),
+            "batched" => (
+                Some(call("batched", vec![name("ids"), int(500)])),
+                Some(name("ids_part")),
+            ),
+            "count" => (Some(call("itertools.count", vec![])), Some(name("n"))),
+            "rows" => (Some(name("rows")), Some(name("row"))),
+            "range_const" => (Some(call("range", vec![int(3)])), Some(name("i"))),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn splits_identifiers_into_words() {
+        assert_eq!(
+            words("run_with_db_retries"),
+            vec!["run", "with", "db", "retries"]
+        );
+        assert_eq!(words("AsyncRetrying"), vec!["async", "retrying"]);
+        assert!(!mentions("get_entries", RETRY_WORDS));
+        assert!(mentions("in_safe_batches", BATCH_WORDS));
+    }
+
+    #[test]
+    fn classifies_loops() {
+        assert_eq!(classify_src("retrying"), Iteration::Retry);
+        assert_eq!(classify_src("range_retries"), Iteration::Retry);
+        assert_eq!(classify_src("range_step"), Iteration::Batch);
+        assert_eq!(classify_src("batched"), Iteration::Batch);
+        assert_eq!(classify_src("count"), Iteration::Endless);
+        assert_eq!(classify_src("rows"), Iteration::PerItem);
+        assert_eq!(classify_src("range_const"), Iteration::Literal);
+    }
+}
