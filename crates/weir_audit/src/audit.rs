@@ -7,9 +7,10 @@ use rayon::prelude::*;
 use weir_ir::Module;
 
 use crate::facts::{FunctionFacts, ProjectFacts};
+use crate::project::Summaries;
 use crate::registry::RULES;
 use crate::report::{Category, Finding, Warning, WarningKind};
-use crate::rule::Rule;
+use crate::rule::{Cx, Rule};
 
 pub struct AuditOutput {
     /// Sorted by location, deduplicated.
@@ -37,7 +38,9 @@ impl Default for Selection {
 pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
     let project = ProjectFacts::new(modules);
     let mut warnings = Vec::new();
-    let per_module: Vec<Result<Vec<FunctionFacts<'_>>, Warning>> = modules
+    // Facts stay aligned with `modules` (a module that failed has none), so
+    // call targets (module, function) index straight into them.
+    let facts: Vec<Vec<FunctionFacts<'_>>> = modules
         .par_iter()
         .map(|module| {
             catch_unwind(AssertUnwindSafe(|| {
@@ -49,11 +52,24 @@ pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
             }))
             .map_err(|panic| internal_error(module, &panic))
         })
-        .collect();
-    let facts: Vec<Vec<FunctionFacts<'_>>> = per_module
+        .collect::<Vec<_>>()
         .into_iter()
-        .filter_map(|r| r.map_err(|w| warnings.push(w)).ok())
+        .map(|r| {
+            r.unwrap_or_else(|w| {
+                warnings.push(w);
+                Vec::new()
+            })
+        })
         .collect();
+    let summaries = catch_unwind(AssertUnwindSafe(|| Summaries::compute(&facts))).unwrap_or_else(|panic| {
+        warnings.push(Warning {
+            path: None,
+            line: None,
+            kind: WarningKind::InternalError,
+            message: format!("internal error in the cross-file analysis; findings through helpers are missing: {}", panic_text(&panic)),
+        });
+        Summaries::compute(&[])
+    });
 
     let auditors: Vec<(Category, Vec<Finding>, Vec<Warning>)> = Category::ALL
         .par_iter()
@@ -64,7 +80,7 @@ pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
                 .copied()
                 .filter(|r| r.meta().category == category)
                 .collect();
-            let (found, failed) = run_auditor(&rules, &facts);
+            let (found, failed) = run_auditor(&rules, &facts, &summaries);
             (category, found, failed)
         })
         .collect();
@@ -87,6 +103,7 @@ pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
 fn run_auditor(
     rules: &[&dyn Rule],
     facts: &[Vec<FunctionFacts<'_>>],
+    summaries: &Summaries,
 ) -> (Vec<Finding>, Vec<Warning>) {
     let results: Vec<Result<Vec<Finding>, Warning>> = facts
         .par_iter()
@@ -95,8 +112,12 @@ fn run_auditor(
             catch_unwind(AssertUnwindSafe(|| {
                 let mut out = Vec::new();
                 for function in functions {
+                    let cx = Cx {
+                        facts: function,
+                        summaries,
+                    };
                     for rule in rules {
-                        rule.check(function, &mut out);
+                        rule.check(&cx, &mut out);
                     }
                 }
                 out
@@ -191,12 +212,16 @@ fn placeholder() -> Finding {
     }
 }
 
-fn internal_error(module: &Module, panic: &Box<dyn std::any::Any + Send>) -> Warning {
-    let detail = panic
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
         .downcast_ref::<&str>()
         .map(ToString::to_string)
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn internal_error(module: &Module, panic: &Box<dyn std::any::Any + Send>) -> Warning {
+    let detail = panic_text(panic);
     Warning {
         path: Some(module.path.clone()),
         line: None,

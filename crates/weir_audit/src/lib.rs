@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod facts;
 pub mod knowledge;
+pub mod project;
 pub mod registry;
 pub mod report;
 pub mod rule;

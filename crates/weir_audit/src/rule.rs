@@ -4,6 +4,7 @@
 use weir_ir::{Language, Span};
 
 use crate::facts::{ExecContext, FunctionFacts};
+use crate::project::Summaries;
 use crate::report::{Category, Effort, Evidence, Finding, Severity};
 
 /// Official documentation a rule rests on; listed under Sources Consulted.
@@ -59,10 +60,25 @@ impl RuleMeta {
     }
 }
 
+/// What a rule sees: the facts of one function (through `Deref`) and the
+/// project-wide summaries of the functions it calls.
+pub struct Cx<'a, 'ir> {
+    pub facts: &'a FunctionFacts<'ir>,
+    pub summaries: &'a Summaries,
+}
+
+impl<'ir> std::ops::Deref for Cx<'_, 'ir> {
+    type Target = FunctionFacts<'ir>;
+
+    fn deref(&self) -> &Self::Target {
+        self.facts
+    }
+}
+
 pub trait Rule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
     /// Reports the rule's findings in one function.
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>);
+    fn check(&self, cx: &Cx<'_, '_>, out: &mut Vec<Finding>);
 }
 
 /// Declares a rule struct whose doc comment becomes `RuleMeta::doc`.

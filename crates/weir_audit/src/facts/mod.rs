@@ -16,15 +16,17 @@ pub use loops::Iteration;
 pub use types::{ProjectTypes, Typed};
 
 use crate::knowledge::{Effect, Knowledge, ObjKind, QueryOp};
+use crate::project::{FnRef, ProjectIndex};
 
 /// Shared, read-only facts about the whole project.
-pub struct ProjectFacts {
+pub struct ProjectFacts<'ir> {
     pub knowledge: Knowledge,
     pub types: ProjectTypes,
+    pub index: ProjectIndex<'ir>,
 }
 
-impl ProjectFacts {
-    pub fn new(modules: &[Module]) -> Self {
+impl<'ir> ProjectFacts<'ir> {
+    pub fn new(modules: &'ir [Module]) -> Self {
         let mut roots: Vec<&str> = modules
             .iter()
             .flat_map(|m| m.imports.iter())
@@ -34,7 +36,12 @@ impl ProjectFacts {
         roots.dedup();
         let knowledge = Knowledge::for_imports(&roots);
         let types = ProjectTypes::build(modules, &knowledge);
-        ProjectFacts { knowledge, types }
+        let index = ProjectIndex::build(modules);
+        ProjectFacts {
+            knowledge,
+            types,
+            index,
+        }
     }
 }
 
@@ -136,8 +143,27 @@ pub struct CallFact<'ir> {
     pub receiver: Option<String>,
     pub receiver_kind: Option<Typed>,
     pub returns: Option<ObjKind>,
+    /// The project function the call runs, when it resolves to one.
+    pub target: Option<FnRef>,
     /// The qualified name or `receiver.method` text, for messages.
     pub label: String,
+}
+
+impl CallFact<'_> {
+    /// The blocking I/O this call does, if any: a known blocking API, or a
+    /// database call on an object known for certain to be synchronous.
+    pub fn blocking_io(&self) -> Option<crate::knowledge::IoKind> {
+        match self.effect? {
+            Effect::Blocking(kind) => Some(kind),
+            // `session.add` only stages; it does no I/O by itself.
+            Effect::Query(_) | Effect::Commit | Effect::Rollback | Effect::Flush => {
+                let receiver = self.receiver_kind?;
+                (receiver.certain && receiver.kind.is_sync_db())
+                    .then_some(crate::knowledge::IoKind::Database)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A resource bound to a local variable by a plain assignment.
@@ -182,7 +208,11 @@ pub struct FunctionFacts<'ir> {
 }
 
 impl<'ir> FunctionFacts<'ir> {
-    pub fn build(project: &'ir ProjectFacts, module: &'ir Module, function: &'ir Function) -> Self {
+    pub fn build(
+        project: &'ir ProjectFacts<'ir>,
+        module: &'ir Module,
+        function: &'ir Function,
+    ) -> Self {
         walk::Walker::run(project, module, function)
     }
 

@@ -49,10 +49,12 @@ struct Flags {
 }
 
 pub(super) struct Walker<'ir> {
-    project: &'ir ProjectFacts,
+    project: &'ir ProjectFacts<'ir>,
     module: &'ir Module,
     env: HashMap<String, Typed>,
     assigned: HashMap<String, &'ir Expr>,
+    /// Locals holding instances of project classes (`repo = JobRepository(s)`).
+    instances: HashMap<String, String>,
     /// Locals bound to a literal display (`queries = [q1, q2]`).
     literal_names: HashSet<String>,
     scopes: Vec<Scope<'ir>>,
@@ -69,7 +71,7 @@ struct CallInfo {
 
 impl<'ir> Walker<'ir> {
     pub(super) fn run(
-        project: &'ir ProjectFacts,
+        project: &'ir ProjectFacts<'ir>,
         module: &'ir Module,
         function: &'ir Function,
     ) -> FunctionFacts<'ir> {
@@ -79,6 +81,7 @@ impl<'ir> Walker<'ir> {
             env: HashMap::new(),
             assigned: HashMap::new(),
             literal_names: HashSet::new(),
+            instances: HashMap::new(),
             scopes: Vec::new(),
             facts: FunctionFacts {
                 module,
@@ -109,6 +112,14 @@ impl<'ir> Walker<'ir> {
             });
             if let Some(kind) = declared {
                 self.env.insert(param.name.clone(), Typed::certain(kind));
+            }
+            let class = param
+                .annotation
+                .as_ref()
+                .and_then(|a| crate::project::annotation_class(self.module, a))
+                .and_then(|q| self.project.index.canonical_class(&q));
+            if let Some(class) = class {
+                self.instances.insert(param.name.clone(), class);
             }
         }
     }
@@ -338,6 +349,10 @@ impl<'ir> Walker<'ir> {
                 continue;
             };
             self.assigned.insert(var.clone(), value);
+            match self.instance_class(value) {
+                Some(class) => self.instances.insert(var.clone(), class),
+                None => self.instances.remove(&var),
+            };
             if matches!(&value.kind, ExprKind::Collection { elements, .. } if !elements.is_empty())
             {
                 self.literal_names.insert(var.clone());
@@ -484,7 +499,8 @@ impl<'ir> Walker<'ir> {
         {
             self.evaluate_if_lazy(arg, flags);
         }
-        if info.effect.is_none() && info.returns.is_none() {
+        let target = self.project_target(call);
+        if info.effect.is_none() && info.returns.is_none() && target.is_none() {
             return;
         }
         let op = match info.effect {
@@ -523,6 +539,7 @@ impl<'ir> Walker<'ir> {
             receiver,
             receiver_kind: info.receiver_kind,
             returns: info.returns,
+            target,
             label: info.label,
         });
     }
@@ -557,6 +574,7 @@ impl<'ir> Walker<'ir> {
             receiver: iter.dotted(),
             receiver_kind: Some(kind),
             returns: None,
+            target: None,
             label: "iteration of a lazy query".into(),
         });
     }
@@ -695,6 +713,50 @@ impl<'ir> Walker<'ir> {
                 knowledge.type_kind(&format!("{q}[]")).map(Typed::certain)
             }
             _ => None,
+        }
+    }
+
+    /// The project function a call runs: a function or class by qualified
+    /// name, or a method of a project class instance (`self.helper()`,
+    /// `self.repo.get(...)`, `JobRepository(s).get(...)`).
+    fn project_target(&self, call: &Call) -> Option<crate::project::FnRef> {
+        let index = &self.project.index;
+        if let ExprKind::Attribute { value, attr } = &call.callee.kind
+            && let Some(class) = self.instance_class(value)
+        {
+            return index.method(&class, attr);
+        }
+        index.resolve_function(call.qualified.as_deref()?)
+    }
+
+    /// The project class of the object an expression evaluates to.
+    fn instance_class(&self, expr: &Expr) -> Option<String> {
+        let index = &self.project.index;
+        match &expr.kind {
+            ExprKind::Await { value } => self.instance_class(value),
+            ExprKind::Name { id } if id == "self" || id == "cls" => self.enclosing_class(),
+            ExprKind::Name { id } => self.instances.get(id).cloned(),
+            ExprKind::Attribute { value, attr } if value.as_name() == Some("self") => index
+                .attribute_class(&self.enclosing_class()?, attr)
+                .map(ToString::to_string),
+            ExprKind::Call(call) => {
+                if call.callee.as_name() == Some("super") {
+                    return None;
+                }
+                index.canonical_class(&self.module.resolve_expr(&call.callee)?)
+            }
+            _ => None,
+        }
+    }
+
+    /// The class of the method this function is (or is nested in).
+    fn enclosing_class(&self) -> Option<String> {
+        let mut function = self.facts.function;
+        loop {
+            if function.class.is_some() {
+                return self.project.index.class_of(self.module, function);
+            }
+            function = self.module.function(function.parent.filter(|&p| p != 0)?);
         }
     }
 

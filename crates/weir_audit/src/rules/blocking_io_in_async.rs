@@ -1,9 +1,8 @@
 use crate::declare_rule;
-use crate::facts::{CallFact, FunctionFacts};
-use crate::knowledge::{Effect, IoKind};
+use crate::knowledge::IoKind;
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::call_text;
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{call_text, through, with_path};
 
 declare_rule! {
     /// ## What it does
@@ -64,7 +63,7 @@ impl Rule for BlockingIoInAsync {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         if !facts.function.is_async {
             return;
         }
@@ -72,7 +71,7 @@ impl Rule for BlockingIoInAsync {
             if call.site.awaited || call.site.offloaded || call.site.in_lambda {
                 continue;
             }
-            let Some(kind) = blocking_kind(call) else {
+            let Some(kind) = call.blocking_io() else {
                 continue;
             };
             let help = match kind {
@@ -99,20 +98,26 @@ impl Rule for BlockingIoInAsync {
                     .evidence(&facts.module.path, facts.function.span.line, format!("`async def {}`", facts.function.name)),
             );
         }
-    }
-}
-
-/// What kind of blocking I/O the call does, if any: a known blocking API, or
-/// a database call on an object known for certain to be synchronous.
-fn blocking_kind(call: &CallFact<'_>) -> Option<IoKind> {
-    match call.effect? {
-        Effect::Blocking(kind) => Some(kind),
-        Effect::Query(_) | Effect::Commit | Effect::Rollback | Effect::Flush | Effect::Stage(_) => {
-            let receiver = call.receiver_kind?;
-            // `session.add` only stages; it does no I/O by itself.
-            let is_io = !matches!(call.effect, Some(Effect::Stage(_)));
-            (receiver.certain && receiver.kind.is_sync_db() && is_io).then_some(IoKind::Database)
+        for call in &facts.calls {
+            if call.effect.is_some()
+                || call.site.awaited
+                || call.site.offloaded
+                || call.site.in_lambda
+            {
+                continue;
+            }
+            let Some(summary) = facts.summaries.of_call(call) else {
+                continue;
+            };
+            let Some((kind, witness)) = summary.blocks.as_ref().filter(|_| !summary.is_async)
+            else {
+                continue;
+            };
+            let f = finding(&Self::META, facts, call.site.span, format!("{} does {} inside `async def {}`{}", call_text(call), kind.describe(), facts.function.name, through(witness)))
+                .why("A blocking call stalls the event loop: every other request and task waits until it returns, even when it hides in a sync helper.")
+                .help("Offload the helper with `await asyncio.to_thread(helper, ...)`, or make it async with an async library.")
+                .evidence(&facts.module.path, facts.function.span.line, format!("`async def {}`", facts.function.name));
+            out.push(with_path(f, witness));
         }
-        _ => None,
     }
 }

@@ -4,8 +4,8 @@ use crate::declare_rule;
 use crate::facts::{CallFact, FunctionFacts, LoopRef, Scope};
 use crate::knowledge::Effect;
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::{call_text, describe_loop};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{call_text, calls_through, describe_loop, through, with_path};
 
 declare_rule! {
     /// ## What it does
@@ -65,7 +65,7 @@ impl Rule for CommitInLoop {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         for call in facts.calls_with(|e| matches!(e, Effect::Commit | Effect::Flush)) {
             let Some(index) = call.site.innermost_loop() else {
                 continue;
@@ -93,6 +93,28 @@ impl Rule for CommitInLoop {
                     .help("Commit once after the loop, or every N items for very large batches (`if i % 500 == 0: session.commit()`).")
                     .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
             );
+        }
+        for (call, witness) in calls_through(facts, |s| s.commits.as_ref()) {
+            if call.effect.is_some() {
+                continue;
+            }
+            let Some(index) = call.site.innermost_loop() else {
+                continue;
+            };
+            let lp = &facts.loops[index];
+            let batched = call
+                .site
+                .scopes_in_innermost_loop()
+                .iter()
+                .any(|s| matches!(s, Scope::If(test) if is_batch_condition(test)));
+            if lp.is_comprehension || !lp.is_per_item() || batched {
+                continue;
+            }
+            let f = finding(&Self::META, facts, call.site.span, format!("{} commits once per item of the {}{}", call_text(call), describe_loop(lp), through(witness)))
+                .why("One transaction per item: a durable write and a round trip each, and a failure leaves the batch half applied.")
+                .help("Move the commit out of the helper into the caller, after the loop (or every N items).")
+                .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
+            out.push(with_path(f, witness));
         }
     }
 }

@@ -2,8 +2,10 @@ use crate::declare_rule;
 use crate::facts::FunctionFacts;
 use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::{call_text, describe_loop, is_django, per_item_loop};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{
+    call_text, calls_through, describe_loop, is_django, per_item_loop, through, with_path,
+};
 
 declare_rule! {
     /// ## What it does
@@ -88,7 +90,7 @@ impl Rule for MissingBulkOperation {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         for call in facts.calls_with(|e| {
             matches!(
                 e,
@@ -130,6 +132,19 @@ impl Rule for MissingBulkOperation {
                     .help(help)
                     .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
             );
+        }
+        for (call, witness) in calls_through(facts, |s| s.stages.as_ref()) {
+            if call.effect.is_some() {
+                continue;
+            }
+            let Some(lp) = per_item_loop(facts, call) else {
+                continue;
+            };
+            let f = finding(&Self::META, facts, call.site.span, format!("{} writes one row per item of the {}{}", call_text(call), describe_loop(lp), through(witness)))
+                .why("One INSERT/DELETE per item where a bulk operation sends the rows in one statement or a few batches.")
+                .help("Give the helper a bulk form (`add_all`, `insert(M)` with a list of rows, `bulk_create`) and call it once with all items.")
+                .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
+            out.push(with_path(f, witness));
         }
     }
 }

@@ -1,10 +1,9 @@
 use weir_ir::FunctionKind;
 
 use crate::declare_rule;
-use crate::facts::FunctionFacts;
 use crate::knowledge::{Effect, ObjKind};
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 
 declare_rule! {
     /// ## What it does
@@ -64,7 +63,7 @@ impl Rule for MissingCleanup {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         // Module-level connections are process-lifetime by design.
         if facts.function.kind == FunctionKind::Module {
             return;

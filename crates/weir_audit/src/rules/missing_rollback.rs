@@ -4,7 +4,7 @@ use crate::declare_rule;
 use crate::facts::{CallFact, FunctionFacts, Scope, TryPart};
 use crate::knowledge::Effect;
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::call_text;
 
 declare_rule! {
@@ -70,7 +70,7 @@ impl Rule for MissingRollback {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         for commit in facts.calls_with(|e| e == Effect::Commit) {
             let Some(var) = commit.receiver.as_deref() else {
                 continue;

@@ -16,6 +16,9 @@ use weir_ir::{Expr, ExprKind};
 
 use crate::facts::{CallFact, FunctionFacts, LoopRef};
 use crate::knowledge::ObjKind;
+use crate::project::{Summary, summary::Witness};
+use crate::report::Finding;
+use crate::rule::Cx;
 
 /// The innermost loop around `call` that runs it once per item of data of
 /// unknown size. Loops that are not per item (retries, batches, literal
@@ -167,4 +170,36 @@ pub fn is_raw_driver(call: &CallFact<'_>) -> bool {
             .call
             .and_then(|c| c.method_name())
             .is_some_and(|m| m.starts_with("fetch"))
+}
+
+/// Calls to project functions whose summary has the effect `pick` selects,
+/// with its witness path (`loop → helper() → … → session.get()`).
+pub fn calls_through<'a>(
+    cx: &'a Cx<'_, '_>,
+    pick: impl Fn(&'a Summary) -> Option<&'a Witness> + 'a,
+) -> impl Iterator<Item = (&'a CallFact<'a>, &'a Witness)> + 'a {
+    cx.facts
+        .calls
+        .iter()
+        .filter(|c| !c.site.in_lambda && !c.site.offloaded)
+        .filter_map(move |c| {
+            let summary = cx.summaries.of_call(c)?;
+            pick(summary).map(|w| (c, w))
+        })
+}
+
+/// " (through `load()` → `open()` at app/config.py:12)"
+pub fn through(witness: &Witness) -> String {
+    let Some(last) = witness.last() else {
+        return String::new();
+    };
+    format!(" (through {} at {}:{})", last.label, last.path, last.line)
+}
+
+/// Adds the witness path as evidence, step by step.
+pub fn with_path(mut finding: Finding, witness: &Witness) -> Finding {
+    for step in witness.iter() {
+        finding = finding.evidence(&step.path, step.line, step.label.clone());
+    }
+    finding
 }

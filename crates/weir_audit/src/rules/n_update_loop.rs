@@ -1,9 +1,10 @@
 use crate::declare_rule;
-use crate::facts::FunctionFacts;
 use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::{call_text, describe_loop, is_django, literal_loop, per_item_loop};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{
+    call_text, describe_loop, is_django, literal_loop, per_item_loop, through, with_path,
+};
 
 declare_rule! {
     /// ## What it does
@@ -60,7 +61,7 @@ impl Rule for NUpdateLoop {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         for call in facts.calls_with(|e| matches!(e, Effect::Query(_))) {
             let verb = match call.op {
                 Some(QueryOp::Update) => "UPDATE",
@@ -90,6 +91,27 @@ impl Rule for NUpdateLoop {
                 f = f.severity(Severity::Medium);
             }
             out.push(f);
+        }
+        for (call, (op, witness)) in facts.calls.iter().filter_map(|c| {
+            let s = facts.summaries.of_call(c)?;
+            s.writes.as_ref().map(|w| (c, w))
+        }) {
+            if call.effect.is_some() || call.site.in_lambda || call.site.offloaded {
+                continue;
+            }
+            let Some(lp) = per_item_loop(facts, call) else {
+                continue;
+            };
+            let verb = if *op == QueryOp::Update {
+                "UPDATE"
+            } else {
+                "DELETE"
+            };
+            let f = finding(&Self::META, facts, call.site.span, format!("{} issues one {verb} per item of the {}{}", call_text(call), describe_loop(lp), through(witness)))
+                .why("One statement per row: N round trips and N lock acquisitions where one set-based statement would do.")
+                .help("Give the helper a set-based form that takes all ids (`update(M).where(M.id.in_(ids))`, `QuerySet.update()`) and call it once.")
+                .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
+            out.push(with_path(f, witness));
         }
     }
 }

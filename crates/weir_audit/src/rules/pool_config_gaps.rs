@@ -1,10 +1,10 @@
 use weir_ir::ExprKind;
 
 use crate::declare_rule;
-use crate::facts::{ExecContext, FunctionFacts};
+use crate::facts::ExecContext;
 use crate::knowledge::ObjKind;
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::call_text;
 
 declare_rule! {
@@ -67,7 +67,7 @@ impl Rule for PoolConfigGaps {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         if matches!(facts.context, ExecContext::Migration | ExecContext::Test) {
             return;
         }

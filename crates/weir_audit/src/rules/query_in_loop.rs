@@ -1,10 +1,10 @@
 use crate::declare_rule;
-use crate::facts::FunctionFacts;
 use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::{
-    call_text, describe_loop, is_django, is_raw_driver, passes_persistent_loop_item, per_item_loop,
+    call_text, calls_through, describe_loop, is_django, is_raw_driver, passes_persistent_loop_item,
+    per_item_loop, through, with_path,
 };
 
 declare_rule! {
@@ -48,7 +48,8 @@ declare_rule! {
     /// `select_related`/`prefetch_related`).
     ///
     /// ## Known limitations
-    /// Queries behind helper functions are not followed yet, and lazy
+    /// Queries behind helper functions are followed across files (the
+    /// finding lists the path loop → call → … → query). Lazy
     /// relationship loads (`order.items` on rows without eager loading) are
     /// not detected yet. Loops that do not run once per item of data are not
     /// reported: `while` and endless worker loops, retries, chunked batches
@@ -75,7 +76,7 @@ impl Rule for QueryInLoop {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         for call in facts.calls_with(|e| matches!(e, Effect::Query(_))) {
             if call.op != Some(QueryOp::Select) || call.site.in_lambda {
                 continue;
@@ -104,6 +105,20 @@ impl Rule for QueryInLoop {
                     .help(help)
                     .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
             );
+        }
+        // The same through helpers, in this file or others.
+        for (call, witness) in calls_through(facts, |s| s.reads.as_ref()) {
+            if call.effect.is_some() {
+                continue;
+            }
+            let Some(lp) = per_item_loop(facts, call) else {
+                continue;
+            };
+            let f = finding(&Self::META, facts, call.site.span, format!("{} runs a query on every iteration of the {}{}", call_text(call), describe_loop(lp), through(witness)))
+                .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
+                .help("Give the helper a batch form that loads all items in one query (`WHERE id IN (...)`), or eager-load what it reads, and call it once before the loop.")
+                .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
+            out.push(with_path(f, witness));
         }
     }
 }

@@ -1,9 +1,8 @@
 use weir_ir::{ExprKind, Literal};
 
 use crate::declare_rule;
-use crate::facts::FunctionFacts;
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::describe_loop;
 
 declare_rule! {
@@ -52,7 +51,7 @@ impl Rule for StringConcatInLoop {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         for acc in &facts.accumulations {
             let Some(index) = acc.site.innermost_loop() else {
                 continue;

@@ -1,9 +1,8 @@
 use crate::declare_rule;
-use crate::facts::FunctionFacts;
 use crate::knowledge::Effect;
 use crate::report::{Category, Effort, Finding, Severity};
-use crate::rule::{PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::call_text;
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
+use crate::rules::{call_text, through, with_path};
 
 declare_rule! {
     /// ## What it does
@@ -52,7 +51,7 @@ impl Rule for SyncSleepInAsync {
         &Self::META
     }
 
-    fn check(&self, facts: &FunctionFacts<'_>, out: &mut Vec<Finding>) {
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         if !facts.function.is_async {
             return;
         }
@@ -66,6 +65,26 @@ impl Rule for SyncSleepInAsync {
                     .help("Use `await asyncio.sleep(...)` (or `await anyio.sleep(...)`).")
                     .evidence(&facts.module.path, facts.function.span.line, format!("`async def {}`", facts.function.name)),
             );
+        }
+        for call in &facts.calls {
+            if call.effect.is_some()
+                || call.site.awaited
+                || call.site.offloaded
+                || call.site.in_lambda
+            {
+                continue;
+            }
+            let Some(summary) = facts.summaries.of_call(call) else {
+                continue;
+            };
+            let Some(witness) = summary.sleeps.as_ref().filter(|_| !summary.is_async) else {
+                continue;
+            };
+            let f = finding(&Self::META, facts, call.site.span, format!("{} sleeps synchronously inside `async def {}`{}", call_text(call), facts.function.name, through(witness)))
+                .why("A synchronous sleep stops every other task on the event loop for its whole duration.")
+                .help("Make the helper async and use `await asyncio.sleep(...)`, or offload it with `await asyncio.to_thread(...)`.")
+                .evidence(&facts.module.path, facts.function.span.line, format!("`async def {}`", facts.function.name));
+            out.push(with_path(f, witness));
         }
     }
 }

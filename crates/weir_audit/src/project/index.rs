@@ -1,0 +1,250 @@
+//! The project index: every function and class of the audited project by
+//! qualified name, so a call written in one file can be resolved to the
+//! function it runs in another (through imports, re-exports in
+//! `__init__.py`, methods of project classes and their bases, and
+//! attributes holding project class instances).
+
+use std::collections::HashMap;
+
+use weir_ir::{Expr, ExprKind, FunctionKind, Module, StmtKind};
+
+/// A function of the project: module index and function id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FnRef {
+    pub module: u32,
+    pub func: u32,
+}
+
+pub struct ProjectIndex<'ir> {
+    modules: &'ir [Module],
+    module_by_name: HashMap<&'ir str, usize>,
+    functions: HashMap<String, FnRef>,
+    /// Qualified class name → (module index, class id).
+    classes: HashMap<String, (usize, usize)>,
+    /// Qualified class name → qualified names of its project bases.
+    bases: HashMap<String, Vec<String>>,
+    /// `module.Class.attr` → qualified class of the instance stored there
+    /// (`self.repo = JobRepository(session)`).
+    attr_classes: HashMap<String, String>,
+}
+
+/// How deep re-exports are followed (`pkg/__init__.py` importing from a submodule).
+const MAX_REEXPORT_HOPS: usize = 6;
+
+impl<'ir> ProjectIndex<'ir> {
+    pub fn build(modules: &'ir [Module]) -> Self {
+        let mut index = ProjectIndex {
+            modules,
+            module_by_name: modules
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.as_str(), i))
+                .collect(),
+            functions: HashMap::new(),
+            classes: HashMap::new(),
+            bases: HashMap::new(),
+            attr_classes: HashMap::new(),
+        };
+        for (mi, module) in modules.iter().enumerate() {
+            for class in &module.classes {
+                index.classes.insert(
+                    format!("{}.{}", module.name, class.qualname),
+                    (mi, class.id),
+                );
+            }
+            for function in &module.functions {
+                if function.kind == FunctionKind::Module {
+                    continue;
+                }
+                let key = format!("{}.{}", module.name, function.qualname);
+                let fref = FnRef {
+                    module: u32::try_from(mi).unwrap_or(u32::MAX),
+                    func: u32::try_from(function.id).unwrap_or(u32::MAX),
+                };
+                index.functions.entry(key).or_insert(fref);
+            }
+        }
+        for module in modules {
+            for class in &module.classes {
+                let qualified = format!("{}.{}", module.name, class.qualname);
+                let bases: Vec<String> = class
+                    .bases
+                    .iter()
+                    .filter_map(|b| module.resolve_expr(b))
+                    .filter_map(|q| index.canonical_class(&q))
+                    .collect();
+                index.bases.insert(qualified, bases);
+            }
+        }
+        for module in modules {
+            index.record_attribute_classes(module);
+        }
+        index
+    }
+
+    pub fn module(&self, fref: FnRef) -> &'ir Module {
+        &self.modules[fref.module as usize]
+    }
+
+    pub fn function(&self, fref: FnRef) -> &'ir weir_ir::Function {
+        self.module(fref).function(fref.func as usize)
+    }
+
+    /// Follows a qualified name through re-exports to a definition:
+    /// `app.services.get_user` where `app/services/__init__.py` does
+    /// `from .users import get_user` → `app.services.users.get_user`.
+    fn canonical(&self, qualified: &str) -> Option<String> {
+        let mut name = qualified.to_string();
+        for _ in 0..MAX_REEXPORT_HOPS {
+            if self.functions.contains_key(&name) || self.classes.contains_key(&name) {
+                return Some(name);
+            }
+            // The longest prefix naming a module of the project.
+            let mut split = None;
+            for (i, _) in name
+                .match_indices('.')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                if let Some(&mi) = self.module_by_name.get(&name[..i]) {
+                    split = Some((mi, i));
+                    break;
+                }
+            }
+            let (mi, at) = split?;
+            let rest = &name[at + 1..];
+            let (head, tail) = rest
+                .split_once('.')
+                .map_or((rest, None), |(h, t)| (h, Some(t)));
+            let target = self.modules[mi].scope.get(head)?;
+            let next = match tail {
+                Some(tail) => format!("{target}.{tail}"),
+                None => target.to_string(),
+            };
+            if next == name {
+                return None;
+            }
+            name = next;
+        }
+        None
+    }
+
+    pub fn canonical_class(&self, qualified: &str) -> Option<String> {
+        self.canonical(qualified)
+            .filter(|q| self.classes.contains_key(q))
+    }
+
+    /// The project function a qualified callee names. Calling a class runs
+    /// its `__init__`.
+    pub fn resolve_function(&self, qualified: &str) -> Option<FnRef> {
+        let name = self.canonical(qualified)?;
+        if let Some(f) = self.functions.get(&name) {
+            return Some(*f);
+        }
+        self.classes
+            .contains_key(&name)
+            .then(|| self.method(&name, "__init__"))
+            .flatten()
+    }
+
+    /// `Class.method`, looked up through the project's base classes.
+    pub fn method(&self, class: &str, name: &str) -> Option<FnRef> {
+        let mut pending = vec![class.to_string()];
+        let mut seen = 0;
+        while let Some(current) = pending.pop() {
+            seen += 1;
+            if seen > 32 {
+                break;
+            }
+            if let Some(f) = self.functions.get(&format!("{current}.{name}")) {
+                return Some(*f);
+            }
+            if let Some(bases) = self.bases.get(&current) {
+                pending.extend(bases.iter().rev().cloned());
+            }
+        }
+        None
+    }
+
+    /// The class of the instance stored in `self.attr` of `class`.
+    pub fn attribute_class(&self, class: &str, attr: &str) -> Option<&str> {
+        self.attr_classes
+            .get(&format!("{class}.{attr}"))
+            .map(String::as_str)
+    }
+
+    /// The qualified class of a function's enclosing class.
+    pub fn class_of(&self, module: &Module, function: &weir_ir::Function) -> Option<String> {
+        let class = &module.classes[function.class?];
+        Some(format!("{}.{}", module.name, class.qualname))
+    }
+
+    /// `self.x = Cls(...)` or `self.x = param` with `param: Cls`, in any method.
+    fn record_attribute_classes(&mut self, module: &Module) {
+        for class in &module.classes {
+            let owner = format!("{}.{}", module.name, class.qualname);
+            for &method in &class.methods {
+                let function = module.function(method);
+                let mut found = Vec::new();
+                weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+                    let StmtKind::Assign {
+                        targets,
+                        value: Some(value),
+                        annotation,
+                        op: None,
+                    } = &stmt.kind
+                    else {
+                        return;
+                    };
+                    let Some(attr) = targets.first().and_then(Expr::dotted) else {
+                        return;
+                    };
+                    let Some(attr) = attr.strip_prefix("self.") else {
+                        return;
+                    };
+                    let class_name = if let Some(call) = value.unawaited().as_call() {
+                        module.resolve_expr(&call.callee)
+                    } else {
+                        let param = value
+                            .as_name()
+                            .and_then(|n| function.params.iter().find(|p| p.name == n));
+                        param
+                            .and_then(|p| p.annotation.as_ref())
+                            .or(annotation.as_ref())
+                            .and_then(|a| annotation_class(module, a))
+                    };
+                    if let Some(class_name) = class_name {
+                        found.push((attr.to_string(), class_name));
+                    }
+                });
+                for (attr, class_name) in found {
+                    if let Some(canonical) = self.canonical_class(&class_name) {
+                        self.attr_classes
+                            .insert(format!("{owner}.{attr}"), canonical);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The qualified name an annotation names (`JobRepository`, `Optional[JobRepository]`, `"JobRepository"`).
+pub fn annotation_class(module: &Module, annotation: &Expr) -> Option<String> {
+    match &annotation.kind {
+        ExprKind::Name { .. } | ExprKind::Attribute { .. } => module.resolve_expr(annotation),
+        ExprKind::Literal(weir_ir::Literal::Str(text)) => module.resolve(text.trim()),
+        ExprKind::Subscript { value, index } => {
+            let wrapper = value.dotted()?;
+            match (wrapper.rsplit('.').next()?, &index.kind) {
+                ("Optional" | "Annotated", ExprKind::Collection { elements, .. }) => {
+                    annotation_class(module, elements.first()?)
+                }
+                ("Optional", _) => annotation_class(module, index),
+                _ => None,
+            }
+        }
+        ExprKind::Binary { left, .. } => annotation_class(module, left),
+        _ => None,
+    }
+}

@@ -1,0 +1,222 @@
+//! Function summaries: what a function may do when called, directly or
+//! through the project functions it calls, with one witness path each.
+//! Computed to a fixed point over the (possibly recursive) call graph.
+//!
+//! Blocking effects (I/O, sleeps, CPU-heavy work) propagate only through
+//! synchronous functions: an `async def` that blocks is reported where it
+//! blocks, and awaiting it does not block the caller's loop any further.
+//! Database effects (queries, row writes, commits) propagate through every
+//! call, awaited or not.
+
+use std::sync::Arc;
+
+use crate::facts::{CallFact, FunctionFacts};
+use crate::knowledge::{Effect, IoKind, QueryOp};
+use crate::project::FnRef;
+
+/// One link of a witness path: a call site or the effect itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub path: String,
+    pub line: u32,
+    pub label: String,
+}
+
+pub type Witness = Arc<[Step]>;
+
+/// Witness paths longer than this are cut (the first steps are kept).
+const MAX_STEPS: usize = 8;
+/// Guard against pathological graphs; real projects settle in a few rounds.
+const MAX_ROUNDS: usize = 64;
+
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// `async def`: calling it only creates a coroutine.
+    pub is_async: bool,
+    pub blocks: Option<(IoKind, Witness)>,
+    pub sleeps: Option<Witness>,
+    pub reads: Option<Witness>,
+    /// UPDATE or DELETE statements.
+    pub writes: Option<(QueryOp, Witness)>,
+    /// Rows added one at a time: `session.add`, `objects.create`, INSERT.
+    pub stages: Option<Witness>,
+    /// Commits or flushes of a session the function did not open itself.
+    pub commits: Option<Witness>,
+}
+
+pub struct Summaries {
+    per_module: Vec<Vec<Summary>>,
+}
+
+fn step(facts: &FunctionFacts<'_>, call: &CallFact<'_>, label: String) -> Step {
+    Step {
+        path: facts.module.path.clone(),
+        line: call.site.span.line,
+        label,
+    }
+}
+
+fn call_label(call: &CallFact<'_>) -> String {
+    match call.call.and_then(|c| c.callee.dotted()) {
+        Some(text) => format!("`{text}()`"),
+        None => format!("`{}`", call.label),
+    }
+}
+
+fn extend(head: Step, tail: &Witness) -> Witness {
+    let mut steps = Vec::with_capacity(tail.len() + 1);
+    steps.push(head);
+    steps.extend(tail.iter().take(MAX_STEPS - 1).cloned());
+    steps.into()
+}
+
+fn one(step: Step) -> Witness {
+    vec![step].into()
+}
+
+/// The function's own effects, first witness in source order.
+fn direct(facts: &FunctionFacts<'_>) -> Summary {
+    let mut s = Summary {
+        is_async: facts.function.is_async,
+        ..Summary::default()
+    };
+    for call in &facts.calls {
+        if call.site.offloaded || call.site.in_lambda {
+            continue;
+        }
+        let label = call_label(call);
+        if let Some(kind) = call.blocking_io().filter(|_| !call.site.awaited) {
+            s.blocks.get_or_insert_with(|| {
+                (
+                    kind,
+                    one(step(facts, call, format!("{label}: {}", kind.describe()))),
+                )
+            });
+        }
+        match (call.effect, call.op) {
+            (Some(Effect::Sleep), _) if !call.site.awaited => {
+                s.sleeps
+                    .get_or_insert_with(|| one(step(facts, call, format!("{label} sleeps"))));
+            }
+            (Some(Effect::Query(_)), Some(QueryOp::Select)) => {
+                s.reads
+                    .get_or_insert_with(|| one(step(facts, call, format!("{label} runs a query"))));
+            }
+            (Some(Effect::Query(_)), Some(op @ (QueryOp::Update | QueryOp::Delete))) => {
+                let verb = if op == QueryOp::Update {
+                    "UPDATE"
+                } else {
+                    "DELETE"
+                };
+                s.writes.get_or_insert_with(|| {
+                    (
+                        op,
+                        one(step(facts, call, format!("{label} runs an {verb}"))),
+                    )
+                });
+            }
+            (Some(Effect::Stage(_)), _) | (Some(Effect::Query(_)), Some(QueryOp::Insert)) => {
+                s.stages.get_or_insert_with(|| {
+                    one(step(facts, call, format!("{label} writes one row")))
+                });
+            }
+            (Some(Effect::Commit | Effect::Flush), _) if !opens_own_session(facts, call) => {
+                s.commits
+                    .get_or_insert_with(|| one(step(facts, call, format!("{label} commits"))));
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+/// A commit on a session the function opened itself (`with SessionLocal()
+/// as s:`): a unit of work of its own, not the caller's transaction.
+fn opens_own_session(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
+    call.receiver
+        .as_deref()
+        .is_some_and(|r| facts.managed.contains(r) || facts.acquisitions.iter().any(|a| a.var == r))
+}
+
+impl Summaries {
+    /// `facts[m][f]` are the facts of function `f` of module `m` (a module
+    /// whose analysis failed has an empty list).
+    pub fn compute(facts: &[Vec<FunctionFacts<'_>>]) -> Self {
+        let mut per_module: Vec<Vec<Summary>> = facts
+            .iter()
+            .map(|fs| fs.iter().map(direct).collect())
+            .collect();
+        for _ in 0..MAX_ROUNDS {
+            let mut changed = false;
+            for (mi, functions) in facts.iter().enumerate() {
+                for (fi, f) in functions.iter().enumerate() {
+                    for call in &f.calls {
+                        let Some(target) = call.target else { continue };
+                        if call.site.offloaded || call.site.in_lambda {
+                            continue;
+                        }
+                        let (tm, tf) = (target.module as usize, target.func as usize);
+                        let Some(callee_facts) = facts.get(tm).and_then(|fs| fs.get(tf)) else {
+                            continue;
+                        };
+                        if (tm, tf) == (mi, fi) {
+                            continue;
+                        }
+                        let callee = per_module[tm][tf].clone();
+                        let head = || {
+                            step(
+                                f,
+                                call,
+                                format!(
+                                    "{} calls `{}`",
+                                    call_label(call),
+                                    callee_facts.function.qualname
+                                ),
+                            )
+                        };
+                        let caller = &mut per_module[mi][fi];
+                        if !callee_facts.function.is_async {
+                            if let (None, Some((kind, w))) = (&caller.blocks, &callee.blocks) {
+                                caller.blocks = Some((*kind, extend(head(), w)));
+                                changed = true;
+                            }
+                            if let (None, Some(w)) = (&caller.sleeps, &callee.sleeps) {
+                                caller.sleeps = Some(extend(head(), w));
+                                changed = true;
+                            }
+                        }
+                        if let (None, Some(w)) = (&caller.reads, &callee.reads) {
+                            caller.reads = Some(extend(head(), w));
+                            changed = true;
+                        }
+                        if let (None, Some((op, w))) = (&caller.writes, &callee.writes) {
+                            caller.writes = Some((*op, extend(head(), w)));
+                            changed = true;
+                        }
+                        if let (None, Some(w)) = (&caller.stages, &callee.stages) {
+                            caller.stages = Some(extend(head(), w));
+                            changed = true;
+                        }
+                        if let (None, Some(w)) = (&caller.commits, &callee.commits) {
+                            caller.commits = Some(extend(head(), w));
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        Summaries { per_module }
+    }
+
+    pub fn get(&self, f: FnRef) -> Option<&Summary> {
+        self.per_module.get(f.module as usize)?.get(f.func as usize)
+    }
+
+    /// The summary of the function a call runs, when it is a project function.
+    pub fn of_call(&self, call: &CallFact<'_>) -> Option<&Summary> {
+        self.get(call.target?)
+    }
+}
