@@ -73,6 +73,8 @@ const INIT_FILES: &[&str] = &[
     "wsgi.py",
     "asgi.py",
 ];
+/// Folders of command-line entry points, scripts and management commands.
+const INIT_DIRS: &[&str] = &["scripts", "management", "cli", "commands", "bin"];
 const INIT_NAMES: &[&str] = &[
     "main",
     "startup",
@@ -174,7 +176,9 @@ pub fn classify(module: &Module, function: &Function) -> ExecContext {
         || module
             .path
             .split('/')
-            .any(|s| s == "scripts" || s == "management")
+            .rev()
+            .skip(1)
+            .any(|s| INIT_DIRS.contains(&s))
     {
         return ExecContext::Init;
     }

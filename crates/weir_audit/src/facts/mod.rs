@@ -150,6 +150,18 @@ pub struct CallFact<'ir> {
 }
 
 impl CallFact<'_> {
+    /// `session.execute(…)`, `Path(…).read_bytes()`, for messages.
+    pub fn text(&self) -> String {
+        match self.call {
+            Some(c) => format!(
+                "`{}({})`",
+                callee_text(&c.callee),
+                if c.args.is_empty() { "" } else { "…" }
+            ),
+            None => format!("`{}`", self.label),
+        }
+    }
+
     /// The blocking I/O this call does, if any: a known blocking API, or a
     /// database call on an object known for certain to be synchronous.
     pub fn blocking_io(&self) -> Option<crate::knowledge::IoKind> {
@@ -163,6 +175,22 @@ impl CallFact<'_> {
             }
             _ => None,
         }
+    }
+}
+
+fn callee_text(expr: &Expr) -> String {
+    match &expr.kind {
+        weir_ir::ExprKind::Name { id } => id.clone(),
+        weir_ir::ExprKind::Attribute { value, attr } => format!("{}.{attr}", callee_text(value)),
+        weir_ir::ExprKind::Call(call) => {
+            format!(
+                "{}({})",
+                callee_text(&call.callee),
+                if call.args.is_empty() { "" } else { "…" }
+            )
+        }
+        weir_ir::ExprKind::Await { value } => callee_text(value),
+        _ => "…".into(),
     }
 }
 

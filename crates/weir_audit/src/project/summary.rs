@@ -40,7 +40,7 @@ pub struct Summary {
     pub writes: Option<(QueryOp, Witness)>,
     /// Rows added one at a time: `session.add`, `objects.create`, INSERT.
     pub stages: Option<Witness>,
-    /// Commits or flushes of a session the function did not open itself.
+    /// Commits of a session the function did not open itself.
     pub commits: Option<Witness>,
 }
 
@@ -57,10 +57,7 @@ fn step(facts: &FunctionFacts<'_>, call: &CallFact<'_>, label: String) -> Step {
 }
 
 fn call_label(call: &CallFact<'_>) -> String {
-    match call.call.and_then(|c| c.callee.dotted()) {
-        Some(text) => format!("`{text}()`"),
-        None => format!("`{}`", call.label),
-    }
+    call.text()
 }
 
 fn extend(head: Step, tail: &Witness) -> Witness {
@@ -120,7 +117,12 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                     one(step(facts, call, format!("{label} writes one row")))
                 });
             }
-            (Some(Effect::Commit | Effect::Flush), _) if !opens_own_session(facts, call) => {
+            // A flush inside a helper (to get generated keys) is routine; a commit
+            // ends the caller's transaction. Context-manager factories
+            // (`create_session()`) commit at the end of their own scope.
+            (Some(Effect::Commit), _)
+                if !opens_own_session(facts, call) && !facts.function.is_generator =>
+            {
                 s.commits
                     .get_or_insert_with(|| one(step(facts, call, format!("{label} commits"))));
             }

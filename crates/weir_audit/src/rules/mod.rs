@@ -133,28 +133,7 @@ pub fn short_text(expr: &Expr) -> Option<String> {
 
 /// `session.execute(…)`, `Path(…).read_bytes()` for messages.
 pub fn call_text(call: &CallFact<'_>) -> String {
-    match call.call {
-        Some(c) => format!(
-            "`{}({})`",
-            callee_text(&c.callee),
-            if c.args.is_empty() { "" } else { "…" }
-        ),
-        None => format!("`{}`", call.label),
-    }
-}
-
-fn callee_text(expr: &Expr) -> String {
-    match &expr.kind {
-        ExprKind::Name { id } => id.clone(),
-        ExprKind::Attribute { value, attr } => format!("{}.{attr}", callee_text(value)),
-        ExprKind::Call(call) => format!(
-            "{}({})",
-            callee_text(&call.callee),
-            if call.args.is_empty() { "" } else { "…" }
-        ),
-        ExprKind::Await { value } => callee_text(value),
-        _ => "…".into(),
-    }
+    call.text()
 }
 
 /// Which ORM the call belongs to, for recommendations.
@@ -172,8 +151,14 @@ pub fn is_raw_driver(call: &CallFact<'_>) -> bool {
             .is_some_and(|m| m.starts_with("fetch"))
 }
 
+/// How many functions away a database effect may be for the per-item
+/// rules: a repository method behind a service behind the handler. Deeper
+/// chains are units of work per item, not N+1 lookups.
+pub const MAX_DB_DEPTH: usize = 3;
+
 /// Calls to project functions whose summary has the effect `pick` selects,
-/// with its witness path (`loop → helper() → … → session.get()`).
+/// with its witness path (`loop → helper() → … → session.get()`), at most
+/// [`MAX_DB_DEPTH`] functions deep.
 pub fn calls_through<'a>(
     cx: &'a Cx<'_, '_>,
     pick: impl Fn(&'a Summary) -> Option<&'a Witness> + 'a,

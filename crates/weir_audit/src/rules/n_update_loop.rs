@@ -94,7 +94,10 @@ impl Rule for NUpdateLoop {
         }
         for (call, (op, witness)) in facts.calls.iter().filter_map(|c| {
             let s = facts.summaries.of_call(c)?;
-            s.writes.as_ref().map(|w| (c, w))
+            s.writes
+                .as_ref()
+                .filter(|(_, w)| w.len() <= crate::rules::MAX_DB_DEPTH)
+                .map(|w| (c, w))
         }) {
             if call.effect.is_some() || call.site.in_lambda || call.site.offloaded {
                 continue;
