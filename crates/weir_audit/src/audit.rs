@@ -136,6 +136,10 @@ fn run_auditor(
     (findings, warnings)
 }
 
+/// Rules that report facets of one blocked event loop at the same call;
+/// the first in the list is kept.
+const SAME_CALL_GROUP: &[&str] = &["RT-01", "RT-03", "RT-05"];
+
 /// Rules that report facets of one root cause, a per-row write loop: one
 /// finding per loop, the first rule of the list kept (SPEC §1 step 4).
 const PER_LOOP_GROUP: &[&str] = &["QE-02", "QE-05"];
@@ -147,6 +151,11 @@ const PER_LOOP_GROUP: &[&str] = &["QE-02", "QE-05"];
 fn dedupe(findings: &mut Vec<Finding>) {
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert((f.path.clone(), f.range, f.rule)));
+    // One call that blocks the event loop in several ways is one finding.
+    let mut blocking = std::collections::HashSet::new();
+    findings.retain(|f| {
+        !SAME_CALL_GROUP.contains(&f.rule) || blocking.insert((f.path.clone(), f.range))
+    });
     let mut kept: std::collections::HashMap<(String, String, u32), usize> =
         std::collections::HashMap::new();
     let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());

@@ -10,8 +10,12 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::missing_rollback::MissingRollback,
     &rules::commit_in_loop::CommitInLoop,
     &rules::blocking_io_in_async::BlockingIoInAsync,
+    &rules::unnecessary_list_allocation::UnnecessaryListAllocation,
     &rules::sync_sleep_in_async::SyncSleepInAsync,
     &rules::string_concat_in_loop::StringConcatInLoop,
+    &rules::cpu_bound_in_async::CpuBoundInAsync,
+    &rules::redundant_copy::RedundantCopy,
+    &rules::sequential_awaits_in_loop::SequentialAwaitsInLoop,
     &rules::missing_cleanup::MissingCleanup,
     &rules::pool_config_gaps::PoolConfigGaps,
 ];

@@ -6,51 +6,11 @@
 //! line that must not. For every ID a file mentions, its findings must be
 //! exactly the `expect` lines.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+mod common;
 
-use weir_audit::audit::{Selection, audit};
+use std::path::Path;
 
-fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("fixture dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            fixture_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "py") {
-            out.push(path);
-        }
-    }
-}
-
-/// Rule id → lines, for one marker keyword.
-fn markers(source: &str, keyword: &str) -> BTreeMap<String, BTreeSet<u32>> {
-    let mut out: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
-    for (index, line) in source.lines().enumerate() {
-        let Some(comment) = line.find('#').map(|i| &line[i..]) else {
-            continue;
-        };
-        let Some(start) = comment.find(&format!("{keyword}:")) else {
-            continue;
-        };
-        let rest = &comment[start + keyword.len() + 1..];
-        for id in rest
-            .split([',', ' '])
-            .map(str::trim)
-            .take_while(|t| !t.ends_with(':'))
-        {
-            if id.len() == 5 && id.as_bytes()[2] == b'-' {
-                out.entry(id.to_string())
-                    .or_default()
-                    .insert(u32::try_from(index + 1).unwrap());
-            }
-        }
-    }
-    out
-}
+use common::{audit_folder, compare, markers};
 
 #[test]
 fn fixtures_match_their_markers() {
@@ -62,44 +22,19 @@ fn fixtures_match_their_markers() {
         .map(|e| e.unwrap().path())
     {
         // The rule folder is one project: packs switch on from all its imports.
-        let mut files = Vec::new();
-        fixture_files(&rule_dir, &mut files);
-        let sources: Vec<(String, String)> = files
-            .iter()
-            .map(|file| {
-                let rel = file
-                    .strip_prefix(&rule_dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                (rel, std::fs::read_to_string(file).unwrap())
-            })
-            .collect();
-        let modules: Vec<_> = sources
-            .iter()
-            .map(|(rel, src)| weir_lang::lower(rel, src).unwrap())
-            .collect();
-        let output = audit(&modules, &Selection::default());
-        for (rel, source) in &sources {
-            let expected = markers(source, "expect");
-            let ok = markers(source, "ok");
-            let mentioned: BTreeSet<&String> = expected.keys().chain(ok.keys()).collect();
-            for id in mentioned {
-                let got: BTreeSet<u32> = output
-                    .findings
-                    .iter()
-                    .filter(|f| f.rule == id && &f.path == rel)
-                    .map(|f| f.line)
-                    .collect();
-                let want = expected.get(id).cloned().unwrap_or_default();
-                checked += want.len() + ok.get(id).map_or(0, BTreeSet::len);
-                let name = format!("{}/{rel}", rule_dir.file_name().unwrap().to_string_lossy());
-                for line in want.difference(&got) {
-                    failures.push(format!("{name}:{line}: expected {id}, not reported"));
-                }
-                for line in got.difference(&want) {
-                    failures.push(format!("{name}:{line}: {id} reported but not expected"));
-                }
+        let project = audit_folder(&rule_dir);
+        let folder = rule_dir.file_name().unwrap().to_string_lossy().into_owned();
+        for (rel, id, want, got, ok) in compare(&project) {
+            checked += want.len() + ok.len();
+            for line in want.difference(&got) {
+                failures.push(format!(
+                    "{folder}/{rel}:{line}: expected {id}, not reported"
+                ));
+            }
+            for line in got.difference(&want) {
+                failures.push(format!(
+                    "{folder}/{rel}:{line}: {id} reported but not expected"
+                ));
             }
         }
     }
@@ -124,6 +59,6 @@ fn marker_parser_reads_both_keywords() {
         vec!["QE-07".to_string(), "TX-07".to_string()]
     );
     let ok = markers(src, "ok");
-    assert_eq!(ok["RT-01"], BTreeSet::from([1]));
-    assert_eq!(ok["QE-05"], BTreeSet::from([2]));
+    assert_eq!(ok["RT-01"], std::collections::BTreeSet::from([1]));
+    assert_eq!(ok["QE-05"], std::collections::BTreeSet::from([2]));
 }

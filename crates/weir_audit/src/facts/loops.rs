@@ -89,7 +89,22 @@ pub fn classify(
         return Iteration::Endless;
     };
     let target_name = target.and_then(Expr::dotted).unwrap_or_default();
-    if iter.is_constant() || iter.as_name().is_some_and(|n| literal_names.contains(n)) {
+    if iter.is_constant()
+        || iter
+            .as_name()
+            .is_some_and(|n| literal_names.contains(n) || is_constant_name(n))
+    {
+        return Iteration::Literal;
+    }
+    // `for key, value in SETTINGS.items()` over a module constant.
+    if let Some(call) = iter
+        .as_call()
+        .filter(|c| matches!(c.method_name(), Some("items" | "keys" | "values")))
+        && call
+            .receiver()
+            .and_then(Expr::dotted)
+            .is_some_and(|r| is_constant_name(last_segment(&r)) || literal_names.contains(&r))
+    {
         return Iteration::Literal;
     }
     if let Some(call) = iter.unawaited().as_call() {
@@ -125,6 +140,15 @@ pub fn classify(
         return Iteration::Batch;
     }
     Iteration::PerItem
+}
+
+/// `TABLES`, `DEFAULT_CONNECTIONS`: a module constant, fixed at import time.
+fn is_constant_name(name: &str) -> bool {
+    name.len() > 1
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && name.chars().any(|c| c.is_ascii_uppercase())
 }
 
 fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {

@@ -5,6 +5,7 @@ pub mod context;
 pub mod loops;
 pub mod sql;
 mod types;
+pub mod uses;
 mod walk;
 
 use std::collections::{HashMap, HashSet};
@@ -86,7 +87,10 @@ pub enum TryPart {
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'ir> {
     Loop(usize),
-    If(&'ir Expr),
+    /// The `then` block of an `if`: its test and the block.
+    If(&'ir Expr, &'ir [Stmt]),
+    /// The `else` block of an `if` (or a `match` case): the test.
+    Else(&'ir Expr),
     Try(&'ir Stmt, TryPart),
     With(&'ir Stmt),
 }
@@ -230,6 +234,12 @@ pub struct FunctionFacts<'ir> {
     pub accumulations: Vec<Accumulation<'ir>>,
     /// Variables known to hold strings, with the line they became one.
     pub strings: HashMap<String, u32>,
+    /// Locals that always hold a list, dict or set built in this function
+    /// (or parameters annotated so): copying or materialising them again is
+    /// never needed to iterate them.
+    pub collections: HashSet<String>,
+    /// Locals also bound to something else (kept out of `collections`).
+    pub mixed_collections: HashSet<String>,
     pub params: HashSet<String>,
     /// Every binding of a name (assignment, `with … as`, loop target), in order.
     pub bindings: Vec<(String, Span)>,

@@ -94,6 +94,8 @@ impl<'ir> Walker<'ir> {
                 escapes: HashSet::new(),
                 accumulations: Vec::new(),
                 strings: HashMap::new(),
+                collections: HashSet::new(),
+                mixed_collections: HashSet::new(),
                 bindings: Vec::new(),
                 params: function.params.iter().map(|p| p.name.clone()).collect(),
             },
@@ -105,6 +107,23 @@ impl<'ir> Walker<'ir> {
 
     fn seed_params(&mut self, function: &'ir Function) {
         for param in &function.params {
+            if param
+                .annotation
+                .as_ref()
+                .and_then(Expr::dotted)
+                .is_some_and(|a| a == "str")
+            {
+                self.facts
+                    .strings
+                    .insert(param.name.clone(), param.span.line);
+            }
+            if param
+                .annotation
+                .as_ref()
+                .is_some_and(is_collection_annotation)
+            {
+                self.facts.collections.insert(param.name.clone());
+            }
             let declared = param.annotation.as_ref().and_then(|a| {
                 self.project
                     .types
@@ -160,8 +179,10 @@ impl<'ir> Walker<'ir> {
             }
             StmtKind::If { test, then, orelse } => {
                 self.expr(test, flags);
-                self.scopes.push(Scope::If(test));
+                self.scopes.push(Scope::If(test, then));
                 self.block(then);
+                self.scopes.pop();
+                self.scopes.push(Scope::Else(test));
                 self.block(orelse);
                 self.scopes.pop();
             }
@@ -226,7 +247,7 @@ impl<'ir> Walker<'ir> {
             StmtKind::Switch { subject, cases } => {
                 self.expr(subject, flags);
                 for case in cases {
-                    self.scoped(Scope::If(subject), case);
+                    self.scoped(Scope::Else(subject), case);
                 }
             }
             StmtKind::Delete { targets } => targets.iter().for_each(|t| self.expr(t, flags)),
@@ -353,8 +374,9 @@ impl<'ir> Walker<'ir> {
                 Some(class) => self.instances.insert(var.clone(), class),
                 None => self.instances.remove(&var),
             };
-            if matches!(&value.kind, ExprKind::Collection { elements, .. } if !elements.is_empty())
-            {
+            let is_display = matches!(&value.kind, ExprKind::Collection { elements, .. } if !elements.is_empty())
+                || matches!(&value.kind, ExprKind::Dict { entries } if !entries.is_empty());
+            if is_display {
                 self.literal_names.insert(var.clone());
             } else {
                 self.literal_names.remove(&var);
@@ -367,7 +389,15 @@ impl<'ir> Walker<'ir> {
                     self.env.remove(&var);
                 }
             }
-            if is_string_expr(value, &self.facts.strings) {
+            let annotated_str = annotation
+                .and_then(Expr::dotted)
+                .is_some_and(|a| a == "str");
+            if is_collection_expr(value) && !self.facts.mixed_collections.contains(&var) {
+                self.facts.collections.insert(var.clone());
+            } else if self.facts.collections.remove(&var) || !is_collection_expr(value) {
+                self.facts.mixed_collections.insert(var.clone());
+            }
+            if annotated_str || is_string_expr(value, &self.facts.strings) {
                 self.facts.strings.insert(var.clone(), stmt.span.line);
             } else if let Some(add) = self_concatenation(&var, value) {
                 let bound_at = self.facts.binding_before(&var, stmt.span.start);
@@ -707,6 +737,12 @@ impl<'ir> Walker<'ir> {
                 }
                 None
             }
+            // `base / "name"` on a Path is a Path.
+            ExprKind::Binary {
+                op: Operator::Div,
+                left,
+                ..
+            } => self.kind_of(left).filter(|t| t.kind == ObjKind::Path),
             // `connections["default"]`
             ExprKind::Subscript { value, .. } => {
                 let q = self.module.resolve_expr(value)?;
@@ -779,13 +815,42 @@ fn is_acquiring_call(value: &Expr) -> bool {
 
 /// A string-valued expression: a literal, an f-string, `str(...)`,
 /// `"".join(...)`, a `%`-format of a string, or a known string variable.
+/// Methods that return a new string (on `str`; on `bytes` they return
+/// bytes, which grow just as badly).
+const STRING_METHODS: &[&str] = &[
+    "join",
+    "format",
+    "format_map",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "lower",
+    "upper",
+    "title",
+    "capitalize",
+    "casefold",
+    "replace",
+    "center",
+    "ljust",
+    "rjust",
+    "zfill",
+    "expandtabs",
+    "removeprefix",
+    "removesuffix",
+    "decode",
+];
+
 fn is_string_expr(value: &Expr, strings: &HashMap<String, u32>) -> bool {
     match &value.kind {
         ExprKind::Literal(Literal::Str(_)) | ExprKind::Template { .. } => true,
         ExprKind::Call(call) => {
-            call.callee.as_name() == Some("str")
-                || matches!(call.method_name(), Some("join" | "format" | "strip" | "lower" | "upper" | "replace")
-                    if call.receiver().is_some_and(|r| matches!(r.kind, ExprKind::Literal(Literal::Str(_)))))
+            matches!(
+                call.qualified.as_deref(),
+                Some("builtins.str" | "builtins.repr" | "json.dumps")
+            ) || call
+                .method_name()
+                .is_some_and(|m| STRING_METHODS.contains(&m))
+                && call.receiver().is_some()
         }
         ExprKind::Binary {
             op: Operator::Add | Operator::Mod,
@@ -795,6 +860,36 @@ fn is_string_expr(value: &Expr, strings: &HashMap<String, u32>) -> bool {
         ExprKind::Name { id } => strings.contains_key(id),
         _ => false,
     }
+}
+
+/// A fresh list, dict or set: a display, a comprehension, or a copy.
+fn is_collection_expr(value: &Expr) -> bool {
+    match &value.kind {
+        ExprKind::Collection { kind, .. } | ExprKind::Comprehension { kind, .. } => !matches!(
+            kind,
+            weir_ir::expr::CollectionKind::Generator | weir_ir::expr::CollectionKind::Tuple
+        ),
+        ExprKind::Dict { .. } => true,
+        ExprKind::Call(call) => matches!(
+            call.qualified.as_deref(),
+            Some("builtins.list" | "builtins.dict" | "builtins.set" | "builtins.sorted")
+        ),
+        _ => false,
+    }
+}
+
+/// `list[int]`, `dict`, `Set[str]`, `typing.List[...]`.
+fn is_collection_annotation(annotation: &Expr) -> bool {
+    let base = match &annotation.kind {
+        ExprKind::Subscript { value, .. } => value.dotted(),
+        _ => annotation.dotted(),
+    };
+    base.is_some_and(|b| {
+        matches!(
+            b.rsplit('.').next().unwrap_or(&b),
+            "list" | "dict" | "set" | "List" | "Dict" | "Set" | "DefaultDict" | "defaultdict"
+        )
+    })
 }
 
 /// `s = s + x` → `x`.

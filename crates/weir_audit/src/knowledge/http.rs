@@ -2,11 +2,16 @@
 //! <https://www.python-httpx.org/async/>
 
 use super::{
-    Effect::Blocking, FuncEntry, IoKind::Http, ObjKind::HttpClient, Pack, ctor, func, method,
+    Effect::{Blocking, Network},
+    FuncEntry,
+    IoKind::Http,
+    ObjKind::{AsyncHttpClient, HttpClient},
+    Pack, ctor, func, method,
 };
 
 const HTTP: super::Effect = Blocking(Http);
 const CLIENT: &[super::ObjKind] = &[HttpClient];
+const ASYNC_CLIENT: &[super::ObjKind] = &[AsyncHttpClient];
 
 pub const PACK: Pack = Pack {
     name: "http",
@@ -40,6 +45,8 @@ pub const PACK: Pack = Pack {
         func("urllib.request.urlretrieve", HTTP),
         func("urllib3.request", HTTP),
         ctor("urllib3.PoolManager", HttpClient),
+        ctor("httpx.AsyncClient", AsyncHttpClient),
+        ctor("aiohttp.ClientSession", AsyncHttpClient),
         FuncEntry {
             name: "http.client.HTTPConnection",
             effect: None,
@@ -54,6 +61,8 @@ pub const PACK: Pack = Pack {
     types: &[
         ("requests.Session", HttpClient),
         ("httpx.Client", HttpClient),
+        ("httpx.AsyncClient", AsyncHttpClient),
+        ("aiohttp.ClientSession", AsyncHttpClient),
     ],
     methods: &[
         method(CLIENT, "get", HTTP),
@@ -68,6 +77,15 @@ pub const PACK: Pack = Pack {
         method(CLIENT, "stream", HTTP),
         method(CLIENT, "urlopen", HTTP),
         method(CLIENT, "getresponse", HTTP),
+        method(ASYNC_CLIENT, "get", Network),
+        method(ASYNC_CLIENT, "post", Network),
+        method(ASYNC_CLIENT, "put", Network),
+        method(ASYNC_CLIENT, "patch", Network),
+        method(ASYNC_CLIENT, "delete", Network),
+        method(ASYNC_CLIENT, "head", Network),
+        method(ASYNC_CLIENT, "options", Network),
+        method(ASYNC_CLIENT, "request", Network),
+        method(ASYNC_CLIENT, "send", Network),
     ],
     hints: &[],
     attributes: &[],

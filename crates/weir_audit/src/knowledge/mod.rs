@@ -3,6 +3,7 @@
 //!
 //! Adding an ORM API is a one-line edit of a table here (plus a fixture).
 
+mod cpu;
 mod dbapi;
 mod django;
 mod http;
@@ -37,6 +38,11 @@ pub enum ObjKind {
     /// `count`, `list(qs)`…).
     QuerySet,
     HttpClient,
+    AsyncHttpClient,
+    /// `passlib.CryptContext`, `argon2.PasswordHasher`: deliberately slow hashing.
+    PasswordHasher,
+    /// A `PIL.Image`: its transformations are CPU-bound.
+    Image,
     /// A Django model instance (`save()` and `delete()` run SQL).
     DjangoModel,
     /// `pathlib.Path`: its I/O methods block.
@@ -91,7 +97,9 @@ impl ObjKind {
             ObjKind::Cursor => "cursor",
             ObjKind::AsyncPool => "pool",
             ObjKind::LegacyQuery | ObjKind::QuerySet => "query",
-            ObjKind::HttpClient => "HTTP client",
+            ObjKind::HttpClient | ObjKind::AsyncHttpClient => "HTTP client",
+            ObjKind::PasswordHasher => "password hasher",
+            ObjKind::Image => "image",
             ObjKind::DjangoModel => "model instance",
             ObjKind::Path => "path",
         }
@@ -151,7 +159,15 @@ pub enum Effect {
     Sleep,
     /// Runs its callable arguments off the event loop (`asyncio.to_thread`).
     Offload,
+    /// CPU-bound work that holds the event loop: password hashing, image
+    /// processing, XML/HTML parsing.
     CpuHeavy,
+    /// Parsing a payload (`json.loads`): CPU-bound when the payload is large,
+    /// which the rule decides from where the payload comes from.
+    Deserialize,
+    /// Awaited network I/O (`await client.get(url)`): the calls RT-07 could
+    /// run concurrently.
+    Network,
 }
 
 /// A function or constructor known by its qualified name.
@@ -194,6 +210,7 @@ pub const PACKS: &[&Pack] = &[
     &dbapi::PACK,
     &http::PACK,
     &stdlib::PACK,
+    &cpu::PACK,
 ];
 
 /// The packs switched on for one project, indexed for lookup.

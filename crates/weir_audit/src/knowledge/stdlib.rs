@@ -4,8 +4,9 @@
 
 use super::{
     Effect::{Blocking, Offload, Sleep},
+    FuncEntry,
     IoKind::{File, Input, Socket, Subprocess},
-    ObjKind, Pack, ctor, func, method,
+    ObjKind, Pack, ctor, func, method, returns,
 };
 
 const FILE: super::Effect = Blocking(File);
@@ -72,6 +73,16 @@ pub const PACK: Pack = Pack {
         func("os.rmdir", FILE),
         func("glob.glob", FILE),
         ctor("pathlib.Path", ObjKind::Path),
+        FuncEntry {
+            name: "pathlib.Path.cwd",
+            effect: Some(FILE),
+            returns: Some(ObjKind::Path),
+        },
+        FuncEntry {
+            name: "pathlib.Path.home",
+            effect: Some(FILE),
+            returns: Some(ObjKind::Path),
+        },
         ctor("pathlib.PosixPath", ObjKind::Path),
         ctor("pathlib.WindowsPath", ObjKind::Path),
         func("asyncio.to_thread", Offload),
@@ -110,6 +121,18 @@ pub const PACK: Pack = Pack {
         method(PATH, "rename", FILE),
         method(PATH, "touch", FILE),
         method(PATH, "resolve", FILE),
+        method(PATH, "absolute", FILE),
+        method(PATH, "samefile", FILE),
+        method(PATH, "is_symlink", FILE),
+        method(PATH, "chmod", FILE),
+        method(PATH, "readlink", FILE),
+        // Pure path arithmetic: no I/O, but the result is still a Path.
+        returns(PATH, "expanduser", ObjKind::Path),
+        returns(PATH, "joinpath", ObjKind::Path),
+        returns(PATH, "with_name", ObjKind::Path),
+        returns(PATH, "with_suffix", ObjKind::Path),
+        returns(PATH, "with_stem", ObjKind::Path),
+        returns(PATH, "relative_to", ObjKind::Path),
     ],
     hints: &[],
     attributes: &[],

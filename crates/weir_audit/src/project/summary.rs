@@ -10,7 +10,9 @@
 
 use std::sync::Arc;
 
-use crate::facts::{CallFact, FunctionFacts};
+use weir_ir::{Expr, ExprKind, Operator};
+
+use crate::facts::{CallFact, FunctionFacts, Scope, TryPart};
 use crate::knowledge::{Effect, IoKind, QueryOp};
 use crate::project::FnRef;
 
@@ -35,6 +37,9 @@ pub struct Summary {
     pub is_async: bool,
     pub blocks: Option<(IoKind, Witness)>,
     pub sleeps: Option<Witness>,
+    pub cpu: Option<Witness>,
+    /// Awaits network I/O (through awaited async calls).
+    pub network: Option<Witness>,
     pub reads: Option<Witness>,
     /// UPDATE or DELETE statements.
     pub writes: Option<(QueryOp, Witness)>,
@@ -71,18 +76,100 @@ fn one(step: Step) -> Witness {
     vec![step].into()
 }
 
+/// Decorators that make a function run its body once per argument set.
+const MEMOIZING_DECORATORS: &[&str] = &[
+    "cache",
+    "lru_cache",
+    "cached",
+    "cached_property",
+    "memoize",
+    "memoized",
+    "once",
+];
+
+/// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`.
+fn is_memoized(function: &weir_ir::Function) -> bool {
+    function.decorators.iter().any(|d| {
+        let target = d.as_call().map_or(d, |c| &c.callee);
+        target.dotted().is_some_and(|name| {
+            MEMOIZING_DECORATORS.contains(&name.rsplit('.').next().unwrap_or(&name))
+        })
+    })
+}
+
+/// `if not self.running: … self.running = True`, `if _client is None: _client = …`:
+/// a first-use initialisation. Its effects happen once, not on every call.
+fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
+    let guarded = match &test.kind {
+        ExprKind::Unary {
+            op: Operator::Not,
+            operand,
+        } => guarded_name(operand),
+        ExprKind::Compare {
+            left,
+            ops,
+            comparators,
+        } if ops.as_slice() == [Operator::Is] => comparators
+            .first()
+            .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+            .and_then(|_| guarded_name(left)),
+        _ => None,
+    };
+    let Some(name) = guarded else { return false };
+    let mut assigns = false;
+    weir_ir::visit::walk_stmts(then, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
+            && targets
+                .iter()
+                .any(|t| t.dotted().as_deref() == Some(name.as_str()))
+        {
+            assigns = true;
+        }
+    });
+    assigns
+}
+
+/// `self.running`, `getattr(self, "running", False)` → `self.running`; `_client` → `_client`.
+fn guarded_name(expr: &Expr) -> Option<String> {
+    if let Some(call) = expr
+        .as_call()
+        .filter(|c| c.callee.as_name() == Some("getattr"))
+    {
+        let base = call.positional(0)?.dotted()?;
+        let attr = call.positional(1)?.as_str()?;
+        return Some(format!("{base}.{attr}"));
+    }
+    expr.dotted()
+}
+
+/// Effects a caller should not inherit: in an error handler, or behind a
+/// first-use guard.
+fn is_exceptional(call: &CallFact<'_>) -> bool {
+    call.site.scopes.iter().any(|scope| match scope {
+        Scope::Try(_, TryPart::Handler(_)) => true,
+        Scope::If(test, then) => is_once_guard(test, then),
+        _ => false,
+    })
+}
+
 /// The function's own effects, first witness in source order.
 fn direct(facts: &FunctionFacts<'_>) -> Summary {
     let mut s = Summary {
         is_async: facts.function.is_async,
         ..Summary::default()
     };
+    // A memoised function does its I/O once per argument set: callers do
+    // not block on it each time. Its queries still run once per new key.
+    let memoized = is_memoized(facts.function);
     for call in &facts.calls {
-        if call.site.offloaded || call.site.in_lambda {
+        if call.site.offloaded || call.site.in_lambda || is_exceptional(call) {
             continue;
         }
         let label = call_label(call);
-        if let Some(kind) = call.blocking_io().filter(|_| !call.site.awaited) {
+        if let Some(kind) = call
+            .blocking_io()
+            .filter(|_| !call.site.awaited && !memoized)
+        {
             s.blocks.get_or_insert_with(|| {
                 (
                     kind,
@@ -91,9 +178,18 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
             });
         }
         match (call.effect, call.op) {
-            (Some(Effect::Sleep), _) if !call.site.awaited => {
+            (Some(Effect::Sleep), _) if !call.site.awaited && !memoized => {
                 s.sleeps
                     .get_or_insert_with(|| one(step(facts, call, format!("{label} sleeps"))));
+            }
+            (Some(Effect::CpuHeavy), _) if !call.site.awaited && !memoized => {
+                s.cpu
+                    .get_or_insert_with(|| one(step(facts, call, format!("{label} is CPU-bound"))));
+            }
+            (Some(Effect::Network), _) if call.site.awaited => {
+                s.network.get_or_insert_with(|| {
+                    one(step(facts, call, format!("{label} awaits the network")))
+                });
             }
             (Some(Effect::Query(_)), Some(QueryOp::Select)) => {
                 s.reads
@@ -161,9 +257,10 @@ impl Summaries {
                         let Some(callee_facts) = facts.get(tm).and_then(|fs| fs.get(tf)) else {
                             continue;
                         };
-                        if (tm, tf) == (mi, fi) {
+                        if (tm, tf) == (mi, fi) || is_exceptional(call) {
                             continue;
                         }
+                        let memoized = is_memoized(callee_facts.function);
                         let callee = per_module[tm][tf].clone();
                         let head = || {
                             step(
@@ -177,7 +274,7 @@ impl Summaries {
                             )
                         };
                         let caller = &mut per_module[mi][fi];
-                        if !callee_facts.function.is_async {
+                        if !callee_facts.function.is_async && !memoized {
                             if let (None, Some((kind, w))) = (&caller.blocks, &callee.blocks) {
                                 caller.blocks = Some((*kind, extend(head(), w)));
                                 changed = true;
@@ -186,6 +283,15 @@ impl Summaries {
                                 caller.sleeps = Some(extend(head(), w));
                                 changed = true;
                             }
+                            if let (None, Some(w)) = (&caller.cpu, &callee.cpu) {
+                                caller.cpu = Some(extend(head(), w));
+                                changed = true;
+                            }
+                        } else if call.site.awaited
+                            && let (None, Some(w)) = (&caller.network, &callee.network)
+                        {
+                            caller.network = Some(extend(head(), w));
+                            changed = true;
                         }
                         if let (None, Some(w)) = (&caller.reads, &callee.reads) {
                             caller.reads = Some(extend(head(), w));

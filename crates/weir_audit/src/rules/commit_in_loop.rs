@@ -74,11 +74,9 @@ impl Rule for CommitInLoop {
             if lp.is_comprehension || !lp.is_per_item() {
                 continue;
             }
-            let batched = call
-                .site
-                .scopes_in_innermost_loop()
-                .iter()
-                .any(|s| matches!(s, Scope::If(test) if is_batch_condition(test)));
+            let batched = call.site.scopes_in_innermost_loop().iter().any(
+                |s| matches!(s, Scope::If(test, _) | Scope::Else(test) if is_batch_condition(test)),
+            );
             if batched || is_unit_of_work_per_item(facts, call, lp) {
                 continue;
             }
@@ -102,11 +100,9 @@ impl Rule for CommitInLoop {
                 continue;
             };
             let lp = &facts.loops[index];
-            let batched = call
-                .site
-                .scopes_in_innermost_loop()
-                .iter()
-                .any(|s| matches!(s, Scope::If(test) if is_batch_condition(test)));
+            let batched = call.site.scopes_in_innermost_loop().iter().any(
+                |s| matches!(s, Scope::If(test, _) | Scope::Else(test) if is_batch_condition(test)),
+            );
             if lp.is_comprehension || !lp.is_per_item() || batched {
                 continue;
             }

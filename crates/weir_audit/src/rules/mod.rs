@@ -3,18 +3,22 @@
 
 pub mod blocking_io_in_async;
 pub mod commit_in_loop;
+pub mod cpu_bound_in_async;
 pub mod missing_bulk_operation;
 pub mod missing_cleanup;
 pub mod missing_rollback;
 pub mod n_update_loop;
 pub mod pool_config_gaps;
 pub mod query_in_loop;
+pub mod redundant_copy;
+pub mod sequential_awaits_in_loop;
 pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
+pub mod unnecessary_list_allocation;
 
 use weir_ir::{Expr, ExprKind};
 
-use crate::facts::{CallFact, FunctionFacts, LoopRef};
+use crate::facts::{CallFact, FunctionFacts, LoopRef, Scope, TryPart};
 use crate::knowledge::ObjKind;
 use crate::project::{Summary, summary::Witness};
 use crate::report::Finding;
@@ -30,10 +34,24 @@ pub fn per_item_loop<'a>(
     facts: &'a FunctionFacts<'_>,
     call: &CallFact<'_>,
 ) -> Option<&'a LoopRef<'a>> {
+    // Work done in an `except` handler inside the loop runs for failing
+    // items only, not once per item.
+    let handler_depth = call
+        .site
+        .scopes
+        .iter()
+        .rposition(|s| matches!(s, Scope::Try(_, TryPart::Handler(_))));
     call.site
-        .loops()
+        .scopes
+        .iter()
+        .enumerate()
         .rev()
-        .map(|i| &facts.loops[i])
+        .filter_map(|(depth, s)| match s {
+            Scope::Loop(i) => Some((depth, &facts.loops[*i])),
+            _ => None,
+        })
+        .filter(|(depth, _)| handler_depth.is_none_or(|h| h < *depth))
+        .map(|(_, lp)| lp)
         .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp))
 }
 

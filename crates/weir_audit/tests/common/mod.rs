@@ -1,0 +1,107 @@
+#![allow(dead_code)] // each test binary uses a different part of this module
+//! Shared by the fixture harness and the corpus test: the line markers
+//! and auditing a folder as one project.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use weir_audit::audit::{AuditOutput, Selection, audit};
+
+/// Rule id → lines, for one marker keyword (`expect` or `ok`).
+pub fn markers(source: &str, keyword: &str) -> BTreeMap<String, BTreeSet<u32>> {
+    let mut out: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    for (index, line) in source.lines().enumerate() {
+        let Some(comment) = line.find('#').map(|i| &line[i..]) else {
+            continue;
+        };
+        let Some(start) = comment.find(&format!("{keyword}:")) else {
+            continue;
+        };
+        let rest = &comment[start + keyword.len() + 1..];
+        for id in rest
+            .split([',', ' '])
+            .map(str::trim)
+            .take_while(|t| !t.ends_with(':'))
+        {
+            if id.len() == 5 && id.as_bytes()[2] == b'-' {
+                out.entry(id.to_string())
+                    .or_default()
+                    .insert(u32::try_from(index + 1).unwrap());
+            }
+        }
+    }
+    out
+}
+
+pub fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixture dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            python_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "py") {
+            out.push(path);
+        }
+    }
+}
+
+/// A folder audited as one project: (relative path, source) per file, and the output.
+pub struct Project {
+    pub files: Vec<(String, String)>,
+    pub output: AuditOutput,
+}
+
+pub fn audit_folder(root: &Path) -> Project {
+    let mut paths = Vec::new();
+    python_files(root, &mut paths);
+    let files: Vec<(String, String)> = paths
+        .iter()
+        .map(|file| {
+            let rel = file
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read_to_string(file).unwrap())
+        })
+        .collect();
+    let modules: Vec<_> = files
+        .iter()
+        .map(|(rel, src)| weir_lang::lower(rel, src).unwrap())
+        .collect();
+    let output = audit(&modules, &Selection::default());
+    Project { files, output }
+}
+
+/// One rule in one file: (file, rule, expected lines, reported lines, ok lines).
+pub type Comparison = (String, String, BTreeSet<u32>, BTreeSet<u32>, BTreeSet<u32>);
+
+/// For each rule a file mentions, what was expected and what was reported.
+pub fn compare(project: &Project) -> Vec<Comparison> {
+    let mut rows = Vec::new();
+    for (rel, source) in &project.files {
+        let expected = markers(source, "expect");
+        let ok = markers(source, "ok");
+        let mentioned: BTreeSet<&String> = expected.keys().chain(ok.keys()).collect();
+        for id in mentioned {
+            let got: BTreeSet<u32> = project
+                .output
+                .findings
+                .iter()
+                .filter(|f| f.rule == id && &f.path == rel)
+                .map(|f| f.line)
+                .collect();
+            rows.push((
+                rel.clone(),
+                id.clone(),
+                expected.get(id).cloned().unwrap_or_default(),
+                got,
+                ok.get(id).cloned().unwrap_or_default(),
+            ));
+        }
+    }
+    rows
+}
