@@ -151,11 +151,30 @@ const PER_LOOP_GROUP: &[&str] = &["QE-02", "QE-05"];
 fn dedupe(findings: &mut Vec<Finding>) {
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert((f.path.clone(), f.range, f.rule)));
-    // One call that blocks the event loop in several ways is one finding.
-    let mut blocking = std::collections::HashSet::new();
-    findings.retain(|f| {
-        !SAME_CALL_GROUP.contains(&f.rule) || blocking.insert((f.path.clone(), f.range))
-    });
+    // One call that blocks the event loop in several ways is one finding;
+    // the other ways become evidence.
+    let mut at_call: std::collections::HashMap<(String, (u32, u32)), usize> =
+        std::collections::HashMap::new();
+    let mut unique: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings.drain(..) {
+        if !SAME_CALL_GROUP.contains(&f.rule) {
+            unique.push(f);
+            continue;
+        }
+        if let Some(&i) = at_call.get(&(f.path.clone(), f.range)) {
+            let label = format!("also {}: {}", f.rule, f.message);
+            let line = f.line;
+            unique[i].evidence.push(crate::report::Evidence {
+                path: f.path,
+                line,
+                label,
+            });
+        } else {
+            at_call.insert((f.path.clone(), f.range), unique.len());
+            unique.push(f);
+        }
+    }
+    *findings = unique;
     let mut kept: std::collections::HashMap<(String, String, u32), usize> =
         std::collections::HashMap::new();
     let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());

@@ -140,6 +140,9 @@ pub struct CallFact<'ir> {
     /// The statement a query runs (`execute(stmt)`), with a local name
     /// followed to the value assigned to it.
     pub statement: Option<&'ir Expr>,
+    /// The first argument, with a local name followed to its assigned value
+    /// (`body = await request.body(); json.loads(body)`).
+    pub first_arg: Option<&'ir Expr>,
     pub effect: Option<Effect>,
     /// For queries: the operation, with `FromArgument` resolved where possible.
     pub op: Option<QueryOp>,
@@ -169,12 +172,18 @@ impl CallFact<'_> {
     /// The blocking I/O this call does, if any: a known blocking API, or a
     /// database call on an object known for certain to be synchronous.
     pub fn blocking_io(&self) -> Option<crate::knowledge::IoKind> {
+        if self.site.awaited {
+            return None;
+        }
         match self.effect? {
             Effect::Blocking(kind) => Some(kind),
             // `session.add` only stages; it does no I/O by itself.
             Effect::Query(_) | Effect::Commit | Effect::Rollback | Effect::Flush => {
                 let receiver = self.receiver_kind?;
-                (receiver.certain && receiver.kind.is_sync_db())
+                // The Django ORM is synchronous whatever the certainty of the
+                // kind (its async API is the awaited `a…` methods).
+                let django = matches!(receiver.kind, ObjKind::QuerySet | ObjKind::DjangoModel);
+                ((receiver.certain && receiver.kind.is_sync_db()) || django)
                     .then_some(crate::knowledge::IoKind::Database)
             }
             _ => None,

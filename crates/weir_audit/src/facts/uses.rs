@@ -64,11 +64,12 @@ pub struct NameUses {
     pub read: bool,
 }
 
-/// How `name` is used in `body` at or after byte offset `from`.
+/// How `name` is used in the statements of `body` that start at or after
+/// byte offset `from`.
 pub fn uses_after(body: &[Stmt], name: &str, from: u32) -> NameUses {
     let mut uses = NameUses::default();
     weir_ir::visit::walk_stmts(body, &mut |stmt| {
-        if stmt.span.end < from {
+        if stmt.span.start < from {
             return;
         }
         stmt_uses(stmt, name, &mut uses);

@@ -189,7 +189,7 @@ impl<'ir> Walker<'ir> {
             StmtKind::Loop(lp) => {
                 if let Some(iter) = &lp.iter {
                     self.expr(iter, flags);
-                    self.evaluate_if_lazy(iter, flags);
+                    self.evaluate_if_lazy(iter, flags, lp.is_async);
                 }
                 let index = self.push_loop(LoopRef {
                     kind: lp.kind,
@@ -213,9 +213,17 @@ impl<'ir> Walker<'ir> {
                 self.scopes.pop();
                 self.block(&lp.orelse);
             }
-            StmtKind::With { items, body, .. } => {
+            StmtKind::With {
+                items,
+                body,
+                is_async,
+            } => {
                 for item in items {
-                    self.expr(&item.context, flags);
+                    // `async with client.get(url) as resp:` awaits the call on entry.
+                    match (&item.context.kind, is_async) {
+                        (ExprKind::Call(call), true) => self.call(&item.context, call, flags, true),
+                        _ => self.expr(&item.context, flags),
+                    }
                     let Some(target) = item.target.as_ref().and_then(Expr::dotted) else {
                         continue;
                     };
@@ -473,7 +481,7 @@ impl<'ir> Walker<'ir> {
                 let depth = self.scopes.len();
                 for clause in clauses {
                     self.expr(&clause.iter, flags);
-                    self.evaluate_if_lazy(&clause.iter, flags);
+                    self.evaluate_if_lazy(&clause.iter, flags, clause.is_async);
                     let index = self.push_loop(LoopRef {
                         kind: LoopKind::ForEach,
                         iter: Some(&clause.iter),
@@ -527,7 +535,7 @@ impl<'ir> Walker<'ir> {
             .is_some_and(|q| EVALUATING_BUILTINS.contains(&q))
             && let Some(arg) = call.positional(0)
         {
-            self.evaluate_if_lazy(arg, flags);
+            self.evaluate_if_lazy(arg, flags, false);
         }
         let target = self.project_target(call);
         if info.effect.is_none() && info.returns.is_none() && target.is_none() {
@@ -564,6 +572,10 @@ impl<'ir> Walker<'ir> {
             call: Some(call),
             statement: statement
                 .filter(|_| info.effect == Some(Effect::Query(QueryOp::FromArgument))),
+            first_arg: call.positional(0).map(|a| match a.as_name() {
+                Some(name) => self.assigned.get(name).copied().unwrap_or(a),
+                None => a,
+            }),
             effect: info.effect,
             op,
             receiver,
@@ -590,15 +602,17 @@ impl<'ir> Walker<'ir> {
     }
 
     /// Iterating a lazy query (Django `QuerySet`, legacy Query) runs it.
-    fn evaluate_if_lazy(&mut self, iter: &'ir Expr, flags: Flags) {
+    /// `awaited`: an `async for` over the query (Django's async iteration).
+    fn evaluate_if_lazy(&mut self, iter: &'ir Expr, flags: Flags, awaited: bool) {
         let Some(kind) = self.kind_of(iter).filter(|t| t.kind.is_lazy_query()) else {
             return;
         };
         self.facts.calls.push(CallFact {
-            site: self.site(iter, flags, false),
+            site: self.site(iter, flags, awaited),
             expr: iter,
             call: None,
             statement: None,
+            first_arg: None,
             effect: Some(Effect::Query(QueryOp::Select)),
             op: Some(QueryOp::Select),
             receiver: iter.dotted(),
@@ -622,13 +636,28 @@ impl<'ir> Walker<'ir> {
     }
 
     fn classify(&self, call: &Call) -> CallInfo {
-        let knowledge = &self.project.knowledge;
         let label = call
             .qualified
             .clone()
             .or_else(|| call.callee.dotted())
             .unwrap_or_else(|| "call".into());
-        if let Some(entry) = call.qualified.as_deref().and_then(|q| knowledge.func(q)) {
+        // A bound method or an aliased function held in a local:
+        // `read = path.read_text; read()`, `nap = time.sleep; nap(1)`.
+        if let Some(bound) = call.callee.as_name().and_then(|n| self.assigned.get(n)) {
+            if matches!(bound.kind, ExprKind::Attribute { .. }) {
+                let qualified = self.module.resolve_expr(bound);
+                let info = self.classify_callee(bound, qualified.as_deref(), label.clone());
+                if info.effect.is_some() || info.returns.is_some() {
+                    return info;
+                }
+            }
+        }
+        self.classify_callee(&call.callee, call.qualified.as_deref(), label)
+    }
+
+    fn classify_callee(&self, callee: &Expr, qualified: Option<&str>, label: String) -> CallInfo {
+        let knowledge = &self.project.knowledge;
+        if let Some(entry) = qualified.and_then(|q| knowledge.func(q)) {
             return CallInfo {
                 effect: entry.effect,
                 returns: entry.returns,
@@ -636,14 +665,13 @@ impl<'ir> Walker<'ir> {
                 label,
             };
         }
-        if let ExprKind::Attribute { value, attr } = &call.callee.kind {
+        if let ExprKind::Attribute { value, attr } = &callee.kind {
             let receiver_kind = self.kind_of(value);
             if let Some(recv) = receiver_kind {
                 if let Some(entry) = knowledge.method(recv.kind, attr) {
-                    let returns = entry.returns;
                     return CallInfo {
                         effect: entry.effect,
-                        returns,
+                        returns: entry.returns,
                         receiver_kind,
                         label,
                     };
@@ -674,7 +702,7 @@ impl<'ir> Walker<'ir> {
             }
         }
         // Calling a factory: `SessionLocal()`.
-        let returns = self.kind_of(&call.callee).and_then(|t| t.kind.called());
+        let returns = self.kind_of(callee).and_then(|t| t.kind.called());
         CallInfo {
             effect: None,
             returns,

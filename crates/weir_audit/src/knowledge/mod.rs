@@ -7,6 +7,7 @@ mod cpu;
 mod dbapi;
 mod django;
 mod http;
+mod redis;
 mod sqlalchemy;
 
 pub use sqlalchemy::STATEMENT_BUILDERS;
@@ -39,6 +40,8 @@ pub enum ObjKind {
     QuerySet,
     HttpClient,
     AsyncHttpClient,
+    /// The synchronous `redis.Redis` client.
+    RedisClient,
     /// `passlib.CryptContext`, `argon2.PasswordHasher`: deliberately slow hashing.
     PasswordHasher,
     /// A `PIL.Image`: its transformations are CPU-bound.
@@ -99,6 +102,7 @@ impl ObjKind {
             ObjKind::LegacyQuery | ObjKind::QuerySet => "query",
             ObjKind::HttpClient | ObjKind::AsyncHttpClient => "HTTP client",
             ObjKind::PasswordHasher => "password hasher",
+            ObjKind::RedisClient => "Redis client",
             ObjKind::Image => "image",
             ObjKind::DjangoModel => "model instance",
             ObjKind::Path => "path",
@@ -211,6 +215,7 @@ pub const PACKS: &[&Pack] = &[
     &http::PACK,
     &stdlib::PACK,
     &cpu::PACK,
+    &redis::PACK,
 ];
 
 /// The packs switched on for one project, indexed for lookup.

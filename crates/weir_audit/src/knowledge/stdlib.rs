@@ -22,6 +22,10 @@ pub const PACK: Pack = Pack {
         func("codecs.open", FILE),
         func("builtins.input", Blocking(Input)),
         func("time.sleep", Sleep),
+        // Awaited sleeps: never blocking, but they pace a loop on purpose (RT-07).
+        func("asyncio.sleep", Sleep),
+        func("anyio.sleep", Sleep),
+        func("trio.sleep", Sleep),
         func("subprocess.run", PROC),
         func("subprocess.call", PROC),
         func("subprocess.check_call", PROC),

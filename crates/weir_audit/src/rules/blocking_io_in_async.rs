@@ -39,8 +39,11 @@ declare_rule! {
     /// `AsyncSession`).
     ///
     /// ## Known limitations
-    /// Blocking calls inside sync helpers called from async code are not
-    /// followed yet.
+    /// Sync helpers are followed across files, and the finding shows the
+    /// path to the blocking call; helpers that are memoised (`@cache`) or
+    /// that block only behind a first-use guard or in an error handler are
+    /// not reported. A bound method stored in a local and called later is
+    /// resolved; one passed through containers or attributes is not.
     pub struct BlockingIoInAsync;
     id: "RT-01",
     name: "blocking-io-in-async",

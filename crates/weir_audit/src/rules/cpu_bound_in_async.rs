@@ -110,7 +110,7 @@ impl Rule for CpuBoundInAsync {
 
 /// `json.loads(await request.body())`, `json.loads(await resp.read())`.
 fn parses_full_body(call: &CallFact<'_>) -> bool {
-    let Some(arg) = call.call.and_then(|c| c.positional(0)) else {
+    let Some(arg) = call.first_arg else {
         return false;
     };
     let mut found = false;
@@ -119,7 +119,7 @@ fn parses_full_body(call: &CallFact<'_>) -> bool {
             && value
                 .as_call()
                 .and_then(|c| c.method_name())
-                .is_some_and(|m| matches!(m, "body" | "read" | "text" | "content"))
+                .is_some_and(|m| matches!(m, "body" | "read" | "aread" | "text" | "content"))
         {
             found = true;
         }

@@ -91,9 +91,44 @@ impl Rule for RedundantCopy {
             }
             found.push((value.span, copy.to_string(), source.to_string()));
         });
+        // `for k, v in dict(settings).items():` — a copy made only to iterate
+        // (`for x in list(items)` is RT-02's case).
+        for lp in facts.loops.iter().filter(|l| !l.is_comprehension) {
+            let Some(iter) = lp.iter else { continue };
+            let copy_expr = match iter.as_call() {
+                Some(c)
+                    if matches!(c.method_name(), Some("items" | "keys" | "values"))
+                        && c.args.is_empty() =>
+                {
+                    c.receiver()
+                }
+                Some(c) if c.qualified.as_deref() != Some("builtins.list") => Some(iter),
+                _ => None,
+            };
+            let Some(copy_expr) = copy_expr else { continue };
+            let Some(source) = copied_collection(copy_expr) else {
+                continue;
+            };
+            if !facts.collections.contains(source) {
+                continue;
+            }
+            let uses = uses_after(lp.body, source, lp.span.start);
+            if uses.mutated || uses.escapes {
+                continue;
+            }
+            found.push((
+                copy_expr.span,
+                "the loop's iterable".to_string(),
+                source.to_string(),
+            ));
+        }
         for (span, copy, source) in found {
             out.push(
-                finding(&Self::META, facts, span, format!("`{copy}` is a copy of `{source}` that is only read"))
+                finding(&Self::META, facts, span, if copy.starts_with("the loop") {
+                    format!("the loop iterates a copy of `{source}` that it only reads")
+                } else {
+                    format!("`{copy}` is a copy of `{source}` that is only read")
+                })
                     .why("Copying allocates and walks every element; neither the copy nor the original changes afterwards, so the copy buys nothing.")
                     .help(format!("Read `{source}` directly and drop the copy.")),
             );

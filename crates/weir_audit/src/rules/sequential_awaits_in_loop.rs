@@ -1,11 +1,11 @@
 use weir_ir::{ExprKind, StmtKind};
 
 use crate::declare_rule;
-use crate::facts::{CallFact, LoopRef};
+use crate::facts::{CallFact, Iteration, LoopRef};
 use crate::knowledge::Effect;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::{call_text, describe_loop, per_item_loop, through};
+use crate::rules::{call_text, describe_loop, through};
 
 declare_rule! {
     /// ## What it does
@@ -91,7 +91,7 @@ impl Rule for SequentialAwaitsInLoop {
                 },
                 _ => continue,
             };
-            let Some(lp) = per_item_loop(facts, call) else {
+            let Some(lp) = concurrent_candidate_loop(facts, call) else {
                 continue;
             };
             if reported_loops.contains(&lp.span) || is_deliberately_sequential(facts, lp, call) {
@@ -106,6 +106,19 @@ impl Rule for SequentialAwaitsInLoop {
             );
         }
     }
+}
+
+/// The innermost loop over items — data or a fixed list: N sequential
+/// round trips cost N latencies either way. Retries, batches and endless
+/// loops are sequential by design.
+fn concurrent_candidate_loop<'a>(
+    cx: &'a Cx<'_, '_>,
+    call: &CallFact<'_>,
+) -> Option<&'a LoopRef<'a>> {
+    let innermost = cx.facts.loops.get(call.site.innermost_loop()?)?;
+    let fits = innermost.kind == weir_ir::LoopKind::ForEach
+        && matches!(innermost.iteration, Iteration::PerItem | Iteration::Literal);
+    fits.then_some(innermost)
 }
 
 /// `break`/`return` in the body, an awaited sleep (pacing), or an argument

@@ -32,7 +32,8 @@ declare_rule! {
     /// ```
     ///
     /// ## Known limitations
-    /// Sleeps inside sync helpers called from async code are not followed yet.
+    /// Sync helpers are followed across files; a sleep that a helper reaches
+    /// only in an error handler (retry after failure) is not reported.
     pub struct SyncSleepInAsync;
     id: "RT-03",
     name: "sync-sleep-in-async",
@@ -56,7 +57,7 @@ impl Rule for SyncSleepInAsync {
             return;
         }
         for call in facts.calls_with(|e| e == Effect::Sleep) {
-            if call.site.offloaded || call.site.in_lambda {
+            if call.site.awaited || call.site.offloaded || call.site.in_lambda {
                 continue;
             }
             out.push(

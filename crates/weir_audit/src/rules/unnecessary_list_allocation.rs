@@ -79,8 +79,14 @@ impl Rule for UnnecessaryListAllocation {
         let mut found: Vec<(Span, String, &'static str)> = Vec::new();
         weir_ir::visit::walk_block_exprs(body, &mut |e| {
             let Some(call) = e.as_call() else { return };
-            let Some(arg) = single_arg(call) else { return };
             let consumer = call.qualified.as_deref().unwrap_or_default();
+            // `sum([...], start)`, `max([...], default=0)`: the extra arguments do not need the list.
+            let first = if matches!(consumer, "builtins.sum" | "builtins.min" | "builtins.max") {
+                call.positional(0)
+            } else {
+                single_arg(call)
+            };
+            let Some(arg) = first else { return };
             let is_join = call.method_name() == Some("join")
                 && call.receiver().is_some_and(|r| r.as_str().is_some());
             if (CONSUMERS.contains(&consumer) || is_join) && is_list_comprehension(arg) {

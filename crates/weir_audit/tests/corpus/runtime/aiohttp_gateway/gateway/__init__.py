@@ -1,0 +1,1 @@
+"""API gateway in front of the legacy XML services."""

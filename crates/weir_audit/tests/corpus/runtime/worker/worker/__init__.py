@@ -1,0 +1,1 @@
+"""Background worker: consumes jobs from Redis and runs them on one event loop."""
