@@ -643,13 +643,13 @@ impl<'ir> Walker<'ir> {
             .unwrap_or_else(|| "call".into());
         // A bound method or an aliased function held in a local:
         // `read = path.read_text; read()`, `nap = time.sleep; nap(1)`.
-        if let Some(bound) = call.callee.as_name().and_then(|n| self.assigned.get(n)) {
-            if matches!(bound.kind, ExprKind::Attribute { .. }) {
-                let qualified = self.module.resolve_expr(bound);
-                let info = self.classify_callee(bound, qualified.as_deref(), label.clone());
-                if info.effect.is_some() || info.returns.is_some() {
-                    return info;
-                }
+        if let Some(bound) = call.callee.as_name().and_then(|n| self.assigned.get(n))
+            && matches!(bound.kind, ExprKind::Attribute { .. })
+        {
+            let qualified = self.module.resolve_expr(bound);
+            let info = self.classify_callee(bound, qualified.as_deref(), label.clone());
+            if info.effect.is_some() || info.returns.is_some() {
+                return info;
             }
         }
         self.classify_callee(&call.callee, call.qualified.as_deref(), label)
