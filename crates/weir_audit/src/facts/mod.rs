@@ -13,16 +13,26 @@ use weir_ir::{Call, Expr, Function, LoopKind, Module, Span, Stmt};
 pub use context::ExecContext;
 pub use types::{ProjectTypes, Typed};
 
+use crate::context::ProjectContext;
 use crate::knowledge::{Effect, Knowledge, ObjKind, QueryOp};
 
-/// Shared, read-only facts about the whole project.
+/// Shared, read-only facts about the whole project: what every rule of
+/// every auditor can read, through [`FunctionFacts::project`].
 pub struct ProjectFacts {
     pub knowledge: Knowledge,
     pub types: ProjectTypes,
+    /// The context store: stack, database configuration, triggers,
+    /// subscribers and best-practice notes (SPEC §5, §6).
+    pub context: ProjectContext,
 }
 
 impl ProjectFacts {
+    /// Facts for a project whose stack is not known (a single file, a test).
     pub fn new(modules: &[Module]) -> Self {
+        Self::with_context(modules, ProjectContext::default())
+    }
+
+    pub fn with_context(modules: &[Module], context: ProjectContext) -> Self {
         let mut roots: Vec<&str> = modules
             .iter()
             .flat_map(|m| m.imports.iter())
@@ -30,9 +40,13 @@ impl ProjectFacts {
             .collect();
         roots.sort_unstable();
         roots.dedup();
-        let knowledge = Knowledge::for_imports(&roots);
+        let knowledge = Knowledge::for_project(&roots, &context.tech_stack);
         let types = ProjectTypes::build(modules, &knowledge);
-        ProjectFacts { knowledge, types }
+        ProjectFacts {
+            knowledge,
+            types,
+            context,
+        }
     }
 }
 
@@ -147,6 +161,8 @@ pub struct Accumulation<'ir> {
 
 /// Everything known about one function.
 pub struct FunctionFacts<'ir> {
+    /// The project-wide facts, the context store among them.
+    pub project: &'ir ProjectFacts,
     pub module: &'ir Module,
     pub function: &'ir Function,
     pub context: ExecContext,

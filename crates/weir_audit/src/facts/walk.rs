@@ -68,6 +68,7 @@ impl<'ir> Walker<'ir> {
             assigned: HashMap::new(),
             scopes: Vec::new(),
             facts: FunctionFacts {
+                project,
                 module,
                 function,
                 context: context::classify(module, function),
