@@ -130,7 +130,10 @@ impl<'m> Scanner<'_, 'm> {
                 }
                 return;
             }
-            _ => {}
+            // `LISTEN` goes through a driver's or session's execute method;
+            // other calls are not worth resolving their arguments for.
+            Some("execute" | "exec_driver_sql" | "executescript") => {}
+            _ => return,
         }
         let Some(text) = call
             .positional(0)
