@@ -31,11 +31,12 @@ pub fn collect(project: &Project<'_>, modules: &[Module]) -> Vec<DjangoDatabase>
                 continue;
             };
             for (key, entry) in entries {
-                let Some(alias) = key.as_ref().and_then(Expr::as_str) else {
+                // `{DEFAULT_DB: …}`: aliases may be constants.
+                let Some(alias) = key.as_ref().and_then(|k| project.string(module, None, k)) else {
                     continue;
                 };
                 let mut database = DjangoDatabase {
-                    alias: alias.to_string(),
+                    alias,
                     file: module.path.clone(),
                     line: key.as_ref().map_or(stmt.span.line, |k| k.span.line),
                     engine: None,
@@ -115,9 +116,23 @@ fn read_url_helper(project: &Project<'_>, module: &Module, call: &Call, db: &mut
             .or_else(|| call.positional(0))
             .map(|v| project.value(module, None, v))
         && let Some((scheme, _)) = url.split_once("://")
+        && let Some(backend) = backend_of_scheme(scheme)
     {
-        db.engine = Some(ConfigValue::Str(scheme.to_string()));
+        db.engine = Some(ConfigValue::Str(backend.to_string()));
     }
+}
+
+/// The `ENGINE` dj-database-url sets for a URL scheme.
+fn backend_of_scheme(scheme: &str) -> Option<&'static str> {
+    Some(match scheme {
+        "postgres" | "postgresql" | "pgsql" => "django.db.backends.postgresql",
+        "postgis" => "django.contrib.gis.db.backends.postgis",
+        "mysql" => "django.db.backends.mysql",
+        "mysqlgis" => "django.contrib.gis.db.backends.mysql",
+        "sqlite" => "django.db.backends.sqlite3",
+        "spatialite" => "django.contrib.gis.db.backends.spatialite",
+        _ => return None,
+    })
 }
 
 /// The catalogue id of the database an `ENGINE` (or URL scheme) names.
@@ -146,6 +161,7 @@ mod tests {
 import dj_database_url
 
 CONN_AGE = 600
+REPLICA = "analytics"
 
 DATABASES = {
     "default": {
@@ -156,7 +172,7 @@ DATABASES = {
         "ATOMIC_REQUESTS": True,
         "OPTIONS": {"pool": True, "isolation_level": 3},
     },
-    "analytics": dj_database_url.config(default="postgres://ro@replica/analytics", conn_max_age=60),
+    REPLICA: dj_database_url.config(default="postgres://ro@replica/analytics", conn_max_age=60),
 }
 "#,
             )
@@ -167,7 +183,7 @@ DATABASES = {
         assert_eq!(dbs.len(), 2);
         let default = &dbs[0];
         assert_eq!(default.alias, "default");
-        assert_eq!(default.line, 7);
+        assert_eq!(default.line, 8);
         assert_eq!(
             default.engine,
             Some(ConfigValue::Str("django.db.backends.postgresql".into()))
@@ -182,8 +198,12 @@ DATABASES = {
             ]
         );
         let analytics = &dbs[1];
+        assert_eq!(analytics.alias, "analytics");
         assert_eq!(analytics.conn_max_age, Some(ConfigValue::Int(60)));
-        assert_eq!(analytics.engine, Some(ConfigValue::Str("postgres".into())));
+        assert_eq!(
+            analytics.engine,
+            Some(ConfigValue::Str("django.db.backends.postgresql".into()))
+        );
         assert_eq!(
             database_of("django.db.backends.postgresql"),
             Some("postgresql")
