@@ -322,7 +322,7 @@ pub fn top_level_value<'m>(module: &'m Module, name: &str) -> Option<&'m Expr> {
 }
 
 /// The value of a local assigned exactly once in the function.
-fn single_local_assignment<'m>(function: &'m Function, name: &str) -> Option<&'m Expr> {
+pub fn single_local_assignment<'m>(function: &'m Function, name: &str) -> Option<&'m Expr> {
     let mut found = Vec::new();
     weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
         if let StmtKind::Assign { targets, value, .. } = &stmt.kind

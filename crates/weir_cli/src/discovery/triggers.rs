@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use weir_audit::context::{Location, Trigger};
 use weir_audit::report::{Warning, WarningKind};
 use weir_ir::sql::{CreateTrigger, NotifyTarget, SqlStatementKind};
-use weir_ir::{Expr, ExprKind, Module};
+use weir_ir::{Expr, ExprKind, Function, Module};
 
-use super::resolve::top_level_value;
+use super::resolve::{single_local_assignment, top_level_value};
 
 /// Methods and callees whose first argument is SQL that runs.
 const EXECUTORS: &[&str] = &["execute", "executescript", "exec_driver_sql"];
@@ -40,15 +40,30 @@ pub struct Script {
 }
 
 impl Script {
-    /// A `.sql` file (its down part, if any, cut off).
+    /// A `.sql` file, without the down sections of dbmate (`-- migrate:down`),
+    /// goose (`-- +goose Down`) and sql-migrate (`-- +migrate Down`) files.
+    /// Cut lines are kept empty so line numbers hold.
     pub fn sql_file(file: &str, text: &str) -> Self {
         let mut up = String::new();
+        let mut keep = true;
         for line in text.split_inclusive('\n') {
-            let marker = line.trim().to_ascii_lowercase();
-            if marker.starts_with("-- migrate:down") || marker.starts_with("-- +goose down") {
-                break;
+            let marker = line.trim().to_ascii_lowercase().replace(' ', "");
+            if ["--migrate:down", "--+goosedown", "--+migratedown"]
+                .iter()
+                .any(|m| marker.starts_with(m))
+            {
+                keep = false;
+            } else if ["--migrate:up", "--+gooseup", "--+migrateup"]
+                .iter()
+                .any(|m| marker.starts_with(m))
+            {
+                keep = true;
             }
-            up.push_str(line);
+            if keep {
+                up.push_str(line);
+            } else if line.ends_with('\n') {
+                up.push('\n');
+            }
         }
         Script {
             file: file.to_string(),
@@ -72,14 +87,15 @@ impl Script {
             .functions
             .iter()
             .filter(|f| !f.name.starts_with("downgrade"))
-            .map(|f| f.body.as_slice())
-            .chain(module.classes.iter().map(|c| c.body.as_slice()));
-        for body in bodies {
+            .map(|f| ((f.id != 0).then_some(f), f.body.as_slice()))
+            .chain(module.classes.iter().map(|c| (None, c.body.as_slice())));
+        for (function, body) in bodies {
+            let scope = Scope { module, function };
             weir_ir::visit::walk_block_exprs(body, &mut |expr| {
                 let Some(sql) = executed_sql(expr) else {
                     return;
                 };
-                strings(module, sql, 0, &mut |e, text| {
+                scope.strings(sql, 0, &mut |e, text| {
                     if used.insert(e.span) {
                         pieces.push(piece(e, text, false, expr.span.line));
                     }
@@ -137,43 +153,51 @@ fn piece(expr: &Expr, text: &str, creates_only: bool, runs_at: u32) -> Piece {
     }
 }
 
-/// The string literals an SQL argument stands for: a literal, a constant,
-/// `text(…)`/`DDL(…)`, or a list of them (`RunSQL([…])`, `(sql, params)`).
-fn strings<'m>(
+/// Where an SQL argument is written: its names are locals of `function`
+/// (assigned once) or constants of `module`.
+struct Scope<'m> {
     module: &'m Module,
-    expr: &'m Expr,
-    depth: u8,
-    f: &mut dyn FnMut(&'m Expr, &'m str),
-) {
-    if depth > 4 {
-        return;
-    }
-    match &expr.kind {
-        ExprKind::Literal(weir_ir::Literal::Str(s)) => f(expr, s),
-        ExprKind::Name { id } => {
-            if let Some(value) = top_level_value(module, id) {
-                strings(module, value, depth + 1, f);
-            }
+    function: Option<&'m Function>,
+}
+
+impl<'m> Scope<'m> {
+    /// The string literals an SQL argument stands for: a literal, a local or
+    /// a constant, `text(…)`/`DDL(…)`, or a list of them (`RunSQL([…])`,
+    /// `(sql, params)`).
+    fn strings(&self, expr: &'m Expr, depth: u8, f: &mut dyn FnMut(&'m Expr, &'m str)) {
+        if depth > 4 {
+            return;
         }
-        // `text("…")`, `sa.text(…)`, `DDL("…")`, psycopg's `sql.SQL("…")`.
-        ExprKind::Call(call) if matches!(call.method_name(), Some("text" | "DDL" | "SQL")) => {
-            if let Some(arg) = call.positional(0) {
-                strings(module, arg, depth + 1, f);
-            }
-        }
-        ExprKind::Collection { elements, .. } => {
-            for element in elements {
-                // `RunSQL([("UPDATE …", [params])])`: the SQL is first.
-                let element = match &element.kind {
-                    ExprKind::Collection { elements, .. } => elements.first(),
-                    _ => Some(element),
-                };
-                if let Some(element) = element {
-                    strings(module, element, depth + 1, f);
+        match &expr.kind {
+            ExprKind::Literal(weir_ir::Literal::Str(s)) => f(expr, s),
+            ExprKind::Name { id } => {
+                let local = self
+                    .function
+                    .and_then(|function| single_local_assignment(function, id));
+                if let Some(value) = local.or_else(|| top_level_value(self.module, id)) {
+                    self.strings(value, depth + 1, f);
                 }
             }
+            // `text("…")`, `sa.text(…)`, `DDL("…")`, psycopg's `sql.SQL("…")`.
+            ExprKind::Call(call) if matches!(call.method_name(), Some("text" | "DDL" | "SQL")) => {
+                if let Some(arg) = call.positional(0) {
+                    self.strings(arg, depth + 1, f);
+                }
+            }
+            ExprKind::Collection { elements, .. } => {
+                for element in elements {
+                    // `RunSQL([("UPDATE …", [params])])`: the SQL is first.
+                    let element = match &element.kind {
+                        ExprKind::Collection { elements, .. } => elements.first(),
+                        _ => Some(element),
+                    };
+                    if let Some(element) = element {
+                        self.strings(element, depth + 1, f);
+                    }
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 }
 

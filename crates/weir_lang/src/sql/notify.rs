@@ -2,6 +2,8 @@
 //! strings, so they are tokenized and scanned here: `pg_notify('ch', …)`,
 //! `pg_notify(TG_ARGV[0], …)`, `NOTIFY ch`, and dynamic `EXECUTE 'NOTIFY …'`.
 
+use std::collections::HashMap;
+
 use weir_ir::sql::NotifyTarget;
 
 use super::lexer::{Token, TokenKind, tokenize};
@@ -12,12 +14,13 @@ pub fn notify_targets(body: &str) -> Vec<NotifyTarget> {
 }
 
 pub(super) fn notify_targets_in(tokens: &[Token]) -> Vec<NotifyTarget> {
+    let variables = literal_variables(tokens);
     let mut found = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let target = if token.is_keyword("pg_notify")
             && tokens.get(i + 1).is_some_and(|t| t.is_punct('('))
         {
-            Some(pg_notify_channel(&tokens[i + 2..]))
+            Some(pg_notify_channel(&tokens[i + 2..], &variables))
         } else if token.is_keyword("notify") && !(i > 0 && tokens[i - 1].is_punct('.')) {
             // `NOTIFY jobs` as a statement; not the `notify` in `pg_notify`.
             Some(
@@ -41,7 +44,7 @@ pub(super) fn notify_targets_in(tokens: &[Token]) -> Vec<NotifyTarget> {
 }
 
 /// The first argument of `pg_notify(`.
-fn pg_notify_channel(args: &[Token]) -> NotifyTarget {
+fn pg_notify_channel(args: &[Token], variables: &HashMap<String, String>) -> NotifyTarget {
     let Some(first) = args.first() else {
         return NotifyTarget::Dynamic;
     };
@@ -64,8 +67,52 @@ fn pg_notify_channel(args: &[Token]) -> NotifyTarget {
                 _ => NotifyTarget::Dynamic,
             }
         }
+        // A variable that only ever holds one literal: `channel TEXT := 'jobs';`.
+        TokenKind::Word { .. } if ends_argument(args.get(1)) => first
+            .ident()
+            .and_then(|name| variables.get(&name).cloned())
+            .map_or(NotifyTarget::Dynamic, NotifyTarget::Channel),
         _ => NotifyTarget::Dynamic,
     }
+}
+
+/// PL/pgSQL variables given exactly one literal value (`channel TEXT :=
+/// 'jobs';` in DECLARE, or `channel := 'jobs';` in the body). A variable
+/// assigned different literals is left out.
+fn literal_variables(tokens: &[Token]) -> HashMap<String, String> {
+    let mut values: HashMap<String, Option<String>> = HashMap::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let is_value =
+            token.kind == TokenKind::Str && tokens.get(i + 1).is_some_and(|t| t.is_punct(';'));
+        let assigned = (i >= 2 && tokens[i - 2].is_punct(':') && tokens[i - 1].is_punct('='))
+            || (i >= 1 && tokens[i - 1].is_keyword("default"));
+        if !(is_value && assigned) {
+            continue;
+        }
+        // The declaration or statement starts after the previous `;` or block keyword.
+        let start = tokens[..i]
+            .iter()
+            .rposition(|t| {
+                t.is_punct(';')
+                    || ["declare", "begin", "then", "else", "loop"]
+                        .iter()
+                        .any(|k| t.is_keyword(k))
+            })
+            .map_or(0, |p| p + 1);
+        let Some(name) = tokens.get(start).and_then(Token::ident) else {
+            continue;
+        };
+        let entry = values
+            .entry(name)
+            .or_insert_with(|| Some(token.text.clone()));
+        if entry.as_deref() != Some(token.text.as_str()) {
+            *entry = None;
+        }
+    }
+    values
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
 }
 
 /// `EXECUTE 'NOTIFY jobs'` names a channel; `EXECUTE 'NOTIFY ' || ch` or
@@ -133,6 +180,31 @@ mod tests {
                 NotifyTarget::Channel("jobs_changed".into())
             ]
         );
+    }
+
+    #[test]
+    fn variables_holding_one_literal() {
+        let body = "
+            DECLARE
+                payload JSON;
+                channel TEXT := 'automate_table_changes';
+            BEGIN
+                payload := json_build_object('table', TG_TABLE_NAME);
+                PERFORM pg_notify(channel, payload::text);
+                RETURN NULL;
+            END;";
+        assert_eq!(
+            channels(body),
+            vec![NotifyTarget::Channel("automate_table_changes".into())]
+        );
+        let body = "
+            DECLARE ch text DEFAULT 'a';
+            BEGIN
+                IF TG_OP = 'DELETE' THEN ch := 'b'; END IF;
+                PERFORM pg_notify(ch, '');
+                RETURN NULL;
+            END;";
+        assert_eq!(channels(body), vec![NotifyTarget::Dynamic]);
     }
 
     #[test]

@@ -242,3 +242,78 @@ def install(conn):
         warnings[0].message
     );
 }
+
+/// SQL held in locals of `upgrade()`, as Alembic migrations often write it.
+#[test]
+fn sql_in_local_variables() {
+    let modules = lower(&[(
+        "migrations/versions/8a328b5576d0_add_notification_trigger.py",
+        r#"from alembic import op
+
+revision: str = "8a328b5576d0"
+down_revision = "3261387bf67c"
+
+
+def upgrade():
+    notify_function = """
+    CREATE OR REPLACE FUNCTION notify_new_notification()
+    RETURNS TRIGGER AS $$
+    BEGIN
+        PERFORM pg_notify('new_notification_channel', 'New notification: ' || NEW.text);
+        RETURN NEW;
+    END;
+    $$ LANGUAGE plpgsql;
+    """
+    op.execute(notify_function)
+
+    trigger = """
+    CREATE TRIGGER new_notification_trigger
+    AFTER INSERT ON notification
+    FOR EACH ROW
+    EXECUTE FUNCTION notify_new_notification();
+    """
+    op.execute(trigger)
+
+
+def downgrade():
+    op.execute("DROP TRIGGER IF EXISTS new_notification_trigger ON notification")
+"#,
+    )]);
+    let (triggers, warnings) = run(&modules, &[]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(triggers.len(), 1);
+    assert_eq!(
+        triggers[0].channel.as_deref(),
+        Some("new_notification_channel")
+    );
+    assert_eq!(triggers[0].line, 20);
+}
+
+/// sql-migrate files put the Down section first; the Up section holds a
+/// `DO` block that creates the trigger only when missing.
+#[test]
+fn sql_migrate_sections_and_do_blocks() {
+    let (triggers, warnings) = run(
+        &[],
+        &[
+            (
+                "db/sql_migrations/000400_sync_state_notify_fn.sql",
+                "-- +migrate Up\nCREATE OR REPLACE FUNCTION notify_sync_state() RETURNS trigger AS $$\nDECLARE\n  channel TEXT := 'sync_state';\nBEGIN\n  PERFORM pg_notify(channel, row_to_json(NEW)::text);\n  RETURN NEW;\nEND $$ LANGUAGE plpgsql;\n",
+            ),
+            (
+                "db/sql_migrations/000500_sync_state_trigger.sql",
+                "-- +migrate Down\nDROP TRIGGER IF EXISTS sync_state_notify ON sync_state;\n\n-- +migrate Up\n\n-- +migrate StatementBegin\nDO $$ BEGIN IF NOT EXISTS (\n    SELECT 1 FROM pg_trigger WHERE tgname = 'sync_state_notify'\n) THEN CREATE TRIGGER sync_state_notify\nAFTER\nINSERT\n    ON sync_state FOR EACH ROW EXECUTE PROCEDURE notify_sync_state();\nEND IF;\nEND $$;\n-- +migrate StatementEnd\n",
+            ),
+        ],
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(triggers.len(), 1, "the Down section does not drop it");
+    let t = &triggers[0];
+    assert_eq!(
+        (t.name.as_str(), t.table.as_str()),
+        ("sync_state_notify", "sync_state")
+    );
+    assert_eq!(t.events, vec!["INSERT"]);
+    assert_eq!(t.channel.as_deref(), Some("sync_state"));
+    assert_eq!(t.line, 9);
+}
