@@ -14,6 +14,7 @@ mod pyproject;
 mod requirements;
 mod resolve;
 mod setup_cfg;
+mod sql_strings;
 mod stack;
 mod subscribers;
 mod tech_doc;

@@ -12,12 +12,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use weir_audit::context::{Location, Trigger};
 use weir_audit::report::{Warning, WarningKind};
 use weir_ir::sql::{CreateTrigger, NotifyTarget, SqlStatementKind};
-use weir_ir::{Expr, ExprKind, Function, Module};
+use weir_ir::{Expr, ExprKind, Module};
 
-use super::resolve::{single_local_assignment, top_level_value};
-
-/// Methods and callees whose first argument is SQL that runs.
-const EXECUTORS: &[&str] = &["execute", "executescript", "exec_driver_sql"];
+use super::resolve::top_level_value;
+use super::sql_strings::{Scope, executed_sql};
 
 /// One SQL text and where it starts.
 struct Piece {
@@ -29,6 +27,8 @@ struct Piece {
     /// A constant that is not seen running: its CREATEs describe the schema,
     /// but its DROPs cannot be placed in time.
     creates_only: bool,
+    /// An f-string: only its literal parts are known.
+    interpolated: bool,
     /// Where it runs: the line of the call that executes it.
     runs_at: u32,
 }
@@ -72,6 +72,7 @@ impl Script {
                 line: 1,
                 end_line: u32::MAX,
                 creates_only: false,
+                interpolated: false,
                 runs_at: 1,
             }],
         }
@@ -80,7 +81,10 @@ impl Script {
     /// The SQL a Python module runs.
     pub fn python(module: &Module) -> Self {
         let mut pieces = Vec::new();
+        // Expressions already read, and (expression, text) pairs: one
+        // f-string in a loop yields several texts.
         let mut used = HashSet::new();
+        let mut seen = HashSet::new();
         // Functions (but not downgrades) and class bodies (Django's
         // `operations = [migrations.RunSQL(...)]`).
         let bodies = module
@@ -90,13 +94,14 @@ impl Script {
             .map(|f| ((f.id != 0).then_some(f), f.body.as_slice()))
             .chain(module.classes.iter().map(|c| (None, c.body.as_slice())));
         for (function, body) in bodies {
-            let scope = Scope { module, function };
+            let scope = Scope::new(module, function, body);
             weir_ir::visit::walk_block_exprs(body, &mut |expr| {
                 let Some(sql) = executed_sql(expr) else {
                     return;
                 };
                 scope.strings(sql, 0, &mut |e, text| {
-                    if used.insert(e.span) {
+                    used.insert(e.span);
+                    if seen.insert((e.span, text.to_string())) {
                         pieces.push(piece(e, text, false, expr.span.line));
                     }
                 });
@@ -129,75 +134,14 @@ impl Script {
     }
 }
 
-/// The SQL argument of a call that runs it: `RunSQL(sql, reverse_sql)` (not
-/// the reverse), `execute(sql)` and friends, `DDL(sql)`.
-fn executed_sql(expr: &Expr) -> Option<&Expr> {
-    let call = expr.as_call()?;
-    let callee = call.qualified.as_deref().unwrap_or_default();
-    if callee.ends_with("RunSQL") || call.method_name() == Some("RunSQL") {
-        return call.keyword("sql").or_else(|| call.positional(0));
-    }
-    if EXECUTORS.contains(&call.method_name().unwrap_or_default()) || callee.ends_with(".DDL") {
-        return call.positional(0).or_else(|| call.keyword("sql"));
-    }
-    None
-}
-
 fn piece(expr: &Expr, text: &str, creates_only: bool, runs_at: u32) -> Piece {
     Piece {
+        interpolated: matches!(expr.kind, ExprKind::Template { .. }) && text.contains("{}"),
         text: text.to_string(),
         line: expr.span.line,
         end_line: expr.span.end_line,
         creates_only,
         runs_at,
-    }
-}
-
-/// Where an SQL argument is written: its names are locals of `function`
-/// (assigned once) or constants of `module`.
-struct Scope<'m> {
-    module: &'m Module,
-    function: Option<&'m Function>,
-}
-
-impl<'m> Scope<'m> {
-    /// The string literals an SQL argument stands for: a literal, a local or
-    /// a constant, `text(…)`/`DDL(…)`, or a list of them (`RunSQL([…])`,
-    /// `(sql, params)`).
-    fn strings(&self, expr: &'m Expr, depth: u8, f: &mut dyn FnMut(&'m Expr, &'m str)) {
-        if depth > 4 {
-            return;
-        }
-        match &expr.kind {
-            ExprKind::Literal(weir_ir::Literal::Str(s)) => f(expr, s),
-            ExprKind::Name { id } => {
-                let local = self
-                    .function
-                    .and_then(|function| single_local_assignment(function, id));
-                if let Some(value) = local.or_else(|| top_level_value(self.module, id)) {
-                    self.strings(value, depth + 1, f);
-                }
-            }
-            // `text("…")`, `sa.text(…)`, `DDL("…")`, psycopg's `sql.SQL("…")`.
-            ExprKind::Call(call) if matches!(call.method_name(), Some("text" | "DDL" | "SQL")) => {
-                if let Some(arg) = call.positional(0) {
-                    self.strings(arg, depth + 1, f);
-                }
-            }
-            ExprKind::Collection { elements, .. } => {
-                for element in elements {
-                    // `RunSQL([("UPDATE …", [params])])`: the SQL is first.
-                    let element = match &element.kind {
-                        ExprKind::Collection { elements, .. } => elements.first(),
-                        _ => Some(element),
-                    };
-                    if let Some(element) = element {
-                        self.strings(element, depth + 1, f);
-                    }
-                }
-            }
-            _ => {}
-        }
     }
 }
 
@@ -281,11 +225,16 @@ pub fn apply(scripts: &[Script]) -> (Vec<Trigger>, Vec<Warning>) {
             let read = weir_lang::sql::read_sql(&piece.text);
             let file_line = |line: u32| (piece.line + line - 1).min(piece.end_line);
             for problem in read.unreadable {
+                let built = if piece.interpolated {
+                    " (an f-string with values not known statically)"
+                } else {
+                    ""
+                };
                 warnings.push(Warning {
                     path: Some(script.file.clone()),
                     line: Some(file_line(problem.line)),
                     kind: WarningKind::Discovery,
-                    message: format!("{}; skipped", problem.message),
+                    message: format!("{}{built}; skipped", problem.message),
                 });
             }
             for statement in read.statements {
