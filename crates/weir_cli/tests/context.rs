@@ -177,6 +177,13 @@ fn example_context_snapshot() {
 }
 
 #[test]
+fn missing_path_is_an_error() {
+    let out = weir(&["context", "/definitely/not/here"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
 fn audit_json_embeds_the_same_context() {
     let out = weir(&[
         "audit",
