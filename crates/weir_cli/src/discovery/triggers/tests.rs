@@ -182,7 +182,7 @@ DROP TRIGGER jobs_notify ON jobs;
             ),
             (
                 "db/migrations/20240202_cleanup.sql",
-                "DROP FUNCTION audit() CASCADE;\nDROP TABLE legacy;\nCREATE TRIGGER broken AFTER ON jobs;\n",
+                "DROP FUNCTION audit() CASCADE;\nDROP TABLE legacy;\nCREATE TRIGGER broken AFTER ON jobs;\nCREATE OR REPLACE TRIGGER jobs_notify AFTER INSERT OR UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_notify();\n",
             ),
         ],
     );
@@ -192,8 +192,12 @@ DROP TRIGGER jobs_notify ON jobs;
         .collect();
     assert_eq!(
         names,
-        vec![("jobs_notify", Some("jobs_changed"), "STATEMENT")]
+        vec![("jobs_notify", Some("jobs_changed"), "ROW")],
+        "OR REPLACE redefines it"
     );
+    assert_eq!(triggers[0].events, vec!["INSERT", "UPDATE"]);
+    assert_eq!(triggers[0].file, "db/migrations/20240202_cleanup.sql");
+    assert_eq!(triggers[0].line, 4);
     assert_eq!(warnings.len(), 1);
     assert_eq!(
         warnings[0].path.as_deref(),
