@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use rayon::prelude::*;
 use weir_ir::Module;
 
+use crate::context::ProjectContext;
 use crate::facts::{FunctionFacts, ProjectFacts};
 use crate::project::Summaries;
 use crate::registry::RULES;
@@ -20,6 +21,8 @@ pub struct AuditOutput {
     pub not_run: Vec<(Category, String)>,
     /// The knowledge packs that were switched on.
     pub packs: Vec<&'static str>,
+    /// The context the rules read, handed back for the report.
+    pub context: ProjectContext,
 }
 
 /// Which rules run; all of them by default.
@@ -35,8 +38,19 @@ impl Default for Selection {
     }
 }
 
+/// Audits modules whose stack is unknown (an empty context).
 pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
-    let project = ProjectFacts::new(modules);
+    audit_with_context(modules, ProjectContext::default(), selection)
+}
+
+/// Audits modules with the context store built by discovery; every rule
+/// of every auditor reads it through `facts.project.context`.
+pub fn audit_with_context(
+    modules: &[Module],
+    context: ProjectContext,
+    selection: &Selection,
+) -> AuditOutput {
+    let project = ProjectFacts::with_context(modules, context);
     let mut warnings = Vec::new();
     // Facts stay aligned with `modules` (a module that failed has none), so
     // call targets (module, function) index straight into them.
@@ -97,6 +111,7 @@ pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
         warnings,
         not_run: Vec::new(),
         packs: project.knowledge.active_packs().to_vec(),
+        context: project.context,
     }
 }
 

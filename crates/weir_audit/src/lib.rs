@@ -2,6 +2,7 @@
 //! scoring. Reads only the IR.
 
 pub mod audit;
+pub mod context;
 pub mod facts;
 pub mod knowledge;
 pub mod project;

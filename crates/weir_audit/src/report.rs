@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::context::ProjectContext;
 use crate::facts::ExecContext;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -169,6 +170,9 @@ pub enum WarningKind {
     /// weir failed on this file; the rest of the run is complete.
     InternalError,
     Config,
+    /// Stack discovery could not read a manifest, compose file, or SQL
+    /// statement; the rest of discovery and the audit went on.
+    Discovery,
 }
 
 /// Official documentation behind a rule that fired.
@@ -209,6 +213,8 @@ pub struct Report {
     pub advisory: Vec<Finding>,
     pub warnings: Vec<Warning>,
     pub sources: Vec<SourceRef>,
+    /// The context store every auditor read (SPEC §1 step 2).
+    pub context: ProjectContext,
 }
 
 impl Report {
@@ -218,9 +224,10 @@ impl Report {
         all: Vec<Finding>,
         warnings: Vec<Warning>,
         not_run: &[(Category, String)],
+        context: ProjectContext,
     ) -> Self {
         let scores = crate::score::score(&all, not_run);
-        let sources = sources_for(&all, &summary.packs);
+        let sources = sources_for(&all, &summary.packs, &context);
         let (advisory, findings) = all.into_iter().partition(|f| f.advisory);
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
@@ -233,6 +240,7 @@ impl Report {
             advisory,
             warnings,
             sources,
+            context,
         }
     }
 
@@ -250,8 +258,26 @@ impl Report {
     }
 }
 
-/// The documentation behind the rules that fired, for the project's stack.
-fn sources_for(findings: &[Finding], packs: &[String]) -> Vec<SourceRef> {
+fn cite<'u>(
+    by_url: &mut std::collections::BTreeMap<&'u str, SourceRef>,
+    title: &str,
+    url: &'u str,
+    rule: &str,
+) {
+    let entry = by_url.entry(url).or_insert_with(|| SourceRef {
+        title: title.to_string(),
+        url: url.to_string(),
+        rules: Vec::new(),
+    });
+    if !entry.rules.iter().any(|r| r == rule) {
+        entry.rules.push(rule.to_string());
+    }
+}
+
+/// The documentation behind the rules that fired, for the project's stack:
+/// each rule's own sources (those about a pack only when the pack is on),
+/// then the best-practice notes of the stack on the rule's topics.
+fn sources_for(findings: &[Finding], packs: &[String], context: &ProjectContext) -> Vec<SourceRef> {
     let mut by_url: std::collections::BTreeMap<&str, SourceRef> = std::collections::BTreeMap::new();
     let mut fired: Vec<&str> = findings.iter().map(|f| f.rule).collect();
     fired.sort_unstable();
@@ -264,12 +290,30 @@ fn sources_for(findings: &[Finding], packs: &[String]) -> Vec<SourceRef> {
             if source.pack.is_some_and(|p| !packs.iter().any(|on| on == p)) {
                 continue;
             }
-            let entry = by_url.entry(source.url).or_insert_with(|| SourceRef {
-                title: source.title.to_string(),
-                url: source.url.to_string(),
-                rules: Vec::new(),
-            });
-            entry.rules.push(id.to_string());
+            cite(&mut by_url, source.title, source.url, id);
+        }
+        for topic in crate::knowledge::notes::topics_of(id) {
+            for note in context.notes_on(topic) {
+                for source in &note.sources {
+                    // A note citing a page a rule already cites (at an
+                    // anchor) adds no new source.
+                    let page = source.url.split('#').next().unwrap_or(&source.url);
+                    let same_page = by_url
+                        .keys()
+                        .copied()
+                        .find(|url| *url == source.url)
+                        .or_else(|| {
+                            by_url
+                                .keys()
+                                .copied()
+                                .find(|url| url.split('#').next() == Some(page))
+                        });
+                    match same_page {
+                        Some(url) => cite(&mut by_url, &source.title, url, id),
+                        None => cite(&mut by_url, &source.title, &source.url, id),
+                    }
+                }
+            }
         }
     }
     let mut sources: Vec<SourceRef> = by_url.into_values().collect();

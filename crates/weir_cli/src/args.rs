@@ -18,6 +18,11 @@ pub struct Cli {
 pub enum Command {
     /// Audit a project (a directory or a single file) and write the report.
     Audit(AuditArgs),
+    /// Discover the project's stack and print the context store as JSON:
+    /// database, ORM, frameworks and drivers with where each was learned,
+    /// session and pool settings, triggers, event subscribers and the
+    /// best-practice notes that apply.
+    Context(ContextArgs),
     /// Print the documentation of one rule (`weir rule QE-07`).
     Rule {
         /// Rule id (`QE-07`) or name (`query-in-loop`).
@@ -44,6 +49,22 @@ pub enum Format {
     Markdown,
     /// The same report as JSON (versioned schema).
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// The project directory.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Write the JSON to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Skip files matching this glob (relative to PATH); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also read tests and fixtures.
+    #[arg(long)]
+    pub include_tests: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

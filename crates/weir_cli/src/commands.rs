@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use weir_audit::registry::{self, RULES};
 use weir_audit::report::{Report, Severity};
 
-use crate::args::{AuditArgs, Cli, Command, DebugCommand, FailOn, Format};
+use crate::args::{AuditArgs, Cli, Command, ContextArgs, DebugCommand, FailOn, Format};
 use crate::discover::Filters;
 use crate::exit;
 use crate::render;
@@ -15,6 +15,7 @@ use crate::run::{RunOptions, run};
 pub fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Audit(args) => audit(&args),
+        Command::Context(args) => context(&args),
         Command::Rule { id } => {
             let Some(rule) = registry::find(&id) else {
                 bail!("no rule `{id}`; `weir rules` lists them");
@@ -70,6 +71,26 @@ fn audit(args: &AuditArgs) -> Result<u8> {
     } else {
         exit::CLEAN
     })
+}
+
+fn context(args: &ContextArgs) -> Result<u8> {
+    let options = RunOptions {
+        filters: Filters {
+            include: Vec::new(),
+            exclude: args.exclude.clone(),
+            include_tests: args.include_tests,
+        },
+        threads: None,
+        date: String::new(),
+    };
+    let (context, warnings) = crate::run::context(&args.path, &options)?;
+    let text = render::json::render_context(&context, &warnings)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write `{}`", path.display()))?,
+        None => write_stdout(&text)?,
+    }
+    Ok(exit::CLEAN)
 }
 
 fn fails(report: &Report, fail_on: FailOn) -> bool {

@@ -1,6 +1,7 @@
 //! Which files are audited: `.gitignore` respected, virtualenvs, installed
 //! packages, `node_modules`, VCS and build directories skipped, tests
-//! skipped unless asked for, `--include`/`--exclude` globs applied.
+//! skipped unless asked for, `--include`/`--exclude` globs applied. The same
+//! walk finds the manifests and SQL files stack discovery reads.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,8 @@ use anyhow::{Context, Result, bail};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::WalkBuilder;
 use weir_audit::facts::context::is_test_path;
+
+use crate::discovery::stack_file_kind;
 
 /// Directory names never audited.
 const SKIPPED_DIRS: &[&str] = &[
@@ -44,6 +47,9 @@ pub struct Discovered {
     pub root: PathBuf,
     /// (relative path with `/` separators, absolute path), sorted.
     pub files: Vec<(String, PathBuf)>,
+    /// Manifests, compose files, the tech-stack doc and `.sql` files that
+    /// stack discovery reads (`--include` does not narrow them), sorted.
+    pub stack_files: Vec<(String, PathBuf)>,
     pub skipped_tests: usize,
 }
 
@@ -83,10 +89,12 @@ pub fn discover(path: &Path, filters: &Filters) -> Result<Discovered> {
         return Ok(Discovered {
             root,
             files: vec![(name, path.to_path_buf())],
+            stack_files: Vec::new(),
             skipped_tests: 0,
         });
     }
     let mut files = Vec::new();
+    let mut stack_files = Vec::new();
     let mut skipped_tests = 0;
     let walker = WalkBuilder::new(path)
         .require_git(false)
@@ -111,10 +119,16 @@ pub fn discover(path: &Path, filters: &Filters) -> Result<Discovered> {
             continue;
         };
         let rel = rel.to_string_lossy().replace('\\', "/");
-        if weir_lang::language_of(&rel).is_none() {
+        if exclude.as_ref().is_some_and(|g| g.is_match(&rel)) {
             continue;
         }
-        if exclude.as_ref().is_some_and(|g| g.is_match(&rel)) {
+        if stack_file_kind(&rel).is_some() {
+            if filters.include_tests || !is_test_path(&rel) {
+                stack_files.push((rel, entry.into_path()));
+            }
+            continue;
+        }
+        if weir_lang::language_of(&rel).is_none() {
             continue;
         }
         if include.as_ref().is_some_and(|g| !g.is_match(&rel)) {
@@ -127,9 +141,11 @@ pub fn discover(path: &Path, filters: &Filters) -> Result<Discovered> {
         files.push((rel, entry.into_path()));
     }
     files.sort();
+    stack_files.sort();
     Ok(Discovered {
         root: path.to_path_buf(),
         files,
+        stack_files,
         skipped_tests,
     })
 }

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod commands;
 pub mod discover;
+pub mod discovery;
 pub mod render;
 pub mod run;
 

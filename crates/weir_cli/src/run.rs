@@ -7,11 +7,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use weir_audit::audit::{Selection, audit};
+use weir_audit::audit::{Selection, audit_with_context};
+use weir_audit::context::ProjectContext;
 use weir_audit::report::{Report, RunSummary, Warning, WarningKind};
 use weir_ir::Module;
 
 use crate::discover::{Discovered, Filters, discover};
+use crate::discovery::discover_context;
 
 /// Files larger than this are skipped with a warning.
 const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -26,15 +28,30 @@ pub struct RunOptions {
 
 pub fn run(path: &Path, options: &RunOptions) -> Result<Report> {
     let discovered = discover(path, &options.filters)?;
-    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_BYTES);
-    if let Some(threads) = options.threads {
-        builder = builder.num_threads(threads.max(1));
-    }
-    let pool = builder.build().context("could not start worker threads")?;
-    Ok(pool.install(|| audit_files(&discovered, options)))
+    Ok(worker_pool(options.threads)?.install(|| audit_files(&discovered, options)))
 }
 
-fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
+/// `weir context`: discovery alone, the same context `weir audit` builds.
+pub fn context(path: &Path, options: &RunOptions) -> Result<(ProjectContext, Vec<Warning>)> {
+    let discovered = discover(path, &options.filters)?;
+    Ok(worker_pool(options.threads)?.install(|| {
+        let (modules, mut warnings) = load_all(&discovered);
+        let (context, found) = build_context(&discovered, &modules);
+        warnings.extend(found);
+        warnings.sort();
+        (context, warnings)
+    }))
+}
+
+fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_BYTES);
+    if let Some(threads) = threads {
+        builder = builder.num_threads(threads.max(1));
+    }
+    builder.build().context("could not start worker threads")
+}
+
+fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Warning>) {
     let lowered: Vec<Result<(Module, Vec<Warning>), Warning>> = discovered
         .files
         .par_iter()
@@ -51,7 +68,38 @@ fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
             Err(warning) => warnings.push(warning),
         }
     }
-    let output = audit(&modules, &Selection::default());
+    (modules, warnings)
+}
+
+/// Discovery never stops the run: a panic in it leaves an empty context and
+/// a warning.
+fn build_context(discovered: &Discovered, modules: &[Module]) -> (ProjectContext, Vec<Warning>) {
+    let root = discovered.root.to_string_lossy().into_owned();
+    catch_unwind(AssertUnwindSafe(|| {
+        discover_context(&root, &discovered.root, &discovered.stack_files, modules)
+    }))
+    .unwrap_or_else(|_| {
+        let context = ProjectContext {
+            codebase_root: root.clone(),
+            ..ProjectContext::default()
+        };
+        let warning = Warning {
+            path: None,
+            line: None,
+            kind: WarningKind::InternalError,
+            message:
+                "internal error during stack discovery; the audit ran without the project context"
+                    .into(),
+        };
+        (context, vec![warning])
+    })
+}
+
+fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
+    let (modules, mut warnings) = load_all(discovered);
+    let (context, found) = build_context(discovered, &modules);
+    warnings.extend(found);
+    let output = audit_with_context(&modules, context, &Selection::default());
     warnings.extend(output.warnings);
     warnings.sort();
     let summary = RunSummary {
@@ -67,6 +115,7 @@ fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
         output.findings,
         warnings,
         &output.not_run,
+        output.context,
     )
 }
 
@@ -79,24 +128,29 @@ fn warning(rel: &str, line: Option<u32>, kind: WarningKind, message: String) -> 
     }
 }
 
+/// Reads a text file: size-capped, not binary, UTF-8. The error says why,
+/// for a warning.
+pub(crate) fn read_source(abs: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(abs).map_err(|e| format!("cannot read file: {e}"))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "skipped: {} MiB is over the {} MiB limit",
+            meta.len() >> 20,
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    let bytes = std::fs::read(abs).map_err(|e| format!("cannot read file: {e}"))?;
+    if bytes.contains(&0) {
+        return Err("skipped: binary content (NUL bytes)".into());
+    }
+    String::from_utf8(bytes).map_err(|e| format!("skipped: not valid UTF-8 ({e})"))
+}
+
 /// Reads and lowers one file. Syntax errors are warnings (the recovered
 /// tree is still audited); unreadable files and panics skip the file.
 fn load(rel: &str, abs: &Path) -> Result<(Module, Vec<Warning>), Warning> {
     let unreadable = |message: String| warning(rel, None, WarningKind::Unreadable, message);
-    let meta = std::fs::metadata(abs).map_err(|e| unreadable(format!("cannot read file: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(unreadable(format!(
-            "skipped: {} MiB is over the {} MiB limit",
-            meta.len() >> 20,
-            MAX_FILE_BYTES >> 20
-        )));
-    }
-    let bytes = std::fs::read(abs).map_err(|e| unreadable(format!("cannot read file: {e}")))?;
-    if bytes.contains(&0) {
-        return Err(unreadable("skipped: binary content (NUL bytes)".into()));
-    }
-    let source = String::from_utf8(bytes)
-        .map_err(|e| unreadable(format!("skipped: not valid UTF-8 ({e})")))?;
+    let source = read_source(abs).map_err(unreadable)?;
     let module = catch_unwind(AssertUnwindSafe(|| weir_lang::lower(rel, &source)))
         .map_err(|_| {
             warning(

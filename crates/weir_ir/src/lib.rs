@@ -10,6 +10,7 @@ pub mod expr;
 pub mod imports;
 pub mod module;
 pub mod span;
+pub mod sql;
 pub mod stmt;
 pub mod visit;
 

@@ -1,9 +1,11 @@
 //! Language frontends: the only crate that depends on parsers. Each
-//! frontend turns source text into a [`weir_ir::Module`]; nothing past this
-//! crate ever sees a syntax tree.
+//! frontend turns source text into a [`weir_ir::Module`] (or, for SQL, a
+//! [`weir_ir::sql::SqlScript`]); nothing past this crate ever sees a syntax
+//! tree.
 
 mod line_index;
 pub mod python;
+pub mod sql;
 
 pub use line_index::LineIndex;
 use weir_ir::{Language, Module};

@@ -16,18 +16,28 @@ pub use context::ExecContext;
 pub use loops::Iteration;
 pub use types::{ProjectTypes, Typed};
 
+use crate::context::ProjectContext;
 use crate::knowledge::{Effect, Knowledge, ObjKind, QueryOp};
 use crate::project::{FnRef, ProjectIndex};
 
-/// Shared, read-only facts about the whole project.
+/// Shared, read-only facts about the whole project: what every rule of
+/// every auditor can read, through [`FunctionFacts::project`].
 pub struct ProjectFacts<'ir> {
     pub knowledge: Knowledge,
     pub types: ProjectTypes,
     pub index: ProjectIndex<'ir>,
+    /// The context store: stack, database configuration, triggers,
+    /// subscribers and best-practice notes (SPEC §5, §6).
+    pub context: ProjectContext,
 }
 
 impl<'ir> ProjectFacts<'ir> {
+    /// Facts for a project whose stack is not known (a single file, a test).
     pub fn new(modules: &'ir [Module]) -> Self {
+        Self::with_context(modules, ProjectContext::default())
+    }
+
+    pub fn with_context(modules: &'ir [Module], context: ProjectContext) -> Self {
         let mut roots: Vec<&str> = modules
             .iter()
             .flat_map(|m| m.imports.iter())
@@ -35,13 +45,14 @@ impl<'ir> ProjectFacts<'ir> {
             .collect();
         roots.sort_unstable();
         roots.dedup();
-        let knowledge = Knowledge::for_imports(&roots);
+        let knowledge = Knowledge::for_project(&roots, &context.tech_stack);
         let types = ProjectTypes::build(modules, &knowledge);
         let index = ProjectIndex::build(modules);
         ProjectFacts {
             knowledge,
             types,
             index,
+            context,
         }
     }
 }
@@ -229,6 +240,8 @@ pub struct Accumulation<'ir> {
 
 /// Everything known about one function.
 pub struct FunctionFacts<'ir> {
+    /// The project-wide facts, the context store among them.
+    pub project: &'ir ProjectFacts<'ir>,
     pub module: &'ir Module,
     pub function: &'ir Function,
     pub context: ExecContext,

@@ -84,6 +84,7 @@ impl<'ir> Walker<'ir> {
             instances: HashMap::new(),
             scopes: Vec::new(),
             facts: FunctionFacts {
+                project,
                 module,
                 function,
                 context: context::classify(module, function),

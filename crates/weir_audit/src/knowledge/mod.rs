@@ -7,6 +7,7 @@ mod cpu;
 mod dbapi;
 mod django;
 mod http;
+pub mod notes;
 mod redis;
 mod sqlalchemy;
 
@@ -250,6 +251,15 @@ impl Knowledge {
             }
         }
         k
+    }
+
+    /// Switches on the packs of the libraries the code imports or a
+    /// manifest declares (SPEC §5): a project that lists `psycopg2` gets the
+    /// DB-API pack even where a file reaches it only through a helper.
+    pub fn for_project(imported_roots: &[&str], stack: &crate::context::TechStack) -> Self {
+        let mut roots = imported_roots.to_vec();
+        roots.extend(stack.declared_import_roots());
+        Self::for_imports(&roots)
     }
 
     /// Every pack on: for tests and single-file runs.

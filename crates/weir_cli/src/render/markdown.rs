@@ -16,6 +16,7 @@ pub fn render(report: &Report) -> String {
         "Audited `{}`: {} Python files, {} lines, with weir {}.\n",
         report.summary.root, report.summary.files, report.summary.lines, report.version
     );
+    stack(&mut out, report);
     executive_summary(&mut out, report);
     compliance_score(&mut out, report);
     severity_summary(&mut out, report);
@@ -29,6 +30,28 @@ pub fn render(report: &Report) -> String {
         warnings(&mut out, report);
     }
     out
+}
+
+/// The stack the audit assumed, as discovery found it (`weir context`).
+fn stack(out: &mut String, report: &Report) {
+    let stack = &report.context.tech_stack;
+    let names: Vec<String> = [
+        &stack.databases,
+        &stack.orms,
+        &stack.web_frameworks,
+        &stack.async_frameworks,
+        &stack.drivers,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|c| match &c.version {
+        Some(version) => format!("{} {version}", c.name),
+        None => c.name.clone(),
+    })
+    .collect();
+    if !names.is_empty() {
+        let _ = writeln!(out, "Stack: {}.\n", names.join(", "));
+    }
 }
 
 /// Escapes text for a table cell.
