@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod loops;
+pub mod rows;
 pub mod sql;
 mod types;
 pub mod uses;
@@ -18,7 +19,7 @@ pub use types::{ProjectTypes, Typed};
 
 use crate::context::ProjectContext;
 use crate::knowledge::{Effect, Knowledge, ObjKind, QueryOp};
-use crate::project::{FnRef, ProjectIndex};
+use crate::project::{FnRef, ModelIndex, ProjectIndex};
 
 /// Shared, read-only facts about the whole project: what every rule of
 /// every auditor can read, through [`FunctionFacts::project`].
@@ -26,6 +27,8 @@ pub struct ProjectFacts<'ir> {
     pub knowledge: Knowledge,
     pub types: ProjectTypes,
     pub index: ProjectIndex<'ir>,
+    /// The ORM models of the project.
+    pub models: ModelIndex,
     /// The context store: stack, database configuration, triggers,
     /// subscribers and best-practice notes (SPEC §5, §6).
     pub context: ProjectContext,
@@ -48,17 +51,19 @@ impl<'ir> ProjectFacts<'ir> {
         let knowledge = Knowledge::for_project(&roots, &context.tech_stack);
         let types = ProjectTypes::build(modules, &knowledge);
         let index = ProjectIndex::build(modules);
+        let models = ModelIndex::build(modules);
         ProjectFacts {
             knowledge,
             types,
             index,
+            models,
             context,
         }
     }
 }
 
 /// An enclosing loop: a statement loop or a comprehension.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoopRef<'ir> {
     pub kind: LoopKind,
     pub iter: Option<&'ir Expr>,
@@ -71,6 +76,11 @@ pub struct LoopRef<'ir> {
     /// The iterable is (or is a local bound to) the result of a query in
     /// this function: its items are persistent ORM objects.
     pub iterates_query_rows: bool,
+    /// The model and eager loads of the rows, when the loop iterates a
+    /// query of a project model.
+    pub rows: Option<rows::RowSource>,
+    /// For comprehensions: the element expression (their "body").
+    pub element: Option<&'ir Expr>,
 }
 
 impl LoopRef<'_> {

@@ -205,6 +205,8 @@ impl<'ir> Walker<'ir> {
                         &self.literal_names,
                     ),
                     iterates_query_rows: false,
+                    rows: None,
+                    element: None,
                 });
                 self.scopes.push(Scope::Loop(index));
                 if let Some(test) = &lp.test {
@@ -278,6 +280,9 @@ impl<'ir> Walker<'ir> {
     /// taken as model instances.
     fn push_loop(&mut self, mut lp: LoopRef<'ir>) -> usize {
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
+        lp.rows = lp.iter.and_then(|iter| {
+            super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
+        });
         if let Some(target) = lp.target {
             let names: Vec<String> = match &target.kind {
                 ExprKind::Collection { elements, .. } => {
@@ -496,6 +501,8 @@ impl<'ir> Walker<'ir> {
                             &self.literal_names,
                         ),
                         iterates_query_rows: false,
+                        rows: None,
+                        element: Some(element),
                     });
                     self.scopes.push(Scope::Loop(index));
                     for condition in &clause.conditions {

@@ -106,6 +106,18 @@ impl Rule for QueryInLoop {
                     .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
             );
         }
+        // Lazy relationships touched on rows of a query, once per row.
+        for lp in &facts.loops {
+            for (span, message, evidence) in lazy_loads(facts, lp) {
+                out.push(
+                    finding(&Self::META, facts, span, message)
+                        .why("Each row loads its relationship with a query of its own on first access: N+1 queries.")
+                        .help("Eager-load it in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.")
+                        .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
+                        .evidence(&facts.module.path, evidence.0, evidence.1),
+                );
+            }
+        }
         // The same through helpers, in this file or others.
         for (call, witness) in calls_through(facts, |s| s.reads.as_ref()) {
             if call.effect.is_some() {
@@ -121,4 +133,60 @@ impl Rule for QueryInLoop {
             out.push(with_path(f, witness));
         }
     }
+}
+
+/// `row.relationship` reads on the rows of a query that does not load
+/// that relationship eagerly: (span, message, (line, label) of the relationship).
+fn lazy_loads(
+    cx: &Cx<'_, '_>,
+    lp: &crate::facts::LoopRef<'_>,
+) -> Vec<(weir_ir::Span, String, (u32, String))> {
+    let mut out = Vec::new();
+    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+        return out;
+    };
+    if !lp.is_per_item() {
+        return out;
+    }
+    let Some(model) = cx.facts.project.models.get(&rows.model) else {
+        return out;
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut check = |e: &weir_ir::Expr| {
+        let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
+            return;
+        };
+        if value.as_name() != Some(var) || seen.contains(attr) || rows.eager.contains(attr) {
+            return;
+        }
+        let Some(rel) = model.relationships.get(attr) else {
+            return;
+        };
+        if rel.loading != crate::project::Loading::Lazy {
+            return;
+        }
+        seen.push(attr.clone());
+        let what = if rel.many {
+            "collection"
+        } else {
+            "relationship"
+        };
+        out.push((
+            e.span,
+            format!(
+                "`{var}.{attr}` lazily loads a {what} of `{}` on every row of the {}",
+                model.name,
+                describe_loop(lp)
+            ),
+            (
+                lp.span.line,
+                format!("`{}` rows queried without loading `{attr}`", model.name),
+            ),
+        ));
+    };
+    if let Some(element) = lp.element {
+        weir_ir::visit::walk_expr(element, &mut check);
+    }
+    weir_ir::visit::walk_block_exprs(lp.body, &mut check);
+    out
 }

@@ -1,0 +1,307 @@
+//! ORM models of the project: SQLAlchemy declarative classes and Django
+//! models, with their table, their column count and their relationships
+//! (and how each relationship loads). Rows from a query of model M have
+//! type M; touching a lazy relationship per row is an N+1.
+
+use std::collections::HashMap;
+
+use weir_ir::{Expr, ExprKind, Module, StmtKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orm {
+    SqlAlchemy,
+    Django,
+}
+
+/// How a relationship loads when first touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loading {
+    /// A query on first access: `lazy="select"` (the default), Django FKs.
+    Lazy,
+    /// Loaded with its parent: `selectin`, `joined`, `subquery`, `immediate`.
+    Eager,
+    /// Never implicitly (`raise`, `noload`, `write_only`, `dynamic`).
+    Explicit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relationship {
+    /// The related model as written (`"Item"`, `Item`, `"app.Item"`), last segment.
+    pub target: Option<String>,
+    pub loading: Loading,
+    /// A collection (one-to-many, many-to-many) rather than one object.
+    pub many: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Model {
+    /// Qualified class name.
+    pub class: String,
+    pub name: String,
+    pub orm: Orm,
+    pub table: Option<String>,
+    pub columns: usize,
+    pub relationships: HashMap<String, Relationship>,
+    /// Django relation fields: field → (`related_name`, is one-to-one), for
+    /// the reverse accessors on the related model.
+    reverse: HashMap<String, (Option<String>, bool)>,
+}
+
+#[derive(Default)]
+pub struct ModelIndex {
+    by_class: HashMap<String, Model>,
+    by_name: HashMap<String, Vec<String>>,
+}
+
+const SQLALCHEMY_BASES: &[&str] = &[
+    "Base",
+    "DeclarativeBase",
+    "Model",
+    "SQLModel",
+    "DeclarativeBaseNoMeta",
+    "AsyncAttrs",
+];
+
+impl ModelIndex {
+    pub fn build(modules: &[Module]) -> Self {
+        let mut index = ModelIndex::default();
+        for module in modules {
+            for class in &module.classes {
+                if let Some(model) = read_model(module, class) {
+                    index
+                        .by_name
+                        .entry(model.name.clone())
+                        .or_default()
+                        .push(model.class.clone());
+                    index.by_class.insert(model.class.clone(), model);
+                }
+            }
+        }
+        index.add_reverse_accessors();
+        index
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_class.is_empty()
+    }
+
+    /// The model a qualified class name (or, failing that, a bare class
+    /// name that is unique in the project) refers to.
+    pub fn get(&self, qualified: &str) -> Option<&Model> {
+        if let Some(m) = self.by_class.get(qualified) {
+            return Some(m);
+        }
+        let name = qualified.rsplit('.').next()?;
+        match self.by_name.get(name).map(Vec::as_slice) {
+            Some([only]) => self.by_class.get(only),
+            _ => None,
+        }
+    }
+
+    /// Django reverse accessors: a `ForeignKey(Order, related_name="lines")`
+    /// on `Line` gives `Order.lines` (or `Order.line_set`), a lazy collection.
+    fn add_reverse_accessors(&mut self) {
+        let mut reverse: Vec<(String, String, Relationship)> = Vec::new();
+        for model in self.by_class.values().filter(|m| m.orm == Orm::Django) {
+            for (field, (related_name, one_to_one)) in &model.reverse {
+                let Some(target) = model
+                    .relationships
+                    .get(field)
+                    .and_then(|r| r.target.as_ref())
+                else {
+                    continue;
+                };
+                let Some(related) = self.get(target) else {
+                    continue;
+                };
+                let accessor = match (related_name, one_to_one) {
+                    (Some(name), _) => name.clone(),
+                    (None, true) => model.name.to_ascii_lowercase(),
+                    (None, false) => format!("{}_set", model.name.to_ascii_lowercase()),
+                };
+                let many = !one_to_one;
+                reverse.push((
+                    related.class.clone(),
+                    accessor,
+                    Relationship {
+                        target: Some(model.name.clone()),
+                        loading: Loading::Lazy,
+                        many,
+                    },
+                ));
+            }
+        }
+        for (class, accessor, rel) in reverse {
+            if let Some(model) = self.by_class.get_mut(&class) {
+                model.relationships.entry(accessor).or_insert(rel);
+            }
+        }
+    }
+}
+
+fn last(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
+    let bases: Vec<String> = class
+        .bases
+        .iter()
+        .filter_map(|b| module.resolve_expr(b).or_else(|| b.dotted()))
+        .collect();
+    let django = bases
+        .iter()
+        .any(|b| b.starts_with("django.db.models") || b == "models.Model");
+    let mut table = None;
+    let mut columns = 0;
+    let mut relationships = HashMap::new();
+    let mut reverse = HashMap::new();
+    let mut has_tablename = false;
+    for stmt in &class.body {
+        let StmtKind::Assign {
+            targets,
+            value,
+            annotation,
+            ..
+        } = &stmt.kind
+        else {
+            continue;
+        };
+        let Some(field) = targets.first().and_then(Expr::as_name) else {
+            continue;
+        };
+        if field == "__tablename__" {
+            has_tablename = true;
+            table = value
+                .as_ref()
+                .and_then(Expr::as_str)
+                .map(ToString::to_string);
+            continue;
+        }
+        let call = value.as_ref().and_then(|v| v.as_call());
+        let callee = call
+            .and_then(|c| module.resolve_expr(&c.callee).or_else(|| c.callee.dotted()))
+            .unwrap_or_default();
+        match last(&callee) {
+            "relationship" => {
+                let call = call.expect("callee came from a call");
+                relationships.insert(
+                    field.to_string(),
+                    sqlalchemy_relationship(call, annotation.as_ref()),
+                );
+            }
+            "Column" | "mapped_column" | "column_property" => columns += 1,
+            "ForeignKey"
+            | "OneToOneField"
+            | "ManyToManyField"
+            | "ParentalKey"
+            | "ParentalManyToManyField"
+                if django || callee.contains("models") =>
+            {
+                let call = call.expect("callee came from a call");
+                let kind = last(&callee);
+                let target = call
+                    .positional(0)
+                    .or_else(|| call.keyword("to"))
+                    .and_then(|t| t.as_str().map(ToString::to_string).or_else(|| t.dotted()));
+                let many = kind.contains("ManyToMany");
+                relationships.insert(
+                    field.to_string(),
+                    Relationship {
+                        target: target.map(|t| last(&t).to_string()),
+                        loading: Loading::Lazy,
+                        many,
+                    },
+                );
+                let related_name = call
+                    .keyword("related_name")
+                    .and_then(Expr::as_str)
+                    .map(ToString::to_string);
+                reverse.insert(field.to_string(), (related_name, kind == "OneToOneField"));
+                if !many {
+                    columns += 1;
+                }
+            }
+            name if name.ends_with("Field") => columns += 1,
+            _ => {
+                // `name: Mapped[str]` with no value, or `= mapped_column(...)` already counted.
+                if annotation
+                    .as_ref()
+                    .and_then(|a| match &a.kind {
+                        ExprKind::Subscript { value, .. } => value.dotted(),
+                        _ => None,
+                    })
+                    .is_some_and(|w| last(&w) == "Mapped")
+                {
+                    columns += 1;
+                }
+            }
+        }
+    }
+    let sqlalchemy = has_tablename
+        || bases
+            .iter()
+            .any(|b| SQLALCHEMY_BASES.contains(&last(b)) && !b.contains("pydantic"));
+    let orm = if django {
+        Orm::Django
+    } else if sqlalchemy && (has_tablename || !relationships.is_empty() || columns > 0) {
+        Orm::SqlAlchemy
+    } else {
+        return None;
+    };
+    if orm == Orm::Django {
+        table = table.or_else(|| {
+            Some(format!(
+                "{}_{}",
+                module.name.split('.').next().unwrap_or(""),
+                class.name.to_ascii_lowercase()
+            ))
+        });
+    }
+    Some(Model {
+        class: format!("{}.{}", module.name, class.qualname),
+        name: class.name.clone(),
+        orm,
+        table,
+        columns,
+        relationships,
+        reverse,
+    })
+}
+
+fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> Relationship {
+    let lazy = call
+        .keyword("lazy")
+        .and_then(Expr::as_str)
+        .unwrap_or("select");
+    let loading = match lazy {
+        "select" | "True" => Loading::Lazy,
+        "selectin" | "joined" | "subquery" | "immediate" => Loading::Eager,
+        _ => Loading::Explicit,
+    };
+    let target = call
+        .positional(0)
+        .and_then(|t| t.as_str().map(ToString::to_string).or_else(|| t.dotted()))
+        .map(|t| last(&t).to_string());
+    let uselist_false = matches!(
+        call.keyword("uselist").map(|e| &e.kind),
+        Some(ExprKind::Literal(weir_ir::Literal::Bool(false)))
+    );
+    let annotated_many = annotation.and_then(Expr::dotted).is_none()
+        && annotation.is_some_and(|a| {
+            let mut many = false;
+            weir_ir::visit::walk_expr(a, &mut |e| {
+                if e.dotted()
+                    .is_some_and(|d| matches!(last(&d), "List" | "list" | "Set" | "set"))
+                {
+                    many = true;
+                }
+            });
+            many
+        });
+    Relationship {
+        target,
+        loading,
+        many: !uselist_false && (annotated_many || annotation.is_none()),
+    }
+}
