@@ -11,6 +11,7 @@ use crate::project::Summaries;
 use crate::registry::RULES;
 use crate::report::{Category, Finding, Warning, WarningKind};
 use crate::rule::{Cx, Rule};
+use crate::thresholds::Thresholds;
 
 pub struct AuditOutput {
     /// Sorted by location, deduplicated.
@@ -22,21 +23,24 @@ pub struct AuditOutput {
     pub packs: Vec<&'static str>,
 }
 
-/// Which rules run; all of them by default.
+/// Which rules run (all of them by default) and the sizes they weigh against.
 pub struct Selection {
     pub rules: Vec<&'static dyn Rule>,
+    pub thresholds: Thresholds,
 }
 
 impl Default for Selection {
     fn default() -> Self {
         Selection {
             rules: RULES.to_vec(),
+            thresholds: Thresholds::default(),
         }
     }
 }
 
 pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
-    let project = ProjectFacts::new(modules);
+    let mut project = ProjectFacts::new(modules);
+    project.thresholds = selection.thresholds.clone();
     let mut warnings = Vec::new();
     // Facts stay aligned with `modules` (a module that failed has none), so
     // call targets (module, function) index straight into them.
@@ -218,7 +222,8 @@ fn dedupe(findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
 
-fn placeholder() -> Finding {
+/// An empty finding, to swap out of a vector (and to build findings in tests).
+pub(crate) fn placeholder() -> Finding {
     Finding {
         rule: "",
         name: "",
@@ -237,6 +242,8 @@ fn placeholder() -> Finding {
         help: String::new(),
         evidence: Vec::new(),
         advisory: false,
+        notes: Vec::new(),
+        fingerprint: String::new(),
     }
 }
 

@@ -126,6 +126,8 @@ pub fn finding(
         help: String::new(),
         evidence: Vec::new(),
         advisory: false,
+        notes: Vec::new(),
+        fingerprint: String::new(),
     }
 }
 

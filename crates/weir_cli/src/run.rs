@@ -11,6 +11,8 @@ use weir_audit::audit::{Selection, audit};
 use weir_audit::report::{Report, RunSummary, Warning, WarningKind};
 use weir_ir::Module;
 
+use crate::aggregate::{self, Policy};
+use crate::config::Config;
 use crate::discover::{Discovered, Filters, discover};
 
 /// Files larger than this are skipped with a warning.
@@ -24,17 +26,32 @@ pub struct RunOptions {
     pub date: String,
 }
 
+/// Audits with the default configuration.
 pub fn run(path: &Path, options: &RunOptions) -> Result<Report> {
+    let config = Config::defaults(path);
+    run_with(
+        path,
+        options,
+        &Policy {
+            config: &config,
+            baseline: None,
+        },
+    )
+}
+
+/// Audits with a resolved configuration (rule selection, thresholds,
+/// severity overrides, per-file ignores) and an optional baseline.
+pub fn run_with(path: &Path, options: &RunOptions, policy: &Policy<'_>) -> Result<Report> {
     let discovered = discover(path, &options.filters)?;
     let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_BYTES);
     if let Some(threads) = options.threads {
         builder = builder.num_threads(threads.max(1));
     }
     let pool = builder.build().context("could not start worker threads")?;
-    Ok(pool.install(|| audit_files(&discovered, options)))
+    Ok(pool.install(|| audit_files(&discovered, options, policy)))
 }
 
-fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
+fn audit_files(discovered: &Discovered, options: &RunOptions, policy: &Policy<'_>) -> Report {
     let lowered: Vec<Result<(Module, Vec<Warning>), Warning>> = discovered
         .files
         .par_iter()
@@ -51,7 +68,11 @@ fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
             Err(warning) => warnings.push(warning),
         }
     }
-    let output = audit(&modules, &Selection::default());
+    let selection = Selection {
+        rules: policy.config.rules(),
+        thresholds: policy.config.thresholds.values.clone(),
+    };
+    let output = audit(&modules, &selection);
     warnings.extend(output.warnings);
     warnings.sort();
     let summary = RunSummary {
@@ -61,13 +82,15 @@ fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
         skipped_tests: discovered.skipped_tests,
         packs: output.packs.iter().map(ToString::to_string).collect(),
     };
+    let filtered = aggregate::finish(&modules, output.findings, &discovered.root, policy);
     Report::new(
         options.date.clone(),
         summary,
-        output.findings,
+        filtered.findings,
         warnings,
         &output.not_run,
     )
+    .with_filtered(filtered.suppressed, filtered.baselined, filtered.meta)
 }
 
 fn warning(rel: &str, line: Option<u32>, kind: WarningKind, message: String) -> Warning {

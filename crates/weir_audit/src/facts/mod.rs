@@ -24,6 +24,8 @@ pub struct ProjectFacts<'ir> {
     pub knowledge: Knowledge,
     pub types: ProjectTypes,
     pub index: ProjectIndex<'ir>,
+    /// Tunable sizes (`[tool.weir.thresholds]`); defaults from the SPEC.
+    pub thresholds: crate::thresholds::Thresholds,
 }
 
 impl<'ir> ProjectFacts<'ir> {
@@ -42,6 +44,7 @@ impl<'ir> ProjectFacts<'ir> {
             knowledge,
             types,
             index,
+            thresholds: crate::thresholds::Thresholds::default(),
         }
     }
 }

@@ -16,6 +16,9 @@ pub fn render(report: &Report) -> String {
         "Audited `{}`: {} Python files, {} lines, with weir {}.\n",
         report.summary.root, report.summary.files, report.summary.lines, report.version
     );
+    if let Some(filtered) = super::text::filtered_note(report) {
+        let _ = writeln!(out, "{filtered}\n");
+    }
     executive_summary(&mut out, report);
     compliance_score(&mut out, report);
     severity_summary(&mut out, report);
@@ -25,10 +28,27 @@ pub fn render(report: &Report) -> String {
         advisory(&mut out, report);
     }
     sources(&mut out, report);
+    if !report.meta.is_empty() {
+        meta(&mut out, report);
+    }
     if !report.warnings.is_empty() {
         warnings(&mut out, report);
     }
     out
+}
+
+fn meta(out: &mut String, report: &Report) {
+    out.push_str("\n## Suppression Problems\n\n");
+    for m in &report.meta {
+        let _ = writeln!(
+            out,
+            "- `{}:{}`: {} {}",
+            m.path,
+            m.line,
+            m.rule,
+            cell(&m.message)
+        );
+    }
 }
 
 /// Escapes text for a table cell.
@@ -175,15 +195,16 @@ fn recommended_actions(out: &mut String, report: &Report) {
 }
 
 fn advisory(out: &mut String, report: &Report) {
-    out.push_str("## Advisory Findings\n\nKept for information; not counted in the score.\n\n| Severity | Location | Issue |\n|---|---|---|\n");
+    out.push_str("## Advisory Findings\n\nKept for information; not counted in the score.\n\n| Severity | Location | Issue | Why advisory |\n|---|---|---|---|\n");
     for f in &report.advisory {
         let _ = writeln!(
             out,
-            "| {} | {} | **{}** {} |",
+            "| {} | {} | **{}** {} | {} |",
             f.severity.label(),
             location(f),
             f.rule,
-            cell(&f.message)
+            cell(&f.message),
+            cell(&f.notes.join("; "))
         );
     }
     out.push('\n');

@@ -36,6 +36,14 @@ pub fn rule_doc(meta: &RuleMeta) -> String {
     out
 }
 
+/// `weir rule SUP-01`
+pub fn meta_rule_doc(meta: &weir_audit::suppress::MetaRule) -> String {
+    format!(
+        "# {} {} (suppressions)\n\n{}\n\nOut of the score; switch it off with `ignore = [\"{}\"]`.\n\n{}\n",
+        meta.id, meta.name, meta.summary, meta.id, meta.doc
+    )
+}
+
 /// `weir rules`
 pub fn rule_list(rules: &[&dyn Rule]) -> String {
     let mut out = String::new();
