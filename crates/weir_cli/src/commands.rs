@@ -90,7 +90,9 @@ fn audit(args: &AuditArgs) -> Result<u8> {
         Format::Text => render::text::render(&report, &args.path),
         Format::Markdown => render::markdown::render(&report),
         Format::Json => render::json::render(&report)?,
-        Format::Sarif | Format::Github | Format::Html => bail!("format not yet available"),
+        Format::Sarif => render::sarif::render(&report)?,
+        Format::Github => render::github::render(&report),
+        Format::Html => bail!("format not yet available"),
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

@@ -1,12 +1,39 @@
 //! Renderers: one file per format. They read the report and change nothing.
 
+pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use std::fmt::Write;
 
 use weir_audit::rule::{Rule, RuleMeta};
+
+/// The audited root's path from the top of its git work tree, with a
+/// trailing `/` (empty when it is the top or not in a repository), so that
+/// SARIF and GitHub annotations name files as the repository does.
+pub fn repo_prefix(root: &str) -> String {
+    let Ok(root) = std::fs::canonicalize(root) else {
+        return String::new();
+    };
+    let dir = if root.is_file() {
+        root.parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    } else {
+        root
+    };
+    let Some(top) = dir.ancestors().find(|d| d.join(".git").exists()) else {
+        return String::new();
+    };
+    match dir.strip_prefix(top) {
+        Ok(rel) if !rel.as_os_str().is_empty() => {
+            format!("{}/", rel.to_string_lossy().replace('\\', "/"))
+        }
+        _ => String::new(),
+    }
+}
 
 /// `weir rule QE-07`
 pub fn rule_doc(meta: &RuleMeta) -> String {
