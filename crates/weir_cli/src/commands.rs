@@ -92,7 +92,7 @@ fn audit(args: &AuditArgs) -> Result<u8> {
         Format::Json => render::json::render(&report)?,
         Format::Sarif => render::sarif::render(&report)?,
         Format::Github => render::github::render(&report),
-        Format::Html => bail!("format not yet available"),
+        Format::Html => render::html::render(&report),
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

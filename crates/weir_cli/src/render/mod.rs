@@ -1,6 +1,7 @@
 //! Renderers: one file per format. They read the report and change nothing.
 
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod sarif;
