@@ -99,6 +99,23 @@ fn audit(args: &AuditArgs) -> Result<u8> {
             .with_context(|| format!("cannot write `{}`", path.display()))?,
         None => write_stdout(&text)?,
     }
+    if let Some(dir) = &args.output_dir {
+        let written = write_output_dir(&report, dir)?;
+        note(&format!(
+            "wrote {} reports to `{}`",
+            written.len(),
+            dir.display()
+        ));
+    }
+    if let Some(target) = args.publish {
+        let published = crate::publish::publish(target, &report, &config, &args.path)?;
+        note(&format!(
+            "{}; report `{}`; trend row: {}",
+            published.task,
+            published.report_file.display(),
+            published.trend
+        ));
+    }
     if let Some(path) = &args.write_baseline {
         let baseline = Baseline::of(report.findings.iter().chain(&report.advisory));
         let json = serde_json::to_string_pretty(&baseline)? + "\n";
@@ -117,6 +134,28 @@ fn audit(args: &AuditArgs) -> Result<u8> {
     } else {
         exit::CLEAN
     })
+}
+
+/// `--output-dir`: the audit report and one report per category.
+fn write_output_dir(
+    report: &weir_audit::report::Report,
+    dir: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let mut files = vec![(
+        dir.join("persistence_audit.md"),
+        render::markdown::render(report),
+    )];
+    for category in weir_audit::report::Category::ALL {
+        files.push((
+            dir.join(render::markdown::category_file(category)),
+            render::markdown::category_report(report, category),
+        ));
+    }
+    for (path, text) in &files {
+        std::fs::write(path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
 }
 
 fn read_baseline(path: &std::path::Path) -> Result<Baseline> {

@@ -6,6 +6,7 @@ pub mod args;
 pub mod commands;
 pub mod config;
 pub mod discover;
+pub mod publish;
 pub mod render;
 pub mod run;
 
