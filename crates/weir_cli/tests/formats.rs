@@ -123,6 +123,53 @@ fn sarif_is_valid_and_carries_rules_flows_and_fingerprints() {
 }
 
 #[test]
+fn sarif_code_flows_go_from_loop_to_call_to_query() {
+    let out = weir(&[
+        "audit",
+        &example(),
+        "--format",
+        "sarif",
+        "--fail-on",
+        "never",
+    ]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let cross_file = results
+        .iter()
+        .find(|r| r["ruleId"] == "QE-02")
+        .expect("the example has an N-UPDATE through a repository");
+    let steps: Vec<(String, u64)> = cross_file["codeFlows"][0]["threadFlows"][0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let loc = &s["location"]["physicalLocation"];
+            (
+                loc["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                loc["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert_eq!(steps[0].0, "routes.py", "the loop first: {steps:?}");
+    assert_eq!(
+        steps[1].0, "routes.py",
+        "then the call in the loop: {steps:?}"
+    );
+    assert!(steps[0].1 < steps[1].1);
+    assert_eq!(
+        steps[2].0, "repository.py",
+        "then the query in the helper: {steps:?}"
+    );
+}
+
+#[test]
 fn sarif_with_advisory_meta_and_warnings_is_valid() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -206,26 +206,22 @@ fn details(out: &mut String, f: &Finding, sources: &mut Sources<'_>) {
     }
     if !f.evidence.is_empty() {
         out.push_str("<h4>Path</h4><ol class=\"path\">");
-        for e in &f.evidence {
+        for step in super::execution_path(f) {
             let _ = write!(
                 out,
                 "<li><code>{}:{}</code> {}",
-                esc(&e.path),
-                e.line,
-                inline(&e.label)
+                esc(step.path),
+                step.line,
+                inline(step.label)
             );
-            if let Some(code) = sources.excerpt(&e.path, e.line, e.line, e.line) {
+            if !step.primary
+                && let Some(code) = sources.excerpt(step.path, step.line, step.line, step.line)
+            {
                 out.push_str(&code);
             }
             out.push_str("</li>");
         }
-        let _ = write!(
-            out,
-            "<li><code>{}:{}</code> {}</li></ol>",
-            esc(&f.path),
-            f.line,
-            inline(&f.message)
-        );
+        out.push_str("</ol>");
     }
     if let Some(code) = sources.excerpt(
         &f.path,

@@ -36,6 +36,39 @@ pub fn repo_prefix(root: &str) -> String {
     }
 }
 
+/// One step of a finding's path.
+pub struct Step<'a> {
+    pub path: &'a str,
+    pub line: u32,
+    pub label: &'a str,
+    /// The finding's own location.
+    pub primary: bool,
+}
+
+/// The finding's path in execution order: what encloses it in its own
+/// function (the loop, the `begin()`, the acquisition), the finding itself
+/// (the call in the loop), then the path into the callees (the query).
+pub fn execution_path(f: &weir_audit::report::Finding) -> Vec<Step<'_>> {
+    fn step(e: &weir_audit::report::Evidence) -> Step<'_> {
+        Step {
+            path: &e.path,
+            line: e.line,
+            label: &e.label,
+            primary: false,
+        }
+    }
+    let encloses = |e: &&weir_audit::report::Evidence| e.path == f.path && e.line <= f.line;
+    let mut steps: Vec<Step<'_>> = f.evidence.iter().filter(encloses).map(step).collect();
+    steps.push(Step {
+        path: &f.path,
+        line: f.line,
+        label: &f.message,
+        primary: true,
+    });
+    steps.extend(f.evidence.iter().filter(|e| !encloses(e)).map(step));
+    steps
+}
+
 /// `weir rule QE-07`
 pub fn rule_doc(meta: &RuleMeta) -> String {
     let mut out = String::new();

@@ -198,21 +198,26 @@ fn result(f: &Finding, rule_index: i64, prefix: &str) -> Value {
             })
             .collect();
         result["relatedLocations"] = json!(related);
-        // The path the problem takes: each evidence step, then the finding.
-        let mut steps: Vec<Value> = f
-            .evidence
+        // The path the problem takes, in execution order (loop → call → query).
+        let steps: Vec<Value> = super::execution_path(f)
             .iter()
             .enumerate()
-            .map(|(i, e)| json!({ "location": evidence_location(prefix, e), "nestingLevel": i, "executionOrder": i + 1 }))
+            .map(|(i, step)| {
+                let (col, end) = if step.primary {
+                    (Some(f.col), Some(f.end_line))
+                } else {
+                    (None, None)
+                };
+                let mut location = location(prefix, step.path, step.line, col, end);
+                location["message"] = json!({ "text": step.label });
+                let mut step_json =
+                    json!({ "location": location, "nestingLevel": i, "executionOrder": i + 1 });
+                if step.primary {
+                    step_json["importance"] = json!("essential");
+                }
+                step_json
+            })
             .collect();
-        let mut last = location(prefix, &f.path, f.line, Some(f.col), Some(f.end_line));
-        last["message"] = json!({ "text": f.message });
-        steps.push(json!({
-            "location": last,
-            "nestingLevel": f.evidence.len(),
-            "executionOrder": f.evidence.len() + 1,
-            "importance": "essential",
-        }));
         result["codeFlows"] = json!([{
             "message": { "text": format!("{} path", f.rule) },
             "threadFlows": [{ "locations": steps }],
