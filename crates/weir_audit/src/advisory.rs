@@ -7,6 +7,7 @@
 //! downgraded nor made advisory: a team that accepts one there says so with
 //! a suppression and its reason.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use weir_ir::expr::CollectionKind;
@@ -75,12 +76,14 @@ pub fn apply(
     docs: &[ProjectDoc],
     thresholds: &Thresholds,
 ) {
+    let index = AdrIndex::new(docs);
+    let by_path: HashMap<&str, &Module> = modules.iter().map(|m| (m.path.as_str(), m)).collect();
     for finding in findings.iter_mut() {
         if LOOP_RULES.contains(&finding.rule) && finding.context == ExecContext::RequestHandler {
             continue;
         }
-        let module = modules.iter().find(|m| m.path == finding.path);
-        if let Some(note) = documented_by_adr(finding, docs) {
+        let module = by_path.get(finding.path.as_str()).copied();
+        if let Some(note) = index.documents(finding) {
             finding.advisory = true;
             finding.notes.push(note);
         } else if let Some(note) = module.and_then(|m| explained_by_comment(finding, m)) {
@@ -93,37 +96,52 @@ pub fn apply(
     }
 }
 
-/// A decision record that names the finding's file or function.
-fn documented_by_adr(finding: &Finding, docs: &[ProjectDoc]) -> Option<String> {
-    let function = finding
-        .function
-        .rsplit('.')
-        .next()
-        .unwrap_or(&finding.function);
-    // Short, common names (`main`, `get`) would match any prose.
-    let distinctive = function != "<module>" && (function.contains('_') || function.len() >= 8);
-    for doc in docs {
-        if mentions(&doc.text, &finding.path) {
-            return Some(format!(
-                "documented in {} (names `{}`)",
-                doc.path, finding.path
-            ));
-        }
-        if distinctive && mentions(&doc.text, function) {
-            return Some(format!("documented in {} (names `{function}`)", doc.path));
-        }
-    }
-    None
+/// The words and paths the decision records name, each with the first
+/// record that names it: one pass over the records, then a lookup per finding.
+struct AdrIndex<'d> {
+    tokens: HashMap<&'d str, &'d str>,
 }
 
-/// `needle` occurs in `text` as a whole identifier or path.
-fn mentions(text: &str, needle: &str) -> bool {
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(needle).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + needle.len()..].chars().next();
-        !before.is_some_and(|c| is_word(c) || c == '/') && !after.is_some_and(is_word)
-    })
+impl<'d> AdrIndex<'d> {
+    fn new(docs: &'d [ProjectDoc]) -> Self {
+        let mut tokens = HashMap::new();
+        for doc in docs {
+            let is_token_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-');
+            for token in doc.text.split(|c: char| !is_token_char(c)) {
+                // `routes.py.` at the end of a sentence; `./app/x.py`.
+                let token = token.trim_end_matches(['.', '-']).trim_start_matches("./");
+                if token.is_empty() {
+                    continue;
+                }
+                tokens.entry(token).or_insert(doc.path.as_str());
+                // `JobService.process_batch`, `repo/process_batch`.
+                for part in token.split(['.', '/']) {
+                    if !part.is_empty() {
+                        tokens.entry(part).or_insert(doc.path.as_str());
+                    }
+                }
+            }
+        }
+        AdrIndex { tokens }
+    }
+
+    /// A decision record that names the finding's file or function.
+    fn documents(&self, finding: &Finding) -> Option<String> {
+        if let Some(doc) = self.tokens.get(finding.path.as_str()) {
+            return Some(format!("documented in {doc} (names `{}`)", finding.path));
+        }
+        let function = finding
+            .function
+            .rsplit('.')
+            .next()
+            .unwrap_or(&finding.function);
+        // Short, common names (`main`, `get`) would match any prose.
+        let distinctive = function != "<module>" && (function.contains('_') || function.len() >= 8);
+        self.tokens
+            .get(function)
+            .filter(|_| distinctive)
+            .map(|doc| format!("documented in {doc} (names `{function}`)"))
+    }
 }
 
 /// A comment on the finding's line, or in the comment block just above it,
@@ -336,17 +354,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mentions_whole_words_only() {
-        assert!(mentions(
-            "We batch in `process_batch` on purpose.",
-            "process_batch"
-        ));
-        assert!(!mentions("see process_batches", "process_batch"));
-        assert!(mentions(
-            "The file app/api/routes.py loops.",
-            "app/api/routes.py"
-        ));
-        assert!(!mentions("x/app/api/routes.py", "app/api/routes.py"));
+    fn decision_records_name_files_and_functions_as_whole_tokens() {
+        let docs = vec![ProjectDoc {
+            path: "docs/adr/0001.md".into(),
+            text: "We batch in `JobService.process_batch` on purpose. See app/api/routes.py."
+                .into(),
+        }];
+        let index = AdrIndex::new(&docs);
+        let mut f = crate::audit::placeholder();
+        f.path = "app/api/routes.py".into();
+        assert!(
+            index
+                .documents(&f)
+                .unwrap()
+                .contains("names `app/api/routes.py`")
+        );
+        f.path = "api/routes.py".into();
+        f.function = "Worker.process_batch".into();
+        assert!(
+            index
+                .documents(&f)
+                .unwrap()
+                .contains("names `process_batch`")
+        );
+        f.function = "process_batches".into();
+        assert!(index.documents(&f).is_none());
     }
 
     #[test]
