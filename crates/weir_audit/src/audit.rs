@@ -84,7 +84,7 @@ pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
                 .copied()
                 .filter(|r| r.meta().category == category)
                 .collect();
-            let (found, failed) = run_auditor(&rules, &facts, &summaries);
+            let (found, failed) = run_auditor(&rules, &facts, &summaries, &project.thresholds);
             (category, found, failed)
         })
         .collect();
@@ -108,6 +108,7 @@ fn run_auditor(
     rules: &[&dyn Rule],
     facts: &[Vec<FunctionFacts<'_>>],
     summaries: &Summaries,
+    thresholds: &Thresholds,
 ) -> (Vec<Finding>, Vec<Warning>) {
     let results: Vec<Result<Vec<Finding>, Warning>> = facts
         .par_iter()
@@ -119,6 +120,7 @@ fn run_auditor(
                     let cx = Cx {
                         facts: function,
                         summaries,
+                        thresholds,
                     };
                     for rule in rules {
                         rule.check(&cx, &mut out);
@@ -264,5 +266,57 @@ fn internal_error(module: &Module, panic: &Box<dyn std::any::Any + Send>) -> War
         message: format!(
             "internal error while analysing this file (the rest of the run is complete): {detail}"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Effort, Severity};
+    use crate::rule::{PYTHON, RuleMeta, finding};
+
+    /// Reports each function with the transaction-length bound it was given.
+    struct ReadsThresholds;
+
+    static META: RuleMeta = RuleMeta {
+        id: "TX-99",
+        name: "reads-thresholds",
+        category: Category::TransactionCorrectness,
+        summary: "test rule",
+        severity: Severity::Low,
+        job: None,
+        init: None,
+        effort: Effort::S,
+        languages: PYTHON,
+        sources: &[],
+        doc: "",
+    };
+
+    impl Rule for ReadsThresholds {
+        fn meta(&self) -> &'static RuleMeta {
+            &META
+        }
+
+        fn check(&self, cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+            if cx.function.name == "work" {
+                let message = format!("bound {}", cx.thresholds.transaction_lines);
+                out.push(finding(&META, cx, cx.function.span, message));
+            }
+        }
+    }
+
+    #[test]
+    fn rules_read_the_configured_thresholds() {
+        let module = weir_lang::lower("app/m.py", "def work():\n    pass\n").unwrap();
+        let selection = Selection {
+            rules: vec![&ReadsThresholds],
+            thresholds: Thresholds {
+                transaction_lines: 40,
+                ..Thresholds::default()
+            },
+        };
+        let output = audit(std::slice::from_ref(&module), &selection);
+        assert_eq!(output.findings.len(), 1);
+        assert_eq!(output.findings[0].message, "bound 40");
     }
 }
