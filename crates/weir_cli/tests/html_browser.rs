@@ -4,7 +4,8 @@
 //! `target/test-artifacts/`.
 //!
 //! CI installs Debian's `chromium` (`.ci/run`). Locally, without Chromium,
-//! set `WEIR_SKIP_BROWSER=1` to skip; otherwise the test fails and says why.
+//! set `WEIR_SKIP_BROWSER=1` to skip; otherwise (and always in CI, where `CI`
+//! is set) the test fails and says why.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -115,7 +116,10 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[allow(clippy::print_stderr)]
 fn html_report_loads_without_errors_and_filters_work() {
     let Some(browser) = find_chromium() else {
-        if std::env::var_os("WEIR_SKIP_BROWSER").is_some_and(|v| v == "1") {
+        // Skipping is for local runs only: in CI (`CI` set) a missing browser fails.
+        if std::env::var_os("WEIR_SKIP_BROWSER").is_some_and(|v| v == "1")
+            && std::env::var_os("CI").is_none()
+        {
             eprintln!("skipped: Chromium not found and WEIR_SKIP_BROWSER=1");
             return;
         }
