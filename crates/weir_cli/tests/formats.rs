@@ -76,6 +76,12 @@ fn sarif_is_valid_and_carries_rules_flows_and_fingerprints() {
     assert!(!jsonschema::is_valid(&schema, &broken));
 
     let run = &sarif["runs"][0];
+    let id = run["automationDetails"]["id"].as_str().unwrap();
+    assert_eq!(
+        id.rsplit_once('/').unwrap().0,
+        "weir",
+        "a stable code-scanning category: {id}"
+    );
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     let qe07 = rules.iter().find(|r| r["id"] == "QE-07").unwrap();
     assert!(

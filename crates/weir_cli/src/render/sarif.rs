@@ -101,7 +101,9 @@ pub fn render(report: &Report) -> Result<String> {
                     "rules": rules,
                 }
             },
-            "automationDetails": { "id": format!("weir/{}/", report.date) },
+            // GitHub takes what precedes the last `/` as the analysis category:
+            // keep it stable (`weir`) so alerts are tracked run to run.
+            "automationDetails": { "id": format!("weir/{}", report.date) },
             "columnKind": "unicodeCodePoints",
             "invocations": [{
                 "executionSuccessful": true,
