@@ -179,6 +179,33 @@ fn the_nearest_config_above_the_audited_path_applies() {
 }
 
 #[test]
+fn explicit_and_isolated_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/service.py", SERVICE);
+    write(d, "weir.toml", "select = [\"QE-07\"]\n");
+    write(d, "ci/weir-strict.toml", "select = [\"RT\"]\n");
+    let rules = |extra: &[&str]| -> Vec<String> {
+        let mut rules: Vec<String> = rules_of(&json(d, extra), "findings")
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        rules.dedup();
+        rules
+    };
+    assert_eq!(rules(&[]), vec!["QE-07"]);
+    let strict = d.join("ci/weir-strict.toml");
+    assert_eq!(
+        rules(&["--config", strict.to_str().unwrap()]),
+        vec!["RT-03"]
+    );
+    assert!(rules(&["--isolated"]).len() >= 3, "defaults: every rule");
+    let out = weir(&["audit", d.to_str().unwrap(), "--config", "/nope/weir.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nope/weir.toml"));
+}
+
+#[test]
 fn suppressions_need_a_reason_and_unused_ones_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
