@@ -99,7 +99,13 @@ pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
     AuditOutput {
         findings,
         warnings,
-        not_run: Vec::new(),
+        // A category whose rules are all switched off by the configuration
+        // is named as not run, never scored as clean (SPEC §4).
+        not_run: Category::ALL
+            .into_iter()
+            .filter(|c| !selection.rules.iter().any(|r| r.meta().category == *c))
+            .map(|c| (c, "no rule selected".to_string()))
+            .collect(),
         packs: project.knowledge.active_packs().to_vec(),
     }
 }

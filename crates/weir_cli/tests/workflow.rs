@@ -103,7 +103,17 @@ fn config_selects_rules_overrides_severity_and_ignores_per_file() {
     assert_eq!(qe07["severity"], "LOW", "severity override");
 
     // The flags override the file.
-    let flagged = rules_of(&json(d, &["--select", "RT"]), "findings");
+    let selected = json(d, &["--select", "RT"]);
+    let categories = selected["scores"]["categories"].as_array().unwrap();
+    let qe = categories
+        .iter()
+        .find(|c| c["category"] == "query_efficiency")
+        .unwrap();
+    assert!(
+        qe["score"].is_null() && qe["note"] == "not run: no rule selected",
+        "{qe}"
+    );
+    let flagged = rules_of(&selected, "findings");
     assert!(
         flagged.iter().all(|(r, _)| r.starts_with("RT")) && !flagged.is_empty(),
         "{flagged:?}"
