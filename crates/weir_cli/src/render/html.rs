@@ -90,7 +90,8 @@ fn band_class(score: Option<f64>) -> &'static str {
         Some(Band::Minor) => "band-minor",
         Some(Band::Moderate) => "band-moderate",
         Some(Band::Significant) => "band-significant",
-        Some(Band::Critical) | None => "band-critical",
+        Some(Band::Critical) => "band-critical",
+        None => "muted",
     }
 }
 
