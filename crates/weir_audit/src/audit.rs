@@ -12,6 +12,7 @@ use crate::project::Summaries;
 use crate::registry::RULES;
 use crate::report::{Category, Finding, Warning, WarningKind};
 use crate::rule::{Cx, Rule};
+use crate::thresholds::Thresholds;
 
 pub struct AuditOutput {
     /// Sorted by location, deduplicated.
@@ -25,15 +26,17 @@ pub struct AuditOutput {
     pub context: ProjectContext,
 }
 
-/// Which rules run; all of them by default.
+/// Which rules run (all of them by default) and the sizes they weigh against.
 pub struct Selection {
     pub rules: Vec<&'static dyn Rule>,
+    pub thresholds: Thresholds,
 }
 
 impl Default for Selection {
     fn default() -> Self {
         Selection {
             rules: RULES.to_vec(),
+            thresholds: Thresholds::default(),
         }
     }
 }
@@ -50,7 +53,8 @@ pub fn audit_with_context(
     context: ProjectContext,
     selection: &Selection,
 ) -> AuditOutput {
-    let project = ProjectFacts::with_context(modules, context);
+    let mut project = ProjectFacts::with_context(modules, context);
+    project.thresholds = selection.thresholds.clone();
     let mut warnings = Vec::new();
     // Facts stay aligned with `modules` (a module that failed has none), so
     // call targets (module, function) index straight into them.
@@ -94,7 +98,7 @@ pub fn audit_with_context(
                 .copied()
                 .filter(|r| r.meta().category == category)
                 .collect();
-            let (found, failed) = run_auditor(&rules, &facts, &summaries);
+            let (found, failed) = run_auditor(&rules, &facts, &summaries, &project.thresholds);
             (category, found, failed)
         })
         .collect();
@@ -109,7 +113,13 @@ pub fn audit_with_context(
     AuditOutput {
         findings,
         warnings,
-        not_run: Vec::new(),
+        // A category whose rules are all switched off by the configuration
+        // is named as not run, never scored as clean (SPEC §4).
+        not_run: Category::ALL
+            .into_iter()
+            .filter(|c| !selection.rules.iter().any(|r| r.meta().category == *c))
+            .map(|c| (c, "no rule selected".to_string()))
+            .collect(),
         packs: project.knowledge.active_packs().to_vec(),
         context: project.context,
     }
@@ -119,6 +129,7 @@ fn run_auditor(
     rules: &[&dyn Rule],
     facts: &[Vec<FunctionFacts<'_>>],
     summaries: &Summaries,
+    thresholds: &Thresholds,
 ) -> (Vec<Finding>, Vec<Warning>) {
     let results: Vec<Result<Vec<Finding>, Warning>> = facts
         .par_iter()
@@ -130,6 +141,7 @@ fn run_auditor(
                     let cx = Cx {
                         facts: function,
                         summaries,
+                        thresholds,
                     };
                     for rule in rules {
                         rule.check(&cx, &mut out);
@@ -233,7 +245,8 @@ fn dedupe(findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
 
-fn placeholder() -> Finding {
+/// An empty finding, to swap out of a vector (and to build findings in tests).
+pub(crate) fn placeholder() -> Finding {
     Finding {
         rule: "",
         name: "",
@@ -252,6 +265,8 @@ fn placeholder() -> Finding {
         help: String::new(),
         evidence: Vec::new(),
         advisory: false,
+        notes: Vec::new(),
+        fingerprint: String::new(),
     }
 }
 
@@ -272,5 +287,57 @@ fn internal_error(module: &Module, panic: &Box<dyn std::any::Any + Send>) -> War
         message: format!(
             "internal error while analysing this file (the rest of the run is complete): {detail}"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Effort, Severity};
+    use crate::rule::{PYTHON, RuleMeta, finding};
+
+    /// Reports each function with the transaction-length bound it was given.
+    struct ReadsThresholds;
+
+    static META: RuleMeta = RuleMeta {
+        id: "TX-99",
+        name: "reads-thresholds",
+        category: Category::TransactionCorrectness,
+        summary: "test rule",
+        severity: Severity::Low,
+        job: None,
+        init: None,
+        effort: Effort::S,
+        languages: PYTHON,
+        sources: &[],
+        doc: "",
+    };
+
+    impl Rule for ReadsThresholds {
+        fn meta(&self) -> &'static RuleMeta {
+            &META
+        }
+
+        fn check(&self, cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+            if cx.function.name == "work" {
+                let message = format!("bound {}", cx.thresholds.transaction_lines);
+                out.push(finding(&META, cx, cx.function.span, message));
+            }
+        }
+    }
+
+    #[test]
+    fn rules_read_the_configured_thresholds() {
+        let module = weir_lang::lower("app/m.py", "def work():\n    pass\n").unwrap();
+        let selection = Selection {
+            rules: vec![&ReadsThresholds],
+            thresholds: Thresholds {
+                transaction_lines: 40,
+                ..Thresholds::default()
+            },
+        };
+        let output = audit(std::slice::from_ref(&module), &selection);
+        assert_eq!(output.findings.len(), 1);
+        assert_eq!(output.findings[0].message, "bound 40");
     }
 }

@@ -1,8 +1,10 @@
 //! weir's analysis: knowledge packs, facts, rules, the four auditors and
 //! scoring. Reads only the IR.
 
+pub mod advisory;
 pub mod audit;
 pub mod context;
+pub mod baseline;
 pub mod facts;
 pub mod knowledge;
 pub mod project;
@@ -11,3 +13,5 @@ pub mod report;
 pub mod rule;
 pub mod rules;
 pub mod score;
+pub mod suppress;
+pub mod thresholds;

@@ -142,6 +142,15 @@ pub struct Finding {
     pub help: String,
     pub evidence: Vec<Evidence>,
     pub advisory: bool,
+    /// Why the context rules (SPEC §3) changed the finding: the ADR or the
+    /// comment that documents the choice, the mitigating facts counted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Identifies the finding across unrelated edits and moved lines (rule,
+    /// file, enclosing function, normalised code; see `baseline.rs`). Empty
+    /// until the run fills it in.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 impl Finding {
@@ -173,6 +182,18 @@ pub enum WarningKind {
     /// Stack discovery could not read a manifest, compose file, or SQL
     /// statement; the rest of discovery and the audit went on.
     Discovery,
+}
+
+/// A finding of a meta rule about weir's own directives (SUP-01 unused
+/// suppression, SUP-02 invalid suppression), like ruff's RUF100: outside
+/// the four categories and the score.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct MetaFinding {
+    pub path: String,
+    pub line: u32,
+    pub rule: &'static str,
+    pub name: &'static str,
+    pub message: String,
 }
 
 /// Official documentation behind a rule that fired.
@@ -215,6 +236,12 @@ pub struct Report {
     pub sources: Vec<SourceRef>,
     /// The context store every auditor read (SPEC §1 step 2).
     pub context: ProjectContext,
+    /// Findings silenced by `# weir: ignore[...]` comments.
+    pub suppressed: usize,
+    /// Findings already in the baseline (`--baseline`), neither shown nor scored.
+    pub baselined: usize,
+    /// Unused and invalid suppressions (SUP-01, SUP-02).
+    pub meta: Vec<MetaFinding>,
 }
 
 impl Report {
@@ -241,7 +268,25 @@ impl Report {
             warnings,
             sources,
             context,
+            suppressed: 0,
+            baselined: 0,
+            meta: Vec::new(),
         }
+    }
+
+    /// Records what the suppressions and the baseline took out (they were
+    /// removed before scoring) and the meta findings about the suppressions.
+    #[must_use]
+    pub fn with_filtered(
+        mut self,
+        suppressed: usize,
+        baselined: usize,
+        meta: Vec<MetaFinding>,
+    ) -> Self {
+        self.suppressed = suppressed;
+        self.baselined = baselined;
+        self.meta = meta;
+        self
     }
 
     /// Findings in priority order: severity, then category, then location.

@@ -65,6 +65,9 @@ impl RuleMeta {
 pub struct Cx<'a, 'ir> {
     pub facts: &'a FunctionFacts<'ir>,
     pub summaries: &'a Summaries,
+    /// The tunable sizes (`[tool.weir.thresholds]`): the transaction-length
+    /// bound, the session usage ratio, the wide-model width…
+    pub thresholds: &'a crate::thresholds::Thresholds,
 }
 
 impl<'ir> std::ops::Deref for Cx<'_, 'ir> {
@@ -126,6 +129,8 @@ pub fn finding(
         help: String::new(),
         evidence: Vec::new(),
         advisory: false,
+        notes: Vec::new(),
+        fingerprint: String::new(),
     }
 }
 

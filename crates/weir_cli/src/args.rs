@@ -30,6 +30,8 @@ pub enum Command {
     },
     /// List every rule with its category, default severity and summary.
     Rules,
+    /// Show the resolved configuration for PATH and where each setting came from.
+    Config(ConfigArgs),
     /// Developer tools.
     #[command(subcommand)]
     Debug(DebugCommand),
@@ -49,6 +51,20 @@ pub enum Format {
     Markdown,
     /// The same report as JSON (versioned schema).
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands: one annotation per finding.
+    Github,
+    /// One self-contained HTML page: score gauges, charts, a filterable findings table.
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Publish {
+    /// Create one issue through Linear's GraphQL API (key in `LINEAR_API_KEY`).
+    Linear,
+    /// Add the task to `docs/tasks/kanban_board.md` under Backlog → Epic 0.
+    Kanban,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +92,49 @@ pub enum FailOn {
     Never,
 }
 
+/// Settings that `weir.toml` / `[tool.weir]` can also hold; a flag given
+/// here replaces the file's value.
+#[derive(Debug, Default, Args)]
+pub struct SettingsArgs {
+    /// Use this configuration file instead of looking for `weir.toml` or
+    /// `pyproject.toml` in PATH and its parents.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long, conflicts_with = "config")]
+    pub isolated: bool,
+    /// Rules to run: ids (`QE-07`), categories (`QE`) or `ALL`; comma-separated or repeated.
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub select: Option<Vec<String>>,
+    /// Rules to add to the selection.
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub extend_select: Option<Vec<String>>,
+    /// Rules not to run.
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub ignore: Option<Vec<String>>,
+    /// Exit with 1 when a finding of this severity or worse is reported (default `high`).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Skip files matching this glob (relative to PATH); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Audit only files matching this glob (relative to PATH); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Also audit tests and fixtures (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`).
+    #[arg(long)]
+    pub include_tests: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The project directory (or file) whose configuration to show.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// The project directory (or one file) to audit.
@@ -87,18 +146,22 @@ pub struct AuditArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit with 1 when a finding of this severity or worse is reported.
-    #[arg(long, value_enum, default_value_t = FailOn::High)]
-    pub fail_on: FailOn,
-    /// Skip files matching this glob (relative to PATH); repeatable.
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Audit only files matching this glob (relative to PATH); repeatable.
-    #[arg(long, value_name = "GLOB")]
-    pub include: Vec<String>,
-    /// Also audit tests and fixtures (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`).
-    #[arg(long)]
-    pub include_tests: bool,
+    /// Also write the Markdown report and one report per category into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Record the current findings in FILE (JSON) so later runs with
+    /// `--baseline FILE` show only new ones.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Show and score only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Publish the audit as a task: to Linear or to the kanban board file;
+    /// both append the trend row to `docs/project/.audit/results_log.md`.
+    #[arg(long, value_enum)]
+    pub publish: Option<Publish>,
     /// Number of worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

@@ -1,10 +1,13 @@
 //! The `weir` command: arguments, file discovery, the parallel run, and the
 //! renderers (one file per format).
 
+pub mod aggregate;
 pub mod args;
 pub mod commands;
+pub mod config;
 pub mod discover;
 pub mod discovery;
+pub mod publish;
 pub mod render;
 pub mod run;
 

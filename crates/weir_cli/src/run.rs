@@ -12,6 +12,8 @@ use weir_audit::context::ProjectContext;
 use weir_audit::report::{Report, RunSummary, Warning, WarningKind};
 use weir_ir::Module;
 
+use crate::aggregate::{self, Policy};
+use crate::config::Config;
 use crate::discover::{Discovered, Filters, discover};
 use crate::discovery::discover_context;
 
@@ -26,9 +28,24 @@ pub struct RunOptions {
     pub date: String,
 }
 
+/// Audits with the default configuration.
 pub fn run(path: &Path, options: &RunOptions) -> Result<Report> {
+    let config = Config::defaults(path);
+    run_with(
+        path,
+        options,
+        &Policy {
+            config: &config,
+            baseline: None,
+        },
+    )
+}
+
+/// Audits with a resolved configuration (rule selection, thresholds,
+/// severity overrides, per-file ignores) and an optional baseline.
+pub fn run_with(path: &Path, options: &RunOptions, policy: &Policy<'_>) -> Result<Report> {
     let discovered = discover(path, &options.filters)?;
-    Ok(worker_pool(options.threads)?.install(|| audit_files(&discovered, options)))
+    Ok(worker_pool(options.threads)?.install(|| audit_files(&discovered, options, policy)))
 }
 
 /// `weir context`: discovery alone, the same context `weir audit` builds.
@@ -95,11 +112,15 @@ fn build_context(discovered: &Discovered, modules: &[Module]) -> (ProjectContext
     })
 }
 
-fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
+fn audit_files(discovered: &Discovered, options: &RunOptions, policy: &Policy<'_>) -> Report {
     let (modules, mut warnings) = load_all(discovered);
     let (context, found) = build_context(discovered, &modules);
     warnings.extend(found);
-    let output = audit_with_context(&modules, context, &Selection::default());
+    let selection = Selection {
+        rules: policy.config.rules(),
+        thresholds: policy.config.thresholds.values.clone(),
+    };
+    let output = audit_with_context(&modules, context, &selection);
     warnings.extend(output.warnings);
     warnings.sort();
     let summary = RunSummary {
@@ -109,14 +130,16 @@ fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {
         skipped_tests: discovered.skipped_tests,
         packs: output.packs.iter().map(ToString::to_string).collect(),
     };
+    let filtered = aggregate::finish(&modules, output.findings, &discovered.root, policy);
     Report::new(
         options.date.clone(),
         summary,
-        output.findings,
+        filtered.findings,
         warnings,
         &output.not_run,
         output.context,
     )
+    .with_filtered(filtered.suppressed, filtered.baselined, filtered.meta)
 }
 
 fn warning(rel: &str, line: Option<u32>, kind: WarningKind, message: String) -> Warning {

@@ -100,7 +100,12 @@ pub struct Class {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Comment {
     pub line: u32,
+    /// The comment text, with its `#` or `//`.
     pub text: String,
+    /// Code precedes the comment on its line (`x = 1  # note`); a comment
+    /// on a line of its own talks about the line below it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trailing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -32,6 +32,8 @@ pub struct ProjectFacts<'ir> {
     /// The context store: stack, database configuration, triggers,
     /// subscribers and best-practice notes (SPEC §5, §6).
     pub context: ProjectContext,
+    /// Tunable sizes (`[tool.weir.thresholds]`); defaults from the SPEC.
+    pub thresholds: crate::thresholds::Thresholds,
 }
 
 impl<'ir> ProjectFacts<'ir> {
@@ -58,6 +60,7 @@ impl<'ir> ProjectFacts<'ir> {
             index,
             models,
             context,
+            thresholds: crate::thresholds::Thresholds::default(),
         }
     }
 }

@@ -17,6 +17,9 @@ pub fn render(report: &Report) -> String {
         report.summary.root, report.summary.files, report.summary.lines, report.version
     );
     stack(&mut out, report);
+    if let Some(filtered) = super::text::filtered_note(report) {
+        let _ = writeln!(out, "{filtered}\n");
+    }
     executive_summary(&mut out, report);
     compliance_score(&mut out, report);
     severity_summary(&mut out, report);
@@ -26,6 +29,9 @@ pub fn render(report: &Report) -> String {
         advisory(&mut out, report);
     }
     sources(&mut out, report);
+    if !report.meta.is_empty() {
+        meta(&mut out, report);
+    }
     if !report.warnings.is_empty() {
         warnings(&mut out, report);
     }
@@ -51,6 +57,20 @@ fn stack(out: &mut String, report: &Report) {
     .collect();
     if !names.is_empty() {
         let _ = writeln!(out, "Stack: {}.\n", names.join(", "));
+    }
+}
+
+fn meta(out: &mut String, report: &Report) {
+    out.push_str("\n## Suppression Problems\n\n");
+    for m in &report.meta {
+        let _ = writeln!(
+            out,
+            "- `{}:{}`: {} {}",
+            m.path,
+            m.line,
+            m.rule,
+            cell(&m.message)
+        );
     }
 }
 
@@ -198,15 +218,16 @@ fn recommended_actions(out: &mut String, report: &Report) {
 }
 
 fn advisory(out: &mut String, report: &Report) {
-    out.push_str("## Advisory Findings\n\nKept for information; not counted in the score.\n\n| Severity | Location | Issue |\n|---|---|---|\n");
+    out.push_str("## Advisory Findings\n\nKept for information; not counted in the score.\n\n| Severity | Location | Issue | Why advisory |\n|---|---|---|---|\n");
     for f in &report.advisory {
         let _ = writeln!(
             out,
-            "| {} | {} | **{}** {} |",
+            "| {} | {} | **{}** {} | {} |",
             f.severity.label(),
             location(f),
             f.rule,
-            cell(&f.message)
+            cell(&f.message),
+            cell(&f.notes.join("; "))
         );
     }
     out.push('\n');
@@ -238,4 +259,101 @@ fn warnings(out: &mut String, report: &Report) {
         };
         let _ = writeln!(out, "- {place}{}", w.message);
     }
+}
+
+/// The file name of a category's report in `--output-dir`.
+pub fn category_file(category: Category) -> String {
+    format!(
+        "{}.md",
+        category.title().to_ascii_lowercase().replace(' ', "_")
+    )
+}
+
+/// One category's report: its score, its findings in detail (why, fix,
+/// evidence), its advisory findings and its sources.
+pub fn category_report(report: &Report, category: Category) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {} Audit ({}) - {}\n",
+        category.title(),
+        category.code(),
+        report.date
+    );
+    if let Some(c) = report
+        .scores
+        .categories
+        .iter()
+        .find(|c| c.category == category)
+    {
+        let _ = writeln!(
+            out,
+            "Score **{}** ({}). Part of the [Persistence & Performance Audit Report](persistence_audit.md).\n",
+            score_text(c.score),
+            cell(&c.note)
+        );
+    }
+    let findings: Vec<&Finding> = report
+        .prioritized()
+        .into_iter()
+        .filter(|f| f.category == category)
+        .collect();
+    out.push_str("## Findings\n\n");
+    if findings.is_empty() {
+        out.push_str("No findings.\n\n");
+    }
+    for f in &findings {
+        let _ = writeln!(
+            out,
+            "### {} {} {} at {}\n\n{} ({} `{}`; effort {:?})\n\n- **Why:** {}\n- **Fix:** {}",
+            f.severity.label(),
+            f.rule,
+            f.name,
+            location(f),
+            f.message,
+            f.context.label(),
+            f.function,
+            f.effort,
+            f.why,
+            f.help
+        );
+        for e in &f.evidence {
+            let _ = writeln!(out, "- **See:** `{}:{}` {}", e.path, e.line, e.label);
+        }
+        out.push('\n');
+    }
+    let advisory: Vec<&Finding> = report
+        .advisory
+        .iter()
+        .filter(|f| f.category == category)
+        .collect();
+    if !advisory.is_empty() {
+        out.push_str("## Advisory Findings\n\nKept for information; not counted in the score.\n\n");
+        for f in advisory {
+            let _ = writeln!(
+                out,
+                "- {} **{}** {} at {}: {}",
+                f.severity.label(),
+                f.rule,
+                cell(&f.message),
+                location(f),
+                cell(&f.notes.join("; "))
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str("## Sources Consulted\n\n");
+    let prefix = format!("{}-", category.code());
+    let sources: Vec<_> = report
+        .sources
+        .iter()
+        .filter(|s| s.rules.iter().any(|r| r.starts_with(&prefix)))
+        .collect();
+    if sources.is_empty() {
+        out.push_str("No rule of this category fired.\n");
+    }
+    for source in sources {
+        let _ = writeln!(out, "- [{}]({})", source.title, source.url);
+    }
+    out
 }

@@ -33,6 +33,9 @@ pub fn render(report: &Report, audited: &Path) -> String {
             f.message
         );
     }
+    for m in &report.meta {
+        let _ = writeln!(out, "{}:{}: {} {}", m.path, m.line, m.rule, m.message);
+    }
     for w in &report.warnings {
         let place = match (&w.path, w.line) {
             (Some(p), Some(l)) => format!("{p}:{l}: "),
@@ -109,6 +112,9 @@ fn summary(out: &mut String, report: &Report) {
         report.scores.counts.medium,
         report.scores.counts.low
     );
+    if let Some(filtered) = filtered_note(report) {
+        let _ = writeln!(out, "{filtered}\n");
+    }
     let _ = writeln!(out, "{:<26} {:>7}  Notes", "Category", "Score");
     for c in &report.scores.categories {
         let score = c
@@ -122,4 +128,19 @@ fn summary(out: &mut String, report: &Report) {
         .map_or_else(|| "-".into(), |s| format!("{s:.1}"));
     let band = report.scores.overall_band.map_or("", |b| b.label());
     let _ = writeln!(out, "{:<26} {overall:>7}  {band}", "Overall");
+}
+
+/// "2 advisory, 3 suppressed inline, 14 baselined (not scored)."
+pub fn filtered_note(report: &Report) -> Option<String> {
+    let mut parts = Vec::new();
+    if !report.advisory.is_empty() {
+        parts.push(format!("{} advisory", report.advisory.len()));
+    }
+    if report.suppressed > 0 {
+        parts.push(format!("{} suppressed inline", report.suppressed));
+    }
+    if report.baselined > 0 {
+        parts.push(format!("{} baselined", report.baselined));
+    }
+    (!parts.is_empty()).then(|| format!("Not scored: {}.", parts.join(", ")))
 }

@@ -48,9 +48,14 @@ pub fn lower(rel_path: &str, source: &str) -> Module {
         .tokens()
         .iter()
         .filter(|t| t.kind() == ast::token::TokenKind::Comment)
-        .map(|t| Comment {
-            line: index.line(t.range().start().to_u32()),
-            text: source[t.range()].to_string(),
+        .map(|t| {
+            let start = t.range().start().to_usize();
+            let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+            Comment {
+                line: index.line(t.range().start().to_u32()),
+                text: source[t.range()].to_string(),
+                trailing: !source[line_start..start].trim().is_empty(),
+            }
         })
         .collect();
     let body: &[ast::Stmt] = match parsed.syntax() {
