@@ -7,6 +7,7 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::query_in_loop::QueryInLoop,
     &rules::n_update_loop::NUpdateLoop,
     &rules::missing_bulk_operation::MissingBulkOperation,
+    &rules::missing_intermediate_commits::MissingIntermediateCommits,
     &rules::missing_rollback::MissingRollback,
     &rules::commit_in_loop::CommitInLoop,
     &rules::blocking_io_in_async::BlockingIoInAsync,

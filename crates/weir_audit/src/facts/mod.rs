@@ -3,6 +3,8 @@
 
 pub mod context;
 pub mod loops;
+pub mod models;
+pub mod regions;
 pub mod sql;
 mod types;
 pub mod uses;
@@ -29,6 +31,8 @@ pub struct ProjectFacts<'ir> {
     /// The context store: stack, database configuration, triggers,
     /// subscribers and best-practice notes (SPEC §5, §6).
     pub context: ProjectContext,
+    /// ORM models and Core tables of the project, with their tables.
+    pub models: models::Models,
 }
 
 impl<'ir> ProjectFacts<'ir> {
@@ -48,11 +52,13 @@ impl<'ir> ProjectFacts<'ir> {
         let knowledge = Knowledge::for_project(&roots, &context.tech_stack);
         let types = ProjectTypes::build(modules, &knowledge);
         let index = ProjectIndex::build(modules);
+        let models = models::Models::build(modules);
         ProjectFacts {
             knowledge,
             types,
             index,
             context,
+            models,
         }
     }
 }

@@ -48,6 +48,7 @@ pub const RULE_TOPICS: &[(&str, &[&str])] = &[
     ("QE-02", &["bulk-operations"]),
     ("QE-05", &["bulk-operations"]),
     ("QE-07", &["eager-loading"]),
+    ("TX-01", &["notify", "transactions"]),
     ("TX-04", &["transactions"]),
     ("TX-07", &["transactions", "bulk-operations"]),
     ("RT-01", &["event-loop", "blocking-driver"]),

@@ -1,0 +1,96 @@
+//! Questions the transaction rules share: which model a local holds, which
+//! table a statement updates.
+
+use weir_ir::{Expr, Stmt, StmtKind};
+
+use crate::facts::models::Model;
+use crate::facts::{CallFact, FunctionFacts};
+
+/// The model an object in local `var` is an instance of, at `offset`:
+/// a parameter annotated with it, a local assigned from an expression
+/// naming it (`Job(...)`, `await session.get(Job, id)`,
+/// `session.scalars(select(Job)).first()`), or a loop over such rows.
+pub fn model_of_local<'a>(
+    facts: &'a FunctionFacts<'_>,
+    var: &str,
+    offset: u32,
+) -> Option<&'a Model> {
+    let models = &facts.project.models;
+    let module = facts.module;
+    if let Some(bound) = facts.binding_before(var, offset) {
+        if let Some(lp) = facts.loops.iter().find(|l| l.span == bound) {
+            return lp.iter.and_then(|iter| models.mentioned(module, iter));
+        }
+        let mut value = None;
+        weir_ir::visit::walk_stmts(&facts.function.body, &mut |s: &Stmt| {
+            if s.span == bound
+                && let StmtKind::Assign { value: Some(v), .. } = &s.kind
+            {
+                value = Some(v);
+            }
+        });
+        return value.and_then(|v| models.mentioned(module, v));
+    }
+    let param = facts.function.params.iter().find(|p| p.name == var)?;
+    models.mentioned(module, param.annotation.as_ref()?)
+}
+
+/// The table an UPDATE call writes: the model or table of `update(Job)`,
+/// `Job.objects.filter(…).update(…)`, or the table after `UPDATE` in raw SQL.
+pub fn updated_table(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<String> {
+    let models = &facts.project.models;
+    for expr in [call.statement, Some(call.expr)].into_iter().flatten() {
+        if let Some(sql) = sql_text(expr) {
+            if let Some(table) = table_after_update(sql) {
+                return Some(table);
+            }
+            continue;
+        }
+        if let Some(model) = models.mentioned(facts.module, expr) {
+            return Some(model.table.clone());
+        }
+    }
+    // `job.save()` on a Django model instance.
+    if call.call.and_then(|c| c.method_name()) == Some("save")
+        && let Some(var) = call.receiver.as_deref()
+    {
+        return model_of_local(facts, var, call.site.span.start).map(|m| m.table.clone());
+    }
+    None
+}
+
+/// The SQL text of `text("…")`, `"…"`.
+pub fn sql_text(expr: &Expr) -> Option<&str> {
+    expr.as_str()
+        .or_else(|| expr.as_call().and_then(|c| c.positional(0)?.as_str()))
+}
+
+/// `UPDATE ONLY public.jobs SET …` → `public.jobs`.
+pub fn table_after_update(sql: &str) -> Option<String> {
+    let mut words = sql.split_whitespace();
+    words.find(|w| w.eq_ignore_ascii_case("update"))?;
+    let mut table = words.next()?;
+    if table.eq_ignore_ascii_case("only") {
+        table = words.next()?;
+    }
+    let table = table.trim_matches(|c| c == '"' || c == '`');
+    (!table.is_empty()).then(|| table.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_after_update;
+
+    #[test]
+    fn reads_the_updated_table() {
+        assert_eq!(
+            table_after_update("update jobs set progress = :p where id = :id").as_deref(),
+            Some("jobs")
+        );
+        assert_eq!(
+            table_after_update("UPDATE ONLY \"jobs\" SET x = 1").as_deref(),
+            Some("jobs")
+        );
+        assert_eq!(table_after_update("SELECT 1"), None);
+    }
+}
