@@ -180,6 +180,40 @@ impl Regions {
                 });
             }
         });
+        // `with SessionLocal() as session:` closes the session (and ends its
+        // transaction) at the end of the block.
+        let mut managed: Vec<(String, Span)> = Vec::new();
+        weir_ir::visit::walk_stmts(&function.body, &mut |stmt: &Stmt| {
+            if let StmtKind::With { items, .. } = &stmt.kind {
+                for item in items {
+                    if let Some(target) = item.target.as_ref().and_then(Expr::dotted) {
+                        managed.push((target, stmt.span));
+                    }
+                }
+            }
+        });
+        let scope_end = |region: &TxRegion| {
+            managed
+                .iter()
+                .filter(|(name, span)| {
+                    region.receiver.as_deref() == Some(name.as_str())
+                        && span.contains(&region.opened_at)
+                })
+                .map(|(_, span)| *span)
+                .min_by_key(|span| span.end - span.start)
+        };
+        let end_scope = |mut region: TxRegion, with: Span| {
+            region.end = with.end;
+            region.closed_by = Some(Span {
+                start: with.end,
+                end: with.end,
+                line: with.end_line,
+                col: 0,
+                end_line: with.end_line,
+            });
+            region.left_open = false;
+            region
+        };
         let blocks: Vec<(u32, u32)> = regions.iter().map(|r| (r.start, r.end)).collect();
         let in_block = |s: Span| blocks.iter().any(|(a, b)| *a <= s.start && s.start <= *b);
 
@@ -191,6 +225,16 @@ impl Regions {
         calls.sort_by_key(|c| c.site.span.start);
         let mut open: Vec<TxRegion> = Vec::new();
         for call in calls {
+            let mut i = 0;
+            while i < open.len() {
+                match scope_end(&open[i]) {
+                    Some(with) if with.end < call.site.span.start => {
+                        let region = open.remove(i);
+                        regions.push(end_scope(region, with));
+                    }
+                    _ => i += 1,
+                }
+            }
             if in_block(call.site.span) {
                 continue;
             }
@@ -246,7 +290,12 @@ impl Regions {
                 _ => {}
             }
         }
-        regions.extend(open);
+        for region in open {
+            match scope_end(&region) {
+                Some(with) => regions.push(end_scope(region, with)),
+                None => regions.push(region),
+            }
+        }
         regions.sort_by_key(|r| (r.start, r.end));
         Regions { regions }
     }

@@ -4,6 +4,7 @@
 pub mod blocking_io_in_async;
 pub mod commit_in_loop;
 pub mod cpu_bound_in_async;
+pub mod long_held_transaction;
 pub mod missing_bulk_operation;
 pub mod missing_cleanup;
 pub mod missing_intermediate_commits;
@@ -15,6 +16,7 @@ pub mod redundant_copy;
 pub mod sequential_awaits_in_loop;
 pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
+pub mod transaction_scope_too_wide;
 pub mod tx_common;
 pub mod unnecessary_list_allocation;
 

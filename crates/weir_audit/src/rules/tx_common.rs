@@ -77,6 +77,109 @@ pub fn table_after_update(sql: &str) -> Option<String> {
     (!table.is_empty()).then(|| table.to_ascii_lowercase())
 }
 
+/// What makes an open transaction last: the facets TX-02 and TX-05 share.
+/// One finding per region: network or file I/O inside it makes it TX-02
+/// (scope too wide: the work does not belong in the transaction), with the
+/// sleep and long-body facets as evidence; otherwise a sleep or a body over
+/// [`LONG_BODY_LINES`] lines makes it TX-05 (long-held transaction).
+pub struct SlowWork {
+    pub region: crate::facts::regions::TxRegion,
+    /// (span, description, is network)
+    pub io: Vec<(weir_ir::Span, String, bool)>,
+    pub sleeps: Vec<(weir_ir::Span, String)>,
+    pub lines: u32,
+    pub witness: Option<crate::project::summary::Witness>,
+}
+
+/// A transaction open over more lines than this is long-held.
+pub const LONG_BODY_LINES: u32 = 50;
+
+pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
+    use crate::knowledge::{Effect, IoKind, ObjKind};
+    let regions = crate::facts::regions::Regions::build(cx, cx.summaries);
+    let mut out = Vec::new();
+    for region in regions.regions {
+        let mut work = SlowWork {
+            lines: region.end_line(cx).saturating_sub(region.opened_at.line) + 1,
+            region,
+            io: Vec::new(),
+            sleeps: Vec::new(),
+            witness: None,
+        };
+        for call in &cx.calls {
+            if !work.region.contains(call.site.span) || call.site.in_lambda {
+                continue;
+            }
+            let text = call.text();
+            let receiver_http = call
+                .receiver_kind
+                .is_some_and(|t| matches!(t.kind, ObjKind::HttpClient | ObjKind::AsyncHttpClient));
+            let grpc = call
+                .call
+                .and_then(|c| c.qualified.as_deref())
+                .is_some_and(|q| q.starts_with("grpc."))
+                || call
+                    .receiver
+                    .as_deref()
+                    .is_some_and(|r| r.ends_with("stub"));
+            match call.effect {
+                Some(Effect::Network | Effect::Blocking(IoKind::Http | IoKind::Socket)) => {
+                    work.io.push((
+                        call.site.span,
+                        format!("{text} calls over the network"),
+                        true,
+                    ));
+                }
+                _ if receiver_http || grpc => {
+                    work.io.push((
+                        call.site.span,
+                        format!("{text} calls over the network"),
+                        true,
+                    ));
+                }
+                Some(Effect::Blocking(IoKind::File)) => {
+                    work.io
+                        .push((call.site.span, format!("{text} does file I/O"), false));
+                }
+                Some(Effect::Sleep) => work.sleeps.push((call.site.span, format!("{text} sleeps"))),
+                None => {
+                    let Some(summary) = cx.summaries.of_call(call) else {
+                        continue;
+                    };
+                    if let Some(w) = &summary.network {
+                        work.io.push((
+                            call.site.span,
+                            format!("{text} calls over the network"),
+                            true,
+                        ));
+                        work.witness.get_or_insert_with(|| w.clone());
+                    } else if let Some((kind @ (IoKind::Http | IoKind::Socket | IoKind::File), w)) =
+                        &summary.blocks
+                    {
+                        let net = *kind != IoKind::File;
+                        work.io.push((
+                            call.site.span,
+                            format!("{text} does {}", kind.describe()),
+                            net,
+                        ));
+                        work.witness.get_or_insert_with(|| w.clone());
+                    } else if let Some(w) = &summary.sleeps {
+                        work.sleeps.push((call.site.span, format!("{text} sleeps")));
+                        work.witness.get_or_insert_with(|| w.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        work.io.sort_by_key(|(s, _, _)| s.start);
+        work.sleeps.sort_by_key(|(s, _)| s.start);
+        if !work.io.is_empty() || !work.sleeps.is_empty() || work.lines > LONG_BODY_LINES {
+            out.push(work);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::table_after_update;
