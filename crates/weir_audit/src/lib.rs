@@ -3,8 +3,8 @@
 
 pub mod advisory;
 pub mod audit;
-pub mod context;
 pub mod baseline;
+pub mod context;
 pub mod facts;
 pub mod knowledge;
 pub mod project;

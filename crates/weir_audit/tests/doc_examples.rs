@@ -1,7 +1,7 @@
 //! Every rule's documentation is executed: the code under "Example" must be
 //! reported by the rule, the code under "Use instead" must not.
 
-use weir_audit::audit::{Selection, audit};
+use weir_audit::audit::{Selection, audit_with_context};
 use weir_audit::registry::RULES;
 
 /// The first ```python block after `heading`.
@@ -12,9 +12,34 @@ fn code_after(doc: &str, heading: &str) -> Option<String> {
     Some(rest[start..start + end].to_string())
 }
 
+/// An example is one file (`app/service.py`), or several when it has
+/// `# file: path` lines (a migration and the code that updates its table).
+fn files_of(source: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    for line in source.lines() {
+        if let Some(path) = line.trim().strip_prefix("# file: ") {
+            files.push((path.trim().to_string(), String::new()));
+            continue;
+        }
+        if files.is_empty() {
+            files.push(("app/service.py".into(), String::new()));
+        }
+        let text = &mut files.last_mut().unwrap().1;
+        text.push_str(line);
+        text.push('\n');
+    }
+    files
+}
+
 fn findings_of(rule: &str, source: &str) -> usize {
-    let module = weir_lang::lower("app/service.py", source).unwrap();
-    let output = audit(std::slice::from_ref(&module), &Selection::default());
+    let files = files_of(source);
+    let modules: Vec<_> = files
+        .iter()
+        .map(|(path, text)| weir_lang::lower(path, text).unwrap())
+        .collect();
+    let root = std::path::Path::new(".");
+    let context = weir_cli::discovery::discover_context("", root, &[], &modules).0;
+    let output = audit_with_context(&modules, context, &Selection::default());
     output.findings.iter().filter(|f| f.rule == rule).count()
 }
 

@@ -45,9 +45,10 @@ fn exit_code_follows_fail_on() {
         weir(&["audit", &ex, "--fail-on", "never"]).status.code(),
         Some(0)
     );
+    // The example's progress loop is a CRITICAL TX-01 (NOTIFY delivered only at commit).
     assert_eq!(
         weir(&["audit", &ex, "--fail-on", "critical"]).status.code(),
-        Some(0)
+        Some(1)
     );
     assert_eq!(
         weir(&["audit", &ex, "--fail-on", "low"]).status.code(),

@@ -3,6 +3,8 @@
 
 pub mod context;
 pub mod loops;
+pub mod models;
+pub mod regions;
 pub mod rows;
 pub mod sql;
 mod types;
@@ -34,6 +36,8 @@ pub struct ProjectFacts<'ir> {
     pub context: ProjectContext,
     /// Tunable sizes (`[tool.weir.thresholds]`); defaults from the SPEC.
     pub thresholds: crate::thresholds::Thresholds,
+    /// Models and Core tables by table name (the transaction auditor's view).
+    pub tables: models::Models,
 }
 
 impl<'ir> ProjectFacts<'ir> {
@@ -54,6 +58,7 @@ impl<'ir> ProjectFacts<'ir> {
         let types = ProjectTypes::build(modules, &knowledge);
         let index = ProjectIndex::build(modules);
         let models = ModelIndex::build(modules);
+        let tables = models::Models::build(modules);
         ProjectFacts {
             knowledge,
             types,
@@ -61,6 +66,7 @@ impl<'ir> ProjectFacts<'ir> {
             models,
             context,
             thresholds: crate::thresholds::Thresholds::default(),
+            tables,
         }
     }
 }

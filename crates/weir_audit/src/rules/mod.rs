@@ -4,8 +4,10 @@
 pub mod blocking_io_in_async;
 pub mod commit_in_loop;
 pub mod cpu_bound_in_async;
+pub mod long_held_transaction;
 pub mod missing_bulk_operation;
 pub mod missing_cleanup;
+pub mod missing_intermediate_commits;
 pub mod missing_rollback;
 pub mod n_update_loop;
 pub mod pool_config_gaps;
@@ -14,6 +16,8 @@ pub mod redundant_copy;
 pub mod sequential_awaits_in_loop;
 pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
+pub mod transaction_scope_too_wide;
+pub mod tx_common;
 pub mod unnecessary_list_allocation;
 
 use weir_ir::{Expr, ExprKind};

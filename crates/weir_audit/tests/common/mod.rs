@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use weir_audit::audit::{AuditOutput, Selection, audit};
+use weir_audit::audit::{AuditOutput, Selection, audit_with_context};
 
 /// Rule id → lines, for one marker keyword (`expect` or `ok`).
 pub fn markers(source: &str, keyword: &str) -> BTreeMap<String, BTreeSet<u32>> {
@@ -31,6 +31,36 @@ pub fn markers(source: &str, keyword: &str) -> BTreeMap<String, BTreeSet<u32>> {
         }
     }
     out
+}
+
+/// Every file under `dir` (relative path, absolute path), sorted.
+fn all_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixture dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            all_files(root, &path, out);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, path));
+        }
+    }
+}
+
+/// The context store as `weir` builds it for the folder: manifests,
+/// migrations (triggers), subscribers, session settings.
+pub fn context_of(root: &Path, modules: &[weir_ir::Module]) -> weir_audit::context::ProjectContext {
+    let mut files = Vec::new();
+    all_files(root, root, &mut files);
+    files.retain(|(rel, _)| weir_cli::discovery::stack_file_kind(rel).is_some());
+    weir_cli::discovery::discover_context("", root, &files, modules).0
 }
 
 pub fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -72,7 +102,7 @@ pub fn audit_folder(root: &Path) -> Project {
         .iter()
         .map(|(rel, src)| weir_lang::lower(rel, src).unwrap())
         .collect();
-    let output = audit(&modules, &Selection::default());
+    let output = audit_with_context(&modules, context_of(root, &modules), &Selection::default());
     Project { files, output }
 }
 
