@@ -18,6 +18,7 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::sequential_awaits_in_loop::SequentialAwaitsInLoop,
     &rules::missing_cleanup::MissingCleanup,
     &rules::pool_config_gaps::PoolConfigGaps,
+    &rules::leak_on_error_path::LeakOnErrorPath,
 ];
 
 /// Looks a rule up by id (`QE-07`, case-insensitive) or name (`query-in-loop`).

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod loops;
+pub mod resources;
 pub mod sql;
 mod types;
 pub mod uses;

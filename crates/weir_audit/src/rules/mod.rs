@@ -4,6 +4,7 @@
 pub mod blocking_io_in_async;
 pub mod commit_in_loop;
 pub mod cpu_bound_in_async;
+pub mod leak_on_error_path;
 pub mod missing_bulk_operation;
 pub mod missing_cleanup;
 pub mod missing_rollback;
