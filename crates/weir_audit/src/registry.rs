@@ -19,6 +19,8 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::missing_cleanup::MissingCleanup,
     &rules::pool_config_gaps::PoolConfigGaps,
     &rules::leak_on_error_path::LeakOnErrorPath,
+    &rules::session_held_while_streaming::SessionHeldWhileStreaming,
+    &rules::injected_session_in_long_lived_work::InjectedSessionInLongLivedWork,
 ];
 
 /// Looks a rule up by id (`QE-07`, case-insensitive) or name (`query-in-loop`).

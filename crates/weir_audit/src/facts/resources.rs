@@ -370,3 +370,343 @@ fn collect_points<'ir>(
         }
     }
 }
+
+/// Where a session the handler holds comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A request-scoped dependency (`Depends(get_db)`): it lives until the
+    /// response (or the WebSocket) is finished.
+    Injected,
+    /// Opened by the handler itself (`SessionLocal()`, `async with …`).
+    Opened,
+}
+
+/// A session or connection a handler holds.
+#[derive(Debug, Clone)]
+pub struct Held<'ir> {
+    pub var: String,
+    pub span: Span,
+    pub origin: Origin,
+    /// For `with`-bound sessions: the statement whose body holds it.
+    pub with_stmt: Option<&'ir Stmt>,
+}
+
+fn is_depends(expr: &Expr) -> bool {
+    expr.as_call().is_some_and(|c| {
+        c.callee
+            .dotted()
+            .is_some_and(|d| d == "Depends" || d.ends_with(".Depends"))
+    })
+}
+
+/// `Annotated[Session, Depends(get_db)]`.
+fn annotated_depends(annotation: &Expr) -> bool {
+    let ExprKind::Subscript { value, index } = &annotation.kind else {
+        return false;
+    };
+    value.dotted().is_some_and(|v| v.ends_with("Annotated"))
+        && matches!(&index.kind, ExprKind::Collection { elements, .. } if elements.iter().any(is_depends))
+}
+
+/// Sessions and connections injected into the function's parameters:
+/// `db: Session = Depends(get_db)`, `Annotated[AsyncSession, Depends(…)]`,
+/// or an alias of it (`session: SessionDep`).
+pub fn injected_sessions<'ir>(facts: &FunctionFacts<'ir>) -> Vec<Held<'ir>> {
+    let project = facts.project;
+    let mut out = Vec::new();
+    for param in &facts.function.params {
+        let kind = param.annotation.as_ref().and_then(|a| {
+            project
+                .types
+                .annotation_kind(facts.module, &project.knowledge, a)
+        });
+        let depends = param.default.as_ref().is_some_and(is_depends)
+            || param.annotation.as_ref().is_some_and(annotated_depends);
+        let provider = param
+            .default
+            .as_ref()
+            .and_then(Expr::as_call)
+            .and_then(|c| c.positional(0))
+            .and_then(Expr::dotted)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let sessionish = kind.is_some_and(|k| k.is_resource() && k != ObjKind::Cursor)
+            || (depends
+                && kind.is_none()
+                && (["db", "session", "conn"]
+                    .iter()
+                    .any(|w| provider.contains(w) || param.name.contains(w))));
+        // A session-typed parameter of a route is injected one way or another.
+        if sessionish && (depends || facts.context == super::ExecContext::RequestHandler) {
+            out.push(Held {
+                var: param.name.clone(),
+                span: param.span,
+                origin: Origin::Injected,
+                with_stmt: None,
+            });
+        }
+    }
+    out
+}
+
+/// Every session or connection the function holds: injected, acquired
+/// into a local, or bound by `with`.
+pub fn held_sessions<'ir>(facts: &FunctionFacts<'ir>) -> Vec<Held<'ir>> {
+    let mut out = injected_sessions(facts);
+    for acq in &facts.acquisitions {
+        if acq.kind != ObjKind::Cursor {
+            out.push(Held {
+                var: acq.var.clone(),
+                span: acq.site.span,
+                origin: Origin::Opened,
+                with_stmt: None,
+            });
+        }
+    }
+    weir_ir::visit::walk_stmts(&facts.function.body, &mut |stmt| {
+        let StmtKind::With { items, .. } = &stmt.kind else {
+            return;
+        };
+        for item in items {
+            let context = item.context.unawaited();
+            let opens = facts.calls.iter().any(|c| {
+                c.site.span == context.span
+                    && c.returns
+                        .is_some_and(|k| k.is_resource() && k != ObjKind::Cursor)
+            });
+            if let (true, Some(var)) = (opens, item.target.as_ref().and_then(Expr::as_name)) {
+                out.push(Held {
+                    var: var.to_string(),
+                    span: context.span,
+                    origin: Origin::Opened,
+                    with_stmt: Some(stmt),
+                });
+            }
+        }
+    });
+    out
+}
+
+/// The function serves a WebSocket: a `WebSocket` parameter or a
+/// `.websocket(…)` route.
+pub fn is_websocket_handler(function: &weir_ir::Function) -> bool {
+    function.params.iter().any(|p| {
+        p.annotation
+            .as_ref()
+            .and_then(Expr::dotted)
+            .is_some_and(|a| a == "WebSocket" || a.ends_with(".WebSocket"))
+    }) || function.decorators.iter().any(|d| {
+        d.as_call()
+            .and_then(|c| c.method_name())
+            .is_some_and(|m| m == "websocket" || m == "websocket_route")
+    })
+}
+
+const STREAM_RESPONSES: &[&str] = &["StreamingResponse", "EventSourceResponse"];
+
+/// A streaming response built in the function, with the generator that
+/// feeds it.
+#[derive(Debug, Clone)]
+pub struct Stream<'ir> {
+    pub call: &'ir Expr,
+    pub content: Option<&'ir Expr>,
+}
+
+pub fn streams<'ir>(facts: &FunctionFacts<'ir>) -> Vec<Stream<'ir>> {
+    let mut out = Vec::new();
+    weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+        let Some(call) = e.as_call() else { return };
+        let Some(name) = call.callee.dotted() else {
+            return;
+        };
+        let last = name.rsplit('.').next().unwrap_or(&name);
+        if STREAM_RESPONSES.contains(&last) {
+            out.push(Stream {
+                call: e,
+                content: call.positional(0).or_else(|| call.keyword("content")),
+            });
+        }
+    });
+    out
+}
+
+/// The stream's generator uses `var`: it is passed to the generator call,
+/// or the generator (a nested function or expression) closes over it.
+pub fn stream_uses(facts: &FunctionFacts<'_>, content: &Expr, var: &str) -> bool {
+    let content = resolve_local(facts, content).unwrap_or(content);
+    if let Some(call) = content.unawaited().as_call() {
+        if call.args.iter().any(|a| mentions(&a.value, var)) {
+            return true;
+        }
+        return call
+            .callee
+            .as_name()
+            .and_then(|n| nested_function(facts, n))
+            .is_some_and(|f| body_mentions(&f.body, var));
+    }
+    if let Some(name) = content.as_name() {
+        return nested_function(facts, name).is_some_and(|f| body_mentions(&f.body, var));
+    }
+    mentions(content, var)
+}
+
+/// `gen = stream_rows(db)` → the assigned value of a local name.
+fn resolve_local<'ir>(facts: &FunctionFacts<'ir>, expr: &Expr) -> Option<&'ir Expr> {
+    let name = expr.as_name()?;
+    let mut found = None;
+    weir_ir::visit::walk_stmts(&facts.function.body, &mut |stmt| {
+        if let StmtKind::Assign {
+            targets,
+            value: Some(value),
+            ..
+        } = &stmt.kind
+            && targets.iter().any(|t| t.as_name() == Some(name))
+        {
+            found = Some(value);
+        }
+    });
+    found
+}
+
+/// A function defined inside this one, by name.
+pub fn nested_function<'ir>(
+    facts: &FunctionFacts<'ir>,
+    name: &str,
+) -> Option<&'ir weir_ir::Function> {
+    let id = facts.function.id;
+    facts
+        .module
+        .functions
+        .iter()
+        .find(|f| f.parent == Some(id) && f.name == name)
+}
+
+pub fn body_mentions(body: &[Stmt], var: &str) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_block_exprs(body, &mut |e| found |= e.as_name() == Some(var));
+    found
+}
+
+/// Long-lived work a call starts: a background task, a task on the event
+/// loop, a thread or an executor job. Returns a label.
+pub fn starts_long_lived_work(call: &weir_ir::Call) -> Option<&'static str> {
+    let name = call.callee.dotted().unwrap_or_default();
+    let qualified = call.qualified.as_deref().unwrap_or(&name);
+    let method = call.method_name().unwrap_or("");
+    if method == "add_task" {
+        return Some("a background task");
+    }
+    if matches!(method, "create_task" | "ensure_future" | "start_soon")
+        || qualified.ends_with("asyncio.create_task")
+        || qualified.ends_with("asyncio.ensure_future")
+    {
+        return Some("a task on the event loop");
+    }
+    if qualified.ends_with("threading.Thread") || qualified.ends_with("Process") {
+        return Some("a thread");
+    }
+    if matches!(
+        method,
+        "submit" | "run_in_executor" | "apply_async" | "delay" | "enqueue" | "send_task"
+    ) {
+        return Some("work outside the request");
+    }
+    None
+}
+
+/// One way a handler keeps a session for the lifetime of a stream or of
+/// long-lived work: where, and a sentence for the message.
+#[derive(Debug, Clone)]
+pub struct Facet {
+    pub span: Span,
+    pub text: String,
+}
+
+/// Sessions held for the whole of a stream: fed to (or closed over by) the
+/// generator of a `StreamingResponse`/`EventSourceResponse`, or held by a
+/// WebSocket handler across its message loop.
+pub fn stream_holds(facts: &FunctionFacts<'_>) -> Vec<Facet> {
+    let mut out = Vec::new();
+    let held = held_sessions(facts);
+    for stream in streams(facts) {
+        let Some(content) = stream.content else {
+            continue;
+        };
+        for h in held.iter().filter(|h| stream_uses(facts, content, &h.var)) {
+            out.push(Facet {
+                span: stream.call.span,
+                text: format!(
+                    "the stream's generator uses {} session `{}` for as long as the client reads",
+                    describe_origin(h.origin),
+                    h.var
+                ),
+            });
+        }
+    }
+    if is_websocket_handler(facts.function) {
+        for h in &held {
+            let holds = match (h.origin, h.with_stmt) {
+                (Origin::Injected, _) => body_mentions(&facts.function.body, &h.var),
+                (Origin::Opened, Some(stmt)) => {
+                    let mut has_loop = false;
+                    weir_ir::visit::walk_stmts(std::slice::from_ref(stmt), &mut |s| {
+                        has_loop |= matches!(s.kind, StmtKind::Loop(_))
+                            && body_mentions(std::slice::from_ref(s), &h.var);
+                    });
+                    has_loop
+                }
+                (Origin::Opened, None) => facts.loops.iter().any(|lp| {
+                    !lp.is_comprehension
+                        && lp.span.start > h.span.start
+                        && body_mentions(lp.body, &h.var)
+                }),
+            };
+            if holds {
+                out.push(Facet {
+                    span: h.span,
+                    text: format!(
+                        "the WebSocket handler holds {} session `{}` for the whole connection",
+                        describe_origin(h.origin),
+                        h.var
+                    ),
+                });
+            }
+        }
+    }
+    out.sort_by_key(|f| f.span.start);
+    out
+}
+
+fn describe_origin(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Injected => "the request-scoped",
+        Origin::Opened => "the handler's",
+    }
+}
+
+/// A request-scoped (injected) session handed to work that outlives the
+/// request: `background_tasks.add_task(f, db)`, `asyncio.create_task(f(db))`,
+/// threads, executors, task queues.
+pub fn long_lived_handoffs(facts: &FunctionFacts<'_>) -> Vec<Facet> {
+    let injected = injected_sessions(facts);
+    let mut out = Vec::new();
+    if injected.is_empty() {
+        return out;
+    }
+    weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+        let Some(call) = e.as_call() else { return };
+        let Some(what) = starts_long_lived_work(call) else {
+            return;
+        };
+        for h in &injected {
+            if call.args.iter().any(|a| mentions(&a.value, &h.var)) {
+                out.push(Facet {
+                    span: e.span,
+                    text: format!("the request-scoped session `{}` is handed to {what}", h.var),
+                });
+            }
+        }
+    });
+    out.sort_by_key(|f| f.span.start);
+    out
+}

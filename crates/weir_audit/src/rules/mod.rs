@@ -4,6 +4,7 @@
 pub mod blocking_io_in_async;
 pub mod commit_in_loop;
 pub mod cpu_bound_in_async;
+pub mod injected_session_in_long_lived_work;
 pub mod leak_on_error_path;
 pub mod missing_bulk_operation;
 pub mod missing_cleanup;
@@ -13,6 +14,7 @@ pub mod pool_config_gaps;
 pub mod query_in_loop;
 pub mod redundant_copy;
 pub mod sequential_awaits_in_loop;
+pub mod session_held_while_streaming;
 pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
 pub mod unnecessary_list_allocation;
