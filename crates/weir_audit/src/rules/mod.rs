@@ -15,6 +15,7 @@ pub mod query_in_loop;
 pub mod redundant_copy;
 pub mod sequential_awaits_in_loop;
 pub mod session_held_while_streaming;
+pub mod session_scope_mismatch;
 pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
 pub mod unnecessary_list_allocation;

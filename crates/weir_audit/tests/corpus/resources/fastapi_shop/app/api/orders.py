@@ -1,4 +1,5 @@
 """Order endpoints."""
+import httpx
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
@@ -98,3 +99,27 @@ def archive(order_id: int) -> dict:
     finally:
         session.close()
     return {"status": "archived"}
+
+
+@router.post("/{order_id}/fulfil")
+def fulfil(order_id: int, db: Session = Depends(get_db_safe)) -> dict:  # expect: RL-01
+    order = db.get(Order, order_id)
+    items = [{"sku": line.sku, "qty": line.qty} for line in order.lines]
+    request = {"order": order_id, "items": items, "priority": "normal"}
+    request["warehouse"] = "main"
+    request["gift"] = False
+    warehouse = httpx.post("https://wms.internal/fulfil", json=request, timeout=30)
+    ticket = warehouse.json()["ticket"]
+    httpx.post("https://mail.internal/send", json={"ticket": ticket}, timeout=10)
+    result = {"order": order_id, "ticket": ticket}
+    result["status"] = "fulfilling"
+    return result
+
+
+@router.post("/{order_id}/touch")
+def touch(order_id: int, db: Session = Depends(get_db_safe)) -> dict:  # ok: RL-01
+    order = db.get(Order, order_id)
+    order.touched = True
+    db.commit()
+    httpx.post("https://audit.internal/touch", json={"order": order_id}, timeout=5)
+    return {"ok": True}
