@@ -21,6 +21,10 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::sequential_awaits_in_loop::SequentialAwaitsInLoop,
     &rules::missing_cleanup::MissingCleanup,
     &rules::pool_config_gaps::PoolConfigGaps,
+    &rules::session_scope_mismatch::SessionScopeMismatch,
+    &rules::leak_on_error_path::LeakOnErrorPath,
+    &rules::session_held_while_streaming::SessionHeldWhileStreaming,
+    &rules::injected_session_in_long_lived_work::InjectedSessionInLongLivedWork,
 ];
 
 /// Looks a rule up by id (`QE-07`, case-insensitive) or name (`query-in-loop`).

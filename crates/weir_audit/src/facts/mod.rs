@@ -5,6 +5,7 @@ pub mod context;
 pub mod loops;
 pub mod models;
 pub mod regions;
+pub mod resources;
 pub mod rows;
 pub mod sql;
 mod types;

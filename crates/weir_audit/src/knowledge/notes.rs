@@ -62,6 +62,10 @@ pub const RULE_TOPICS: &[(&str, &[&str])] = &[
     ("RT-07", &["concurrency"]),
     ("RL-03", &["session-lifecycle"]),
     ("RL-04", &["pooling"]),
+    ("RL-01", &["dependency-injection", "session-lifecycle"]),
+    ("RL-02", &["session-lifecycle", "dependency-injection"]),
+    ("RL-05", &["session-lifecycle", "dependency-injection"]),
+    ("RL-06", &["dependency-injection", "session-lifecycle"]),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

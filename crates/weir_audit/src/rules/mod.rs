@@ -4,6 +4,8 @@
 pub mod blocking_io_in_async;
 pub mod commit_in_loop;
 pub mod cpu_bound_in_async;
+pub mod injected_session_in_long_lived_work;
+pub mod leak_on_error_path;
 pub mod long_held_transaction;
 pub mod missing_bulk_operation;
 pub mod missing_cleanup;
@@ -14,6 +16,8 @@ pub mod pool_config_gaps;
 pub mod query_in_loop;
 pub mod redundant_copy;
 pub mod sequential_awaits_in_loop;
+pub mod session_held_while_streaming;
+pub mod session_scope_mismatch;
 pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
 pub mod transaction_scope_too_wide;
