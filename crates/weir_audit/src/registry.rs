@@ -4,9 +4,14 @@ use crate::rule::Rule;
 use crate::rules;
 
 pub static RULES: &[&dyn Rule] = &[
+    &rules::redundant_fetch::RedundantFetch,
     &rules::query_in_loop::QueryInLoop,
     &rules::n_update_loop::NUpdateLoop,
     &rules::missing_bulk_operation::MissingBulkOperation,
+    &rules::over_fetching::OverFetching,
+    &rules::wrong_caching_scope::WrongCachingScope,
+    &rules::count_exists_misuse::CountExistsMisuse,
+    &rules::unbounded_fetch::UnboundedFetch,
     &rules::missing_intermediate_commits::MissingIntermediateCommits,
     &rules::transaction_scope_too_wide::TransactionScopeTooWide,
     &rules::missing_rollback::MissingRollback,

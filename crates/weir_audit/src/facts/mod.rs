@@ -183,11 +183,48 @@ pub struct CallFact<'ir> {
     pub returns: Option<ObjKind>,
     /// The project function the call runs, when it resolves to one.
     pub target: Option<FnRef>,
+    /// For queries of a project model: its qualified class.
+    pub model: Option<String>,
     /// The qualified name or `receiver.method` text, for messages.
     pub label: String,
 }
 
 impl CallFact<'_> {
+    /// The primary-key expression a single-entity load uses:
+    /// `session.get(Job, job_id)`, `select(Job).where(Job.id == job_id)`,
+    /// `Job.objects.get(pk=job_id)` → `job_id`.
+    pub fn load_key(&self) -> Option<&Expr> {
+        if self.op != Some(QueryOp::Select) {
+            return None;
+        }
+        let call = self.call?;
+        if matches!(call.method_name(), Some("get" | "get_one")) {
+            if let Some(key) = call.positional(1) {
+                return Some(key);
+            }
+            if let Some(key) = call.keyword("pk").or_else(|| call.keyword("id")) {
+                return Some(key);
+            }
+        }
+        let mut key = None;
+        for source in [self.statement, Some(self.expr)].into_iter().flatten() {
+            weir_ir::visit::walk_expr(source, &mut |e| {
+                if let weir_ir::ExprKind::Compare {
+                    left,
+                    ops,
+                    comparators,
+                } = &e.kind
+                {
+                    let is_pk = matches!(&left.kind, weir_ir::ExprKind::Attribute { attr, .. } if attr == "id" || attr == "pk");
+                    if is_pk && ops.as_slice() == [weir_ir::Operator::Eq] && key.is_none() {
+                        key = comparators.first();
+                    }
+                }
+            });
+        }
+        key
+    }
+
     /// `session.execute(…)`, `Path(…).read_bytes()`, for messages.
     pub fn text(&self) -> String {
         match self.call {
@@ -285,6 +322,11 @@ pub struct FunctionFacts<'ir> {
     pub params: HashSet<String>,
     /// Every binding of a name (assignment, `with … as`, loop target), in order.
     pub bindings: Vec<(String, Span)>,
+    /// Locals holding a lazy query (Django `QuerySet`, legacy `Query`).
+    pub lazy_query_vars: HashSet<String>,
+    /// Locals holding one ORM entity or rows of a model (qualified class):
+    /// loaded by a query, iterated from one, or an annotated parameter.
+    pub entities: HashMap<String, String>,
 }
 
 impl<'ir> FunctionFacts<'ir> {

@@ -78,7 +78,7 @@ pub fn row_source<S: std::hash::BuildHasher>(
         weir_ir::visit::walk_expr(expr, &mut |e| match &e.kind {
             ExprKind::Call(call) => {
                 let name = call.method_name().unwrap_or_default();
-                let is_query_builder = matches!(name, "select" | "query")
+                let is_query_builder = matches!(name, "select" | "query" | "get" | "get_one")
                     || call
                         .qualified
                         .as_deref()
@@ -93,7 +93,11 @@ pub fn row_source<S: std::hash::BuildHasher>(
                     eager.extend(call.args.iter().filter_map(|a| relationship_name(&a.value)));
                 }
                 if matches!(name, "select_related" | "prefetch_related") {
-                    eager.extend(call.args.iter().filter_map(|a| django_path(&a.value)));
+                    // `prefetch_related(bids)` with `bids = Prefetch("bid_set", ...)`.
+                    eager.extend(call.args.iter().filter_map(|a| match a.value.as_name() {
+                        Some(n) => assigned.get(n).and_then(|v| django_path(v)),
+                        None => django_path(&a.value),
+                    }));
                 }
                 if NARROWING.contains(&name) {
                     narrowed = true;

@@ -98,6 +98,8 @@ impl<'ir> Walker<'ir> {
                 collections: HashSet::new(),
                 mixed_collections: HashSet::new(),
                 bindings: Vec::new(),
+                lazy_query_vars: HashSet::new(),
+                entities: HashMap::new(),
                 params: function.params.iter().map(|p| p.name.clone()).collect(),
             },
         };
@@ -140,6 +142,14 @@ impl<'ir> Walker<'ir> {
                 .and_then(|q| self.project.index.canonical_class(&q));
             if let Some(class) = class {
                 self.instances.insert(param.name.clone(), class);
+            }
+            let model = param
+                .annotation
+                .as_ref()
+                .and_then(|a| crate::project::annotation_class(self.module, a))
+                .and_then(|q| self.project.models.get(&q).map(|m| m.class.clone()));
+            if let Some(model) = model {
+                self.facts.entities.insert(param.name.clone(), model);
             }
         }
     }
@@ -283,6 +293,11 @@ impl<'ir> Walker<'ir> {
         lp.rows = lp.iter.and_then(|iter| {
             super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
         });
+        if let (Some(rows), Some(name)) = (&lp.rows, lp.target.and_then(Expr::as_name)) {
+            self.facts
+                .entities
+                .insert(name.to_string(), rows.model.clone());
+        }
         if let Some(target) = lp.target {
             let names: Vec<String> = match &target.kind {
                 ExprKind::Collection { elements, .. } => {
@@ -425,6 +440,16 @@ impl<'ir> Walker<'ir> {
                 self.facts.strings.remove(&var);
             }
             self.facts.bindings.push((var.clone(), stmt.span));
+            if kind.is_some_and(|k| k.kind.is_lazy_query()) {
+                self.facts.lazy_query_vars.insert(var.clone());
+            } else {
+                self.facts.lazy_query_vars.remove(&var);
+            }
+            match super::rows::row_source(value, &self.assigned, self.module, &self.project.models)
+            {
+                Some(rows) => self.facts.entities.insert(var.clone(), rows.model),
+                None => self.facts.entities.remove(&var),
+            };
             let acquired = kind
                 .filter(|k| k.kind.is_resource())
                 .filter(|_| is_acquiring_call(value));
@@ -590,6 +615,12 @@ impl<'ir> Walker<'ir> {
             receiver_kind: info.receiver_kind,
             returns: info.returns,
             target,
+            model: matches!(info.effect, Some(Effect::Query(_)))
+                .then(|| {
+                    super::rows::row_source(expr, &self.assigned, self.module, &self.project.models)
+                })
+                .flatten()
+                .map(|r| r.model),
             label: info.label,
         });
     }
@@ -627,6 +658,7 @@ impl<'ir> Walker<'ir> {
             receiver_kind: Some(kind),
             returns: None,
             target: None,
+            model: None,
             label: "iteration of a lazy query".into(),
         });
     }

@@ -36,6 +36,8 @@ pub const PACK: Pack = Pack {
         "aiosqlite",
         "aiomysql",
         "aiopg",
+        // Django's `connection.cursor()` is DB-API too.
+        "django",
     ],
     funcs: &[
         connect("psycopg2.connect"),

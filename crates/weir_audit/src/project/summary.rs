@@ -45,6 +45,9 @@ pub struct Summary {
     pub writes: Option<(QueryOp, Witness)>,
     /// Rows added one at a time: `session.add`, `objects.create`, INSERT.
     pub stages: Option<Witness>,
+    /// Entities loaded by a parameter: (positional index, not counting
+    /// `self`/`cls`; model). `def get(self, job_id): session.get(Job, job_id)` → (0, Job).
+    pub loads_by_param: Vec<(usize, String)>,
     /// Commits of a session the function did not open itself.
     pub commits: Option<Witness>,
 }
@@ -88,7 +91,7 @@ const MEMOIZING_DECORATORS: &[&str] = &[
 ];
 
 /// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`.
-fn is_memoized(function: &weir_ir::Function) -> bool {
+pub fn is_memoized(function: &weir_ir::Function) -> bool {
     function.decorators.iter().any(|d| {
         let target = d.as_call().map_or(d, |c| &c.callee);
         target.dotted().is_some_and(|name| {
@@ -161,7 +164,19 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
     // A memoised function does its I/O once per argument set: callers do
     // not block on it each time. Its queries still run once per new key.
     let memoized = is_memoized(facts.function);
+    let params: Vec<&str> = facts
+        .function
+        .params
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|n| *n != "self" && *n != "cls")
+        .collect();
     for call in &facts.calls {
+        if let (Some(model), Some(key)) = (&call.model, call.load_key().and_then(Expr::as_name))
+            && let Some(index) = params.iter().position(|p| *p == key)
+        {
+            s.loads_by_param.push((index, model.clone()));
+        }
         if call.site.offloaded || call.site.in_lambda || is_exceptional(call) {
             continue;
         }

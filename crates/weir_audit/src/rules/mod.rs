@@ -3,6 +3,7 @@
 
 pub mod blocking_io_in_async;
 pub mod commit_in_loop;
+pub mod count_exists_misuse;
 pub mod cpu_bound_in_async;
 pub mod injected_session_in_long_lived_work;
 pub mod leak_on_error_path;
@@ -12,9 +13,11 @@ pub mod missing_cleanup;
 pub mod missing_intermediate_commits;
 pub mod missing_rollback;
 pub mod n_update_loop;
+pub mod over_fetching;
 pub mod pool_config_gaps;
 pub mod query_in_loop;
 pub mod redundant_copy;
+pub mod redundant_fetch;
 pub mod sequential_awaits_in_loop;
 pub mod session_held_while_streaming;
 pub mod session_scope_mismatch;
@@ -22,7 +25,9 @@ pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
 pub mod transaction_scope_too_wide;
 pub mod tx_common;
+pub mod unbounded_fetch;
 pub mod unnecessary_list_allocation;
+pub mod wrong_caching_scope;
 
 use weir_ir::{Expr, ExprKind};
 

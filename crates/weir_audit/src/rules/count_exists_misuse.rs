@@ -1,0 +1,194 @@
+use std::collections::HashMap;
+
+use weir_ir::{Expr, ExprKind, Literal, Operator, StmtKind};
+
+use crate::declare_rule;
+use crate::facts::CallFact;
+use crate::knowledge::{Effect, QueryOp};
+use crate::report::{Category, Effort, Finding, Severity};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds rows loaded only to be counted or tested for emptiness:
+    /// `len(session.scalars(q).all())`, `len(session.query(M).all())`,
+    /// `len(Model.objects.filter(...))`, `len(list(qs))`; `count()`
+    /// compared with 0 or 1 to test existence; a QuerySet used only as
+    /// `if qs:`.
+    ///
+    /// ## Why is this bad
+    /// Counting in Python transfers and builds every row; the database
+    /// answers `COUNT(*)` from an index. Testing existence with a count
+    /// still counts every match, where `EXISTS` stops at the first.
+    ///
+    /// ## Example
+    /// ```python
+    /// from sqlalchemy import select
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def open_tickets(session: Session, project_id: int) -> int:
+    ///     return len(session.scalars(select(Ticket).where(Ticket.project_id == project_id)).all())
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// from sqlalchemy import func, select
+    /// from sqlalchemy.orm import Session
+    ///
+    /// def open_tickets(session: Session, project_id: int) -> int:
+    ///     return session.scalar(select(func.count(Ticket.id)).where(Ticket.project_id == project_id))
+    /// ```
+    /// For existence: `session.query(q.exists()).scalar()`, Django `qs.exists()`.
+    ///
+    /// ## Known limitations
+    /// `len()` of rows kept in a variable and used for more than the count is
+    /// not reported (the rows were needed anyway).
+    pub struct CountExistsMisuse;
+    id: "QE-08",
+    name: "count-exists-misuse",
+    category: Category::QueryEfficiency,
+    summary: "rows loaded only to count them or to test for emptiness",
+    severity: Severity::Medium,
+    job: None,
+    init: None,
+    effort: Effort::S,
+    languages: PYTHON,
+    sources: &[
+        Source { title: "Django: QuerySet.count() and exists()", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#exists", pack: Some("django") },
+        Source { title: "SQLAlchemy: Query.exists()", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/query.html#sqlalchemy.orm.Query.exists", pack: Some("sqlalchemy") },
+    ],
+}
+
+impl Rule for CountExistsMisuse {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+        let mut by_span: HashMap<(u32, u32), Vec<&CallFact<'_>>> = HashMap::new();
+        for c in &facts.calls {
+            by_span
+                .entry((c.site.span.start, c.site.span.end))
+                .or_default()
+                .push(c);
+        }
+        let at = |e: &Expr| {
+            by_span
+                .get(&(e.span.start, e.span.end))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        };
+        let is_query = |e: &Expr| {
+            at(e).iter().any(|c| {
+                c.call.is_some()
+                    && matches!(c.effect, Some(Effect::Query(_)))
+                    && c.op == Some(QueryOp::Select)
+            })
+        };
+        // A lazy query: returned by a builder, or evaluated right here.
+        let is_lazy = |e: &Expr| match &e.kind {
+            ExprKind::Name { id } => facts.lazy_query_vars.contains(id),
+            _ => at(e).iter().any(|c| {
+                c.returns
+                    .is_some_and(crate::knowledge::ObjKind::is_lazy_query)
+                    || (c.call.is_none() && c.receiver_kind.is_some_and(|k| k.kind.is_lazy_query()))
+            }),
+        };
+        let mut found: Vec<(weir_ir::Span, &'static str, Severity)> = Vec::new();
+        weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| match &e.kind {
+            ExprKind::Call(call)
+                if call.qualified.as_deref() == Some("builtins.len") && call.args.len() == 1 =>
+            {
+                let Some(arg) = call.positional(0) else {
+                    return;
+                };
+                let loads_rows = match &arg.kind {
+                    // `len(x.all())`: `.all()` ran the query, or unwrapped its result.
+                    ExprKind::Call(inner)
+                        if matches!(inner.method_name(), Some("all" | "fetchall")) =>
+                    {
+                        is_query(arg) || inner.receiver().is_some_and(|r| is_query(r.unawaited()))
+                    }
+                    // `len(list(rows))`
+                    ExprKind::Call(inner)
+                        if inner.qualified.as_deref() == Some("builtins.list") =>
+                    {
+                        inner
+                            .positional(0)
+                            .is_some_and(|a| is_query(a.unawaited()) || is_lazy(a))
+                    }
+                    _ => !matches!(arg.kind, ExprKind::Name { .. }) && is_lazy(arg),
+                };
+                if loads_rows {
+                    found.push((e.span, "loads every row to count them", Severity::Medium));
+                }
+            }
+            ExprKind::Compare {
+                left,
+                ops,
+                comparators,
+            } => {
+                let counts = left
+                    .as_call()
+                    .is_some_and(|c| c.method_name() == Some("count"))
+                    && is_query(left);
+                let against_zero_or_one = comparators
+                    .first()
+                    .is_some_and(|c| matches!(c.kind, ExprKind::Literal(Literal::Int(0 | 1))));
+                let existence = matches!(
+                    ops.first(),
+                    Some(
+                        Operator::Gt
+                            | Operator::GtE
+                            | Operator::Eq
+                            | Operator::NotEq
+                            | Operator::Lt
+                    )
+                );
+                if counts && against_zero_or_one && existence {
+                    found.push((
+                        e.span,
+                        "counts every match only to test whether one exists",
+                        Severity::Low,
+                    ));
+                }
+            }
+            _ => {}
+        });
+        // `if qs:` on a QuerySet that is used for nothing else.
+        weir_ir::visit::walk_stmts(&facts.function.body, &mut |stmt| {
+            let StmtKind::If { test, .. } = &stmt.kind else {
+                return;
+            };
+            let Some(name) = test
+                .as_name()
+                .filter(|n| facts.lazy_query_vars.contains(*n))
+            else {
+                return;
+            };
+            let mut other_uses = 0;
+            weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+                if e.as_name() == Some(name) && e.span != test.span {
+                    other_uses += 1;
+                }
+            });
+            // The assignment target counts once.
+            if other_uses <= 1 {
+                found.push((
+                    test.span,
+                    "evaluates the whole QuerySet only to test whether it is empty",
+                    Severity::Medium,
+                ));
+            }
+        });
+        for (span, what, severity) in found {
+            let mut f = finding(&Self::META, facts, span, format!("this expression {what}"))
+                .why("Counting or testing for rows in Python fetches and builds every row; the database answers COUNT/EXISTS directly.")
+                .help("Use `select(func.count(...))` / `query.count()` / `qs.count()` for numbers, and `exists()` / `qs.exists()` for existence.");
+            if f.severity != severity {
+                f = f.severity(severity);
+            }
+            out.push(f);
+        }
+    }
+}

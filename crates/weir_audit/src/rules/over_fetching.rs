@@ -1,0 +1,161 @@
+use weir_ir::{Expr, ExprKind};
+
+use crate::declare_rule;
+use crate::facts::{CallFact, ExecContext, sql};
+use crate::knowledge::Effect;
+use crate::report::{Category, Effort, Finding, Severity};
+use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds whole rows fetched where a few columns are used: raw SQL
+    /// `SELECT *`, and, in request handlers, rows of a wide model (more than
+    /// 15 mapped columns) loaded whole and then read for at most three
+    /// attributes, with no `load_only`/`defer`/column select/`only()`/`values()`.
+    ///
+    /// ## Why is this bad
+    /// Every column is read from disk, sent over the wire and turned into
+    /// Python objects, for data the code drops. On wide tables (text blobs,
+    /// JSON columns) that is most of the work; `SELECT *` also breaks when
+    /// columns are added or reordered.
+    ///
+    /// ## Example
+    /// ```python
+    /// def open_invoices(cur):
+    ///     cur.execute("SELECT * FROM invoices WHERE status = 'open'")
+    ///     return cur.fetchall()
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// def open_invoices(cur):
+    ///     cur.execute("SELECT id, number, total FROM invoices WHERE status = 'open'")
+    ///     return cur.fetchall()
+    /// ```
+    /// ORM: `select(Customer.id, Customer.name)`, `.options(load_only(...))`,
+    /// Django `.only(...)` / `.values(...)`.
+    ///
+    /// ## Known limitations
+    /// Attribute use is counted in the loop that reads the rows; rows passed
+    /// whole to a serializer are assumed to need every column.
+    pub struct OverFetching;
+    id: "QE-04",
+    name: "over-fetching",
+    category: Category::QueryEfficiency,
+    summary: "whole rows fetched where a few columns are used",
+    severity: Severity::Medium,
+    job: None,
+    init: None,
+    effort: Effort::S,
+    languages: PYTHON,
+    sources: &[
+        Source { title: "SQLAlchemy: Column loading options (load_only, defer)", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/columns.html", pack: Some("sqlalchemy") },
+        Source { title: "Django: QuerySet.only() and values()", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#only", pack: Some("django") },
+    ],
+}
+
+/// Models wider than this are worth narrowing (SPEC §2).
+const WIDE_MODEL_COLUMNS: usize = 15;
+/// Reading this many attributes or fewer of a wide row is over-fetching.
+const FEW_ATTRIBUTES: usize = 3;
+
+impl Rule for OverFetching {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+        for call in facts
+            .calls
+            .iter()
+            .filter(|c| matches!(c.effect, Some(Effect::Query(_))))
+        {
+            if selects_star(call) {
+                out.push(
+                    finding(&Self::META, facts, call.site.span, format!("{} runs `SELECT *`", crate::rules::call_text(call)))
+                        .severity(Severity::Low)
+                        .why("`SELECT *` reads and transfers every column, including ones the code never uses, and changes meaning when the table changes.")
+                        .help("Name the columns the code uses."),
+                );
+            }
+        }
+        if facts.context != ExecContext::RequestHandler {
+            return;
+        }
+        let mut reported = Vec::new();
+        for lp in &facts.loops {
+            let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+                continue;
+            };
+            if rows.narrowed {
+                continue;
+            }
+            let Some(model) = facts.facts.project.models.get(&rows.model) else {
+                continue;
+            };
+            if model.columns <= WIDE_MODEL_COLUMNS {
+                continue;
+            }
+            let mut attributes: Vec<String> = Vec::new();
+            let mut whole = false;
+            let mut count = |e: &Expr| match &e.kind {
+                ExprKind::Attribute { value, attr }
+                    if value.as_name() == Some(var) && !attributes.contains(attr) =>
+                {
+                    attributes.push(attr.clone());
+                }
+                // The row itself passed on or returned: it may need everything.
+                ExprKind::Call(c) if c.args.iter().any(|a| a.value.as_name() == Some(var)) => {
+                    whole = true;
+                }
+                _ => {}
+            };
+            if let Some(element) = lp.element {
+                weir_ir::visit::walk_expr(element, &mut count);
+            }
+            weir_ir::visit::walk_block_exprs(lp.body, &mut count);
+            if whole || attributes.is_empty() || attributes.len() > FEW_ATTRIBUTES {
+                continue;
+            }
+            let Some(iter) = lp.iter else { continue };
+            let span = match iter.as_name() {
+                Some(name) => facts
+                    .binding_before(name, lp.span.start)
+                    .unwrap_or(iter.span),
+                None => iter.span,
+            };
+            if reported.contains(&span) {
+                continue;
+            }
+            reported.push(span);
+            out.push(
+                finding(&Self::META, facts, span, format!("whole `{}` rows ({} columns) are loaded but only {} read", model.name, model.columns, attributes.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")))
+                    .why("Every column of a wide model is read, transferred and hydrated for each row, for a handful of fields.")
+                    .help(format!("Select only those columns: `select({0}.{1})`, `.options(load_only({0}.{1}))`, or Django `.only(...)`/`.values(...)`.", model.name, attributes[0]))
+                    .evidence(&facts.module.path, lp.span.line, crate::rules::describe_loop(lp)),
+            );
+        }
+    }
+}
+
+/// Raw SQL text starting `SELECT *` (literal, `text(...)`, f-string).
+fn selects_star(call: &CallFact<'_>) -> bool {
+    let Some(arg) = call.statement.or(call.first_arg) else {
+        return false;
+    };
+    let text = match &arg.kind {
+        ExprKind::Literal(weir_ir::Literal::Str(s)) => s.as_str(),
+        ExprKind::Template { text, .. } => text.as_str(),
+        ExprKind::Call(c) => match c.positional(0).map(|a| &a.kind) {
+            Some(ExprKind::Literal(weir_ir::Literal::Str(s))) => s.as_str(),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let normalized: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_uppercase();
+    sql::sql_text_op(&normalized).is_some() && normalized.starts_with("SELECT *")
+}
