@@ -21,7 +21,15 @@ declare_rule! {
     ///
     /// ## Example
     /// ```python
-    /// from sqlalchemy.orm import Session
+    /// from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+    ///
+    /// class Base(DeclarativeBase):
+    ///     pass
+    ///
+    /// class Job(Base):
+    ///     __tablename__ = "jobs"
+    ///     id: Mapped[int] = mapped_column(primary_key=True)
+    ///     state: Mapped[str]
     ///
     /// def start(session: Session, job_id: int):
     ///     job = session.get(Job, job_id)
@@ -32,7 +40,15 @@ declare_rule! {
     ///
     /// ## Use instead
     /// ```python
-    /// from sqlalchemy.orm import Session
+    /// from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+    ///
+    /// class Base(DeclarativeBase):
+    ///     pass
+    ///
+    /// class Job(Base):
+    ///     __tablename__ = "jobs"
+    ///     id: Mapped[int] = mapped_column(primary_key=True)
+    ///     state: Mapped[str]
     ///
     /// def start(session: Session, job_id: int):
     ///     job = session.get(Job, job_id)
