@@ -21,6 +21,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```python
+    /// import psycopg2
+    ///
     /// def open_invoices(cur):
     ///     cur.execute("SELECT * FROM invoices WHERE status = 'open'")
     ///     return cur.fetchall()
@@ -28,6 +30,8 @@ declare_rule! {
     ///
     /// ## Use instead
     /// ```python
+    /// import psycopg2
+    ///
     /// def open_invoices(cur):
     ///     cur.execute("SELECT id, number, total FROM invoices WHERE status = 'open'")
     ///     return cur.fetchall()
