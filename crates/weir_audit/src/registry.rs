@@ -17,6 +17,7 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::missing_rollback::MissingRollback,
     &rules::long_held_transaction::LongHeldTransaction,
     &rules::commit_in_loop::CommitInLoop,
+    &rules::async_session_hazards::AsyncSessionHazards,
     &rules::blocking_io_in_async::BlockingIoInAsync,
     &rules::unnecessary_list_allocation::UnnecessaryListAllocation,
     &rules::sync_sleep_in_async::SyncSleepInAsync,

@@ -58,6 +58,10 @@ pub const RULE_TOPICS: &[(&str, &[&str])] = &[
     ("TX-04", &["transactions"]),
     ("TX-05", &["long-transactions"]),
     ("TX-07", &["transactions", "bulk-operations"]),
+    (
+        "TX-08",
+        &["async-orm", "session-lifecycle", "eager-loading"],
+    ),
     ("RT-01", &["event-loop", "blocking-driver"]),
     ("RT-02", &[]),
     ("RT-03", &["event-loop"]),

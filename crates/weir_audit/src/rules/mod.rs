@@ -1,6 +1,7 @@
 //! One rule per file, named after the bad pattern. Shared questions that
 //! several rules ask live here.
 
+pub mod async_session_hazards;
 pub mod blocking_io_in_async;
 pub mod commit_in_loop;
 pub mod count_exists_misuse;
