@@ -26,12 +26,18 @@ pub struct RunOptions {
 
 pub fn run(path: &Path, options: &RunOptions) -> Result<Report> {
     let discovered = discover(path, &options.filters)?;
+    run_discovered(&discovered, options)
+}
+
+/// Audits files already discovered. A file that is gone or unreadable by
+/// the time it is read (deleted during the run) becomes a warning.
+pub fn run_discovered(discovered: &Discovered, options: &RunOptions) -> Result<Report> {
     let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK_BYTES);
     if let Some(threads) = options.threads {
         builder = builder.num_threads(threads.max(1));
     }
     let pool = builder.build().context("could not start worker threads")?;
-    Ok(pool.install(|| audit_files(&discovered, options)))
+    Ok(pool.install(|| audit_files(discovered, options)))
 }
 
 fn audit_files(discovered: &Discovered, options: &RunOptions) -> Report {

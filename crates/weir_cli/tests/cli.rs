@@ -249,25 +249,6 @@ fn output_is_identical_whatever_the_thread_count() {
 }
 
 #[test]
-fn deep_nesting_does_not_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let deep = format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
-    write(dir.path(), "app/deep.py", deep.as_bytes());
-    write(dir.path(), "app/good.py", N_PLUS_ONE.as_bytes());
-    let out = weir(&[
-        "audit",
-        dir.path().to_str().unwrap(),
-        "--format",
-        "json",
-        "--fail-on",
-        "never",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["findings"].as_array().unwrap().len(), 1);
-}
-
-#[test]
 fn debug_ir_prints_json() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "m.py", N_PLUS_ONE.as_bytes());

@@ -588,8 +588,10 @@ impl<'ir> Walker<'ir> {
                 label,
             };
         }
+        let mut receiver_unknown = false;
         if let ExprKind::Attribute { value, attr } = &call.callee.kind {
             let receiver_kind = self.kind_of(value);
+            receiver_unknown = receiver_kind.is_none();
             if let Some(recv) = receiver_kind {
                 if let Some(entry) = knowledge.method(recv.kind, attr) {
                     let returns = entry.returns;
@@ -625,8 +627,16 @@ impl<'ir> Walker<'ir> {
                 };
             }
         }
-        // Calling a factory: `SessionLocal()`.
-        let returns = self.kind_of(&call.callee).and_then(|t| t.kind.called());
+        // Calling a factory: `SessionLocal()`. The receiver's kind is known
+        // to be unknown by now: asking again would make a call chain
+        // (`q.a().b().c()…`) cost 2^length.
+        let callee_kind = match &call.callee.kind {
+            ExprKind::Attribute { value, attr } if receiver_unknown => {
+                self.attribute_kind(&call.callee, value, attr, true)
+            }
+            _ => self.kind_of(&call.callee),
+        };
+        let returns = callee_kind.and_then(|t| t.kind.called());
         CallInfo {
             effect: None,
             returns,
@@ -663,32 +673,7 @@ impl<'ir> Walker<'ir> {
                     None => knowledge.hint(id).map(Typed::hinted),
                 }
             }
-            ExprKind::Attribute { value, attr } => {
-                if let Some(path) = expr.dotted() {
-                    if let Some(t) = self.env.get(&path) {
-                        return Some(*t);
-                    }
-                    if let Some(t) = self.class_attribute(&path) {
-                        return Some(t);
-                    }
-                    if let Some(t) = self
-                        .module
-                        .resolve(&path)
-                        .and_then(|q| self.project.types.global(&q))
-                    {
-                        return Some(t);
-                    }
-                }
-                if let Some(kind) = knowledge.attribute(attr) {
-                    return Some(Typed::hinted(kind));
-                }
-                // `self.session`, `db.session`: a hint on the attribute name,
-                // unless the base is a known object with its own API.
-                if self.kind_of(value).is_none() {
-                    return knowledge.hint(attr).map(Typed::hinted);
-                }
-                None
-            }
+            ExprKind::Attribute { value, attr } => self.attribute_kind(expr, value, attr, false),
             // `connections["default"]`
             ExprKind::Subscript { value, .. } => {
                 let q = self.module.resolve_expr(value)?;
@@ -696,6 +681,42 @@ impl<'ir> Walker<'ir> {
             }
             _ => None,
         }
+    }
+
+    /// The kind of `value.attr` (`expr`); `value_unknown` when the caller
+    /// already found that `value` has no known kind.
+    fn attribute_kind(
+        &self,
+        expr: &Expr,
+        value: &Expr,
+        attr: &str,
+        value_unknown: bool,
+    ) -> Option<Typed> {
+        let knowledge = &self.project.knowledge;
+        if let Some(path) = expr.dotted() {
+            if let Some(t) = self.env.get(&path) {
+                return Some(*t);
+            }
+            if let Some(t) = self.class_attribute(&path) {
+                return Some(t);
+            }
+            if let Some(t) = self
+                .module
+                .resolve(&path)
+                .and_then(|q| self.project.types.global(&q))
+            {
+                return Some(t);
+            }
+        }
+        if let Some(kind) = knowledge.attribute(attr) {
+            return Some(Typed::hinted(kind));
+        }
+        // `self.session`, `db.session`: a hint on the attribute name,
+        // unless the base is a known object with its own API.
+        if value_unknown || self.kind_of(value).is_none() {
+            return knowledge.hint(attr).map(Typed::hinted);
+        }
+        None
     }
 
     /// `self.engine` in a method, when some method of the class assigns it
