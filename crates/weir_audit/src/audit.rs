@@ -1,5 +1,6 @@
-//! The run: facts once per function (in parallel over files), then the four
-//! auditors in parallel over the same facts, then aggregation.
+//! The run: one shared, read-only project context; then, per module and
+//! in parallel over modules, facts once per function and the four auditors
+//! over them; then aggregation.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -36,40 +37,28 @@ impl Default for Selection {
 
 pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
     let project = ProjectFacts::new(modules);
-    let mut warnings = Vec::new();
-    let per_module: Vec<Result<Vec<FunctionFacts<'_>>, Warning>> = modules
-        .par_iter()
-        .map(|module| {
-            catch_unwind(AssertUnwindSafe(|| {
-                module
-                    .functions
-                    .iter()
-                    .map(|f| FunctionFacts::build(&project, module, f))
-                    .collect()
-            }))
-            .map_err(|panic| internal_error(module, &panic))
-        })
-        .collect();
-    let facts: Vec<Vec<FunctionFacts<'_>>> = per_module
-        .into_iter()
-        .filter_map(|r| r.map_err(|w| warnings.push(w)).ok())
-        .collect();
-
-    let auditors: Vec<(Category, Vec<Finding>, Vec<Warning>)> = Category::ALL
-        .par_iter()
+    let auditors: Vec<(Category, Vec<&dyn Rule>)> = Category::ALL
+        .iter()
         .map(|&category| {
-            let rules: Vec<&dyn Rule> = selection
+            let rules = selection
                 .rules
                 .iter()
                 .copied()
                 .filter(|r| r.meta().category == category)
                 .collect();
-            let (found, failed) = run_auditor(&rules, &facts);
-            (category, found, failed)
+            (category, rules)
         })
         .collect();
+    // Modules in parallel; in each, the facts are built once and the four
+    // auditors read them, with the shared project context, before they are
+    // dropped: the facts of the whole project are never held at once.
+    let per_module: Vec<(Vec<Finding>, Vec<Warning>)> = modules
+        .par_iter()
+        .map(|module| audit_module(&project, module, &auditors))
+        .collect();
     let mut findings = Vec::new();
-    for (_, found, failed) in auditors {
+    let mut warnings = Vec::new();
+    for (found, failed) in per_module {
         findings.extend(found);
         warnings.extend(failed);
     }
@@ -84,32 +73,43 @@ pub fn audit(modules: &[Module], selection: &Selection) -> AuditOutput {
     }
 }
 
-fn run_auditor(
-    rules: &[&dyn Rule],
-    facts: &[Vec<FunctionFacts<'_>>],
+/// Facts for one module, then each auditor over them. A panic while
+/// building the facts skips the module; a panic in one auditor drops that
+/// auditor's findings for the module. Either becomes an internal-error
+/// warning for the file.
+fn audit_module(
+    project: &ProjectFacts,
+    module: &Module,
+    auditors: &[(Category, Vec<&dyn Rule>)],
 ) -> (Vec<Finding>, Vec<Warning>) {
-    let results: Vec<Result<Vec<Finding>, Warning>> = facts
-        .par_iter()
-        .filter(|functions| !functions.is_empty())
-        .map(|functions| {
-            catch_unwind(AssertUnwindSafe(|| {
-                let mut out = Vec::new();
-                for function in functions {
-                    for rule in rules {
-                        rule.check(function, &mut out);
-                    }
-                }
-                out
-            }))
-            .map_err(|panic| internal_error(functions[0].module, &panic))
-        })
-        .collect();
+    let facts: Vec<FunctionFacts<'_>> = match catch_unwind(AssertUnwindSafe(|| {
+        module
+            .functions
+            .iter()
+            .map(|f| FunctionFacts::build(project, module, f))
+            .collect()
+    })) {
+        Ok(facts) => facts,
+        Err(panic) => return (Vec::new(), vec![internal_error(module, &panic)]),
+    };
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
-    for result in results {
+    if facts.is_empty() {
+        return (findings, warnings);
+    }
+    for (_, rules) in auditors {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let mut out = Vec::new();
+            for function in &facts {
+                for rule in rules {
+                    rule.check(function, &mut out);
+                }
+            }
+            out
+        }));
         match result {
             Ok(found) => findings.extend(found),
-            Err(warning) => warnings.push(warning),
+            Err(panic) => warnings.push(internal_error(module, &panic)),
         }
     }
     (findings, warnings)
