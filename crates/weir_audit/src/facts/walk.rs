@@ -64,7 +64,6 @@ struct CallInfo {
     effect: Option<Effect>,
     returns: Option<ObjKind>,
     receiver_kind: Option<Typed>,
-    label: String,
 }
 
 impl<'ir> Walker<'ir> {
@@ -523,7 +522,12 @@ impl<'ir> Walker<'ir> {
             receiver,
             receiver_kind: info.receiver_kind,
             returns: info.returns,
-            label: info.label,
+            // Only calls that become facts pay for their label.
+            label: call
+                .qualified
+                .clone()
+                .or_else(|| call.callee.dotted())
+                .unwrap_or_else(|| "call".into()),
         });
     }
 
@@ -575,17 +579,11 @@ impl<'ir> Walker<'ir> {
 
     fn classify(&self, call: &Call) -> CallInfo {
         let knowledge = &self.project.knowledge;
-        let label = call
-            .qualified
-            .clone()
-            .or_else(|| call.callee.dotted())
-            .unwrap_or_else(|| "call".into());
         if let Some(entry) = call.qualified.as_deref().and_then(|q| knowledge.func(q)) {
             return CallInfo {
                 effect: entry.effect,
                 returns: entry.returns,
                 receiver_kind: None,
-                label,
             };
         }
         let mut receiver_unknown = false;
@@ -599,7 +597,6 @@ impl<'ir> Walker<'ir> {
                         effect: entry.effect,
                         returns,
                         receiver_kind,
-                        label,
                     };
                 }
                 // `SessionLocal.begin()` on a factory opens a session.
@@ -608,14 +605,12 @@ impl<'ir> Walker<'ir> {
                         effect: None,
                         returns: recv.kind.called(),
                         receiver_kind,
-                        label,
                     };
                 }
                 return CallInfo {
                     effect: None,
                     returns: None,
                     receiver_kind,
-                    label,
                 };
             }
             if let Some(entry) = knowledge.any_receiver_method(attr) {
@@ -623,7 +618,6 @@ impl<'ir> Walker<'ir> {
                     effect: entry.effect,
                     returns: entry.returns,
                     receiver_kind: None,
-                    label,
                 };
             }
         }
@@ -641,7 +635,6 @@ impl<'ir> Walker<'ir> {
             effect: None,
             returns,
             receiver_kind: None,
-            label,
         }
     }
 
@@ -664,12 +657,13 @@ impl<'ir> Walker<'ir> {
                 if self.facts.params.contains(id) || self.assigned.contains_key(id) {
                     return knowledge.hint(id).map(Typed::hinted);
                 }
-                match self.module.resolve(id) {
+                // A plain name resolves through its own binding: no allocation.
+                match self.module.scope.get(id) {
                     Some(q) => self
                         .project
                         .types
-                        .global(&q)
-                        .or_else(|| knowledge.type_kind(&q).map(Typed::certain)),
+                        .global(q)
+                        .or_else(|| knowledge.type_kind(q).map(Typed::certain)),
                     None => knowledge.hint(id).map(Typed::hinted),
                 }
             }
