@@ -229,43 +229,68 @@ fn discovery_skips_tests_venvs_and_ignored_files() {
     }
 }
 
+/// Copies every `.py` file under `from` to `to`, keeping relative paths.
+fn copy_python_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_python_tree(&path, &target);
+        } else if path.extension().is_some_and(|e| e == "py") {
+            std::fs::create_dir_all(to).unwrap();
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn output_is_identical_whatever_the_thread_count() {
-    let ex = example();
+    // A larger project than the example: the example and every rule
+    // fixture, eight times over in differently named packages, so that
+    // files, findings and warnings interleave across many worker tasks.
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../weir_audit/tests/fixtures/python");
+    for copy in 0..8 {
+        let root = dir.path().join(format!("pkg{copy}"));
+        copy_python_tree(Path::new(&example()), &root.join("service"));
+        copy_python_tree(&fixtures, &root.join("fixtures"));
+        write(
+            &root,
+            "broken.py",
+            format!("def broken(:\n{N_PLUS_ONE}").as_bytes(),
+        );
+        write(&root, "latin1.py", b"# caf\xe9\n");
+    }
+    let project = dir.path().to_str().unwrap().to_string();
     let run = |threads: &str| {
-        stdout(&weir(&[
+        let out = weir(&[
             "audit",
-            &ex,
+            &project,
             "--format",
             "json",
+            "--fail-on",
+            "never",
             "--threads",
             threads,
             "--date",
             "2026-01-01",
-        ]))
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
     };
     let one = run("1");
-    assert_eq!(one, run("4"));
-    assert_eq!(one, run("1"));
-}
-
-#[test]
-fn deep_nesting_does_not_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let deep = format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
-    write(dir.path(), "app/deep.py", deep.as_bytes());
-    write(dir.path(), "app/good.py", N_PLUS_ONE.as_bytes());
-    let out = weir(&[
-        "audit",
-        dir.path().to_str().unwrap(),
-        "--format",
-        "json",
-        "--fail-on",
-        "never",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["findings"].as_array().unwrap().len(), 1);
+    let json: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert!(json["summary"]["files"].as_u64().unwrap() > 500);
+    assert!(json["findings"].as_array().unwrap().len() > 500);
+    assert!(json["warnings"].as_array().unwrap().len() >= 16);
+    for threads in ["2", "8", "1", "8"] {
+        assert_eq!(
+            one,
+            run(threads),
+            "--threads {threads} differs from --threads 1"
+        );
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use weir_ir::{Expr, ExprKind, Module, StmtKind};
 
 use crate::knowledge::{Knowledge, ObjKind};
@@ -51,8 +52,15 @@ impl ProjectTypes {
                 types.module_level(module, knowledge);
             }
         }
-        for module in modules {
-            types.self_attributes(module, knowledge);
+        // The walk over every method body is the costly part; it reads only
+        // the module-level kinds above, so it runs in parallel and the
+        // results are applied in module order (later modules win, as before).
+        let attributes: Vec<Vec<(String, Typed)>> = modules
+            .par_iter()
+            .map(|module| types.self_attributes(module, knowledge))
+            .collect();
+        for (key, kind) in attributes.into_iter().flatten() {
+            types.class_attrs.insert(key, kind);
         }
         types
     }
@@ -92,7 +100,8 @@ impl ProjectTypes {
     }
 
     /// `self.x = <param annotated with a known type>` or `self.x = <known constructor>()`.
-    fn self_attributes(&mut self, module: &Module, knowledge: &Knowledge) {
+    fn self_attributes(&self, module: &Module, knowledge: &Knowledge) -> Vec<(String, Typed)> {
+        let mut found = Vec::new();
         for class in &module.classes {
             for &method in &class.methods {
                 let function = module.function(method);
@@ -124,11 +133,12 @@ impl ProjectTypes {
                     };
                     if let Some(kind) = kind {
                         let key = format!("{}.{}.{attr}", module.name, class.qualname);
-                        self.class_attrs.insert(key, Typed::certain(kind));
+                        found.push((key, Typed::certain(kind)));
                     }
                 });
             }
         }
+        found
     }
 
     pub fn global(&self, qualified: &str) -> Option<Typed> {

@@ -741,8 +741,13 @@ impl<'ir> Walker<'ir> {
                 };
             }
         }
-        // Calling a factory: `SessionLocal()`.
-        let returns = self.kind_of(callee).and_then(|t| t.kind.called());
+        // Calling a factory: `SessionLocal()`. For `x.attr(...)` the receiver
+        // is of unknown kind by now (known kinds returned above).
+        let callee_kind = match &callee.kind {
+            ExprKind::Attribute { value, attr } => self.attribute_kind(callee, value, attr, true),
+            _ => self.kind_of(callee),
+        };
+        let returns = callee_kind.and_then(|t| t.kind.called());
         CallInfo {
             effect: None,
             returns,
@@ -779,32 +784,7 @@ impl<'ir> Walker<'ir> {
                     None => knowledge.hint(id).map(Typed::hinted),
                 }
             }
-            ExprKind::Attribute { value, attr } => {
-                if let Some(path) = expr.dotted() {
-                    if let Some(t) = self.env.get(&path) {
-                        return Some(*t);
-                    }
-                    if let Some(t) = self.class_attribute(&path) {
-                        return Some(t);
-                    }
-                    if let Some(t) = self
-                        .module
-                        .resolve(&path)
-                        .and_then(|q| self.project.types.global(&q))
-                    {
-                        return Some(t);
-                    }
-                }
-                if let Some(kind) = knowledge.attribute(attr) {
-                    return Some(Typed::hinted(kind));
-                }
-                // `self.session`, `db.session`: a hint on the attribute name,
-                // unless the base is a known object with its own API.
-                if self.kind_of(value).is_none() {
-                    return knowledge.hint(attr).map(Typed::hinted);
-                }
-                None
-            }
+            ExprKind::Attribute { value, attr } => self.attribute_kind(expr, value, attr, false),
             // `base / "name"` on a Path is a Path.
             ExprKind::Binary {
                 op: Operator::Div,
@@ -862,6 +842,43 @@ impl<'ir> Walker<'ir> {
             }
             function = self.module.function(function.parent.filter(|&p| p != 0)?);
         }
+    }
+
+    /// The kind of `value.attr`. `value_unknown`: the caller already found
+    /// `value` of unknown kind; asking again would make a call chain
+    /// (`q.a().b().c()…`) cost 2^length.
+    fn attribute_kind(
+        &self,
+        expr: &Expr,
+        value: &Expr,
+        attr: &str,
+        value_unknown: bool,
+    ) -> Option<Typed> {
+        let knowledge = &self.project.knowledge;
+        if let Some(path) = expr.dotted() {
+            if let Some(t) = self.env.get(&path) {
+                return Some(*t);
+            }
+            if let Some(t) = self.class_attribute(&path) {
+                return Some(t);
+            }
+            if let Some(t) = self
+                .module
+                .resolve(&path)
+                .and_then(|q| self.project.types.global(&q))
+            {
+                return Some(t);
+            }
+        }
+        if let Some(kind) = knowledge.attribute(attr) {
+            return Some(Typed::hinted(kind));
+        }
+        // `self.session`, `db.session`: a hint on the attribute name,
+        // unless the base is a known object with its own API.
+        if value_unknown || self.kind_of(value).is_none() {
+            return knowledge.hint(attr).map(Typed::hinted);
+        }
+        None
     }
 
     /// `self.engine` in a method, when some method of the class assigns it

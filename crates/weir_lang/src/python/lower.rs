@@ -258,11 +258,13 @@ impl Lowerer<'_> {
 
     /// The qualified name of a callee written as a dotted path.
     fn qualify(&self, callee: &Expr) -> Option<String> {
-        let dotted = callee.dotted()?;
-        let head = dotted.split('.').next().unwrap_or(&dotted);
-        if self.is_local(head) {
+        // Most callees hang off a local (`self.x()`, `session.get()`): find
+        // that out before building the dotted path.
+        if self.is_local(head_name(callee)?) {
             return None;
         }
+        let dotted = callee.dotted()?;
+        let head = dotted.split('.').next().unwrap_or(&dotted);
         if let Some(q) = self.scope.resolve(&dotted) {
             return Some(q);
         }
@@ -911,6 +913,15 @@ impl Lowerer<'_> {
             element: Box::new(element),
             clauses,
         }
+    }
+}
+
+/// The name a name/attribute chain starts from: `a` in `a.b.c`.
+fn head_name(expr: &Expr) -> Option<&str> {
+    match &expr.kind {
+        ExprKind::Name { id } => Some(id),
+        ExprKind::Attribute { value, .. } => head_name(value),
+        _ => None,
     }
 }
 

@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""weir against its peers, on a real corpus, side by side in one session.
+
+    python3 bench/run.py            # everything: corpus, tools, runs, table
+    python3 bench/run.py --runs 3   # fewer runs per tool
+
+Prepares (once, cached under the git-ignored bench/corpus/):
+- a virtualenv with pinned versions of ruff, Semgrep, flake8 and
+  flake8-async, installed with pip from PyPI;
+- the corpus: the wheels of pinned releases of Django, SQLAlchemy,
+  apache-airflow-core, Prefect and Wagtail, downloaded with pip, their
+  Python files extracted (about a million lines), and a doubled copy for
+  scaling.
+
+Then builds weir (release) and runs, each several times (the first weir
+run, a warm-up, brings the corpus into the page cache): weir with all
+auditors (default threads, --threads 1, and on the doubled corpus), `ruff check --select ASYNC,PERF --no-cache`, Semgrep with
+bench/semgrep-rules.yml (offline), and flake8 with flake8-async. Wall time
+is the median; peak memory is the largest max RSS of the measured runs (as
+`/usr/bin/time -v` reports it: of the largest single process). Writes
+bench/out/results.md (and results.json) and prints the table.
+
+Needs Python 3.9+, a Rust toolchain, and network access to PyPI for the
+first run. Only the standard library is used here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+CACHE = BENCH / "corpus"
+OUT = BENCH / "out"
+VENV = CACHE / "venv"
+DOWNLOADS = CACHE / "downloads"
+SRC = CACHE / "src"
+DOUBLE = CACHE / "double"
+
+TOOLS = ["ruff==0.17.6", "semgrep==1.185.0", "flake8==7.5.0", "flake8-async==26.8.1"]
+CORPUS = [
+    ("django", "5.2.19"),
+    ("sqlalchemy", "2.0.58"),
+    ("apache-airflow-core", "3.3.2"),
+    ("prefect", "3.9.1"),
+    ("wagtail", "8.0.1"),
+]
+# Wheels are chosen for this interpreter version, so the same files are
+# picked whatever Python runs this script.
+WHEEL_PYTHON = "3.12"
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+def venv_bin(name: str) -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def ensure_tools() -> None:
+    marker = VENV / ".bench-tools"
+    wanted = "\n".join(TOOLS)
+    if marker.exists() and marker.read_text() == wanted:
+        return
+    log(f"installing {', '.join(TOOLS)} into {VENV.relative_to(REPO)}")
+    if not venv_bin("python").exists():
+        run([sys.executable, "-m", "venv", str(VENV)])
+    run([str(venv_bin("python")), "-m", "pip", "install", "-q", "--upgrade", "pip"])
+    run([str(venv_bin("python")), "-m", "pip", "install", "-q", *TOOLS])
+    marker.write_text(wanted)
+
+
+def ensure_corpus() -> None:
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    for name, version in CORPUS:
+        target = SRC / name
+        marker = target / ".bench-version"
+        if marker.exists() and marker.read_text() == version:
+            continue
+        normalized = name.replace("-", "_").lower()
+        wheels = [
+            w
+            for w in DOWNLOADS.glob("*.whl")
+            if w.name.lower().startswith(f"{normalized}-{version}-")
+        ]
+        if not wheels:
+            log(f"downloading {name}=={version}")
+            run(
+                [
+                    str(venv_bin("python")), "-m", "pip", "download", "-q",
+                    "--no-deps", "--only-binary=:all:",
+                    "--python-version", WHEEL_PYTHON,
+                    "--dest", str(DOWNLOADS), f"{name}=={version}",
+                ]
+            )
+            wheels = [
+                w
+                for w in DOWNLOADS.glob("*.whl")
+                if w.name.lower().startswith(f"{normalized}-{version}-")
+            ]
+        if not wheels:
+            sys.exit(f"no wheel of {name}=={version} in {DOWNLOADS}")
+        log(f"extracting {wheels[0].name}")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        with zipfile.ZipFile(wheels[0]) as archive:
+            for member in archive.namelist():
+                if member.endswith(PYTHON_SUFFIXES) and ".dist-info/" not in member:
+                    archive.extract(member, target)
+        marker.write_text(version)
+    wanted = "\n".join(f"{n}=={v}" for n, v in CORPUS)
+    marker = DOUBLE / ".bench-corpus"
+    if not (marker.exists() and marker.read_text() == wanted):
+        log("making the doubled corpus")
+        shutil.rmtree(DOUBLE, ignore_errors=True)
+        for copy in ("a", "b"):
+            shutil.copytree(SRC, DOUBLE / copy)
+        marker.write_text(wanted)
+
+
+def corpus_size(root: Path) -> tuple[int, int, int]:
+    files = lines = size = 0
+    for path in root.rglob("*"):
+        if path.suffix in PYTHON_SUFFIXES and path.is_file():
+            data = path.read_bytes()
+            files += 1
+            lines += data.count(b"\n")
+            size += len(data)
+    return files, lines, size
+
+
+def build_weir() -> Path:
+    log("building weir (release)")
+    run(["cargo", "build", "--release", "--locked", "-q", "-p", "weir_cli"], cwd=REPO)
+    meta = json.loads(
+        run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=REPO,
+            capture_output=True,
+        ).stdout
+    )
+    exe = Path(meta["target_directory"]) / "release" / "weir"
+    if not exe.exists():
+        sys.exit(f"weir was not built at {exe}")
+    return exe
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def measure_once(cmd: list[str], stdout: Path, timeout: float) -> tuple[float, int]:
+    """Wall seconds and max RSS (KiB) of one run, via wait4 like /usr/bin/time."""
+    env = dict(os.environ, SEMGREP_SEND_METRICS="off", NO_COLOR="1")
+    with open(stdout, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd)}")
+            time.sleep(0.002)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"exit {proc.returncode}: {' '.join(cmd)}")
+    return wall, usage.ru_maxrss
+
+
+def measure(name: str, cmd: list[str], runs: int, timeout: float, warm_up: bool = False) -> dict:
+    stdout = OUT / f"{name}.out"
+    log(f"{name}: {'warm-up + ' if warm_up else ''}{runs} runs")
+    if warm_up:
+        measure_once(cmd, stdout, timeout)
+    walls, rss = [], []
+    for _ in range(runs):
+        wall, peak = measure_once(cmd, stdout, timeout)
+        walls.append(wall)
+        rss.append(peak)
+    return {
+        "name": name,
+        "cmd": cmd,
+        "runs": runs,
+        "walls": walls,
+        "median": statistics.median(walls),
+        "peak_kib": max(rss),
+        "stdout": str(stdout),
+    }
+
+
+def count_findings(result: dict) -> tuple[int | None, int | None]:
+    """(findings, files checked) from a tool's last output, where it says."""
+    text = Path(result["stdout"]).read_text(errors="replace")
+    name = result["name"]
+    if name.startswith("weir"):
+        data = json.loads(text)
+        return len(data["findings"]), data["summary"]["files"]
+    if name == "semgrep":
+        data = json.loads(text)
+        return len(data["results"]), len(data["paths"]["scanned"])
+    lines = [line for line in text.splitlines() if line.strip()]
+    if name == "ruff":
+        found = sum(1 for line in lines if ": " in line and not line.startswith("Found "))
+        return found, result.get("files")
+    return len(lines), None
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt_rate(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} M"
+    if value >= 1e3:
+        return f"{value / 1e3:.0f} k"
+    return f"{value:.0f}"
+
+
+def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
+    files, lines, nbytes = size
+    by_name = {r["name"]: r for r in results}
+    weir = by_name["weir"]
+    rows = [
+        "| tool | files checked | findings | wall (median) | min – max | files/s | lines/s"
+        " | peak RSS | time vs weir | memory vs weir |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    labels = {
+        "weir": "weir audit (all auditors)",
+        "ruff": "ruff check --select ASYNC,PERF",
+        "semgrep": "semgrep (bench/semgrep-rules.yml)",
+        "flake8": "flake8 + flake8-async",
+    }
+    for name in ("weir", "ruff", "semgrep", "flake8"):
+        r = by_name.get(name)
+        if r is None:
+            continue
+        found, checked = count_findings(r)
+        rows.append(
+            f"| {labels[name]} | {checked if checked is not None else '—'} | {found}"
+            f" | {r['median']:.2f} s | {min(r['walls']):.2f} – {max(r['walls']):.2f} s"
+            f" | {fmt_rate(files / r['median'])} | {fmt_rate(lines / r['median'])}"
+            f" | {r['peak_kib'] / 1024:.0f} MiB | {r['median'] / weir['median']:.1f}×"
+            f" | {r['peak_kib'] / weir['peak_kib']:.2f}× |"
+        )
+    scaling = [
+        "| weir run | lines | wall (median) | lines/s | peak RSS | vs default |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, label, n in (
+        ("weir", "corpus, default threads", lines),
+        ("weir-threads-1", "corpus, `--threads 1`", lines),
+        ("weir-double", "corpus doubled (two copies)", 2 * lines),
+    ):
+        r = by_name.get(name)
+        if r is None:
+            continue
+        scaling.append(
+            f"| {label} | {n:,} | {r['median']:.2f} s | {fmt_rate(n / r['median'])}"
+            f" | {r['peak_kib'] / 1024:.0f} MiB | {r['median'] / weir['median']:.2f}× |"
+        )
+    checks = []
+
+    def check(ok: bool, text: str) -> None:
+        checks.append(f"- {'PASS' if ok else 'FAIL'}: {text}")
+
+    check(weir["median"] < 2.0, f"whole corpus under 2 s ({weir['median']:.2f} s)")
+    check(weir["peak_kib"] < 1024 * 1024, f"peak memory under 1 GiB ({weir['peak_kib'] / 1024:.0f} MiB)")
+    if "ruff" in by_name:
+        check(
+            weir["median"] <= by_name["ruff"]["median"],
+            f"at least as fast as ruff ({by_name['ruff']['median'] / weir['median']:.2f}× ruff/weir)",
+        )
+    if "semgrep" in by_name:
+        check(
+            by_name["semgrep"]["median"] >= 20 * weir["median"],
+            f"at least 20× faster than Semgrep ({by_name['semgrep']['median'] / weir['median']:.0f}×)",
+        )
+    if "weir-double" in by_name:
+        ratio = by_name["weir-double"]["median"] / weir["median"]
+        check(ratio <= 2.0, f"doubling the corpus at most doubles the time ({ratio:.2f}×)")
+    corpus = ", ".join(f"{n} {v}" for n, v in CORPUS)
+    slow = by_name["semgrep"]["runs"] if "semgrep" in by_name else "—"
+    commands = "\n".join(f"    {' '.join(map(str, r['cmd']))}" for r in results)
+    return f"""# weir benchmark
+
+{info['date']} · {info['cpu']} · {info['cores']} cores · {info['memory']} · {info['os']}
+
+Corpus: the wheels of {corpus} — {files:,} Python files, {lines:,} lines,
+{nbytes / 2**20:.0f} MiB. Every tool runs on the same directory; weir with
+`--include-tests` so that it audits every file, as the linters do. Wall
+time is the median of {weir['runs']} runs ({slow} for Semgrep and flake8), the corpus
+already in the page cache; peak memory
+is the largest max RSS of those runs (of the largest single process, as
+`/usr/bin/time -v` reports it). "Findings" counts what each tool reported;
+the tools do not check the same things (weir's checks follow queries,
+commits and sessions; ruff's ASYNC and PERF rules are single-statement
+lints; the Semgrep rules are loop/async patterns without types).
+
+{chr(10).join(rows)}
+
+Scaling:
+
+{chr(10).join(scaling)}
+
+Targets:
+
+{chr(10).join(checks)}
+
+Versions: weir {info['weir']}, {', '.join(TOOLS)}.
+
+Commands:
+
+{commands}
+"""
+
+
+def machine_info(weir: Path) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 2**20:.0f} GiB"
+                break
+    except OSError:
+        pass
+    version = run([str(weir), "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "os": platform.platform(terse=True),
+        "weir": version.removeprefix("weir "),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per tool (default 5)")
+    parser.add_argument(
+        "--slow-runs",
+        type=int,
+        default=1,
+        help="measured runs of the slow tools, Semgrep and flake8 (default 1: minutes each)",
+    )
+    parser.add_argument("--no-peers", action="store_true", help="only weir")
+    args = parser.parse_args()
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    ensure_tools()
+    ensure_corpus()
+    weir = build_weir()
+    size = corpus_size(SRC)
+    log(f"corpus: {size[0]:,} files, {size[1]:,} lines")
+
+    def weir_cmd(root: Path, *extra: str) -> list[str]:
+        return [
+            str(weir), "audit", str(root), "--include-tests", "--format", "json",
+            "--fail-on", "never", "--date", "2026-01-01", *extra,
+        ]
+
+    results = [
+        # The first run also brings the corpus into the page cache.
+        measure("weir", weir_cmd(SRC), args.runs, 120, warm_up=True),
+        measure("weir-threads-1", weir_cmd(SRC, "--threads", "1"), args.runs, 120),
+        measure("weir-double", weir_cmd(DOUBLE), args.runs, 240, warm_up=True),
+    ]
+    if not args.no_peers:
+        results += [
+            measure(
+                "ruff",
+                [
+                    str(venv_bin("ruff")), "check", "--isolated", "--no-cache",
+                    "--select", "ASYNC,PERF", "--exit-zero", "--output-format", "concise",
+                    str(SRC),
+                ],
+                args.runs,
+                300,
+            ),
+            measure(
+                "semgrep",
+                [
+                    str(venv_bin("semgrep")), "scan", "--config",
+                    str(BENCH / "semgrep-rules.yml"), "--metrics=off",
+                    "--disable-version-check", "--no-git-ignore", "--json", "--quiet",
+                    str(SRC),
+                ],
+                args.slow_runs,
+                1800,
+            ),
+            measure(
+                "flake8",
+                [
+                    str(venv_bin("flake8")), "--isolated", "--select", "ASYNC",
+                    "--exit-zero", str(SRC),
+                ],
+                args.slow_runs,
+                1200,
+            ),
+        ]
+    for result in results:
+        if result["name"] == "ruff":
+            shown = run(
+                [*result["cmd"][:-1], "--show-files", result["cmd"][-1]],
+                capture_output=True,
+                text=True,
+            ).stdout
+            result["files"] = sum(1 for line in shown.splitlines() if line.strip())
+    report = render(results, size, machine_info(weir))
+    (OUT / "results.md").write_text(report)
+    (OUT / "results.json").write_text(
+        json.dumps({"corpus": dict(zip(("files", "lines", "bytes"), size)), "results": results}, indent=2)
+    )
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,432 @@
+//! Hostile input, as a real repository can hold it: a huge module, absurd
+//! nesting, binary and non-UTF-8 files with a `.py` name, symlink loops,
+//! unreadable files, files that vanish between discovery and reading, an
+//! empty repository. Each gives a warning or nothing, never a crash, and
+//! the rest of the run is complete: every test also plants one ordinary
+//! N+1 loop and checks that it is still reported.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+fn weir(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .output()
+        .expect("run weir")
+}
+
+fn write(dir: &Path, rel: &str, content: &[u8]) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+/// One N+1 finding (QE-07) on line 5.
+const N_PLUS_ONE: &str = "from sqlalchemy.orm import Session\n\ndef totals(session: Session, orders):\n    for order in orders:\n        session.get(Order, order.id)\n";
+
+/// Audits `dir` as JSON; the run must exit 0 (`--fail-on never`).
+fn audit_json(dir: &Path) -> Value {
+    let out = weir(&[
+        "audit",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--date",
+        "2026-01-01",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+/// `(path, line, rule)` of every finding.
+fn findings(json: &Value) -> Vec<(String, u64, String)> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `(path, kind)` of every warning.
+fn warnings(json: &Value) -> Vec<(String, String)> {
+    json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["path"].as_str().unwrap_or_default().to_string(),
+                w["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn assert_planted_finding(json: &Value, path: &str) {
+    let found = findings(json);
+    assert!(
+        found.contains(&(path.to_string(), 5, "QE-07".to_string())),
+        "the planted N+1 in {path} is missing: {found:?}"
+    );
+}
+
+fn assert_no_internal_error(json: &Value) {
+    let warned = warnings(json);
+    assert!(
+        !warned.iter().any(|(_, kind)| kind == "internal_error"),
+        "{warned:?}"
+    );
+}
+
+#[test]
+fn a_ten_megabyte_module_is_audited_to_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut source = String::from("import json\nfrom sqlalchemy.orm import Session\n\n");
+    let mut i = 0;
+    while source.len() < 10 << 20 {
+        let _ = write!(
+            source,
+            "\ndef helper_{i}(items, factor={i}):\n    \"\"\"Scale the items above {i}.\"\"\"\n    total = 0\n    for item in items:\n        if item.value > factor:\n            total += item.value * factor\n        else:\n            total -= 1\n    return json.dumps({{\"id\": {i}, \"total\": total, \"name\": f\"helper {{factor}}\"}})\n\n"
+        );
+        i += 1;
+    }
+    let last = u64::try_from(source.lines().count()).unwrap();
+    source.push_str(
+        "\ndef totals(session: Session, orders):\n    for order in orders:\n        session.get(Order, order.id)\n",
+    );
+    write(dir.path(), "app/huge.py", source.as_bytes());
+    let json = audit_json(dir.path());
+    assert_eq!(
+        findings(&json),
+        vec![("app/huge.py".to_string(), last + 4, "QE-07".to_string())]
+    );
+    assert!(warnings(&json).is_empty(), "{:?}", warnings(&json));
+    assert!(json["summary"]["lines"].as_u64().unwrap() > 300_000);
+}
+
+/// Expressions nested 10,000 deep in every shape the parser recurses on.
+fn deep_expressions(n: usize) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "parens",
+            format!("x = {}1{}\n", "(".repeat(n), ")".repeat(n)),
+        ),
+        (
+            "lists",
+            format!("x = {}1{}\n", "[".repeat(n), "]".repeat(n)),
+        ),
+        (
+            "dicts",
+            format!("x = {}1{}\n", "{1: ".repeat(n), "}".repeat(n)),
+        ),
+        (
+            "calls",
+            format!("x = {}1{}\n", "f(".repeat(n), ")".repeat(n)),
+        ),
+        ("binary", format!("x = {}\n", vec!["a"; n].join(" + "))),
+        ("boolean", format!("x = {}\n", vec!["a"; n].join(" and "))),
+        ("compare", format!("x = {}\n", vec!["a"; n].join(" < "))),
+        ("unary", format!("x = {}1\n", "-".repeat(n))),
+        ("not", format!("x = {}1\n", "not ".repeat(n))),
+        ("lambdas", format!("f = {}1\n", "lambda: ".repeat(n))),
+        (
+            "conditional",
+            format!("x = {}1\n", "1 if a else ".repeat(n)),
+        ),
+        ("subscripts", format!("x = a{}\n", "[0]".repeat(n))),
+        (
+            "method_chain",
+            format!("q = session.query(M){}.all()\n", ".filter(x)".repeat(n)),
+        ),
+        (
+            "awaits",
+            format!(
+                "async def f(session):\n    await {}session.commit()\n",
+                "await ".repeat(n)
+            ),
+        ),
+        (
+            "fstrings",
+            format!("x = {}1{}\n", "f'{".repeat(50), "}'".repeat(50)),
+        ),
+    ]
+}
+
+/// Statements nested `n` deep. CPython refuses more than 100 indentation
+/// levels, so 1,000 is ten times what any file that runs can hold (and a
+/// 10,000-deep block would need 50 MB of indentation).
+fn deep_blocks(n: usize) -> Vec<(&'static str, String)> {
+    let nest = |header: &dyn Fn(usize) -> String, leaf: &str| {
+        let mut out = String::new();
+        for i in 0..n {
+            out.push_str(&" ".repeat(i));
+            out.push_str(&header(i));
+            out.push('\n');
+        }
+        out.push_str(&" ".repeat(n));
+        out.push_str(leaf);
+        out.push('\n');
+        out
+    };
+    vec![
+        ("ifs", nest(&|_| "if x:".into(), "session.commit()")),
+        (
+            "fors",
+            nest(&|_| "for x in xs:".into(), "session.get(M, x)"),
+        ),
+        ("whiles", nest(&|_| "while x:".into(), "time.sleep(1)")),
+        ("withs", nest(&|_| "with x as y:".into(), "pass")),
+        ("trys", nest(&|_| "try:".into(), "pass")),
+        (
+            "defs",
+            nest(&|i| format!("def f{i}(session):"), "session.commit()"),
+        ),
+        (
+            "async_defs",
+            nest(&|i| format!("async def f{i}():"), "open('x').read()"),
+        ),
+        ("classes", nest(&|i| format!("class C{i}:"), "x = 1")),
+        (
+            "mixed",
+            nest(
+                &|i| ["if a:", "for b in c:", "with d:", "while e:"][i % 4].into(),
+                "f()",
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn deep_nesting_does_not_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut planted = Vec::new();
+    for (name, source) in deep_expressions(10_000)
+        .into_iter()
+        .chain(deep_blocks(1_000))
+    {
+        write(dir.path(), &format!("deep/{name}.py"), source.as_bytes());
+        // The same shape with an ordinary N+1 loop after it.
+        let rel = format!("app/{name}.py");
+        write(
+            dir.path(),
+            &rel,
+            format!("{N_PLUS_ONE}\n{source}").as_bytes(),
+        );
+        planted.push(rel);
+    }
+    let json = audit_json(dir.path());
+    for rel in &planted {
+        assert_planted_finding(&json, rel);
+    }
+    assert_no_internal_error(&json);
+    assert_eq!(
+        json["summary"]["files"].as_u64().unwrap(),
+        u64::try_from(planted.len() * 2).unwrap()
+    );
+}
+
+#[test]
+fn binary_and_badly_encoded_files_are_skipped_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/good.py", N_PLUS_ONE.as_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+    png.extend((0..4096u32).map(|i| u8::try_from(i.wrapping_mul(2_654_435_761) >> 24).unwrap()));
+    write(d, "app/image.py", &png);
+    // Invalid UTF-8 without any NUL byte, and UTF-8 cut in the middle of a character.
+    write(
+        d,
+        "app/latin1.py",
+        "# résumé\nx = 'naïve'\n"
+            .as_bytes()
+            .iter()
+            .map(|&b| if b >= 0x80 { 0xe9 } else { b })
+            .collect::<Vec<u8>>()
+            .as_slice(),
+    );
+    write(d, "app/truncated.py", &"x = 'é'\n".as_bytes()[..6]);
+    // UTF-16 (NUL bytes) and a UTF-8 byte-order mark (valid: audited).
+    let utf16: Vec<u8> = N_PLUS_ONE
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    write(d, "app/utf16.py", &[&[0xff, 0xfe][..], &utf16].concat());
+    write(d, "app/bom.py", format!("\u{feff}{N_PLUS_ONE}").as_bytes());
+    let json = audit_json(d);
+    assert_planted_finding(&json, "app/good.py");
+    assert_planted_finding(&json, "app/bom.py");
+    let warned = warnings(&json);
+    for rel in [
+        "app/image.py",
+        "app/latin1.py",
+        "app/truncated.py",
+        "app/utf16.py",
+    ] {
+        assert!(
+            warned.contains(&(rel.to_string(), "unreadable".to_string())),
+            "{rel}: {warned:?}"
+        );
+    }
+    assert_no_internal_error(&json);
+}
+
+#[test]
+fn odd_but_valid_text_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "app/crlf.py",
+        N_PLUS_ONE.replace('\n', "\r\n").as_bytes(),
+    );
+    write(d, "app/cr.py", N_PLUS_ONE.replace('\n', "\r").as_bytes());
+    write(
+        d,
+        "app/tabs.py",
+        N_PLUS_ONE.replace("    ", "\t").as_bytes(),
+    );
+    let long_line = format!("x = [{}]\n", "1, ".repeat(300_000));
+    write(
+        d,
+        "app/long_line.py",
+        format!("{N_PLUS_ONE}{long_line}").as_bytes(),
+    );
+    write(
+        d,
+        "app/unicode.py",
+        format!("{N_PLUS_ONE}\ndef 名前(δ):\n    return '🦀' * δ\n\x0c\n").as_bytes(),
+    );
+    write(d, "app/empty.py", b"");
+    write(
+        d,
+        "app/comments.py",
+        b"# only a comment\n# weir: ignore[QE-07]\n",
+    );
+    let json = audit_json(d);
+    for rel in [
+        "app/crlf.py",
+        "app/tabs.py",
+        "app/long_line.py",
+        "app/unicode.py",
+    ] {
+        assert_planted_finding(&json, rel);
+    }
+    // A file with old-Mac `\r` line ends is one line to the line index but
+    // still parses; whatever it yields, it must not break the run.
+    assert_no_internal_error(&json);
+    assert_eq!(json["summary"]["files"], 7);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_end_the_walk_not_the_run() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/good.py", N_PLUS_ONE.as_bytes());
+    symlink(d.join("app"), d.join("app/loop")).unwrap();
+    symlink(d, d.join("app/root")).unwrap();
+    symlink(d.join("a.py"), d.join("b.py")).unwrap();
+    symlink(d.join("b.py"), d.join("a.py")).unwrap();
+    symlink(d.join("nowhere/x.py"), d.join("app/dangling.py")).unwrap();
+    let json = audit_json(d);
+    assert_eq!(
+        findings(&json),
+        vec![("app/good.py".to_string(), 5, "QE-07".to_string())]
+    );
+    assert_eq!(json["summary"]["files"], 1);
+    assert_no_internal_error(&json);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_warns_unless_we_may_read_it_anyway() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/good.py", N_PLUS_ONE.as_bytes());
+    write(d, "app/secret.py", N_PLUS_ONE.as_bytes());
+    let secret = d.join("app/secret.py");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root (as in CI) reads a mode-000 file all the same; then it is audited.
+    let privileged = std::fs::read(&secret).is_ok();
+    let json = audit_json(d);
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_planted_finding(&json, "app/good.py");
+    if privileged {
+        assert_planted_finding(&json, "app/secret.py");
+    } else {
+        assert!(
+            warnings(&json).contains(&("app/secret.py".to_string(), "unreadable".to_string())),
+            "{:?}",
+            warnings(&json)
+        );
+    }
+    assert_no_internal_error(&json);
+}
+
+#[test]
+fn a_file_deleted_after_discovery_is_a_warning() {
+    use weir_cli::discover::{Filters, discover};
+    use weir_cli::run::{RunOptions, run_discovered};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/good.py", N_PLUS_ONE.as_bytes());
+    write(d, "app/gone.py", N_PLUS_ONE.as_bytes());
+    let options = RunOptions {
+        filters: Filters {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            include_tests: false,
+        },
+        threads: Some(2),
+        date: "2026-01-01".into(),
+    };
+    let discovered = discover(d, &options.filters).unwrap();
+    assert_eq!(discovered.files.len(), 2);
+    std::fs::remove_file(d.join("app/gone.py")).unwrap();
+    let report = run_discovered(&discovered, &options).unwrap();
+    let json: Value =
+        serde_json::from_str(&weir_cli::render::json::render(&report).unwrap()).unwrap();
+    assert_planted_finding(&json, "app/good.py");
+    assert!(
+        warnings(&json).contains(&("app/gone.py".to_string(), "unreadable".to_string())),
+        "{:?}",
+        warnings(&json)
+    );
+    assert_eq!(json["summary"]["files"], 1);
+}
+
+#[test]
+fn an_empty_repository_is_a_clean_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = audit_json(dir.path());
+    assert_eq!(json["summary"]["files"], 0);
+    assert!(findings(&json).is_empty());
+    assert!(warnings(&json).is_empty());
+    // Only a VCS folder and non-Python files: the same.
+    write(dir.path(), ".git/HEAD", b"ref: refs/heads/main\n");
+    write(dir.path(), "README.md", b"# nothing here\n");
+    let json = audit_json(dir.path());
+    assert_eq!(json["summary"]["files"], 0);
+    let text = weir(&["audit", dir.path().to_str().unwrap()]);
+    assert_eq!(text.status.code(), Some(0));
+}
