@@ -1,5 +1,6 @@
 use weir_ir::ExprKind;
 
+use crate::context::{ConfigValue, EngineConfig, ProjectContext};
 use crate::declare_rule;
 use crate::facts::ExecContext;
 use crate::knowledge::ObjKind;
@@ -62,6 +63,190 @@ fn url_prefix(url: &weir_ir::Expr) -> Option<&str> {
     }
 }
 
+/// One pool-configuration gap of an engine.
+struct Gap {
+    severity: Severity,
+    text: String,
+    why: &'static str,
+    help: &'static str,
+}
+
+/// Import roots and names that mark a serverless deployment, where a
+/// `NullPool` is the right choice.
+const SERVERLESS_IMPORTS: &[&str] = &[
+    "mangum",
+    "aws_lambda_powertools",
+    "awslambdaric",
+    "serverless_wsgi",
+    "apig_wsgi",
+    "zappa",
+    "chalice",
+];
+
+/// The project runs on AWS Lambda or another serverless platform: a Lambda
+/// adapter is imported, or a module defines a `lambda_handler`/`handler`.
+fn is_serverless(cx: &Cx<'_, '_>) -> bool {
+    if cx.project.context.tech_stack.components().any(|c| {
+        SERVERLESS_IMPORTS.contains(&c.id.as_str())
+            || c.id.contains("lambda")
+            || c.id == "serverless"
+    }) {
+        return true;
+    }
+    cx.project.index.modules().iter().any(|m| {
+        m.imports.iter().any(|i| {
+            let root = i.target.split('.').next().unwrap_or(&i.target);
+            SERVERLESS_IMPORTS.contains(&root)
+        }) || m.functions.iter().any(|f| f.name == "lambda_handler")
+            || m.path.contains("lambda")
+    })
+}
+
+fn is_minus_one(expr: &weir_ir::Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Literal(weir_ir::Literal::Int(-1)) => true,
+        ExprKind::Unary { operand, .. } => {
+            matches!(operand.kind, ExprKind::Literal(weir_ir::Literal::Int(1)))
+        }
+        _ => false,
+    }
+}
+
+/// Evidence lines: (path, line, label).
+type EvidenceList = Vec<(String, u32, String)>;
+
+/// An engine counted in the connection budget: its size and overflow.
+struct Budget<'a> {
+    engine: &'a EngineConfig,
+    size: i64,
+    overflow: i64,
+}
+
+/// A value from the context as a number: a literal, or the default of an
+/// environment variable.
+fn int_of(value: Option<&ConfigValue>, default: i64) -> Option<i64> {
+    match value {
+        None | Some(ConfigValue::Null) => Some(default),
+        Some(ConfigValue::Int(n)) => Some(*n),
+        Some(ConfigValue::Env {
+            default: Some(d), ..
+        }) => d.trim().parse().ok(),
+        Some(_) => None,
+    }
+}
+
+fn not_application_code(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.starts_with("alembic/")
+        || lower.contains("/alembic/")
+        || lower.contains("migrations/")
+        || lower.starts_with("tests/")
+        || lower.contains("/tests/")
+        || lower
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with("test_") || n == "conftest.py")
+}
+
+/// The project's connection demand against the server's `max_connections`:
+/// the engine the finding goes on, its gap, and the evidence. `None` when a
+/// number is not known statically or the budget holds.
+fn connection_budget(ctx: &ProjectContext) -> Option<(&EngineConfig, Gap, EvidenceList)> {
+    let db = &ctx.db_config;
+    let limit = db
+        .server_settings
+        .iter()
+        .find(|s| s.name == "max_connections")?;
+    let max_connections: i64 = limit.value.trim().parse().ok()?;
+    let mut engines = Vec::new();
+    for engine in &db.engines {
+        let sqlite = engine
+            .dialect
+            .as_deref()
+            .is_some_and(|d| d.starts_with("sqlite"));
+        let unpooled = engine
+            .poolclass
+            .as_ref()
+            .and_then(ConfigValue::as_str)
+            .is_some_and(|p| p.ends_with("NullPool") || p.ends_with("StaticPool"));
+        if sqlite || unpooled || not_application_code(&engine.file) {
+            continue;
+        }
+        let size = int_of(engine.pool_size.as_ref(), 5)?;
+        let overflow = int_of(engine.max_overflow.as_ref(), 10)?;
+        if overflow < 0 || size < 0 {
+            return None;
+        }
+        engines.push(Budget {
+            engine,
+            size,
+            overflow,
+        });
+    }
+    let first = engines.iter().min_by(|a, b| {
+        (a.engine.file.as_str(), a.engine.line).cmp(&(b.engine.file.as_str(), b.engine.line))
+    })?;
+    let compose: Vec<_> = db
+        .app_workers
+        .iter()
+        .filter(|w| !w.service.is_empty())
+        .collect();
+    let workers_from: Vec<_> = if compose.is_empty() {
+        db.app_workers.iter().take(1).collect()
+    } else {
+        compose
+    };
+    let workers: i64 = if workers_from.is_empty() {
+        1
+    } else {
+        workers_from.iter().map(|w| i64::from(w.workers)).sum()
+    };
+    let per_process: i64 = engines.iter().map(|b| b.size + b.overflow).sum();
+    let demand = per_process * workers;
+    if demand <= max_connections {
+        return None;
+    }
+    let mut evidence: EvidenceList = engines
+        .iter()
+        .map(|b| {
+            (
+                b.engine.file.clone(),
+                b.engine.line,
+                format!(
+                    "`{}`: pool_size {} + max_overflow {}",
+                    b.engine.name.as_deref().unwrap_or(&b.engine.factory),
+                    b.size,
+                    b.overflow
+                ),
+            )
+        })
+        .collect();
+    for w in &workers_from {
+        evidence.push((
+            w.file.clone(),
+            w.line,
+            format!("{} workers: {}", w.server, w.workers),
+        ));
+    }
+    evidence.push((
+        limit.file.clone(),
+        limit.line,
+        format!(
+            "max_connections={max_connections} (service `{}`)",
+            limit.service
+        ),
+    ));
+    let gap = Gap {
+        severity: Severity::High,
+        why: "When every worker process fills its pools the database runs out of connection slots and refuses new connections.",
+        help: "Lower `pool_size`/`max_overflow`, reduce workers, raise `max_connections`, or put PgBouncer in front so that (pool_size + max_overflow) × engines × workers stays below `max_connections`.",
+        text: format!(
+            "the pools can open {demand} connections ({per_process} per process × {workers} worker process(es)) but the database allows max_connections={max_connections}"
+        ),
+    };
+    Some((first.engine, gap, evidence))
+}
+
 impl Rule for PoolConfigGaps {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -71,6 +256,9 @@ impl Rule for PoolConfigGaps {
         if matches!(facts.context, ExecContext::Migration | ExecContext::Test) {
             return;
         }
+        let ctx = &facts.project.context;
+        let web = !ctx.tech_stack.web_frameworks.is_empty();
+        let mut budget: Option<Option<_>> = None;
         for fact in &facts.calls {
             let (Some(call), Some(ObjKind::Engine | ObjKind::AsyncEngine)) =
                 (fact.call, fact.returns)
@@ -83,28 +271,99 @@ impl Rule for PoolConfigGaps {
             if !(name.ends_with(".create_engine") || name.ends_with(".create_async_engine")) {
                 continue;
             }
-            if call.keyword("pool_pre_ping").is_some()
-                || call.keyword("pool_recycle").is_some()
-                || call.has_kwargs_spread()
-            {
+            if call.has_kwargs_spread() {
                 continue;
             }
             let url = call.positional(0).or_else(|| call.keyword("url"));
             let is_sqlite = url
                 .and_then(url_prefix)
                 .is_some_and(|s| s.starts_with("sqlite"));
-            let unpooled = call
-                .keyword("poolclass")
-                .and_then(weir_ir::Expr::dotted)
-                .is_some_and(|p| p.ends_with("NullPool") || p.ends_with("StaticPool"));
-            if is_sqlite || unpooled {
+            if is_sqlite {
                 continue;
             }
-            out.push(
-                finding(&Self::META, facts, fact.site.span, format!("{} sets neither `pool_pre_ping` nor `pool_recycle`", call_text(fact)))
-                    .why("Pooled connections that the server or a proxy closed are handed out as if alive; the next request fails with a disconnect error.")
-                    .help("Pass `pool_pre_ping=True` (checks each connection on checkout) and `pool_recycle=<seconds below the server's idle timeout>`, e.g. `pool_recycle=1800`."),
+            let poolclass = call.keyword("poolclass").and_then(weir_ir::Expr::dotted);
+            let null_pool = poolclass
+                .as_deref()
+                .is_some_and(|p| p.ends_with("NullPool"));
+            let unpooled = null_pool
+                || poolclass
+                    .as_deref()
+                    .is_some_and(|p| p.ends_with("StaticPool"));
+            let config = ctx
+                .db_config
+                .engines
+                .iter()
+                .find(|e| e.file == facts.module.path && e.line == fact.site.span.line);
+            let mut gaps = Vec::new();
+            if !unpooled {
+                if call.keyword("pool_pre_ping").is_none() && call.keyword("pool_recycle").is_none()
+                {
+                    gaps.push(Gap {
+                        severity: Severity::High,
+                        text: "sets neither `pool_pre_ping` nor `pool_recycle`".to_string(),
+                        why: "Pooled connections that the server or a proxy closed are handed out as if alive; the next request fails with a disconnect error.",
+                        help: "Pass `pool_pre_ping=True` (checks each connection on checkout) and `pool_recycle=<seconds below the server's idle timeout>`, e.g. `pool_recycle=1800`.",
+                    });
+                }
+                let unbounded = call.keyword("max_overflow").is_some_and(is_minus_one)
+                    || config.is_some_and(|c| c.max_overflow == Some(ConfigValue::Int(-1)));
+                if web && unbounded {
+                    gaps.push(Gap {
+                        severity: Severity::High,
+                        text: "`max_overflow=-1` lets the pool grow without bound under load"
+                            .to_string(),
+                        why: "Under a traffic spike every request opens another connection until the database refuses new ones, failing every service that shares it.",
+                        help: "Bound the overflow (`max_overflow=10`) so that requests wait for `pool_timeout` instead of exhausting `max_connections`.",
+                    });
+                }
+                if web && call.keyword("pool_size").is_none() {
+                    gaps.push(Gap {
+                        severity: Severity::Low,
+                        text: "keeps the default `pool_size` (5)".to_string(),
+                        why: "The default pool holds 5 connections (plus 10 overflow); a web service under concurrent load queues requests or churns overflow connections.",
+                        help: "Size the pool for the service's concurrency: `pool_size=<concurrent requests per process>`, with `max_overflow` set explicitly.",
+                    });
+                }
+            } else if null_pool && web && !is_serverless(facts) {
+                gaps.push(Gap {
+                    severity: Severity::Medium,
+                    text: "uses `NullPool` in a long-running web service: every checkout opens a new connection".to_string(),
+                        why: "A long-running process with `NullPool` opens and closes a database connection for every checkout: connection setup (TCP, TLS, auth) on every request.",
+                        help: "Use the default `QueuePool` with `pool_pre_ping`; keep `NullPool` for serverless handlers, migrations and external poolers (PgBouncer).",
+                });
+            }
+            let mut evidence = Vec::new();
+            let budget = budget.get_or_insert_with(|| connection_budget(ctx));
+            if let Some((engine, _, _)) = budget.as_ref()
+                && engine.file == facts.module.path
+                && engine.line == fact.site.span.line
+                && let Some((_, gap, ev)) = budget.take()
+            {
+                gaps.push(gap);
+                evidence = ev;
+            }
+            let Some(worst) = gaps.iter().map(|g| g.severity).min() else {
+                continue;
+            };
+            let message = format!(
+                "{} {}",
+                call_text(fact),
+                gaps.iter()
+                    .map(|g| g.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             );
+            let join = |part: fn(&Gap) -> &'static str| {
+                gaps.iter().map(part).collect::<Vec<_>>().join(" ")
+            };
+            let mut f = finding(&Self::META, facts, fact.site.span, message)
+                .severity(worst)
+                .why(join(|g| g.why))
+                .help(join(|g| g.help));
+            for (path, line, label) in evidence {
+                f = f.evidence(&path, line, label);
+            }
+            out.push(f);
         }
     }
 }
