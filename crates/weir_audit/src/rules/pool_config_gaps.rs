@@ -10,14 +10,29 @@ use crate::rules::call_text;
 
 declare_rule! {
     /// ## What it does
-    /// Finds `create_engine(...)` / `create_async_engine(...)` calls with
-    /// neither `pool_pre_ping` nor `pool_recycle`.
+    /// Checks the pool of every `create_engine(...)` / `create_async_engine(...)`
+    /// and reports one finding per engine listing all its gaps, at the
+    /// severity of the worst:
+    /// - neither `pool_pre_ping` nor `pool_recycle` (HIGH);
+    /// - in a web service, `max_overflow=-1`, an unbounded pool (HIGH);
+    /// - in a web service, no `pool_size` keyword: the default of 5 (LOW);
+    /// - in a web service, `poolclass=NullPool` (MEDIUM), unless the project
+    ///   runs serverless (AWS Lambda, Mangum, Zappa, Chalice, a `lambda_handler`);
+    /// - once per project, on the first engine: the sum over engines of
+    ///   `pool_size + max_overflow` (defaults 5 and 10) times the worker
+    ///   processes (`gunicorn -w`/`uvicorn --workers` in compose commands, or
+    ///   `workers` in a `gunicorn.conf.py`; else 1) exceeds the database's
+    ///   `max_connections` from the compose command (HIGH), with the engines,
+    ///   the worker count and the setting as evidence.
     ///
     /// ## Why is this bad
     /// Pooled connections die silently: the database restarts, a proxy or
     /// firewall drops idle connections, a failover happens. Without a
     /// pre-ping or a recycle age, the next request to check out such a
     /// connection fails with "server closed the connection unexpectedly".
+    /// Pools that together can open more connections than the server allows
+    /// fail under load with "too many clients"; a `NullPool` in a
+    /// long-running process pays connection setup on every request.
     ///
     /// ## Example
     /// ```python
@@ -35,12 +50,17 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Settings passed through `**kwargs` or read from configuration files
-    /// are not checked. SQLite engines and `NullPool` engines are skipped.
+    /// are not checked. SQLite engines are skipped; `NullPool` and
+    /// `StaticPool` engines are only checked for the NullPool gap. A "web
+    /// service" is a project whose stack has a web framework. The connection
+    /// budget needs literal (or environment-default) pool sizes and a
+    /// `max_connections` from a compose command; other processes sharing the
+    /// database (workers, cron, replicas) are not counted.
     pub struct PoolConfigGaps;
     id: "RL-04",
     name: "pool-config-gaps",
     category: Category::ResourceLifecycle,
-    summary: "engine without pool_pre_ping or pool_recycle",
+    summary: "engine pool gaps: no pre-ping/recycle, unbounded overflow, default size, NullPool, pools over max_connections",
     severity: Severity::High,
     job: None,
     init: Some(Severity::High),
