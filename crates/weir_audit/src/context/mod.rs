@@ -193,6 +193,21 @@ pub struct DbConfig {
     pub django_databases: Vec<DjangoDatabase>,
     /// Server settings from deployment files (`postgres -c max_connections=100`).
     pub server_settings: Vec<ServerSetting>,
+    /// Worker processes of the application servers (`gunicorn -w 4`,
+    /// `uvicorn --workers 2`, `workers = 4` in a `gunicorn.conf.py`).
+    pub app_workers: Vec<AppWorkers>,
+}
+
+/// How many worker processes an application server runs, and where that is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppWorkers {
+    /// `gunicorn`, `uvicorn`, `hypercorn`.
+    pub server: String,
+    /// The compose service; empty for a config file.
+    pub service: String,
+    pub workers: u32,
+    pub file: String,
+    pub line: u32,
 }
 
 impl DbConfig {

@@ -82,6 +82,11 @@ impl<'ir> ProjectIndex<'ir> {
         index
     }
 
+    /// Every module of the project.
+    pub fn modules(&self) -> &'ir [Module] {
+        self.modules
+    }
+
     pub fn module(&self, fref: FnRef) -> &'ir Module {
         &self.modules[fref.module as usize]
     }

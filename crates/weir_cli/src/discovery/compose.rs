@@ -28,10 +28,20 @@ pub struct Setting {
     pub line: u32,
 }
 
+/// Worker processes of an application server started by a service command.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AppServer {
+    pub service: String,
+    pub server: &'static str,
+    pub workers: u32,
+    pub line: u32,
+}
+
 #[derive(Debug, Default)]
 pub struct ComposeFile {
     pub images: Vec<ServiceImage>,
     pub settings: Vec<Setting>,
+    pub workers: Vec<AppServer>,
     pub problems: Vec<Problem>,
 }
 
@@ -79,7 +89,53 @@ pub fn read(text: &str) -> ComposeFile {
     out
 }
 
+fn command_args(command: &MarkedYaml<'_>) -> Vec<String> {
+    match &command.data {
+        YamlData::Value(Scalar::String(s)) => shell_words(s),
+        YamlData::Sequence(items) => items
+            .iter()
+            .filter_map(as_str)
+            .map(ToString::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `gunicorn -w 4`, `gunicorn --workers=4`, `uvicorn --workers 2`,
+/// `hypercorn -w 2`: the server and its worker count.
+pub fn app_workers(args: &[String]) -> Option<(&'static str, u32)> {
+    let server = args.iter().find_map(|a| {
+        let base = a.rsplit('/').next().unwrap_or(a);
+        ["gunicorn", "uvicorn", "hypercorn"]
+            .into_iter()
+            .find(|s| base == *s)
+    })?;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let value = match arg.as_str() {
+            "-w" | "--workers" => iter.next().map(String::as_str),
+            _ => arg
+                .strip_prefix("--workers=")
+                .or_else(|| arg.strip_prefix("-w").filter(|r| !r.is_empty())),
+        };
+        if let Some(n) = value.and_then(|v| v.parse::<u32>().ok()) {
+            return Some((server, n));
+        }
+    }
+    None
+}
+
 fn read_service(name: &str, service: &MarkedYaml<'_>, out: &mut ComposeFile) {
+    if let Some(command) = get(service, "command")
+        && let Some((server, workers)) = app_workers(&command_args(command))
+    {
+        out.workers.push(AppServer {
+            service: name.to_string(),
+            server,
+            workers,
+            line: line_of(command),
+        });
+    }
     let Some(image_node) = get(service, "image") else {
         return;
     };
@@ -105,15 +161,7 @@ fn read_service(name: &str, service: &MarkedYaml<'_>, out: &mut ComposeFile) {
     let Some(command) = get(service, "command") else {
         return;
     };
-    let args: Vec<String> = match &command.data {
-        YamlData::Value(Scalar::String(s)) => shell_words(s),
-        YamlData::Sequence(items) => items
-            .iter()
-            .filter_map(as_str)
-            .map(ToString::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let args = command_args(command);
     for (setting, value) in server_settings(technology.id, &args) {
         out.settings.push(Setting {
             service: name.to_string(),

@@ -25,7 +25,7 @@ use std::collections::HashSet;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use weir_audit::context::catalog::{self, Ecosystem};
-use weir_audit::context::{Origin, OriginKind, ProjectContext, ServerSetting};
+use weir_audit::context::{AppWorkers, Origin, OriginKind, ProjectContext, ServerSetting};
 use weir_audit::knowledge::notes;
 use weir_audit::report::{Warning, WarningKind};
 use weir_ir::Module;
@@ -123,6 +123,7 @@ pub fn discover_context(
         builder: StackBuilder::default(),
         warnings: Vec::new(),
         settings: Vec::new(),
+        workers: Vec::new(),
         scripts: Vec::new(),
         read_requirements: HashSet::new(),
     };
@@ -165,6 +166,8 @@ pub fn discover_context(
     let (triggers, trigger_warnings) = triggers::apply(&run.scripts);
     run.warnings.extend(trigger_warnings);
 
+    let mut app_workers = std::mem::take(&mut run.workers);
+    app_workers.extend(modules.iter().filter_map(gunicorn_conf_workers));
     let tech_stack = run.builder.build();
     let best_practices = notes::for_stack(&tech_stack);
     let mut warnings = run.warnings;
@@ -177,6 +180,7 @@ pub fn discover_context(
             sessions: engine_facts.sessions,
             django_databases,
             server_settings: run.settings,
+            app_workers,
         },
         triggers,
         event_subscribers,
@@ -184,6 +188,42 @@ pub fn discover_context(
         ..ProjectContext::default()
     };
     (context, warnings)
+}
+
+/// `workers = 4` at the top of a `gunicorn.conf.py` / `gunicorn_conf.py`.
+fn gunicorn_conf_workers(module: &Module) -> Option<AppWorkers> {
+    let name = module.path.rsplit('/').next().unwrap_or(&module.path);
+    if !matches!(
+        name,
+        "gunicorn.conf.py" | "gunicorn_conf.py" | "gunicorn_config.py"
+    ) {
+        return None;
+    }
+    module.functions.first()?.body.iter().find_map(|stmt| {
+        let weir_ir::StmtKind::Assign {
+            targets,
+            value: Some(value),
+            op: None,
+            ..
+        } = &stmt.kind
+        else {
+            return None;
+        };
+        let is_workers = targets
+            .iter()
+            .any(|t| matches!(&t.kind, weir_ir::ExprKind::Name { id } if id == "workers"));
+        let weir_ir::ExprKind::Literal(weir_ir::Literal::Int(n)) = &value.kind else {
+            return None;
+        };
+        let workers = u32::try_from(*n).ok().filter(|_| is_workers)?;
+        Some(AppWorkers {
+            server: "gunicorn".to_string(),
+            service: String::new(),
+            workers,
+            file: module.path.clone(),
+            line: stmt.span.line,
+        })
+    })
 }
 
 fn origin(
@@ -207,6 +247,7 @@ struct Run<'a> {
     builder: StackBuilder,
     warnings: Vec<Warning>,
     settings: Vec<ServerSetting>,
+    workers: Vec<AppWorkers>,
     scripts: Vec<triggers::Script>,
     read_requirements: HashSet<String>,
 }
@@ -331,6 +372,15 @@ impl Run<'_> {
                 value: setting.value,
                 file: rel.to_string(),
                 line: setting.line,
+            });
+        }
+        for w in file.workers {
+            self.workers.push(AppWorkers {
+                server: w.server.to_string(),
+                service: w.service,
+                workers: w.workers,
+                file: rel.to_string(),
+                line: w.line,
             });
         }
         for problem in file.problems {
