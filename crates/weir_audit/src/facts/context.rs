@@ -153,7 +153,10 @@ pub fn classify(module: &Module, function: &Function) -> ExecContext {
     if is_test_path(&module.path) || function.name.starts_with("test_") {
         return ExecContext::Test;
     }
-    if is_migration_path(&module.path) {
+    // Django data-migration helpers (`def forwards(apps, schema_editor)`) live
+    // outside `migrations/` too.
+    let params: Vec<&str> = function.params.iter().map(|p| p.name.as_str()).collect();
+    if is_migration_path(&module.path) || params.ends_with(&["apps", "schema_editor"]) {
         return ExecContext::Migration;
     }
     if let Some(ctx) = own_context(module, function) {

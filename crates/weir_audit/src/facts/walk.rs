@@ -323,7 +323,18 @@ impl<'ir> Walker<'ir> {
                             .iter()
                             .any(|w| n.to_ascii_lowercase().contains(w))
                     });
-                if is_queryset || (django && iter_kind.is_none() && !names_a_form) {
+                // Rows of a queryset, or of a related manager (`order.lines.all()`).
+                let related_manager = iter.as_call().is_some_and(|c| {
+                    matches!(
+                        c.method_name(),
+                        Some("all" | "filter" | "exclude" | "order_by")
+                    ) && c
+                        .receiver()
+                        .is_some_and(|r| matches!(r.kind, ExprKind::Attribute { .. }))
+                });
+                if is_queryset
+                    || (django && iter_kind.is_none() && related_manager && !names_a_form)
+                {
                     self.env
                         .insert(name.to_string(), Typed::hinted(ObjKind::DjangoModel));
                 }

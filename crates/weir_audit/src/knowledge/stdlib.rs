@@ -79,12 +79,12 @@ pub const PACK: Pack = Pack {
         ctor("pathlib.Path", ObjKind::Path),
         FuncEntry {
             name: "pathlib.Path.cwd",
-            effect: Some(FILE),
+            effect: None,
             returns: Some(ObjKind::Path),
         },
         FuncEntry {
             name: "pathlib.Path.home",
-            effect: Some(FILE),
+            effect: None,
             returns: Some(ObjKind::Path),
         },
         ctor("pathlib.PosixPath", ObjKind::Path),

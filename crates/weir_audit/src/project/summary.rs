@@ -35,6 +35,8 @@ const MAX_ROUNDS: usize = 64;
 pub struct Summary {
     /// `async def`: calling it only creates a coroutine.
     pub is_async: bool,
+    /// `@cache`/`@lru_cache`: its blocking work happens once, not per call.
+    pub memoized: bool,
     pub blocks: Option<(IoKind, Witness)>,
     pub sleeps: Option<Witness>,
     pub cpu: Option<Witness>,
@@ -164,6 +166,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
     // A memoised function does its I/O once per argument set: callers do
     // not block on it each time. Its queries still run once per new key.
     let memoized = is_memoized(facts.function);
+    s.memoized = memoized;
     let params: Vec<&str> = facts
         .function
         .params

@@ -112,7 +112,10 @@ impl Rule for BlockingIoInAsync {
             let Some(summary) = facts.summaries.of_call(call) else {
                 continue;
             };
-            let Some((kind, witness)) = summary.blocks.as_ref().filter(|_| !summary.is_async)
+            let Some((kind, witness)) = summary
+                .blocks
+                .as_ref()
+                .filter(|_| !summary.is_async && !summary.memoized)
             else {
                 continue;
             };

@@ -74,6 +74,15 @@ impl Rule for CommitInLoop {
             if lp.is_comprehension || !lp.is_per_item() {
                 continue;
             }
+            // A flush or commit in an error handler runs for failing items only.
+            let in_handler = call
+                .site
+                .scopes_in_innermost_loop()
+                .iter()
+                .any(|s| matches!(s, Scope::Try(_, crate::facts::TryPart::Handler(_))));
+            if in_handler {
+                continue;
+            }
             let batched = call.site.scopes_in_innermost_loop().iter().any(
                 |s| matches!(s, Scope::If(test, _) | Scope::Else(test) if is_batch_condition(test)),
             );

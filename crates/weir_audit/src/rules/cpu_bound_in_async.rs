@@ -96,7 +96,11 @@ impl Rule for CpuBoundInAsync {
             let Some(summary) = facts.summaries.of_call(call) else {
                 continue;
             };
-            let Some(witness) = summary.cpu.as_ref().filter(|_| !summary.is_async) else {
+            let Some(witness) = summary
+                .cpu
+                .as_ref()
+                .filter(|_| !summary.is_async && !summary.memoized)
+            else {
                 continue;
             };
             let f = finding(&Self::META, facts, call.site.span, format!("{} does CPU-bound work on the event loop inside {async_def}{}", call_text(call), through(witness)))

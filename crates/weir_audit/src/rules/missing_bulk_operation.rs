@@ -133,13 +133,20 @@ impl Rule for MissingBulkOperation {
                     .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
             );
         }
-        for (call, witness) in calls_through(facts, |s| s.stages.as_ref()) {
+        for (call, witness) in calls_through(facts, |s| {
+            s.stages
+                .as_ref()
+                .filter(|w| w.len() <= crate::rules::MAX_WRITE_DEPTH)
+        }) {
             if call.effect.is_some() {
                 continue;
             }
             let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
+            if !crate::rules::is_item_work(facts, call, lp) {
+                continue;
+            }
             let f = finding(&Self::META, facts, call.site.span, format!("{} writes one row per item of the {}{}", call_text(call), describe_loop(lp), through(witness)))
                 .why("One INSERT/DELETE per item where a bulk operation sends the rows in one statement or a few batches.")
                 .help("Give the helper a bulk form (`add_all`, `insert(M)` with a list of rows, `bulk_create`) and call it once with all items.")

@@ -183,10 +183,45 @@ pub fn is_raw_driver(call: &CallFact<'_>) -> bool {
             .is_some_and(|m| m.starts_with("fetch"))
 }
 
-/// How many functions away a database effect may be for the per-item
-/// rules: a repository method behind a service behind the handler. Deeper
-/// chains are units of work per item, not N+1 lookups.
+/// How many functions away a database read may be for the per-item rules:
+/// a repository method behind a service behind the handler. Deeper chains
+/// are units of work per item, not N+1 lookups.
 pub const MAX_DB_DEPTH: usize = 3;
+/// Row writes (QE-02, QE-05) through helpers: only a helper that runs the
+/// statement itself; deeper, the per-item work is usually a unit of its own
+/// (its own error handling, side effects, ordering).
+pub const MAX_WRITE_DEPTH: usize = 1;
+
+/// The call is made for one item of the loop (passes the loop variable or
+/// an attribute of it) and not inside a per-item `try` (error isolation
+/// means the per-item work is deliberate).
+pub fn is_item_work(facts: &FunctionFacts<'_>, call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
+    let Some(var) = lp.target_name() else {
+        return true;
+    };
+    let passes_item = call.call.is_some_and(|c| {
+        c.args.iter().any(|a| {
+            let mut uses = false;
+            weir_ir::visit::walk_expr(&a.value, &mut |e| {
+                if e.as_name() == Some(var) {
+                    uses = true;
+                }
+            });
+            uses
+        })
+    });
+    let loop_depth = call
+        .site
+        .scopes
+        .iter()
+        .position(|s| matches!(s, Scope::Loop(i) if std::ptr::eq(&facts.loops[*i], lp)));
+    let isolated = loop_depth.is_some_and(|d| {
+        call.site.scopes[d..]
+            .iter()
+            .any(|s| matches!(s, Scope::Try(_, TryPart::Body)))
+    });
+    passes_item && !isolated
+}
 
 /// Calls to project functions whose summary has the effect `pick` selects,
 /// with its witness path (`loop → helper() → … → session.get()`), at most

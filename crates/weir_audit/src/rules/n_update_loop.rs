@@ -39,7 +39,11 @@ declare_rule! {
     /// ```
     ///
     /// ## Known limitations
-    /// Updates behind helper functions are not followed yet.
+    /// Django `instance.save()`/`delete()` per item is reported for rows of a
+    /// queryset or a related manager only: items of other iterables may be new
+    /// objects (an INSERT) or models with their own `save()` logic. Writes
+    /// through helpers are reported when the helper runs the statement itself
+    /// and receives the loop item, outside a per-item `try`.
     pub struct NUpdateLoop;
     id: "QE-02",
     name: "n-update-loop",
@@ -96,7 +100,7 @@ impl Rule for NUpdateLoop {
             let s = facts.summaries.of_call(c)?;
             s.writes
                 .as_ref()
-                .filter(|(_, w)| w.len() <= crate::rules::MAX_DB_DEPTH)
+                .filter(|(_, w)| w.len() <= crate::rules::MAX_WRITE_DEPTH)
                 .map(|w| (c, w))
         }) {
             if call.effect.is_some() || call.site.in_lambda || call.site.offloaded {
@@ -105,6 +109,9 @@ impl Rule for NUpdateLoop {
             let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
+            if !crate::rules::is_item_work(facts, call, lp) {
+                continue;
+            }
             let verb = if *op == QueryOp::Update {
                 "UPDATE"
             } else {

@@ -91,7 +91,8 @@ impl Rule for RedundantFetch {
                 continue;
             };
             let first = loads.iter().find(|(c, m, k)| {
-                m == model
+                dominates(c, call)
+                    && m == model
                     && *k == key
                     && !facts.rebound_between(
                         key.split('.').next().unwrap_or(&key),
@@ -196,4 +197,35 @@ fn expire_on_commit_off(facts: &Cx<'_, '_>) -> bool {
         && sessions
             .iter()
             .all(|s| s.effective_expire_on_commit() == Some(false))
+}
+
+/// `earlier` runs whenever `later` does: its enclosing scopes are a prefix
+/// of `later`'s (not the other arm of an `if`/`elif`).
+fn dominates(earlier: &CallFact<'_>, later: &CallFact<'_>) -> bool {
+    use crate::facts::Scope;
+    let key = |s: &Scope<'_>| -> (u8, u32, u32) {
+        match s {
+            Scope::Loop(i) => (0, u32::try_from(*i).unwrap_or(u32::MAX), 0),
+            Scope::If(test, _) => (1, test.span.start, 0),
+            Scope::Else(test) => (2, test.span.start, 0),
+            Scope::Try(stmt, part) => (
+                3,
+                stmt.span.start,
+                match part {
+                    crate::facts::TryPart::Body => 0,
+                    crate::facts::TryPart::Handler(h) => 1 + u32::try_from(*h).unwrap_or(0),
+                    crate::facts::TryPart::Else => 1000,
+                    crate::facts::TryPart::Finally => 1001,
+                },
+            ),
+            Scope::With(stmt) => (4, stmt.span.start, 0),
+        }
+    };
+    earlier.site.scopes.len() <= later.site.scopes.len()
+        && earlier
+            .site
+            .scopes
+            .iter()
+            .zip(&later.site.scopes)
+            .all(|(a, b)| key(a) == key(b))
 }

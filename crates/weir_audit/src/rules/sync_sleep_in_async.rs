@@ -78,7 +78,11 @@ impl Rule for SyncSleepInAsync {
             let Some(summary) = facts.summaries.of_call(call) else {
                 continue;
             };
-            let Some(witness) = summary.sleeps.as_ref().filter(|_| !summary.is_async) else {
+            let Some(witness) = summary
+                .sleeps
+                .as_ref()
+                .filter(|_| !summary.is_async && !summary.memoized)
+            else {
                 continue;
             };
             let f = finding(&Self::META, facts, call.site.span, format!("{} sleeps synchronously inside `async def {}`{}", call_text(call), facts.function.name, through(witness)))

@@ -173,7 +173,18 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
         }
         work.io.sort_by_key(|(s, _, _)| s.start);
         work.sleeps.sort_by_key(|(s, _)| s.start);
-        if !work.io.is_empty() || !work.sleeps.is_empty() || work.lines > LONG_BODY_LINES {
+        // A long body counts for transactions opened on purpose (`begin()`,
+        // `atomic`); an autobegin over a long function holds nothing while
+        // it does database work only.
+        let deliberate = !matches!(
+            work.region.kind,
+            crate::facts::regions::RegionKind::Autobegin
+                | crate::facts::regions::RegionKind::Request
+        );
+        if !work.io.is_empty()
+            || !work.sleeps.is_empty()
+            || (deliberate && work.lines > LONG_BODY_LINES)
+        {
             out.push(work);
         }
     }
