@@ -214,7 +214,7 @@ pub fn is_item_work(facts: &FunctionFacts<'_>, call: &CallFact<'_>, lp: &LoopRef
         .site
         .scopes
         .iter()
-        .position(|s| matches!(s, Scope::Loop(i) if std::ptr::eq(&facts.loops[*i], lp)));
+        .position(|s| matches!(s, Scope::Loop(i) if facts.loops[*i].span == lp.span));
     let isolated = loop_depth.is_some_and(|d| {
         call.site.scopes[d..]
             .iter()
