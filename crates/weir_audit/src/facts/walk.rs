@@ -66,7 +66,6 @@ struct CallInfo {
     effect: Option<Effect>,
     returns: Option<ObjKind>,
     receiver_kind: Option<Typed>,
-    label: String,
 }
 
 impl<'ir> Walker<'ir> {
@@ -632,7 +631,12 @@ impl<'ir> Walker<'ir> {
                 })
                 .flatten()
                 .map(|r| r.model),
-            label: info.label,
+            // Only calls that become facts pay for their label.
+            label: call
+                .qualified
+                .clone()
+                .or_else(|| call.callee.dotted())
+                .unwrap_or_else(|| "call".into()),
         });
     }
 
@@ -687,33 +691,27 @@ impl<'ir> Walker<'ir> {
     }
 
     fn classify(&self, call: &Call) -> CallInfo {
-        let label = call
-            .qualified
-            .clone()
-            .or_else(|| call.callee.dotted())
-            .unwrap_or_else(|| "call".into());
         // A bound method or an aliased function held in a local:
         // `read = path.read_text; read()`, `nap = time.sleep; nap(1)`.
         if let Some(bound) = call.callee.as_name().and_then(|n| self.assigned.get(n))
             && matches!(bound.kind, ExprKind::Attribute { .. })
         {
             let qualified = self.module.resolve_expr(bound);
-            let info = self.classify_callee(bound, qualified.as_deref(), label.clone());
+            let info = self.classify_callee(bound, qualified.as_deref());
             if info.effect.is_some() || info.returns.is_some() {
                 return info;
             }
         }
-        self.classify_callee(&call.callee, call.qualified.as_deref(), label)
+        self.classify_callee(&call.callee, call.qualified.as_deref())
     }
 
-    fn classify_callee(&self, callee: &Expr, qualified: Option<&str>, label: String) -> CallInfo {
+    fn classify_callee(&self, callee: &Expr, qualified: Option<&str>) -> CallInfo {
         let knowledge = &self.project.knowledge;
         if let Some(entry) = qualified.and_then(|q| knowledge.func(q)) {
             return CallInfo {
                 effect: entry.effect,
                 returns: entry.returns,
                 receiver_kind: None,
-                label,
             };
         }
         if let ExprKind::Attribute { value, attr } = &callee.kind {
@@ -724,7 +722,6 @@ impl<'ir> Walker<'ir> {
                         effect: entry.effect,
                         returns: entry.returns,
                         receiver_kind,
-                        label,
                     };
                 }
                 // `SessionLocal.begin()` on a factory opens a session.
@@ -733,14 +730,12 @@ impl<'ir> Walker<'ir> {
                         effect: None,
                         returns: recv.kind.called(),
                         receiver_kind,
-                        label,
                     };
                 }
                 return CallInfo {
                     effect: None,
                     returns: None,
                     receiver_kind,
-                    label,
                 };
             }
             if let Some(entry) = knowledge.any_receiver_method(attr) {
@@ -748,7 +743,6 @@ impl<'ir> Walker<'ir> {
                     effect: entry.effect,
                     returns: entry.returns,
                     receiver_kind: None,
-                    label,
                 };
             }
         }
@@ -763,7 +757,6 @@ impl<'ir> Walker<'ir> {
             effect: None,
             returns,
             receiver_kind: None,
-            label,
         }
     }
 
@@ -786,12 +779,13 @@ impl<'ir> Walker<'ir> {
                 if self.facts.params.contains(id) || self.assigned.contains_key(id) {
                     return knowledge.hint(id).map(Typed::hinted);
                 }
-                match self.module.resolve(id) {
+                // A plain name resolves through its own binding: no allocation.
+                match self.module.scope.get(id) {
                     Some(q) => self
                         .project
                         .types
-                        .global(&q)
-                        .or_else(|| knowledge.type_kind(&q).map(Typed::certain)),
+                        .global(q)
+                        .or_else(|| knowledge.type_kind(q).map(Typed::certain)),
                     None => knowledge.hint(id).map(Typed::hinted),
                 }
             }
