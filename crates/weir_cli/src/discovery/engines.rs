@@ -5,6 +5,7 @@
 //! comes from the SQLAlchemy knowledge pack; values are resolved through
 //! [`Project`].
 
+use rayon::prelude::*;
 use weir_audit::context::{ConfigValue, EngineConfig, SessionConfig};
 use weir_audit::knowledge::{Knowledge, ObjKind};
 use weir_ir::visit::{stmt_exprs, walk_expr, walk_stmts};
@@ -25,31 +26,21 @@ pub struct EngineFacts {
 
 pub fn collect(project: &Project<'_>, modules: &[Module]) -> EngineFacts {
     let knowledge = Knowledge::all();
+    // Each module only adds to the lists: scanned in parallel, merged in
+    // module order (the sorts below are stable), as a serial scan would.
+    let per_module: Vec<EngineFacts> = modules
+        .par_iter()
+        .map(|module| {
+            let mut out = EngineFacts::default();
+            scan_module(project, &knowledge, module, &mut out);
+            out
+        })
+        .collect();
     let mut out = EngineFacts::default();
-    for module in modules {
-        for function in &module.functions {
-            let scope = (function.id != 0).then_some(function);
-            let bind = |target: &str| binding_name(module, function, target);
-            let block = Block {
-                project,
-                knowledge: &knowledge,
-                module,
-                scope,
-                binding: &bind,
-            };
-            block.scan(&function.body, &mut out);
-        }
-        for class in &module.classes {
-            let bind = |target: &str| format!("{}.{}.{target}", module.name, class.qualname);
-            let block = Block {
-                project,
-                knowledge: &knowledge,
-                module,
-                scope: None,
-                binding: &bind,
-            };
-            block.scan(&class.body, &mut out);
-        }
+    for facts in per_module {
+        out.engines.extend(facts.engines);
+        out.sessions.extend(facts.sessions);
+        out.dialects.extend(facts.dialects);
     }
     out.engines
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -57,6 +48,39 @@ pub fn collect(project: &Project<'_>, modules: &[Module]) -> EngineFacts {
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     inherit_isolation(&mut out);
     out
+}
+
+fn scan_module<'m>(
+    project: &Project<'m>,
+    knowledge: &Knowledge,
+    module: &'m Module,
+    out: &mut EngineFacts,
+) {
+    {
+        for function in &module.functions {
+            let scope = (function.id != 0).then_some(function);
+            let bind = |target: &str| binding_name(module, function, target);
+            let block = Block {
+                project,
+                knowledge,
+                module,
+                scope,
+                binding: &bind,
+            };
+            block.scan(&function.body, out);
+        }
+        for class in &module.classes {
+            let bind = |target: &str| format!("{}.{}.{target}", module.name, class.qualname);
+            let block = Block {
+                project,
+                knowledge,
+                module,
+                scope: None,
+                binding: &bind,
+            };
+            block.scan(&class.body, out);
+        }
+    }
 }
 
 /// One body of statements to scan, and how to name what it binds.

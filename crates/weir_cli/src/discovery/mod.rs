@@ -24,6 +24,7 @@ mod versions;
 use std::collections::HashSet;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
+use rayon::prelude::*;
 use weir_audit::context::catalog::{self, Ecosystem};
 use weir_audit::context::{AppWorkers, Origin, OriginKind, ProjectContext, ServerSetting};
 use weir_audit::knowledge::notes;
@@ -156,12 +157,13 @@ pub fn discover_context(
         }
     }
     let event_subscribers = subscribers::collect(&project, modules);
-    run.scripts.extend(
-        modules
-            .iter()
-            .map(triggers::Script::python)
-            .filter(|s| !s.is_empty()),
-    );
+    // Each module's SQL is read on its own: in parallel, kept in order.
+    let scripts: Vec<triggers::Script> = modules
+        .par_iter()
+        .map(triggers::Script::python)
+        .filter(|s| !s.is_empty())
+        .collect();
+    run.scripts.extend(scripts);
     triggers::order_scripts(&mut run.scripts, modules);
     let (triggers, trigger_warnings) = triggers::apply(&run.scripts);
     run.warnings.extend(trigger_warnings);

@@ -3,6 +3,7 @@
 //! loops (`conn.notifies()`), and Redis `subscribe`/`psubscribe`. Channel
 //! names are resolved through constants and settings.
 
+use rayon::prelude::*;
 use weir_audit::context::EventSubscriber;
 use weir_ir::sql::SqlStatementKind;
 use weir_ir::{ArgSpread, Call, Expr, ExprKind, Function, Module};
@@ -20,8 +21,20 @@ fn imports_any(module: &Module, roots: &[&str]) -> bool {
 }
 
 pub fn collect(project: &Project<'_>, modules: &[Module]) -> Vec<EventSubscriber> {
+    // Modules are independent here: scanned in parallel, concatenated in
+    // order, then sorted as before.
+    let mut out: Vec<EventSubscriber> = modules
+        .par_iter()
+        .flat_map_iter(|module| collect_module(project, module))
+        .collect();
+    out.sort_by(|a, b| (&a.file, a.line, &a.channel).cmp(&(&b.file, b.line, &b.channel)));
+    out.dedup();
+    out
+}
+
+fn collect_module(project: &Project<'_>, module: &Module) -> Vec<EventSubscriber> {
     let mut out = Vec::new();
-    for module in modules {
+    {
         let scanner = Scanner {
             project,
             module,
@@ -61,8 +74,6 @@ pub fn collect(project: &Project<'_>, modules: &[Module]) -> Vec<EventSubscriber
             });
         }
     }
-    out.sort_by(|a, b| (&a.file, a.line, &a.channel).cmp(&(&b.file, b.line, &b.channel)));
-    out.dedup();
     out
 }
 
