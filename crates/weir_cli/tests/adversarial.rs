@@ -6,18 +6,13 @@
 //! N+1 loop and checks that it is still reported.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
-fn weir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(args)
-        .output()
-        .expect("run weir")
-}
+mod common;
+use common::weir;
 
 fn write(dir: &Path, rel: &str, content: &[u8]) {
     let path = dir.join(rel);

@@ -1,29 +1,9 @@
 //! The command as a user runs it: exit codes, errors, discovery, bad input.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn weir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(args)
-        .output()
-        .expect("run weir")
-}
-
-fn example() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/jobs-service")
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{example, stderr, stdout, weir};
 
 fn write(dir: &Path, rel: &str, content: &[u8]) {
     let path = dir.join(rel);

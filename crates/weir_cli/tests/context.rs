@@ -3,18 +3,13 @@
 //! malformed ones.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 use weir_cli::discover::Filters;
 use weir_cli::run::{RunOptions, context};
 
-fn weir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(args)
-        .output()
-        .expect("run weir")
-}
+mod common;
+use common::{example, weir};
 
 fn write(dir: &Path, rel: &str, content: &str) {
     let path = dir.join(rel);
@@ -56,13 +51,6 @@ fn warned(json: &Value, file: &str, line: u64) -> bool {
         .unwrap()
         .iter()
         .any(|w| w["path"] == file && w["line"] == line && w["kind"] == "discovery")
-}
-
-fn example() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/jobs-service")
-        .to_string_lossy()
-        .into_owned()
 }
 
 #[test]

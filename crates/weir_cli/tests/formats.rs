@@ -2,21 +2,9 @@
 //! GitHub workflow-command annotations.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn weir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(args)
-        .output()
-        .expect("run weir")
-}
-
-fn example() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/jobs-service")
-        .to_string_lossy()
-        .into_owned()
-}
+mod common;
+use common::{example, weir};
 
 /// The official schema lives beside the repository (`../shared/schemas/`),
 /// never in it.

@@ -8,15 +8,11 @@
 //! is set) the test fails and says why.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn weir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(args)
-        .output()
-        .expect("run weir")
-}
+mod common;
+use common::weir;
 
 fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("WEIR_CHROMIUM") {

@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+mod common;
+use common::stderr;
+
 fn weir_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
     cmd.args(args)
@@ -25,10 +28,6 @@ fn write(dir: &Path, rel: &str, content: &str) {
     let path = dir.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 const SERVICE: &str = "from sqlalchemy.orm import Session\n\n\ndef totals(session: Session, orders):\n    for order in orders:\n        session.get(Order, order.id)\n\n\ndef owners(session: Session, pets):\n    for pet in pets:\n        session.get(Owner, pet.owner_id)\n";

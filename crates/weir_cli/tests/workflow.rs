@@ -2,23 +2,14 @@
 //! baseline, and the context rules that make findings advisory.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn weir(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(args)
-        .output()
-        .expect("run weir")
-}
+mod common;
+use common::{stderr, weir};
 
 fn write(dir: &Path, rel: &str, content: &str) {
     let path = dir.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn json(dir: &Path, extra: &[&str]) -> serde_json::Value {
