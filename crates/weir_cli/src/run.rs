@@ -84,7 +84,7 @@ fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Warning>) {
     let lowered: Vec<Result<(Module, Vec<Warning>), Warning>> = discovered
         .files
         .par_iter()
-        .map(|(rel, abs)| load(rel, abs))
+        .map(|(rel, abs)| load(rel, abs, None))
         .collect();
     let mut modules = Vec::with_capacity(lowered.len());
     let mut warnings = Vec::new();
@@ -97,7 +97,44 @@ fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Warning>) {
             Err(warning) => warnings.push(warning),
         }
     }
+    rename_to_import_names(discovered, &mut modules);
     (modules, warnings)
+}
+
+/// Modules are first named from their path under the audited root; once
+/// every file's imports are known, the files the project imports from a
+/// deeper directory (`server/polar/…` imported as `polar.…`) are lowered
+/// again under the name their importers use, so calls across files resolve.
+/// Layouts already rooted at the audited directory lower only once.
+fn rename_to_import_names(discovered: &Discovered, modules: &mut [Module]) {
+    let paths: Vec<&str> = modules.iter().map(|m| m.path.as_str()).collect();
+    let root_package = modules
+        .iter()
+        .any(|m| m.path == "__init__.py")
+        .then(|| discovered.root.canonicalize().ok())
+        .flatten()
+        .and_then(|root| Some(root.file_name()?.to_string_lossy().into_owned()));
+    let names = weir_lang::python::import_names(
+        &paths,
+        &weir_lang::absolute_import_roots(modules),
+        root_package.as_deref(),
+    );
+    let abs: std::collections::HashMap<&str, &Path> = discovered
+        .files
+        .iter()
+        .map(|(rel, abs)| (rel.as_str(), abs.as_path()))
+        .collect();
+    modules
+        .par_iter_mut()
+        .zip(names)
+        .filter(|(module, name)| module.name != *name)
+        .for_each(|(module, name)| {
+            if let Some(abs) = abs.get(module.path.as_str())
+                && let Ok((renamed, _)) = load(&module.path, abs, Some(name))
+            {
+                *module = renamed;
+            }
+        });
 }
 
 /// Discovery never stops the run: a panic in it leaves an empty context and
@@ -187,19 +224,23 @@ pub(crate) fn read_source(abs: &Path) -> Result<String, String> {
 
 /// Reads and lowers one file. Syntax errors are warnings (the recovered
 /// tree is still audited); unreadable files and panics skip the file.
-fn load(rel: &str, abs: &Path) -> Result<(Module, Vec<Warning>), Warning> {
+/// `name`: the module's import name, when it is not the one its path gives.
+fn load(rel: &str, abs: &Path, name: Option<String>) -> Result<(Module, Vec<Warning>), Warning> {
     let unreadable = |message: String| warning(rel, None, WarningKind::Unreadable, message);
     let source = read_source(abs).map_err(unreadable)?;
-    let module = catch_unwind(AssertUnwindSafe(|| weir_lang::lower(rel, &source)))
-        .map_err(|_| {
-            warning(
-                rel,
-                None,
-                WarningKind::InternalError,
-                "internal error while parsing this file; it was skipped".into(),
-            )
-        })?
-        .map_err(|e| unreadable(format!("skipped: {e}")))?;
+    let module = catch_unwind(AssertUnwindSafe(|| match name {
+        Some(name) => weir_lang::lower_as(rel, name, &source),
+        None => weir_lang::lower(rel, &source),
+    }))
+    .map_err(|_| {
+        warning(
+            rel,
+            None,
+            WarningKind::InternalError,
+            "internal error while parsing this file; it was skipped".into(),
+        )
+    })?
+    .map_err(|e| unreadable(format!("skipped: {e}")))?;
     let syntax = match module.diagnostics.first() {
         Some(first) => vec![warning(
             rel,

@@ -282,3 +282,58 @@ fn debug_ir_prints_json() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["functions"][1]["name"], "totals");
 }
+
+/// A repository whose package sits below the audited root (`server/shop/`,
+/// imported as `shop.…`), and the same package audited on its own: calls
+/// across files resolve under the names the project's imports use.
+#[test]
+fn packages_below_the_root_resolve_by_their_import_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "server/pyproject.toml",
+        b"[project]\nname = \"shop\"\ndependencies = [\"sqlalchemy\", \"fastapi\"]\n",
+    );
+    write(d, "server/shop/__init__.py", b"");
+    write(
+        d,
+        "server/shop/customers/service.py",
+        b"from sqlalchemy import select\nfrom sqlalchemy.orm import Session\n\nfrom shop.models import Customer\n\n\nclass CustomerService:\n    def get(self, session: Session, customer_id: int):\n        return session.scalars(select(Customer).where(Customer.id == customer_id)).first()\n\n\ncustomers = CustomerService()\n",
+    );
+    write(
+        d,
+        "server/shop/invoices/reminders.py",
+        b"from sqlalchemy.orm import Session\n\nfrom shop.customers.service import customers as customer_service\n\n\ndef remind(session: Session, customer_ids: list[int]) -> list[str]:\n    emails = []\n    for customer_id in customer_ids:\n        customer = customer_service.get(session, customer_id)\n        emails.append(customer.email)\n    return emails\n",
+    );
+    let reported = |root: &Path| -> Vec<String> {
+        let out = weir(&[
+            "audit",
+            root.to_str().unwrap(),
+            "--select",
+            "QE-07",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{}:{}", f["path"].as_str().unwrap(), f["line"]))
+            .collect()
+    };
+    assert_eq!(
+        reported(d),
+        ["server/shop/invoices/reminders.py:9"],
+        "through the module-level service instance in another file"
+    );
+    assert_eq!(
+        reported(&d.join("server/shop")),
+        ["invoices/reminders.py:9"],
+        "the package audited as the root"
+    );
+}

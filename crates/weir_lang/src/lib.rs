@@ -27,6 +27,29 @@ pub fn language_of(path: &str) -> Option<Language> {
     }
 }
 
+/// Parses and lowers one Python file under its import name (from
+/// [`python::import_names`]); `rel_path` stays the path findings show.
+pub fn lower_as(rel_path: &str, module_name: String, source: &str) -> Result<Module, LangError> {
+    if u32::try_from(source.len()).is_err() {
+        return Err(LangError::TooLarge);
+    }
+    match language_of(rel_path) {
+        Some(Language::Python) => Ok(python::lower_named(rel_path, module_name, source)),
+        _ => Err(LangError::Unsupported(rel_path.to_string())),
+    }
+}
+
+/// The first segments of a project's absolute imports: the names it imports
+/// top-level packages by.
+pub fn absolute_import_roots(modules: &[Module]) -> std::collections::HashSet<&str> {
+    modules
+        .iter()
+        .flat_map(|m| &m.imports)
+        .filter(|i| !i.relative)
+        .filter_map(|i| i.target.split('.').next())
+        .collect()
+}
+
 /// Parses and lowers one file. `rel_path` is the path relative to the
 /// audited root (it names the module).
 pub fn lower(rel_path: &str, source: &str) -> Result<Module, LangError> {

@@ -130,6 +130,14 @@ pub fn is_test_path(path: &str) -> bool {
         || file == "conftest.py"
 }
 
+/// A one-off script or command (`scripts/`, `bin/`, Django
+/// `management/commands/`): a short-lived process, not a service.
+pub fn is_script_path(path: &str) -> bool {
+    let mut segments = path.split('/').rev().skip(1);
+    segments.clone().any(|seg| seg == "scripts" || seg == "bin")
+        || (segments.next() == Some("commands") && segments.next() == Some("management"))
+}
+
 pub fn is_migration_path(path: &str) -> bool {
     path.split('/')
         .any(|seg| seg == "migrations" || seg == "alembic" || seg == "versions")

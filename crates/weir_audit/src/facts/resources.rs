@@ -614,6 +614,14 @@ pub fn starts_long_lived_work(call: &weir_ir::Call) -> Option<&'static str> {
     None
 }
 
+/// The call runs a function defined in the project (resolved across files).
+fn runs_project_function(facts: &FunctionFacts<'_>, call: &weir_ir::Call) -> bool {
+    facts
+        .calls
+        .iter()
+        .any(|c| c.target.is_some() && c.call.is_some_and(|k| std::ptr::eq(k, call)))
+}
+
 /// One way a handler keeps a session for the lifetime of a stream or of
 /// long-lived work: where, and a sentence for the message.
 #[derive(Debug, Clone)]
@@ -698,6 +706,13 @@ pub fn long_lived_handoffs(facts: &FunctionFacts<'_>) -> Vec<Facet> {
         let Some(what) = starts_long_lived_work(call) else {
             return;
         };
+        // `submit`, `enqueue`, `delay`… are also common names for the
+        // project's own service methods (`feedback_service.submit(session,
+        // …)`), which run inside the request: only a call that does not
+        // resolve to a project function hands the session to a queue.
+        if runs_project_function(facts, call) {
+            return;
+        }
         for h in &injected {
             if call.args.iter().any(|a| mentions(&a.value, &h.var)) {
                 out.push(Facet {

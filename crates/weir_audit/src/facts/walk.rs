@@ -824,7 +824,14 @@ impl<'ir> Walker<'ir> {
         match &expr.kind {
             ExprKind::Await { value } => self.instance_class(value),
             ExprKind::Name { id } if id == "self" || id == "cls" => self.enclosing_class(),
-            ExprKind::Name { id } => self.instances.get(id).cloned(),
+            ExprKind::Name { id } => self.instances.get(id).cloned().or_else(|| {
+                // Only a name not bound in the function can be the module's.
+                if self.assigned.contains_key(id.as_str()) || self.facts.params.contains(id) {
+                    return None;
+                }
+                let q = self.module.scope.get(id)?;
+                index.module_instance_class(q).map(ToString::to_string)
+            }),
             ExprKind::Attribute { value, attr } if value.as_name() == Some("self") => index
                 .attribute_class(&self.enclosing_class()?, attr)
                 .map(ToString::to_string),

@@ -26,6 +26,10 @@ pub struct ProjectIndex<'ir> {
     /// `module.Class.attr` → qualified class of the instance stored there
     /// (`self.repo = JobRepository(session)`).
     attr_classes: HashMap<String, String>,
+    /// `module.name` → qualified class of the instance a module-level
+    /// assignment stores there (`feedback_service = FeedbackService()`),
+    /// the singleton services and repositories imported across the project.
+    module_instances: HashMap<String, String>,
 }
 
 /// How deep re-exports are followed (`pkg/__init__.py` importing from a submodule).
@@ -44,6 +48,7 @@ impl<'ir> ProjectIndex<'ir> {
             classes: HashMap::new(),
             bases: HashMap::new(),
             attr_classes: HashMap::new(),
+            module_instances: HashMap::new(),
         };
         for (mi, module) in modules.iter().enumerate() {
             for class in &module.classes {
@@ -78,6 +83,7 @@ impl<'ir> ProjectIndex<'ir> {
         }
         for module in modules {
             index.record_attribute_classes(module);
+            index.record_module_instances(module);
         }
         index
     }
@@ -101,7 +107,10 @@ impl<'ir> ProjectIndex<'ir> {
     fn canonical(&self, qualified: &str) -> Option<String> {
         let mut name = qualified.to_string();
         for _ in 0..MAX_REEXPORT_HOPS {
-            if self.functions.contains_key(&name) || self.classes.contains_key(&name) {
+            if self.functions.contains_key(&name)
+                || self.classes.contains_key(&name)
+                || self.module_instances.contains_key(&name)
+            {
                 return Some(name);
             }
             // The longest prefix naming a module of the project.
@@ -172,6 +181,13 @@ impl<'ir> ProjectIndex<'ir> {
         None
     }
 
+    /// The class of the project instance a module-level name holds, through
+    /// imports and re-exports (`from .service import feedback as svc`).
+    pub fn module_instance_class(&self, qualified: &str) -> Option<&str> {
+        let name = self.canonical(qualified)?;
+        self.module_instances.get(&name).map(String::as_str)
+    }
+
     /// The class of the instance stored in `self.attr` of `class`.
     pub fn attribute_class(&self, class: &str, attr: &str) -> Option<&str> {
         self.attr_classes
@@ -183,6 +199,54 @@ impl<'ir> ProjectIndex<'ir> {
     pub fn class_of(&self, module: &Module, function: &weir_ir::Function) -> Option<String> {
         let class = &module.classes[function.class?];
         Some(format!("{}.{}", module.name, class.qualname))
+    }
+
+    /// Module-level `name = Cls(...)` with `Cls` a project class. A name
+    /// assigned two different classes is left out.
+    fn record_module_instances(&mut self, module: &Module) {
+        let Some(top) = module
+            .functions
+            .iter()
+            .find(|f| f.kind == FunctionKind::Module)
+        else {
+            return;
+        };
+        let mut found: Vec<(String, Option<String>)> = Vec::new();
+        for stmt in &top.body {
+            let StmtKind::Assign {
+                targets,
+                value: Some(value),
+                op: None,
+                ..
+            } = &stmt.kind
+            else {
+                continue;
+            };
+            let [target] = targets.as_slice() else {
+                continue;
+            };
+            let Some(name) = target.as_name() else {
+                continue;
+            };
+            let class = value
+                .as_call()
+                .and_then(|call| module.resolve_expr(&call.callee))
+                .and_then(|q| self.canonical_class(&q));
+            found.push((format!("{}.{name}", module.name), class));
+        }
+        let mut conflicting = Vec::new();
+        for (name, class) in found {
+            match (class, self.module_instances.get(&name)) {
+                (Some(class), None) => {
+                    self.module_instances.insert(name, class);
+                }
+                (Some(class), Some(old)) if *old == class => {}
+                _ => conflicting.push(name),
+            }
+        }
+        for name in conflicting {
+            self.module_instances.remove(&name);
+        }
     }
 
     /// `self.x = Cls(...)` or `self.x = param` with `param: Cls`, in any method.

@@ -3,6 +3,7 @@ use weir_ir::ExprKind;
 use crate::context::{ConfigValue, EngineConfig, ProjectContext};
 use crate::declare_rule;
 use crate::facts::ExecContext;
+use crate::facts::context::is_script_path;
 use crate::knowledge::ObjKind;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
@@ -24,6 +25,12 @@ declare_rule! {
     ///   `workers` in a `gunicorn.conf.py`; else 1) exceeds the database's
     ///   `max_connections` from the compose command (HIGH), with the engines,
     ///   the worker count and the setting as evidence.
+    ///
+    ///
+    /// Migrations, tests and one-off scripts (`scripts/`, `bin/`, Django
+    /// `management/commands/`) are skipped: their processes are short-lived,
+    /// so no pooled connection goes stale and no pool serves concurrent
+    /// requests.
     ///
     /// ## Why is this bad
     /// Pooled connections die silently: the database restarts, a proxy or
@@ -162,6 +169,7 @@ fn not_application_code(path: &str) -> bool {
         || lower.contains("migrations/")
         || lower.starts_with("tests/")
         || lower.contains("/tests/")
+        || is_script_path(path)
         || lower
             .rsplit('/')
             .next()
@@ -273,7 +281,12 @@ impl Rule for PoolConfigGaps {
     }
 
     fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
-        if matches!(facts.context, ExecContext::Migration | ExecContext::Test) {
+        // Migrations, tests and one-off scripts are short-lived processes:
+        // no pooled connection sits idle long enough to go stale, and the
+        // pool never serves concurrent requests.
+        if matches!(facts.context, ExecContext::Migration | ExecContext::Test)
+            || is_script_path(&facts.module.path)
+        {
             return;
         }
         let ctx = &facts.project.context;

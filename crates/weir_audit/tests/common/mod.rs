@@ -98,10 +98,7 @@ pub fn audit_folder(root: &Path) -> Project {
             (rel, std::fs::read_to_string(file).unwrap())
         })
         .collect();
-    let modules: Vec<_> = files
-        .iter()
-        .map(|(rel, src)| weir_lang::lower(rel, src).unwrap())
-        .collect();
+    let modules = lower_project(&files);
     let output = audit_with_context(&modules, context_of(root, &modules), &Selection::default());
     Project { files, output }
 }
@@ -134,4 +131,28 @@ pub fn compare(project: &Project) -> Vec<Comparison> {
         }
     }
     rows
+}
+
+/// Lowers a project's files the way `weir audit` does: named from their
+/// paths, then renamed to the names the project's absolute imports use.
+pub fn lower_project(files: &[(String, String)]) -> Vec<weir_ir::Module> {
+    let first: Vec<_> = files
+        .iter()
+        .map(|(rel, src)| weir_lang::lower(rel, src).unwrap())
+        .collect();
+    let paths: Vec<&str> = first.iter().map(|m| m.path.as_str()).collect();
+    let names =
+        weir_lang::python::import_names(&paths, &weir_lang::absolute_import_roots(&first), None);
+    files
+        .iter()
+        .zip(names)
+        .zip(&first)
+        .map(|(((rel, src), name), module)| {
+            if module.name == name {
+                module.clone()
+            } else {
+                weir_lang::lower_as(rel, name, src).unwrap()
+            }
+        })
+        .collect()
 }

@@ -20,9 +20,14 @@ use crate::LineIndex;
 const MAX_DEPTH: u32 = 200;
 
 pub fn lower(rel_path: &str, source: &str) -> Module {
+    lower_named(rel_path, module_name(rel_path), source)
+}
+
+/// Lowers a file whose import name is known (see `names::import_names`):
+/// relative imports and top-level definitions are qualified from `name`.
+pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
     let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
     let index = LineIndex::new(source);
-    let name = module_name(rel_path);
     let is_package = rel_path.ends_with("__init__.py");
     let mut lowerer = Lowerer {
         index: &index,
@@ -186,7 +191,7 @@ impl Lowerer<'_> {
                     } else {
                         local.clone()
                     };
-                    self.add_import(local, bound, alias.range);
+                    self.add_import(local, bound, alias.range, false);
                 }
             }
             ast::Stmt::ImportFrom(i) => {
@@ -210,14 +215,15 @@ impl Lowerer<'_> {
                         continue;
                     }
                     let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                    self.add_import(local, format!("{base}.{}", alias.name), alias.range);
+                    let target = format!("{base}.{}", alias.name);
+                    self.add_import(local, target, alias.range, i.level > 0);
                 }
             }
             _ => {}
         }
     }
 
-    fn add_import(&mut self, alias: String, target: String, range: TextRange) {
+    fn add_import(&mut self, alias: String, target: String, range: TextRange, relative: bool) {
         let span = self.span(range);
         if self
             .imports
@@ -231,6 +237,7 @@ impl Lowerer<'_> {
             alias,
             target,
             span,
+            relative,
         });
     }
 

@@ -3,5 +3,5 @@
 mod lower;
 mod names;
 
-pub use lower::lower;
-pub use names::module_name;
+pub use lower::{lower, lower_named};
+pub use names::{import_names, module_name};

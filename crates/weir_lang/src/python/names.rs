@@ -11,6 +11,44 @@ pub fn module_name(rel_path: &str) -> String {
     path.replace('/', ".")
 }
 
+/// The import name of every Python file of a project, as its own imports
+/// spell it. A path names a module relative to the directory Python imports
+/// it from, which is often not the audited root (`server/polar/x.py` is
+/// `polar.x` when the project writes `from polar.x import …`). For each
+/// file, the highest directory on its path whose name the project imports
+/// as a top-level package (`absolute_roots`: the first segments of its
+/// absolute imports) marks the import root; a root directory that is itself
+/// a package (`root_package`: its name, when `__init__.py` is at the top and
+/// the project imports that name) prefixes every module. Otherwise the name
+/// comes from the path as `module_name` gives it.
+pub fn import_names<S: std::hash::BuildHasher>(
+    rel_paths: &[&str],
+    absolute_roots: &std::collections::HashSet<&str, S>,
+    root_package: Option<&str>,
+) -> Vec<String> {
+    rel_paths
+        .iter()
+        .map(|rel| {
+            let dirs: Vec<&str> = rel.split('/').collect();
+            let dirs = &dirs[..dirs.len().saturating_sub(1)];
+            if let Some(top) = dirs.iter().position(|d| absolute_roots.contains(d)) {
+                if top > 0 {
+                    let skip: usize = dirs[..top].iter().map(|d| d.len() + 1).sum();
+                    return module_name(&rel[skip..]);
+                }
+                return module_name(rel);
+            }
+            match root_package {
+                Some(package) if absolute_roots.contains(package) => match *rel {
+                    "__init__.py" => package.to_string(),
+                    _ => format!("{package}.{}", module_name(rel)),
+                },
+                _ => module_name(rel),
+            }
+        })
+        .collect()
+}
+
 /// The package a relative import of `level` dots starts from.
 pub fn relative_base(module: &str, is_package: bool, level: u32) -> String {
     let mut parts: Vec<&str> = module.split('.').collect();
@@ -73,6 +111,39 @@ mod tests {
         assert_eq!(module_name("app/api/routes.py"), "app.api.routes");
         assert_eq!(module_name("app/__init__.py"), "app");
         assert_eq!(module_name("src/pkg/mod.py"), "pkg.mod");
+    }
+
+    #[test]
+    fn names_modules_as_the_project_imports_them() {
+        let roots: std::collections::HashSet<&str> = ["polar", "app", "myapp"].into();
+        let names = import_names(
+            &[
+                "server/polar/feedback/service.py",
+                "server/polar/__init__.py",
+                "server/scripts/db.py",
+                "app/models/user.py",
+                "src/pkg/mod.py",
+                "backend/app/api/routes.py",
+            ],
+            &roots,
+            None,
+        );
+        assert_eq!(
+            names,
+            [
+                "polar.feedback.service",
+                "polar",
+                "server.scripts.db",
+                "app.models.user",
+                "pkg.mod",
+                "app.api.routes",
+            ]
+        );
+        // Auditing a package directory itself: `myapp/` holds `__init__.py`.
+        let names = import_names(&["__init__.py", "api/views.py"], &roots, Some("myapp"));
+        assert_eq!(names, ["myapp", "myapp.api.views"]);
+        let names = import_names(&["api/views.py"], &roots, Some("other"));
+        assert_eq!(names, ["api.views"]);
     }
 
     #[test]
