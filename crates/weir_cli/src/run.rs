@@ -81,10 +81,22 @@ fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
 }
 
 fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Warning>) {
+    // Every file is read before any is lowered: a module's name depends on
+    // how the whole project imports it (see `import_names`).
+    let sources: Vec<Result<String, Warning>> = discovered
+        .files
+        .par_iter()
+        .map(|(rel, abs)| {
+            read_source(abs).map_err(|m| warning(rel, None, WarningKind::Unreadable, m))
+        })
+        .collect();
+    let names = import_names(discovered, &sources);
     let lowered: Vec<Result<(Module, Vec<Warning>), Warning>> = discovered
         .files
         .par_iter()
-        .map(|(rel, abs)| load(rel, abs, None))
+        .zip(sources)
+        .zip(names)
+        .map(|(((rel, _), source), name)| load(rel, &source?, name))
         .collect();
     let mut modules = Vec::with_capacity(lowered.len());
     let mut warnings = Vec::new();
@@ -97,44 +109,37 @@ fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Warning>) {
             Err(warning) => warnings.push(warning),
         }
     }
-    rename_to_import_names(discovered, &mut modules);
     (modules, warnings)
 }
 
-/// Modules are first named from their path under the audited root; once
-/// every file's imports are known, the files the project imports from a
-/// deeper directory (`server/polar/…` imported as `polar.…`) are lowered
-/// again under the name their importers use, so calls across files resolve.
-/// Layouts already rooted at the audited directory lower only once.
-fn rename_to_import_names(discovered: &Discovered, modules: &mut [Module]) {
-    let paths: Vec<&str> = modules.iter().map(|m| m.path.as_str()).collect();
-    let root_package = modules
+/// The name each file is imported by. A project often lives below the
+/// audited root (`server/polar/x.py`, imported as `polar.x`); the first
+/// segments of its absolute imports tell where its packages start, and an
+/// audited directory that is itself a package (`__init__.py` at the top)
+/// prefixes its own name when the code imports it so.
+fn import_names(discovered: &Discovered, sources: &[Result<String, Warning>]) -> Vec<String> {
+    let roots: std::collections::HashSet<&str> = sources
+        .par_iter()
+        .filter_map(|s| s.as_ref().ok())
+        .fold(std::collections::HashSet::new, |mut set, source| {
+            set.extend(weir_lang::python::absolute_import_roots(source));
+            set
+        })
+        .reduce(std::collections::HashSet::new, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    let paths: Vec<&str> = discovered
+        .files
         .iter()
-        .any(|m| m.path == "__init__.py")
+        .map(|(rel, _)| rel.as_str())
+        .collect();
+    let root_package = paths
+        .contains(&"__init__.py")
         .then(|| discovered.root.canonicalize().ok())
         .flatten()
         .and_then(|root| Some(root.file_name()?.to_string_lossy().into_owned()));
-    let names = weir_lang::python::import_names(
-        &paths,
-        &weir_lang::absolute_import_roots(modules),
-        root_package.as_deref(),
-    );
-    let abs: std::collections::HashMap<&str, &Path> = discovered
-        .files
-        .iter()
-        .map(|(rel, abs)| (rel.as_str(), abs.as_path()))
-        .collect();
-    modules
-        .par_iter_mut()
-        .zip(names)
-        .filter(|(module, name)| module.name != *name)
-        .for_each(|(module, name)| {
-            if let Some(abs) = abs.get(module.path.as_str())
-                && let Ok((renamed, _)) = load(&module.path, abs, Some(name))
-            {
-                *module = renamed;
-            }
-        });
+    weir_lang::python::import_names(&paths, &roots, root_package.as_deref())
 }
 
 /// Discovery never stops the run: a panic in it leaves an empty context and
@@ -222,25 +227,20 @@ pub(crate) fn read_source(abs: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| format!("skipped: not valid UTF-8 ({e})"))
 }
 
-/// Reads and lowers one file. Syntax errors are warnings (the recovered
-/// tree is still audited); unreadable files and panics skip the file.
-/// `name`: the module's import name, when it is not the one its path gives.
-fn load(rel: &str, abs: &Path, name: Option<String>) -> Result<(Module, Vec<Warning>), Warning> {
+/// Lowers one file under its import name. Syntax errors are warnings (the
+/// recovered tree is still audited); a panic skips the file.
+fn load(rel: &str, source: &str, name: String) -> Result<(Module, Vec<Warning>), Warning> {
     let unreadable = |message: String| warning(rel, None, WarningKind::Unreadable, message);
-    let source = read_source(abs).map_err(unreadable)?;
-    let module = catch_unwind(AssertUnwindSafe(|| match name {
-        Some(name) => weir_lang::lower_as(rel, name, &source),
-        None => weir_lang::lower(rel, &source),
-    }))
-    .map_err(|_| {
-        warning(
-            rel,
-            None,
-            WarningKind::InternalError,
-            "internal error while parsing this file; it was skipped".into(),
-        )
-    })?
-    .map_err(|e| unreadable(format!("skipped: {e}")))?;
+    let module = catch_unwind(AssertUnwindSafe(|| weir_lang::lower_as(rel, name, source)))
+        .map_err(|_| {
+            warning(
+                rel,
+                None,
+                WarningKind::InternalError,
+                "internal error while parsing this file; it was skipped".into(),
+            )
+        })?
+        .map_err(|e| unreadable(format!("skipped: {e}")))?;
     let syntax = match module.diagnostics.first() {
         Some(first) => vec![warning(
             rel,

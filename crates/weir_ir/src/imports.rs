@@ -12,10 +12,6 @@ pub struct Import {
     pub alias: String,
     pub target: String,
     pub span: Span,
-    /// Written as a relative import (`from .service import x`): `target`
-    /// was qualified from the importing module's own name.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub relative: bool,
 }
 
 /// Local names to qualified names, for one module. Frontends fill it with

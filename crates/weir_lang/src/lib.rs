@@ -39,17 +39,6 @@ pub fn lower_as(rel_path: &str, module_name: String, source: &str) -> Result<Mod
     }
 }
 
-/// The first segments of a project's absolute imports: the names it imports
-/// top-level packages by.
-pub fn absolute_import_roots(modules: &[Module]) -> std::collections::HashSet<&str> {
-    modules
-        .iter()
-        .flat_map(|m| &m.imports)
-        .filter(|i| !i.relative)
-        .filter_map(|i| i.target.split('.').next())
-        .collect()
-}
-
 /// Parses and lowers one file. `rel_path` is the path relative to the
 /// audited root (it names the module).
 pub fn lower(rel_path: &str, source: &str) -> Result<Module, LangError> {

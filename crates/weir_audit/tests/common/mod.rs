@@ -133,26 +133,18 @@ pub fn compare(project: &Project) -> Vec<Comparison> {
     rows
 }
 
-/// Lowers a project's files the way `weir audit` does: named from their
-/// paths, then renamed to the names the project's absolute imports use.
+/// Lowers a project's files the way `weir audit` does: each under the name
+/// the project's absolute imports give it.
 pub fn lower_project(files: &[(String, String)]) -> Vec<weir_ir::Module> {
-    let first: Vec<_> = files
+    let roots: std::collections::HashSet<&str> = files
         .iter()
-        .map(|(rel, src)| weir_lang::lower(rel, src).unwrap())
+        .flat_map(|(_, src)| weir_lang::python::absolute_import_roots(src))
         .collect();
-    let paths: Vec<&str> = first.iter().map(|m| m.path.as_str()).collect();
-    let names =
-        weir_lang::python::import_names(&paths, &weir_lang::absolute_import_roots(&first), None);
+    let paths: Vec<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
+    let names = weir_lang::python::import_names(&paths, &roots, None);
     files
         .iter()
         .zip(names)
-        .zip(&first)
-        .map(|(((rel, src), name), module)| {
-            if module.name == name {
-                module.clone()
-            } else {
-                weir_lang::lower_as(rel, name, src).unwrap()
-            }
-        })
+        .map(|((rel, src), name)| weir_lang::lower_as(rel, name, src).unwrap())
         .collect()
 }

@@ -191,7 +191,7 @@ impl Lowerer<'_> {
                     } else {
                         local.clone()
                     };
-                    self.add_import(local, bound, alias.range, false);
+                    self.add_import(local, bound, alias.range);
                 }
             }
             ast::Stmt::ImportFrom(i) => {
@@ -215,15 +215,14 @@ impl Lowerer<'_> {
                         continue;
                     }
                     let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                    let target = format!("{base}.{}", alias.name);
-                    self.add_import(local, target, alias.range, i.level > 0);
+                    self.add_import(local, format!("{base}.{}", alias.name), alias.range);
                 }
             }
             _ => {}
         }
     }
 
-    fn add_import(&mut self, alias: String, target: String, range: TextRange, relative: bool) {
+    fn add_import(&mut self, alias: String, target: String, range: TextRange) {
         let span = self.span(range);
         if self
             .imports
@@ -237,7 +236,6 @@ impl Lowerer<'_> {
             alias,
             target,
             span,
-            relative,
         });
     }
 

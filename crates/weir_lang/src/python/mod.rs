@@ -4,4 +4,4 @@ mod lower;
 mod names;
 
 pub use lower::{lower, lower_named};
-pub use names::{import_names, module_name};
+pub use names::{absolute_import_roots, import_names, module_name};

@@ -49,6 +49,42 @@ pub fn import_names<S: std::hash::BuildHasher>(
         .collect()
 }
 
+/// The top-level names a file's absolute imports start with (`from
+/// polar.models import X`, `import polar.kit.db as db` → `polar`), read
+/// from the text before lowering: module names depend on the imports of the
+/// whole project, and lowering needs the name. A line counts when it reads
+/// as an import statement (`from <dotted> import …` or `import <dotted>`);
+/// relative imports are skipped.
+pub fn absolute_import_roots(source: &str) -> impl Iterator<Item = &str> {
+    source.lines().filter_map(|line| {
+        let line = line.trim_start();
+        if let Some(rest) = line.strip_prefix("from ") {
+            let rest = rest.trim_start();
+            let dotted_len = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                .unwrap_or(rest.len());
+            let (dotted, tail) = rest.split_at(dotted_len);
+            if !tail.trim_start().starts_with("import") {
+                return None;
+            }
+            identifier(dotted)
+        } else {
+            identifier(line.strip_prefix("import ")?.trim_start())
+        }
+    })
+}
+
+/// The leading identifier of `text` (`polar.models` → `polar`); `None` for
+/// a relative path or anything that is not a name.
+fn identifier(text: &str) -> Option<&str> {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    let name = &text[..end];
+    let first = name.chars().next()?;
+    (first.is_alphabetic() || first == '_').then_some(name)
+}
+
 /// The package a relative import of `level` dots starts from.
 pub fn relative_base(module: &str, is_package: bool, level: u32) -> String {
     let mut parts: Vec<&str> = module.split('.').collect();
@@ -144,6 +180,13 @@ mod tests {
         assert_eq!(names, ["myapp", "myapp.api.views"]);
         let names = import_names(&["api/views.py"], &roots, Some("other"));
         assert_eq!(names, ["api.views"]);
+    }
+
+    #[test]
+    fn reads_absolute_import_roots_from_the_text() {
+        let source = "from polar.models import Order\nimport polar.kit.db as db, os\n    from .service import x\nfrom . import y\n\"\"\"Loaded from the database.\"\"\"\nfrom  app.core import (\n    a,\n)\nimportlib = 1\n";
+        let roots: Vec<&str> = absolute_import_roots(source).collect();
+        assert_eq!(roots, ["polar", "polar", "app"]);
     }
 
     #[test]
