@@ -143,6 +143,16 @@ pub fn is_migration_path(path: &str) -> bool {
         .any(|seg| seg == "migrations" || seg == "alembic" || seg == "versions")
 }
 
+/// An Alembic environment script (`env.py` importing `alembic`), wherever
+/// the project keeps its revisions (`database/revisions/core/env.py`).
+fn is_alembic_env(module: &Module) -> bool {
+    module.path.rsplit('/').next() == Some("env.py")
+        && module
+            .imports
+            .iter()
+            .any(|i| i.target == "alembic" || i.target.starts_with("alembic."))
+}
+
 /// The last name of a decorator: `@router.get("/x")` → `get`, `@shared_task` → `shared_task`.
 fn decorator_name(expr: &Expr) -> Option<&str> {
     let target = match &expr.kind {
@@ -164,7 +174,10 @@ pub fn classify(module: &Module, function: &Function) -> ExecContext {
     // Django data-migration helpers (`def forwards(apps, schema_editor)`) live
     // outside `migrations/` too.
     let params: Vec<&str> = function.params.iter().map(|p| p.name.as_str()).collect();
-    if is_migration_path(&module.path) || params.ends_with(&["apps", "schema_editor"]) {
+    if is_migration_path(&module.path)
+        || params.ends_with(&["apps", "schema_editor"])
+        || is_alembic_env(module)
+    {
         return ExecContext::Migration;
     }
     if let Some(ctx) = own_context(module, function) {
@@ -219,7 +232,8 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
             return Some(ExecContext::Init);
         }
     }
-    if INIT_NAMES.contains(&function.name.as_str()) {
+    // `lifespan_fn`, `app_lifespan`: the FastAPI/Starlette lifespan handler.
+    if INIT_NAMES.contains(&function.name.as_str()) || function.name.contains("lifespan") {
         return Some(ExecContext::Init);
     }
     if let Some(class) = function.class.map(|c| &module.classes[c]) {
@@ -245,4 +259,39 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
         return Some(ExecContext::RequestHandler);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context_of(path: &str, source: &str, name: &str) -> ExecContext {
+        let module = weir_lang::lower(path, source).unwrap();
+        let function = module.functions.iter().find(|f| f.name == name).unwrap();
+        classify(&module, function)
+    }
+
+    #[test]
+    fn lifespan_handlers_are_startup_code() {
+        let source = "from contextlib import asynccontextmanager\n\n@asynccontextmanager\nasync def lifespan_fn(app):\n    yield\n";
+        assert_eq!(
+            context_of("app/main.py", source, "lifespan_fn"),
+            ExecContext::Init
+        );
+    }
+
+    #[test]
+    fn alembic_env_scripts_are_migrations_wherever_they_live() {
+        let source = "from alembic import context\n\ndef run_migrations_online():\n    pass\n";
+        let path = "src/dispatch/database/revisions/core/env.py";
+        assert_eq!(
+            context_of(path, source, "run_migrations_online"),
+            ExecContext::Migration
+        );
+        let plain = "def run_migrations_online():\n    pass\n";
+        assert_ne!(
+            context_of(path, plain, "run_migrations_online"),
+            ExecContext::Migration
+        );
+    }
 }
