@@ -47,11 +47,31 @@ pub struct Summary {
     pub writes: Option<(QueryOp, Witness)>,
     /// Rows added one at a time: `session.add`, `objects.create`, INSERT.
     pub stages: Option<Witness>,
-    /// Entities loaded by a parameter: (positional index, not counting
-    /// `self`/`cls`; model). `def get(self, job_id): session.get(Job, job_id)` → (0, Job).
-    pub loads_by_param: Vec<(usize, String)>,
+    /// Entities loaded by a parameter:
+    /// `def get(self, job_id): session.get(Job, job_id)` → (0, `job_id`, Job).
+    pub loads_by_param: Vec<ParamLoad>,
     /// Commits of a session the function did not open itself.
     pub commits: Option<Witness>,
+}
+
+/// A function loading an entity by one of its parameters.
+#[derive(Debug, Clone)]
+pub struct ParamLoad {
+    /// Positional index, not counting `self`/`cls`.
+    pub index: usize,
+    pub param: String,
+    /// Qualified class of the model.
+    pub model: String,
+    pub path: String,
+    pub line: u32,
+    /// The load text, for messages.
+    pub label: String,
+    /// `with_for_update()`, `select_for_update()`: a locking read, which
+    /// a held object cannot replace.
+    pub locking: bool,
+    /// The loaded entity is only read for a few attributes (not changed,
+    /// returned or passed on): the function resolves values from it.
+    pub reads: Option<Vec<String>>,
 }
 
 pub struct Summaries {
@@ -178,7 +198,16 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
         if let (Some(model), Some(key)) = (&call.model, call.load_key().and_then(Expr::as_name))
             && let Some(index) = params.iter().position(|p| *p == key)
         {
-            s.loads_by_param.push((index, model.clone()));
+            s.loads_by_param.push(ParamLoad {
+                index,
+                param: key.to_string(),
+                model: model.clone(),
+                path: facts.module.path.clone(),
+                line: call.site.span.line,
+                label: call_label(call),
+                locking: is_locking(call),
+                reads: loaded_entity_reads(facts, call),
+            });
         }
         if call.site.offloaded || call.site.in_lambda || is_exceptional(call) {
             continue;
@@ -244,6 +273,108 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
         }
     }
     s
+}
+
+/// `select(M).with_for_update()`, `M.objects.select_for_update().get(…)`,
+/// `session.get(M, id, with_for_update=True)`.
+fn is_locking(call: &CallFact<'_>) -> bool {
+    let mut locking = false;
+    for source in [call.statement, Some(call.expr)].into_iter().flatten() {
+        weir_ir::visit::walk_expr(source, &mut |e| {
+            if let Some(c) = e.as_call()
+                && (matches!(
+                    c.method_name(),
+                    Some("with_for_update" | "select_for_update")
+                ) || c.keyword("with_for_update").is_some_and(|v| {
+                    !matches!(
+                        v.kind,
+                        ExprKind::Literal(weir_ir::Literal::Bool(false) | weir_ir::Literal::Null)
+                    )
+                }))
+            {
+                locking = true;
+            }
+        });
+    }
+    locking
+}
+
+/// The attributes read of the entity `call` loads, when the function only
+/// reads it: bound to a local (`order = session.get(Order, order_id)`) that
+/// is never changed, returned or passed on; or read inline
+/// (`session.get(Order, order_id).status`).
+fn loaded_entity_reads(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Vec<String>> {
+    let body = &facts.function.body;
+    let mut bound = None;
+    let mut inline = None;
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if !stmt.span.contains(&call.site.span) {
+            return;
+        }
+        if let weir_ir::StmtKind::Assign {
+            targets,
+            value: Some(value),
+            op: None,
+            ..
+        } = &stmt.kind
+            && let [target] = targets.as_slice()
+            && let Some(var) = target.as_name()
+            && value.span.contains(&call.site.span)
+        {
+            // `order = (await session.scalars(q)).one()`: the load is the value.
+            let outer_is_load = std::ptr::eq(value.unawaited(), call.expr)
+                || value.as_call().is_some_and(|c| {
+                    matches!(
+                        c.method_name(),
+                        Some(
+                            "one"
+                                | "first"
+                                | "one_or_none"
+                                | "scalar_one"
+                                | "scalar_one_or_none"
+                                | "scalar"
+                        )
+                    )
+                });
+            if outer_is_load {
+                bound = Some((var.to_string(), stmt.span.end));
+            }
+        }
+        weir_ir::visit::stmt_exprs(stmt, &mut |e| {
+            weir_ir::visit::walk_expr(e, &mut |e| {
+                if let ExprKind::Attribute { value, attr } = &e.kind
+                    && value.span.contains(&call.site.span)
+                    && is_entity_expr(value, call)
+                {
+                    inline = Some(vec![attr.clone()]);
+                }
+            });
+        });
+    });
+    if let Some((var, from)) = bound {
+        let to = facts
+            .bindings
+            .iter()
+            .find(|(n, span)| *n == var && span.start >= from)
+            .map_or(u32::MAX, |(_, span)| span.start);
+        let uses = crate::facts::uses::entity_uses(body, &var, from, to);
+        return (uses.only_read() && !uses.attrs.is_empty()).then_some(uses.attrs);
+    }
+    inline
+}
+
+/// `call` itself, awaited, or finished with `.one()`/`.scalar_one()`/`.first()`.
+fn is_entity_expr(expr: &Expr, call: &CallFact<'_>) -> bool {
+    let expr = expr.unawaited();
+    if std::ptr::eq(expr, call.expr) || expr.span == call.expr.span {
+        return true;
+    }
+    expr.as_call().is_some_and(|c| {
+        matches!(
+            c.method_name(),
+            Some("one" | "first" | "one_or_none" | "scalar_one" | "scalar_one_or_none")
+        ) && c.receiver().is_some_and(|r| is_entity_expr(r, call))
+    })
 }
 
 /// A commit on a session the function opened itself (`with SessionLocal()

@@ -28,6 +28,7 @@ pub mod transaction_scope_too_wide;
 pub mod tx_common;
 pub mod unbounded_fetch;
 pub mod unnecessary_list_allocation;
+pub mod unnecessary_resolve;
 pub mod wrong_caching_scope;
 
 use weir_ir::{Expr, ExprKind};
@@ -81,10 +82,18 @@ pub fn literal_loop<'a>(
 }
 
 fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
-    let Some(var) = lp.target_name() else {
-        return false;
+    // `for model in models`, `for model_class, objects in by_model.items()`.
+    let names: Vec<&str> = match lp.target.map(|t| &t.kind) {
+        Some(ExprKind::Name { id }) => vec![id.as_str()],
+        Some(ExprKind::Collection { elements, .. }) => {
+            elements.iter().filter_map(Expr::as_name).collect()
+        }
+        _ => Vec::new(),
     };
-    let is_var = |e: &Expr| e.as_name() == Some(var);
+    if names.is_empty() {
+        return false;
+    }
+    let is_var = |e: &Expr| e.as_name().is_some_and(|n| names.contains(&n));
     if call.statement.is_some_and(is_var) {
         return true;
     }
@@ -111,7 +120,19 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
             let in_lookup = c.args.iter().any(|a| {
                 a.name.as_deref().is_some_and(|n| n.ends_with("__in")) && is_var(&a.value)
             });
-            if (first_is_var && (is_builder || is_set_filter)) || in_lookup {
+            // `session.query(model)`: a query of the table the loop is at.
+            let queries_var = first_is_var && c.method_name() == Some("query");
+            // `find_matches(session, model=model)`: a helper handed one model class.
+            let hands_a_model = c.args.iter().any(|a| {
+                a.value
+                    .as_name()
+                    .is_some_and(|n| is_var(&a.value) && names_a_table(n))
+            });
+            if (first_is_var && (is_builder || is_set_filter))
+                || in_lookup
+                || queries_var
+                || hands_a_model
+            {
                 found = true;
             }
         }
@@ -122,6 +143,15 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
         weir_ir::visit::walk_expr(statement, &mut check);
     }
     found
+}
+
+/// `model`, `model_cls`, `table`, `orm_class`: a name for a table or a
+/// model class rather than one row.
+fn names_a_table(name: &str) -> bool {
+    let last = name.rsplit('_').next().unwrap_or(name).to_ascii_lowercase();
+    matches!(last.as_str(), "model" | "table" | "cls" | "klass")
+        || name.ends_with("_class")
+        || name == "model_class"
 }
 
 /// The call's first argument is the item of an enclosing loop over rows
