@@ -702,8 +702,22 @@ impl<'ir> Walker<'ir> {
         let Some(kind) = self.kind_of(iter).filter(|t| t.kind.is_lazy_query()) else {
             return;
         };
+        let mut site = self.site(iter, flags, awaited);
+        // A Django QuerySet held in a local caches its rows on the first
+        // evaluation: iterating it again in a later loop reads the cache. It
+        // runs once, in the scope where it was bound.
+        if kind.kind == ObjKind::QuerySet
+            && let Some(name) = iter.as_name()
+            && let Some(bound) = self.facts.binding_before(name, iter.span.start)
+        {
+            let loops = &self.facts.loops;
+            site.scopes.retain(|s| match s {
+                Scope::Loop(i) => loops[*i].span.start <= bound.start,
+                _ => true,
+            });
+        }
         self.facts.calls.push(CallFact {
-            site: self.site(iter, flags, awaited),
+            site,
             expr: iter,
             call: None,
             statement: None,

@@ -122,9 +122,19 @@ pub fn is_memoized(function: &weir_ir::Function) -> bool {
     })
 }
 
-/// `if not self.running: … self.running = True`, `if _client is None: _client = …`:
-/// a first-use initialisation. Its effects happen once, not on every call.
+/// `if not self.running: … self.running = True`, `if _client is None: _client = …`,
+/// `if slug not in self.loaded: … self.loaded.add(slug)`, or any of these
+/// in an `and`: a first-use initialisation. Its effects happen once (per
+/// key), not on every call.
 fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
+    if let ExprKind::Binary {
+        op: Operator::And,
+        left,
+        right,
+    } = &test.kind
+    {
+        return is_once_guard(left, then) || is_once_guard(right, then);
+    }
     let guarded = match &test.kind {
         ExprKind::Unary {
             op: Operator::Not,
@@ -138,6 +148,13 @@ fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
             .first()
             .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
             .and_then(|_| guarded_name(left)),
+        // `key not in self.cache`: the cache is filled in the block.
+        ExprKind::Compare {
+            ops, comparators, ..
+        } if ops.as_slice() == [Operator::NotIn] => {
+            let cache = comparators.first().and_then(Expr::dotted);
+            return cache.is_some_and(|cache| fills(then, &cache));
+        }
         _ => None,
     };
     let Some(name) = guarded else { return false };
@@ -152,6 +169,33 @@ fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
         }
     });
     assigns
+}
+
+/// `cache[key] = …`, `cache.add(key)`, `cache.append(…)`, `cache.update(…)`,
+/// `cache.setdefault(…)` somewhere in `block`.
+fn fills(block: &[weir_ir::Stmt], cache: &str) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_block_exprs(block, &mut |e| {
+        if let Some(call) = e.as_call()
+            && matches!(
+                call.method_name(),
+                Some("add" | "append" | "update" | "setdefault" | "__setitem__")
+            )
+            && call.receiver().and_then(Expr::dotted).as_deref() == Some(cache)
+        {
+            found = true;
+        }
+    });
+    weir_ir::visit::walk_stmts(block, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
+            && targets.iter().any(|t| {
+                matches!(&t.kind, ExprKind::Subscript { value, .. } if value.dotted().as_deref() == Some(cache))
+            })
+        {
+            found = true;
+        }
+    });
+    found
 }
 
 /// `self.running`, `getattr(self, "running", False)` → `self.running`; `_client` → `_client`.

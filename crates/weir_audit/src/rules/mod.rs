@@ -94,6 +94,11 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
         return false;
     }
     let is_var = |e: &Expr| e.as_name().is_some_and(|n| names.contains(&n));
+    let grouped = names.len() > 1
+        && lp
+            .iter
+            .and_then(Expr::as_call)
+            .is_some_and(|c| c.method_name() == Some("items"));
     if call.statement.is_some_and(is_var) {
         return true;
     }
@@ -128,10 +133,19 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
                     .as_name()
                     .is_some_and(|n| is_var(&a.value) && names_a_table(n))
             });
+            // `for channel, product_ids in ids_by_channel.items(): load(channel, product_ids)`:
+            // one query per group of keys.
+            let hands_a_group = grouped
+                && c.args.iter().any(|a| {
+                    a.value
+                        .as_name()
+                        .is_some_and(|n| is_var(&a.value) && names_keys(n))
+                });
             if (first_is_var && (is_builder || is_set_filter))
                 || in_lookup
                 || queries_var
                 || hands_a_model
+                || hands_a_group
             {
                 found = true;
             }
@@ -143,6 +157,12 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
         weir_ir::visit::walk_expr(statement, &mut check);
     }
     found
+}
+
+/// `product_ids`, `pks`, `keys`: a name for a group of keys.
+fn names_keys(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "ids" || lower.ends_with("_ids") || lower.ends_with("pks") || lower.ends_with("keys")
 }
 
 /// `model`, `model_cls`, `table`, `orm_class`: a name for a table or a
