@@ -126,14 +126,14 @@ pub fn is_memoized(function: &weir_ir::Function) -> bool {
 /// `if slug not in self.loaded: … self.loaded.add(slug)`, or any of these
 /// in an `and`: a first-use initialisation. Its effects happen once (per
 /// key), not on every call.
-fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
+fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt]) -> bool {
     if let ExprKind::Binary {
         op: Operator::And,
         left,
         right,
     } = &test.kind
     {
-        return is_once_guard(left, then) || is_once_guard(right, then);
+        return is_once_guard(facts, left, then) || is_once_guard(facts, right, then);
     }
     let guarded = match &test.kind {
         ExprKind::Unary {
@@ -153,11 +153,14 @@ fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
             ops, comparators, ..
         } if ops.as_slice() == [Operator::NotIn] => {
             let cache = comparators.first().and_then(Expr::dotted);
-            return cache.is_some_and(|cache| fills(then, &cache));
+            return cache
+                .is_some_and(|cache| persistent(facts, &cache, test) && fills(then, &cache));
         }
         _ => None,
     };
-    let Some(name) = guarded else { return false };
+    let Some(name) = guarded.filter(|n| persistent(facts, n, test)) else {
+        return false;
+    };
     let mut assigns = false;
     weir_ir::visit::walk_stmts(then, &mut |stmt| {
         if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
@@ -169,6 +172,15 @@ fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
         }
     });
     assigns
+}
+
+/// State that outlives the call: on `self`/`cls` (`self.loaded`) or a
+/// module global; not a parameter or a local bound before the test
+/// (`if not slug:`, `if not order.slug:`).
+fn persistent(facts: &FunctionFacts<'_>, name: &str, test: &Expr) -> bool {
+    let head = name.split('.').next().unwrap_or(name);
+    matches!(head, "self" | "cls")
+        || !(facts.params.contains(head) || facts.binding_before(head, test.span.start).is_some())
 }
 
 /// `cache[key] = …`, `cache.add(key)`, `cache.append(…)`, `cache.update(…)`,
@@ -213,10 +225,10 @@ fn guarded_name(expr: &Expr) -> Option<String> {
 
 /// Effects a caller should not inherit: in an error handler, or behind a
 /// first-use guard.
-fn is_exceptional(call: &CallFact<'_>) -> bool {
+fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
     call.site.scopes.iter().any(|scope| match scope {
         Scope::Try(_, TryPart::Handler(_)) => true,
-        Scope::If(test, then) => is_once_guard(test, then),
+        Scope::If(test, then) => is_once_guard(facts, test, then),
         _ => false,
     })
 }
@@ -253,7 +265,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                 reads: loaded_entity_reads(facts, call),
             });
         }
-        if call.site.offloaded || call.site.in_lambda || is_exceptional(call) {
+        if call.site.offloaded || call.site.in_lambda || is_exceptional(facts, call) {
             continue;
         }
         let label = call_label(call);
@@ -450,7 +462,7 @@ impl Summaries {
                         let Some(callee_facts) = facts.get(tm).and_then(|fs| fs.get(tf)) else {
                             continue;
                         };
-                        if (tm, tf) == (mi, fi) || is_exceptional(call) {
+                        if (tm, tf) == (mi, fi) || is_exceptional(f, call) {
                             continue;
                         }
                         let memoized = is_memoized(callee_facts.function);
