@@ -175,12 +175,43 @@ fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt])
 }
 
 /// State that outlives the call: on `self`/`cls` (`self.loaded`) or a
-/// module global; not a parameter or a local bound before the test
-/// (`if not slug:`, `if not order.slug:`).
+/// module global, or a local read from a cache; not a parameter or a local
+/// bound before the test otherwise (`if not slug:`, `if not order.slug:`).
 fn persistent(facts: &FunctionFacts<'_>, name: &str, test: &Expr) -> bool {
     let head = name.split('.').next().unwrap_or(name);
-    matches!(head, "self" | "cls")
-        || !(facts.params.contains(head) || facts.binding_before(head, test.span.start).is_some())
+    if matches!(head, "self" | "cls") {
+        return true;
+    }
+    if facts.params.contains(head) {
+        return false;
+    }
+    match facts.binding_before(head, test.span.start) {
+        None => true,
+        // `value = cache.get(key)`: a cache-aside read, filled on a miss.
+        Some(bound) => read_from_cache(&facts.function.body, bound),
+    }
+}
+
+/// The statement at `bound` assigns `….get(…)` of a cache (`cache.get(key)`,
+/// `self._cache.get(key)`).
+fn read_from_cache(body: &[weir_ir::Stmt], bound: weir_ir::Span) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if stmt.span == bound
+            && let weir_ir::StmtKind::Assign {
+                value: Some(value), ..
+            } = &stmt.kind
+            && let Some(call) = value.unawaited().as_call()
+            && matches!(call.method_name(), Some("get" | "get_many"))
+            && call
+                .receiver()
+                .and_then(Expr::dotted)
+                .is_some_and(|r| r.to_ascii_lowercase().contains("cache"))
+        {
+            found = true;
+        }
+    });
+    found
 }
 
 /// `cache[key] = …`, `cache.add(key)`, `cache.append(…)`, `cache.update(…)`,
