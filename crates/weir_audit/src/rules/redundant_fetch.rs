@@ -1,5 +1,6 @@
 use crate::declare_rule;
 use crate::facts::CallFact;
+use crate::knowledge::QueryOp;
 use crate::project::summary::ParamLoad;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
@@ -129,8 +130,18 @@ impl Rule for RedundantFetch {
                 });
                 found
             };
+            // An UPDATE/DELETE statement in between changed rows behind the
+            // loaded object: reading them back is the point.
+            let written_between = |from: u32, to: u32| {
+                facts.calls.iter().any(|c| {
+                    matches!(c.op, Some(QueryOp::Update | QueryOp::Delete))
+                        && c.site.span.start > from
+                        && c.site.span.start < to
+                })
+            };
             let first = first.filter(|(earlier, _, _)| {
                 !expired_between(earlier.site.span.end, call.site.span.start)
+                    && !written_between(earlier.site.span.end, call.site.span.start)
             });
             if let Some((earlier, _, _)) = first {
                 out.push(
