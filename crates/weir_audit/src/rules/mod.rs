@@ -66,8 +66,76 @@ pub fn per_item_loop<'a>(
             _ => None,
         })
         .filter(|(depth, _)| handler_depth.is_none_or(|h| h < *depth))
+        .filter(|(depth, lp)| {
+            !memoized_across_iterations(facts, &call.site.scopes[depth + 1..], lp)
+        })
         .map(|(_, lp)| lp)
         .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp))
+}
+
+/// The call sits under a guard that fills a value kept across iterations
+/// of `lp`: `if default_type is None: default_type = load_default()` with
+/// `default_type` bound before the loop. It runs once, not once per item.
+/// (A per-key cache, `if key not in cache:`, still runs once per distinct
+/// key and is not looked through.)
+fn memoized_across_iterations(
+    facts: &FunctionFacts<'_>,
+    inner: &[Scope<'_>],
+    lp: &LoopRef<'_>,
+) -> bool {
+    let outside = |name: &str| {
+        let head = name.split('.').next().unwrap_or(name);
+        matches!(head, "self" | "cls")
+            || facts.params.contains(head)
+            || facts.binding_before(head, lp.span.start).is_some()
+    };
+    inner.iter().any(|scope| match scope {
+        Scope::If(test, then) => memo_guard(test, then, &outside),
+        _ => false,
+    })
+}
+
+fn memo_guard(test: &Expr, then: &[weir_ir::Stmt], outside: &dyn Fn(&str) -> bool) -> bool {
+    use weir_ir::Operator;
+    match &test.kind {
+        ExprKind::Binary {
+            op: Operator::And,
+            left,
+            right,
+        } => memo_guard(left, then, outside) || memo_guard(right, then, outside),
+        ExprKind::Unary {
+            op: Operator::Not,
+            operand,
+        } => operand
+            .dotted()
+            .is_some_and(|n| outside(&n) && assigns(then, &n)),
+        ExprKind::Compare {
+            left,
+            ops,
+            comparators,
+        } if ops.as_slice() == [Operator::Is]
+            && comparators
+                .first()
+                .is_some_and(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null))) =>
+        {
+            left.dotted()
+                .is_some_and(|n| outside(&n) && assigns(then, &n))
+        }
+        _ => false,
+    }
+}
+
+/// `name = …` somewhere in `block`.
+fn assigns(block: &[weir_ir::Stmt], name: &str) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_stmts(block, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
+            && targets.iter().any(|t| t.dotted().as_deref() == Some(name))
+        {
+            found = true;
+        }
+    });
+    found
 }
 
 /// The innermost literal loop (`for status in ("a", "b")`) around `call`
