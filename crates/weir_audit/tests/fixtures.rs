@@ -99,3 +99,22 @@ fn unnecessary_resolve_after_commit_is_reported_lower() {
         in_handler.evidence
     );
 }
+
+/// A legacy `relationship("Workspace")` next to its `workspace_id` foreign
+/// key is many-to-one: the N+1 message says so, not "a collection".
+#[test]
+fn lazy_many_to_one_is_not_called_a_collection() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
+    let project = audit_folder(&root);
+    let finding = project
+        .output
+        .findings
+        .iter()
+        .find(|f| f.rule == "QE-07" && f.function == "open_ticket_labels")
+        .expect("the lazy load in the comprehension is reported");
+    assert!(
+        finding.message.contains("lazily loads a relationship"),
+        "{}",
+        finding.message
+    );
+}
