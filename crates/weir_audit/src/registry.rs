@@ -6,6 +6,7 @@ use crate::rules;
 pub static RULES: &[&dyn Rule] = &[
     &rules::redundant_fetch::RedundantFetch,
     &rules::query_in_loop::QueryInLoop,
+    &rules::unnecessary_resolve::UnnecessaryResolve,
     &rules::n_update_loop::NUpdateLoop,
     &rules::missing_bulk_operation::MissingBulkOperation,
     &rules::over_fetching::OverFetching,

@@ -62,3 +62,59 @@ fn marker_parser_reads_both_keywords() {
     assert_eq!(ok["RT-01"], std::collections::BTreeSet::from([1]));
     assert_eq!(ok["QE-05"], std::collections::BTreeSet::from([2]));
 }
+
+/// QE-03 states its certainty from the session configuration: after a
+/// commit with objects expiring on commit, the reload may be intended.
+#[test]
+fn unnecessary_resolve_after_commit_is_reported_lower() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe03");
+    let project = audit_folder(&root);
+    let qe03: Vec<_> = project
+        .output
+        .findings
+        .iter()
+        .filter(|f| f.rule == "QE-03")
+        .collect();
+    let after_commit = qe03
+        .iter()
+        .find(|f| f.function == "close_and_label")
+        .expect("the resolve after a commit is reported");
+    assert_eq!(after_commit.severity, weir_audit::report::Severity::Low);
+    assert!(
+        after_commit.why.contains("may be intended"),
+        "{}",
+        after_commit.why
+    );
+    let in_handler = qe03
+        .iter()
+        .find(|f| f.function == "show")
+        .expect("the resolve in the handler is reported");
+    assert_eq!(in_handler.severity, weir_audit::report::Severity::Medium);
+    assert!(
+        in_handler
+            .evidence
+            .iter()
+            .any(|e| e.path == "billing/services/accounts.py"),
+        "the callee's load is evidence: {:?}",
+        in_handler.evidence
+    );
+}
+
+/// A legacy `relationship("Workspace")` next to its `workspace_id` foreign
+/// key is many-to-one: the N+1 message says so, not "a collection".
+#[test]
+fn lazy_many_to_one_is_not_called_a_collection() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
+    let project = audit_folder(&root);
+    let finding = project
+        .output
+        .findings
+        .iter()
+        .find(|f| f.rule == "QE-07" && f.function == "open_ticket_labels")
+        .expect("the lazy load in the comprehension is reported");
+    assert!(
+        finding.message.contains("lazily loads a relationship"),
+        "{}",
+        finding.message
+    );
+}

@@ -327,6 +327,9 @@ pub struct FunctionFacts<'ir> {
     /// Locals holding one ORM entity or rows of a model (qualified class):
     /// loaded by a query, iterated from one, or an annotated parameter.
     pub entities: HashMap<String, String>,
+    /// Locals bound to rows (or one entity) of a query with eager-loading
+    /// options: the name, the binding statement, the rows.
+    pub eager_rows: Vec<(String, Span, rows::RowSource)>,
 }
 
 impl<'ir> FunctionFacts<'ir> {

@@ -16,6 +16,19 @@ pub struct RowSource {
     pub eager: Vec<String>,
     /// `load_only`, `defer`, `only()`, `values()`: not whole entities.
     pub narrowed: bool,
+    /// The eager-loading options that name a relationship of the rows
+    /// themselves (not a nested path's later hops), in source order.
+    pub options: Vec<EagerOption>,
+}
+
+/// One eager-loading option: `selectinload(Order.lines)`, `select_related("customer")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EagerOption {
+    /// The attribute the rows get: the relationship, or a `Prefetch`'s `to_attr`.
+    pub attr: String,
+    /// `selectinload`, `joinedload`, `select_related`, …
+    pub loader: String,
+    pub span: weir_ir::Span,
 }
 
 const EAGER_LOADERS: &[&str] = &[
@@ -74,6 +87,8 @@ pub fn row_source<S: std::hash::BuildHasher>(
     let mut model = None;
     let mut eager = Vec::new();
     let mut narrowed = false;
+    let mut options = Vec::new();
+    spine_options(iter, assigned, 0, &mut options);
     for expr in &exprs {
         weir_ir::visit::walk_expr(expr, &mut |e| match &e.kind {
             ExprKind::Call(call) => {
@@ -125,6 +140,7 @@ pub fn row_source<S: std::hash::BuildHasher>(
         model,
         eager,
         narrowed,
+        options,
     })
 }
 
@@ -152,5 +168,166 @@ fn django_path(expr: &Expr) -> Option<String> {
         }
         ExprKind::Call(call) => call.positional(0).and_then(django_path),
         _ => None,
+    }
+}
+
+/// The attribute a Django eager path puts on the rows: `"customer__address"`
+/// → `customer`; `Prefetch("lines", to_attr="open_lines")` → `open_lines`.
+fn django_attr(expr: &Expr) -> Option<String> {
+    if let ExprKind::Call(call) = &expr.kind
+        && let Some(to_attr) = call.keyword("to_attr").and_then(Expr::as_str)
+    {
+        return Some(to_attr.to_string());
+    }
+    django_path(expr)
+}
+
+/// The value is a query (or its rows) itself: a method chain on a session,
+/// a manager or a statement (`session.scalars(stmt).all()`,
+/// `Order.objects.select_related(…)`), possibly in `list()`/`sorted()` or
+/// `get_object_or_404()`. Not something built from one (`Paginator(qs)`,
+/// `page.object_list`, `order.lines`) or an alias.
+pub fn is_query_chain(expr: &Expr) -> bool {
+    let mut current = expr.unawaited();
+    let mut calls = 0;
+    loop {
+        match &current.kind {
+            ExprKind::Call(call) => {
+                calls += 1;
+                match &call.callee.kind {
+                    ExprKind::Attribute { value, .. } => current = value.unawaited(),
+                    ExprKind::Name { id } => {
+                        if matches!(
+                            id.as_str(),
+                            "list" | "sorted" | "tuple" | "get_object_or_404" | "select"
+                        ) && let Some(first) = call.positional(0)
+                        {
+                            current = first.unawaited();
+                            continue;
+                        }
+                        return false;
+                    }
+                    _ => return false,
+                }
+            }
+            // `Order.objects`, `session`, `self.db`
+            ExprKind::Attribute { .. } | ExprKind::Name { .. } => return calls > 0,
+            _ => return false,
+        }
+    }
+}
+
+/// The eager-loading options of the query `expr` itself: along its method
+/// chain and into the statement it executes (`session.scalars(stmt)` with
+/// `stmt = select(...).options(...)`), not into names used in its filters.
+fn spine_options<'a, S: std::hash::BuildHasher>(
+    expr: &'a Expr,
+    assigned: &HashMap<String, &'a Expr, S>,
+    depth: usize,
+    out: &mut Vec<EagerOption>,
+) {
+    if depth > 4 {
+        return;
+    }
+    let mut current = expr.unawaited();
+    loop {
+        match &current.kind {
+            ExprKind::Call(call) => {
+                let name = call
+                    .method_name()
+                    .or_else(|| call.callee.as_name())
+                    .unwrap_or_default();
+                let follow = |e: &'a Expr| -> Option<&'a Expr> {
+                    match e.as_name() {
+                        Some(n) => assigned.get(n).copied(),
+                        None => Some(e),
+                    }
+                };
+                match name {
+                    "options" => {
+                        for arg in &call.args {
+                            if let Some(value) = follow(&arg.value) {
+                                push_loader(value, out);
+                            }
+                        }
+                    }
+                    "select_related" | "prefetch_related" => {
+                        for arg in call.args.iter().filter(|a| a.name.is_none()) {
+                            if let Some(attr) = follow(&arg.value).and_then(django_attr) {
+                                push(out, attr, name, current.span);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                // `session.get(Order, id, options=[joinedload(Order.rep)])`
+                if let Some(ExprKind::Collection { elements, .. }) =
+                    call.keyword("options").map(|o| &o.kind)
+                {
+                    for e in elements {
+                        push_loader(e, out);
+                    }
+                }
+                // The statement a session runs, the queryset a helper wraps.
+                if matches!(
+                    name,
+                    "execute"
+                        | "scalars"
+                        | "scalar"
+                        | "list"
+                        | "sorted"
+                        | "tuple"
+                        | "get_object_or_404"
+                ) && let Some(first) = call.positional(0)
+                {
+                    spine_options(first, assigned, depth + 1, out);
+                }
+                match &call.callee.kind {
+                    ExprKind::Attribute { value, .. } => current = value.unawaited(),
+                    _ => return,
+                }
+            }
+            ExprKind::Name { id } => {
+                if let Some(value) = assigned.get(id.as_str()) {
+                    spine_options(value, assigned, depth + 1, out);
+                }
+                return;
+            }
+            _ => return,
+        }
+    }
+}
+
+fn push(out: &mut Vec<EagerOption>, attr: String, loader: &str, span: weir_ir::Span) {
+    if !out.iter().any(|o| o.attr == attr && o.span == span) {
+        out.push(EagerOption {
+            attr,
+            loader: loader.to_string(),
+            span,
+        });
+    }
+}
+
+/// `selectinload(Order.lines)`, or the root of a chained option
+/// (`selectinload(Order.lines).selectinload(Line.product)` loads `lines` on
+/// the rows; `product` is loaded on the lines).
+fn push_loader(option: &Expr, out: &mut Vec<EagerOption>) {
+    let mut root = option;
+    while let Some(inner) = root
+        .as_call()
+        .and_then(|c| c.receiver())
+        .filter(|r| r.as_call().is_some())
+    {
+        root = inner;
+    }
+    let Some(call) = root.as_call() else { return };
+    let name = call
+        .method_name()
+        .or_else(|| call.callee.as_name())
+        .unwrap_or_default();
+    if EAGER_LOADERS.contains(&name)
+        && let Some(attr) = call.positional(0).and_then(relationship_name)
+    {
+        push(out, attr, name, root.span);
     }
 }

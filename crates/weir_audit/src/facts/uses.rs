@@ -212,3 +212,228 @@ pub fn captured_by_closure(module: &weir_ir::Module, body: &[Stmt], name: &str) 
     });
     captured
 }
+
+/// How a local holding an ORM entity, or rows of one, is used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntityUses {
+    /// Attributes read or assigned on it (`order.total`, `order.lines.all()`
+    /// → `lines`).
+    pub attrs: Vec<String>,
+    /// An attribute assigned (`job.state = …`) or deleted.
+    pub assigned: bool,
+    /// Asked to act: a method called on it (`order.save()`,
+    /// `rows.append(…)`), or indexed (`rows[0]`).
+    pub called: bool,
+    /// Leaves the function: returned, yielded, passed to a call other than
+    /// a read-only builtin, stored, aliased, captured.
+    pub escapes: bool,
+    /// When it is iterated (`for line in lines`, `[l.sku for l in lines]`):
+    /// how the items are used, all loops merged.
+    pub items: Option<Box<EntityUses>>,
+}
+
+impl EntityUses {
+    fn merge(&mut self, other: EntityUses) {
+        for attr in other.attrs {
+            if !self.attrs.contains(&attr) {
+                self.attrs.push(attr);
+            }
+        }
+        self.assigned |= other.assigned;
+        self.called |= other.called;
+        self.escapes |= other.escapes;
+        if let Some(items) = other.items {
+            self.items.get_or_insert_with(Box::default).merge(*items);
+        }
+    }
+
+    /// It stays in the function and is never asked to act (its attributes
+    /// may be read or assigned).
+    pub fn stays_passive(&self) -> bool {
+        !self.called && !self.escapes && self.items.as_ref().is_none_or(|i| i.stays_passive())
+    }
+
+    /// Only its attributes are read: nothing changes it and it stays here.
+    pub fn only_read(&self) -> bool {
+        !self.assigned
+            && !self.called
+            && !self.escapes
+            && self.items.as_ref().is_none_or(|i| i.only_read())
+    }
+}
+
+/// How the entity (or rows) held by `name` is used in the statements of
+/// `body` that start in `from..to`.
+pub fn entity_uses(body: &[Stmt], name: &str, from: u32, to: u32) -> EntityUses {
+    let mut uses = EntityUses::default();
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if stmt.span.start < from || stmt.span.start >= to {
+            return;
+        }
+        entity_stmt(stmt, name, &mut uses);
+    });
+    uses
+}
+
+/// How `name` is used in `value`, an expression whose result leaves
+/// (a comprehension's element).
+pub fn entity_uses_in_value(value: &Expr, name: &str) -> EntityUses {
+    let mut uses = EntityUses::default();
+    entity_expr(value, name, &mut uses, Ctx::Escaping);
+    uses
+}
+
+fn entity_stmt(stmt: &Stmt, name: &str, uses: &mut EntityUses) {
+    match &stmt.kind {
+        StmtKind::Assign { targets, value, .. } => {
+            for target in targets {
+                match &target.kind {
+                    ExprKind::Attribute { value: base, attr } if is_name(base, name) => {
+                        uses.assigned = true;
+                        if !uses.attrs.contains(attr) {
+                            uses.attrs.push(attr.clone());
+                        }
+                    }
+                    ExprKind::Subscript { value: base, .. } if is_name(base, name) => {
+                        uses.assigned = true;
+                    }
+                    ExprKind::Name { .. } => {}
+                    _ => entity_expr(target, name, uses, Ctx::Read),
+                }
+            }
+            if let Some(value) = value {
+                let stored = targets
+                    .iter()
+                    .any(|t| !matches!(t.kind, ExprKind::Name { .. }));
+                let ctx = if stored || is_name(value, name) {
+                    Ctx::Escaping
+                } else {
+                    Ctx::Read
+                };
+                entity_expr(value, name, uses, ctx);
+            }
+        }
+        StmtKind::Return { value: Some(value) } => entity_expr(value, name, uses, Ctx::Escaping),
+        StmtKind::Loop(lp) if lp.iter.as_ref().is_some_and(|i| is_name(i.unawaited(), name)) => {
+            match lp.target.as_ref().and_then(Expr::as_name) {
+                Some(item) => {
+                    let items = entity_uses(&lp.body, item, 0, u32::MAX);
+                    uses.items.get_or_insert_with(Box::default).merge(items);
+                }
+                None => uses.escapes = true,
+            }
+            if let Some(test) = &lp.test {
+                entity_expr(test, name, uses, Ctx::Read);
+            }
+        }
+        StmtKind::Delete { targets } => {
+            if targets.iter().any(|t| {
+                matches!(&t.kind, ExprKind::Attribute { value, .. } | ExprKind::Subscript { value, .. } if is_name(value, name))
+            }) {
+                uses.assigned = true;
+            }
+        }
+        StmtKind::FunctionDef { .. } => {}
+        _ => weir_ir::visit::stmt_exprs(stmt, &mut |e| entity_expr(e, name, uses, Ctx::Read)),
+    }
+}
+
+fn entity_expr(expr: &Expr, name: &str, uses: &mut EntityUses, ctx: Ctx) {
+    match &expr.kind {
+        ExprKind::Name { id } if id == name => {
+            if ctx == Ctx::Escaping {
+                uses.escapes = true;
+            }
+        }
+        // `**order.__dict__`, `order.__table__`: the whole object.
+        ExprKind::Attribute { value, attr } if is_name(value, name) && attr.starts_with("__") => {
+            uses.escapes = true;
+        }
+        ExprKind::Attribute { value, attr } if is_name(value, name) => {
+            if !uses.attrs.contains(attr) {
+                uses.attrs.push(attr.clone());
+            }
+        }
+        ExprKind::Subscript { value, index } if is_name(value, name) => {
+            uses.called = true;
+            entity_expr(index, name, uses, Ctx::Read);
+        }
+        ExprKind::Call(call) => {
+            match &call.callee.kind {
+                // `order.save()`, `rows.append(…)`: more than a read.
+                ExprKind::Attribute { value, .. } if is_name(value, name) => uses.called = true,
+                _ => entity_expr(&call.callee, name, uses, Ctx::Read),
+            }
+            let read_only = call
+                .qualified
+                .as_deref()
+                .is_some_and(|q| READ_ONLY_BUILTINS.contains(&q));
+            for arg in &call.args {
+                let ctx = if read_only { Ctx::Read } else { Ctx::Escaping };
+                entity_expr(&arg.value, name, uses, ctx);
+            }
+        }
+        ExprKind::Comprehension {
+            element, clauses, ..
+        } => {
+            let mut item = None;
+            for clause in clauses {
+                if is_name(clause.iter.unawaited(), name) {
+                    match clause.target.as_name() {
+                        Some(t) => item = Some(t),
+                        None => uses.escapes = true,
+                    }
+                } else {
+                    entity_expr(&clause.iter, name, uses, Ctx::Read);
+                }
+            }
+            if let Some(item) = item {
+                let mut items = EntityUses::default();
+                entity_expr(element, item, &mut items, Ctx::Escaping);
+                for clause in clauses {
+                    clause
+                        .conditions
+                        .iter()
+                        .for_each(|c| entity_expr(c, item, &mut items, Ctx::Read));
+                }
+                uses.items.get_or_insert_with(Box::default).merge(items);
+            }
+            entity_expr(element, name, uses, Ctx::Escaping);
+            for clause in clauses {
+                clause
+                    .conditions
+                    .iter()
+                    .for_each(|c| entity_expr(c, name, uses, Ctx::Read));
+            }
+        }
+        ExprKind::Yield {
+            value: Some(value), ..
+        }
+        | ExprKind::AssignExpr { value, .. } => entity_expr(value, name, uses, Ctx::Escaping),
+        ExprKind::Lambda { body, .. } => entity_expr(body, name, uses, Ctx::Escaping),
+        ExprKind::Collection { elements, .. } => {
+            for element in elements {
+                entity_expr(element, name, uses, Ctx::Escaping);
+            }
+        }
+        ExprKind::Dict { entries } => {
+            for (key, value) in entries {
+                if let Some(key) = key {
+                    entity_expr(key, name, uses, Ctx::Escaping);
+                }
+                entity_expr(value, name, uses, Ctx::Escaping);
+            }
+        }
+        ExprKind::Await { value } | ExprKind::Spread { value } => {
+            entity_expr(value, name, uses, ctx);
+        }
+        ExprKind::Conditional { test, body, orelse } => {
+            entity_expr(test, name, uses, Ctx::Read);
+            entity_expr(body, name, uses, ctx);
+            entity_expr(orelse, name, uses, ctx);
+        }
+        _ => weir_ir::visit::child_exprs(expr, &mut |child| {
+            entity_expr(child, name, uses, Ctx::Read);
+        }),
+    }
+}

@@ -99,6 +99,7 @@ impl<'ir> Walker<'ir> {
                 bindings: Vec::new(),
                 lazy_query_vars: HashSet::new(),
                 entities: HashMap::new(),
+                eager_rows: Vec::new(),
                 params: function.params.iter().map(|p| p.name.clone()).collect(),
             },
         };
@@ -288,6 +289,30 @@ impl<'ir> Walker<'ir> {
     /// items of a Django QuerySet (or of any loop, in a Django project) are
     /// taken as model instances.
     fn push_loop(&mut self, mut lp: LoopRef<'ir>) -> usize {
+        // `for severity in default_severities` over a module-level literal
+        // list, here or imported from another project module.
+        if lp.iteration == loops::Iteration::PerItem
+            && let Some(name) = lp.iter.and_then(Expr::as_name)
+            && !self.assigned.contains_key(name)
+            && !self.facts.params.contains(name)
+            && self.project.index.is_literal_constant(self.module, name)
+        {
+            lp.iteration = loops::Iteration::Literal;
+        }
+        // `for reason in ResolutionReason`: the members of an enum class.
+        if lp.iteration == loops::Iteration::PerItem
+            && let Some(iter) = lp
+                .iter
+                .filter(|i| i.as_name().is_some_and(|n| !self.assigned.contains_key(n)))
+            && let Some(class) = self
+                .module
+                .resolve_expr(iter)
+                .or_else(|| iter.dotted().map(|d| format!("{}.{d}", self.module.name)))
+                .and_then(|q| self.project.index.canonical_class(&q))
+            && self.project.index.is_enum_class(&class)
+        {
+            lp.iteration = loops::Iteration::Literal;
+        }
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
         lp.rows = lp.iter.and_then(|iter| {
             super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
@@ -457,7 +482,23 @@ impl<'ir> Walker<'ir> {
             }
             match super::rows::row_source(value, &self.assigned, self.module, &self.project.models)
             {
-                Some(rows) => self.facts.entities.insert(var.clone(), rows.model),
+                Some(rows) => {
+                    // `last = tasks.order_by("finished_at").last()` on a queryset
+                    // `tasks` judged on its own: its options are not this value's.
+                    let derived = chain_root(value).is_some_and(|root| {
+                        self.facts.eager_rows.iter().any(|(v, _, _)| v == root)
+                    });
+                    if !rows.options.is_empty()
+                        && !rows.narrowed
+                        && !derived
+                        && super::rows::is_query_chain(value)
+                    {
+                        self.facts
+                            .eager_rows
+                            .push((var.clone(), stmt.span, rows.clone()));
+                    }
+                    self.facts.entities.insert(var.clone(), rows.model)
+                }
                 None => self.facts.entities.remove(&var),
             };
             let acquired = kind
@@ -661,8 +702,22 @@ impl<'ir> Walker<'ir> {
         let Some(kind) = self.kind_of(iter).filter(|t| t.kind.is_lazy_query()) else {
             return;
         };
+        let mut site = self.site(iter, flags, awaited);
+        // A Django QuerySet held in a local caches its rows on the first
+        // evaluation: iterating it again in a later loop reads the cache. It
+        // runs once, in the scope where it was bound.
+        if kind.kind == ObjKind::QuerySet
+            && let Some(name) = iter.as_name()
+            && let Some(bound) = self.facts.binding_before(name, iter.span.start)
+        {
+            let loops = &self.facts.loops;
+            site.scopes.retain(|s| match s {
+                Scope::Loop(i) => loops[*i].span.start <= bound.start,
+                _ => true,
+            });
+        }
         self.facts.calls.push(CallFact {
-            site: self.site(iter, flags, awaited),
+            site,
             expr: iter,
             call: None,
             statement: None,
@@ -1012,5 +1067,21 @@ fn escaping_names(value: &Expr, out: &mut HashSet<String>) {
             }
         }
         _ => weir_ir::visit::child_exprs(value, &mut |child| escaping_names(child, out)),
+    }
+}
+
+/// The name a method chain starts from: `tasks.order_by(…).last()` → `tasks`.
+fn chain_root(expr: &Expr) -> Option<&str> {
+    let mut current = expr.unawaited();
+    loop {
+        match &current.kind {
+            ExprKind::Call(call) => match &call.callee.kind {
+                ExprKind::Attribute { value, .. } => current = value.unawaited(),
+                _ => return None,
+            },
+            ExprKind::Attribute { value, .. } => current = value.unawaited(),
+            ExprKind::Name { id } => return Some(id),
+            _ => return None,
+        }
     }
 }

@@ -47,6 +47,7 @@ const FILES: &[(&str, &str)] = &[
 pub const RULE_TOPICS: &[(&str, &[&str])] = &[
     ("QE-01", &["session-lifecycle"]),
     ("QE-02", &["bulk-operations"]),
+    ("QE-03", &["session-lifecycle"]),
     ("QE-05", &["bulk-operations"]),
     ("QE-04", &[]),
     ("QE-06", &["session-lifecycle"]),

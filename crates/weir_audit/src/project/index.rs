@@ -30,6 +30,9 @@ pub struct ProjectIndex<'ir> {
     /// assignment stores there (`feedback_service = FeedbackService()`),
     /// the singleton services and repositories imported across the project.
     module_instances: HashMap<String, String>,
+    /// `module.NAME` bound at module level to a non-empty literal display
+    /// (`default_severities = [{...}, {...}]`): a small, fixed collection.
+    literal_constants: std::collections::HashSet<String>,
 }
 
 /// How deep re-exports are followed (`pkg/__init__.py` importing from a submodule).
@@ -49,6 +52,7 @@ impl<'ir> ProjectIndex<'ir> {
             bases: HashMap::new(),
             attr_classes: HashMap::new(),
             module_instances: HashMap::new(),
+            literal_constants: std::collections::HashSet::new(),
         };
         for (mi, module) in modules.iter().enumerate() {
             for class in &module.classes {
@@ -84,8 +88,54 @@ impl<'ir> ProjectIndex<'ir> {
         for module in modules {
             index.record_attribute_classes(module);
             index.record_module_instances(module);
+            index.record_literal_constants(module);
         }
         index
+    }
+
+    fn record_literal_constants(&mut self, module: &Module) {
+        let Some(top) = module
+            .functions
+            .iter()
+            .find(|f| f.kind == FunctionKind::Module)
+        else {
+            return;
+        };
+        let mut seen: HashMap<String, bool> = HashMap::new();
+        weir_ir::visit::walk_stmts(&top.body, &mut |stmt| {
+            if let weir_ir::StmtKind::Assign { targets, value, .. } = &stmt.kind {
+                for target in targets {
+                    let Some(name) = target.as_name() else {
+                        continue;
+                    };
+                    let literal = value.as_ref().is_some_and(|v| match &v.kind {
+                        weir_ir::ExprKind::Collection { elements, .. } => !elements.is_empty(),
+                        weir_ir::ExprKind::Dict { entries } => !entries.is_empty(),
+                        _ => false,
+                    });
+                    // Bound twice (or once to something else): not a constant.
+                    seen.entry(name.to_string())
+                        .and_modify(|l| *l = false)
+                        .or_insert(literal);
+                }
+            }
+        });
+        for (name, literal) in seen {
+            if literal {
+                self.literal_constants
+                    .insert(format!("{}.{name}", module.name));
+            }
+        }
+    }
+
+    /// `name`, as seen from `module`, is a module-level constant bound to a
+    /// literal display, in this module or imported from another project module.
+    pub fn is_literal_constant(&self, module: &Module, name: &str) -> bool {
+        let qualified = module
+            .scope
+            .get(name)
+            .map_or_else(|| format!("{}.{name}", module.name), str::to_string);
+        self.literal_constants.contains(&qualified)
     }
 
     /// Every module of the project.
@@ -147,6 +197,42 @@ impl<'ir> ProjectIndex<'ir> {
     pub fn canonical_class(&self, qualified: &str) -> Option<String> {
         self.canonical(qualified)
             .filter(|q| self.classes.contains_key(q))
+    }
+
+    /// A project class deriving from `Enum` (`StrEnum`, `IntEnum`, a project
+    /// base that does): iterating it yields its few members.
+    pub fn is_enum_class(&self, qualified: &str) -> bool {
+        let mut pending = vec![qualified.to_string()];
+        let mut seen = 0;
+        while let Some(current) = pending.pop() {
+            seen += 1;
+            if seen > 32 {
+                break;
+            }
+            let Some(&(mi, ci)) = self.classes.get(&current) else {
+                continue;
+            };
+            let module = &self.modules[mi];
+            let Some(class) = module.classes.get(ci) else {
+                continue;
+            };
+            let enum_base = class.bases.iter().any(|b| {
+                module
+                    .resolve_expr(b)
+                    .or_else(|| b.dotted())
+                    .is_some_and(|q| {
+                        q.starts_with("enum.")
+                            || q.rsplit('.').next().is_some_and(|n| n.ends_with("Enum"))
+                    })
+            });
+            if enum_base {
+                return true;
+            }
+            if let Some(bases) = self.bases.get(&current) {
+                pending.extend(bases.iter().cloned());
+            }
+        }
+        false
     }
 
     /// The project function a qualified callee names. Calling a class runs

@@ -238,6 +238,23 @@ fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
             }
         }
     }
+    // `tag_type = relationship("TagType")` next to `tag_type_id = Column(ForeignKey(...))`:
+    // unannotated, but the foreign key is here, so it is many-to-one.
+    let fields: Vec<&str> = class
+        .body
+        .iter()
+        .filter_map(|stmt| match &stmt.kind {
+            StmtKind::Assign { targets, .. } => targets.first().and_then(Expr::as_name),
+            _ => None,
+        })
+        .collect();
+    if !django {
+        for (name, rel) in &mut relationships {
+            if rel.many && fields.contains(&format!("{name}_id").as_str()) {
+                rel.many = false;
+            }
+        }
+    }
     let sqlalchemy = has_tablename
         || bases
             .iter()

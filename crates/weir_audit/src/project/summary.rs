@@ -47,11 +47,31 @@ pub struct Summary {
     pub writes: Option<(QueryOp, Witness)>,
     /// Rows added one at a time: `session.add`, `objects.create`, INSERT.
     pub stages: Option<Witness>,
-    /// Entities loaded by a parameter: (positional index, not counting
-    /// `self`/`cls`; model). `def get(self, job_id): session.get(Job, job_id)` → (0, Job).
-    pub loads_by_param: Vec<(usize, String)>,
+    /// Entities loaded by a parameter:
+    /// `def get(self, job_id): session.get(Job, job_id)` → (0, `job_id`, Job).
+    pub loads_by_param: Vec<ParamLoad>,
     /// Commits of a session the function did not open itself.
     pub commits: Option<Witness>,
+}
+
+/// A function loading an entity by one of its parameters.
+#[derive(Debug, Clone)]
+pub struct ParamLoad {
+    /// Positional index, not counting `self`/`cls`.
+    pub index: usize,
+    pub param: String,
+    /// Qualified class of the model.
+    pub model: String,
+    pub path: String,
+    pub line: u32,
+    /// The load text, for messages.
+    pub label: String,
+    /// `with_for_update()`, `select_for_update()`: a locking read, which
+    /// a held object cannot replace.
+    pub locking: bool,
+    /// The loaded entity is only read for a few attributes (not changed,
+    /// returned or passed on): the function resolves values from it.
+    pub reads: Option<Vec<String>>,
 }
 
 pub struct Summaries {
@@ -102,9 +122,19 @@ pub fn is_memoized(function: &weir_ir::Function) -> bool {
     })
 }
 
-/// `if not self.running: … self.running = True`, `if _client is None: _client = …`:
-/// a first-use initialisation. Its effects happen once, not on every call.
-fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
+/// `if not self.running: … self.running = True`, `if _client is None: _client = …`,
+/// `if slug not in self.loaded: … self.loaded.add(slug)`, or any of these
+/// in an `and`: a first-use initialisation. Its effects happen once (per
+/// key), not on every call.
+fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt]) -> bool {
+    if let ExprKind::Binary {
+        op: Operator::And,
+        left,
+        right,
+    } = &test.kind
+    {
+        return is_once_guard(facts, left, then) || is_once_guard(facts, right, then);
+    }
     let guarded = match &test.kind {
         ExprKind::Unary {
             op: Operator::Not,
@@ -118,9 +148,19 @@ fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
             .first()
             .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
             .and_then(|_| guarded_name(left)),
+        // `key not in self.cache`: the cache is filled in the block.
+        ExprKind::Compare {
+            ops, comparators, ..
+        } if ops.as_slice() == [Operator::NotIn] => {
+            let cache = comparators.first().and_then(Expr::dotted);
+            return cache
+                .is_some_and(|cache| persistent(facts, &cache, test) && fills(then, &cache));
+        }
         _ => None,
     };
-    let Some(name) = guarded else { return false };
+    let Some(name) = guarded.filter(|n| persistent(facts, n, test)) else {
+        return false;
+    };
     let mut assigns = false;
     weir_ir::visit::walk_stmts(then, &mut |stmt| {
         if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
@@ -132,6 +172,73 @@ fn is_once_guard(test: &Expr, then: &[weir_ir::Stmt]) -> bool {
         }
     });
     assigns
+}
+
+/// State that outlives the call: on `self`/`cls` (`self.loaded`) or a
+/// module global, or a local read from a cache; not a parameter or a local
+/// bound before the test otherwise (`if not slug:`, `if not order.slug:`).
+fn persistent(facts: &FunctionFacts<'_>, name: &str, test: &Expr) -> bool {
+    let head = name.split('.').next().unwrap_or(name);
+    if matches!(head, "self" | "cls") {
+        return true;
+    }
+    if facts.params.contains(head) {
+        return false;
+    }
+    match facts.binding_before(head, test.span.start) {
+        None => true,
+        // `value = cache.get(key)`: a cache-aside read, filled on a miss.
+        Some(bound) => read_from_cache(&facts.function.body, bound),
+    }
+}
+
+/// The statement at `bound` assigns `….get(…)` of a cache (`cache.get(key)`,
+/// `self._cache.get(key)`).
+fn read_from_cache(body: &[weir_ir::Stmt], bound: weir_ir::Span) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if stmt.span == bound
+            && let weir_ir::StmtKind::Assign {
+                value: Some(value), ..
+            } = &stmt.kind
+            && let Some(call) = value.unawaited().as_call()
+            && matches!(call.method_name(), Some("get" | "get_many"))
+            && call
+                .receiver()
+                .and_then(Expr::dotted)
+                .is_some_and(|r| r.to_ascii_lowercase().contains("cache"))
+        {
+            found = true;
+        }
+    });
+    found
+}
+
+/// `cache[key] = …`, `cache.add(key)`, `cache.append(…)`, `cache.update(…)`,
+/// `cache.setdefault(…)` somewhere in `block`.
+fn fills(block: &[weir_ir::Stmt], cache: &str) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_block_exprs(block, &mut |e| {
+        if let Some(call) = e.as_call()
+            && matches!(
+                call.method_name(),
+                Some("add" | "append" | "update" | "setdefault" | "__setitem__")
+            )
+            && call.receiver().and_then(Expr::dotted).as_deref() == Some(cache)
+        {
+            found = true;
+        }
+    });
+    weir_ir::visit::walk_stmts(block, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
+            && targets.iter().any(|t| {
+                matches!(&t.kind, ExprKind::Subscript { value, .. } if value.dotted().as_deref() == Some(cache))
+            })
+        {
+            found = true;
+        }
+    });
+    found
 }
 
 /// `self.running`, `getattr(self, "running", False)` → `self.running`; `_client` → `_client`.
@@ -149,10 +256,10 @@ fn guarded_name(expr: &Expr) -> Option<String> {
 
 /// Effects a caller should not inherit: in an error handler, or behind a
 /// first-use guard.
-fn is_exceptional(call: &CallFact<'_>) -> bool {
+fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
     call.site.scopes.iter().any(|scope| match scope {
         Scope::Try(_, TryPart::Handler(_)) => true,
-        Scope::If(test, then) => is_once_guard(test, then),
+        Scope::If(test, then) => is_once_guard(facts, test, then),
         _ => false,
     })
 }
@@ -178,9 +285,18 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
         if let (Some(model), Some(key)) = (&call.model, call.load_key().and_then(Expr::as_name))
             && let Some(index) = params.iter().position(|p| *p == key)
         {
-            s.loads_by_param.push((index, model.clone()));
+            s.loads_by_param.push(ParamLoad {
+                index,
+                param: key.to_string(),
+                model: model.clone(),
+                path: facts.module.path.clone(),
+                line: call.site.span.line,
+                label: call_label(call),
+                locking: is_locking(call),
+                reads: loaded_entity_reads(facts, call),
+            });
         }
-        if call.site.offloaded || call.site.in_lambda || is_exceptional(call) {
+        if call.site.offloaded || call.site.in_lambda || is_exceptional(facts, call) {
             continue;
         }
         let label = call_label(call);
@@ -246,6 +362,108 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
     s
 }
 
+/// `select(M).with_for_update()`, `M.objects.select_for_update().get(…)`,
+/// `session.get(M, id, with_for_update=True)`.
+fn is_locking(call: &CallFact<'_>) -> bool {
+    let mut locking = false;
+    for source in [call.statement, Some(call.expr)].into_iter().flatten() {
+        weir_ir::visit::walk_expr(source, &mut |e| {
+            if let Some(c) = e.as_call()
+                && (matches!(
+                    c.method_name(),
+                    Some("with_for_update" | "select_for_update")
+                ) || c.keyword("with_for_update").is_some_and(|v| {
+                    !matches!(
+                        v.kind,
+                        ExprKind::Literal(weir_ir::Literal::Bool(false) | weir_ir::Literal::Null)
+                    )
+                }))
+            {
+                locking = true;
+            }
+        });
+    }
+    locking
+}
+
+/// The attributes read of the entity `call` loads, when the function only
+/// reads it: bound to a local (`order = session.get(Order, order_id)`) that
+/// is never changed, returned or passed on; or read inline
+/// (`session.get(Order, order_id).status`).
+fn loaded_entity_reads(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Vec<String>> {
+    let body = &facts.function.body;
+    let mut bound = None;
+    let mut inline = None;
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if !stmt.span.contains(&call.site.span) {
+            return;
+        }
+        if let weir_ir::StmtKind::Assign {
+            targets,
+            value: Some(value),
+            op: None,
+            ..
+        } = &stmt.kind
+            && let [target] = targets.as_slice()
+            && let Some(var) = target.as_name()
+            && value.span.contains(&call.site.span)
+        {
+            // `order = (await session.scalars(q)).one()`: the load is the value.
+            let outer_is_load = std::ptr::eq(value.unawaited(), call.expr)
+                || value.as_call().is_some_and(|c| {
+                    matches!(
+                        c.method_name(),
+                        Some(
+                            "one"
+                                | "first"
+                                | "one_or_none"
+                                | "scalar_one"
+                                | "scalar_one_or_none"
+                                | "scalar"
+                        )
+                    )
+                });
+            if outer_is_load {
+                bound = Some((var.to_string(), stmt.span.end));
+            }
+        }
+        weir_ir::visit::stmt_exprs(stmt, &mut |e| {
+            weir_ir::visit::walk_expr(e, &mut |e| {
+                if let ExprKind::Attribute { value, attr } = &e.kind
+                    && value.span.contains(&call.site.span)
+                    && is_entity_expr(value, call)
+                {
+                    inline = Some(vec![attr.clone()]);
+                }
+            });
+        });
+    });
+    if let Some((var, from)) = bound {
+        let to = facts
+            .bindings
+            .iter()
+            .find(|(n, span)| *n == var && span.start >= from)
+            .map_or(u32::MAX, |(_, span)| span.start);
+        let uses = crate::facts::uses::entity_uses(body, &var, from, to);
+        return (uses.only_read() && !uses.attrs.is_empty()).then_some(uses.attrs);
+    }
+    inline
+}
+
+/// `call` itself, awaited, or finished with `.one()`/`.scalar_one()`/`.first()`.
+fn is_entity_expr(expr: &Expr, call: &CallFact<'_>) -> bool {
+    let expr = expr.unawaited();
+    if std::ptr::eq(expr, call.expr) || expr.span == call.expr.span {
+        return true;
+    }
+    expr.as_call().is_some_and(|c| {
+        matches!(
+            c.method_name(),
+            Some("one" | "first" | "one_or_none" | "scalar_one" | "scalar_one_or_none")
+        ) && c.receiver().is_some_and(|r| is_entity_expr(r, call))
+    })
+}
+
 /// A commit on a session the function opened itself (`with SessionLocal()
 /// as s:`): a unit of work of its own, not the caller's transaction.
 fn opens_own_session(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
@@ -275,7 +493,7 @@ impl Summaries {
                         let Some(callee_facts) = facts.get(tm).and_then(|fs| fs.get(tf)) else {
                             continue;
                         };
-                        if (tm, tf) == (mi, fi) || is_exceptional(call) {
+                        if (tm, tf) == (mi, fi) || is_exceptional(f, call) {
                             continue;
                         }
                         let memoized = is_memoized(callee_facts.function);

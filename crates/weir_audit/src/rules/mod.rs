@@ -28,6 +28,7 @@ pub mod transaction_scope_too_wide;
 pub mod tx_common;
 pub mod unbounded_fetch;
 pub mod unnecessary_list_allocation;
+pub mod unnecessary_resolve;
 pub mod wrong_caching_scope;
 
 use weir_ir::{Expr, ExprKind};
@@ -65,8 +66,76 @@ pub fn per_item_loop<'a>(
             _ => None,
         })
         .filter(|(depth, _)| handler_depth.is_none_or(|h| h < *depth))
+        .filter(|(depth, lp)| {
+            !memoized_across_iterations(facts, &call.site.scopes[depth + 1..], lp)
+        })
         .map(|(_, lp)| lp)
         .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp))
+}
+
+/// The call sits under a guard that fills a value kept across iterations
+/// of `lp`: `if default_type is None: default_type = load_default()` with
+/// `default_type` bound before the loop. It runs once, not once per item.
+/// (A per-key cache, `if key not in cache:`, still runs once per distinct
+/// key and is not looked through.)
+fn memoized_across_iterations(
+    facts: &FunctionFacts<'_>,
+    inner: &[Scope<'_>],
+    lp: &LoopRef<'_>,
+) -> bool {
+    let outside = |name: &str| {
+        let head = name.split('.').next().unwrap_or(name);
+        matches!(head, "self" | "cls")
+            || facts.params.contains(head)
+            || facts.binding_before(head, lp.span.start).is_some()
+    };
+    inner.iter().any(|scope| match scope {
+        Scope::If(test, then) => memo_guard(test, then, &outside),
+        _ => false,
+    })
+}
+
+fn memo_guard(test: &Expr, then: &[weir_ir::Stmt], outside: &dyn Fn(&str) -> bool) -> bool {
+    use weir_ir::Operator;
+    match &test.kind {
+        ExprKind::Binary {
+            op: Operator::And,
+            left,
+            right,
+        } => memo_guard(left, then, outside) || memo_guard(right, then, outside),
+        ExprKind::Unary {
+            op: Operator::Not,
+            operand,
+        } => operand
+            .dotted()
+            .is_some_and(|n| outside(&n) && assigns(then, &n)),
+        ExprKind::Compare {
+            left,
+            ops,
+            comparators,
+        } if ops.as_slice() == [Operator::Is]
+            && comparators
+                .first()
+                .is_some_and(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null))) =>
+        {
+            left.dotted()
+                .is_some_and(|n| outside(&n) && assigns(then, &n))
+        }
+        _ => false,
+    }
+}
+
+/// `name = …` somewhere in `block`.
+fn assigns(block: &[weir_ir::Stmt], name: &str) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_stmts(block, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
+            && targets.iter().any(|t| t.dotted().as_deref() == Some(name))
+        {
+            found = true;
+        }
+    });
+    found
 }
 
 /// The innermost literal loop (`for status in ("a", "b")`) around `call`
@@ -81,10 +150,23 @@ pub fn literal_loop<'a>(
 }
 
 fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
-    let Some(var) = lp.target_name() else {
-        return false;
+    // `for model in models`, `for model_class, objects in by_model.items()`.
+    let names: Vec<&str> = match lp.target.map(|t| &t.kind) {
+        Some(ExprKind::Name { id }) => vec![id.as_str()],
+        Some(ExprKind::Collection { elements, .. }) => {
+            elements.iter().filter_map(Expr::as_name).collect()
+        }
+        _ => Vec::new(),
     };
-    let is_var = |e: &Expr| e.as_name() == Some(var);
+    if names.is_empty() {
+        return false;
+    }
+    let is_var = |e: &Expr| e.as_name().is_some_and(|n| names.contains(&n));
+    let grouped = names.len() > 1
+        && lp
+            .iter
+            .and_then(Expr::as_call)
+            .is_some_and(|c| c.method_name() == Some("items"));
     if call.statement.is_some_and(is_var) {
         return true;
     }
@@ -111,7 +193,28 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
             let in_lookup = c.args.iter().any(|a| {
                 a.name.as_deref().is_some_and(|n| n.ends_with("__in")) && is_var(&a.value)
             });
-            if (first_is_var && (is_builder || is_set_filter)) || in_lookup {
+            // `session.query(model)`: a query of the table the loop is at.
+            let queries_var = first_is_var && c.method_name() == Some("query");
+            // `find_matches(session, model=model)`: a helper handed one model class.
+            let hands_a_model = c.args.iter().any(|a| {
+                a.value
+                    .as_name()
+                    .is_some_and(|n| is_var(&a.value) && names_a_table(n))
+            });
+            // `for channel, product_ids in ids_by_channel.items(): load(channel, product_ids)`:
+            // one query per group of keys.
+            let hands_a_group = grouped
+                && c.args.iter().any(|a| {
+                    a.value
+                        .as_name()
+                        .is_some_and(|n| is_var(&a.value) && names_keys(n))
+                });
+            if (first_is_var && (is_builder || is_set_filter))
+                || in_lookup
+                || queries_var
+                || hands_a_model
+                || hands_a_group
+            {
                 found = true;
             }
         }
@@ -122,6 +225,21 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
         weir_ir::visit::walk_expr(statement, &mut check);
     }
     found
+}
+
+/// `product_ids`, `pks`, `keys`: a name for a group of keys.
+fn names_keys(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "ids" || lower.ends_with("_ids") || lower.ends_with("pks") || lower.ends_with("keys")
+}
+
+/// `model`, `model_cls`, `table`, `orm_class`: a name for a table or a
+/// model class rather than one row.
+fn names_a_table(name: &str) -> bool {
+    let last = name.rsplit('_').next().unwrap_or(name).to_ascii_lowercase();
+    matches!(last.as_str(), "model" | "table" | "cls" | "klass")
+        || name.ends_with("_class")
+        || name == "model_class"
 }
 
 /// The call's first argument is the item of an enclosing loop over rows

@@ -1,6 +1,8 @@
 use weir_ir::{Expr, ExprKind};
 
 use crate::declare_rule;
+use crate::facts::rows::RowSource;
+use crate::facts::uses::{EntityUses, entity_uses, entity_uses_in_value};
 use crate::facts::{CallFact, ExecContext, sql};
 use crate::knowledge::Effect;
 use crate::report::{Category, Effort, Finding, Severity};
@@ -12,6 +14,10 @@ declare_rule! {
     /// `SELECT *`, and, in request handlers, rows of a wide model (more than
     /// 15 mapped columns) loaded whole and then read for at most three
     /// attributes, with no `load_only`/`defer`/column select/`only()`/`values()`.
+    /// Also, in any context and as LOW, eager loads that are never used: a
+    /// query with `selectinload`/`joinedload`/`subqueryload`/`immediateload`
+    /// or Django `select_related`/`prefetch_related` whose rows the function
+    /// reads without ever touching that relationship.
     ///
     /// ## Why is this bad
     /// Every column is read from disk, sent over the wire and turned into
@@ -41,7 +47,13 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Attribute use is counted in the loop that reads the rows; rows passed
-    /// whole to a serializer are assumed to need every column.
+    /// whole to a serializer are assumed to need every column. An eager load
+    /// is judged only when its rows stay in the function and are only read:
+    /// rows returned, yielded, passed to a call or a template, or asked to
+    /// act (`order.total_due()`) may use the relationship elsewhere, and are
+    /// left alone. `contains_eager` (filled from a join the query needs) and
+    /// the later hops of a chained option (`selectinload(A.b).selectinload(B.c)`)
+    /// are not judged. A `@property` reading the relationship is not seen.
     pub struct OverFetching;
     id: "QE-04",
     name: "over-fetching",
@@ -83,6 +95,7 @@ impl Rule for OverFetching {
                 );
             }
         }
+        unused_eager_loads(facts, out);
         if facts.context != ExecContext::RequestHandler {
             return;
         }
@@ -140,6 +153,86 @@ impl Rule for OverFetching {
             );
         }
     }
+}
+
+/// Eager loads whose relationship the function never reads on the rows
+/// (or the entity) they load. Rows that leave the function (returned,
+/// passed on, rendered, yielded) or are asked to act (`order.total_due()`)
+/// may need the relationship elsewhere: not reported.
+fn unused_eager_loads(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    let body = &facts.function.body;
+    let mut judged: Vec<(&str, RowSource, EntityUses)> = Vec::new();
+    for (var, at, rows) in &facts.eager_rows {
+        let to = facts
+            .bindings
+            .iter()
+            .find(|(n, span)| n == var && span.start > at.start)
+            .map_or(u32::MAX, |(_, span)| span.start);
+        let uses = entity_uses(body, var, at.end, to);
+        judged.push((var, rows.clone(), uses));
+    }
+    for lp in &facts.loops {
+        let (Some(rows), Some(item), Some(iter)) = (&lp.rows, lp.target_name(), lp.iter) else {
+            continue;
+        };
+        // Loops over a local are judged with the local above.
+        if iter.unawaited().as_name().is_some()
+            || !crate::facts::rows::is_query_chain(iter)
+            || rows.options.is_empty()
+            || rows.narrowed
+        {
+            continue;
+        }
+        let items = match lp.element {
+            Some(element) => entity_uses_in_value(element, item),
+            None => entity_uses(lp.body, item, 0, u32::MAX),
+        };
+        let uses = EntityUses {
+            items: Some(Box::new(items)),
+            ..EntityUses::default()
+        };
+        judged.push(("", rows.clone(), uses));
+    }
+    let mut reported: Vec<weir_ir::Span> = Vec::new();
+    for (var, rows, uses) in judged {
+        if !uses.stays_passive() {
+            continue;
+        }
+        let mut read: Vec<&str> = uses.attrs.iter().map(String::as_str).collect();
+        if let Some(items) = &uses.items {
+            read.extend(items.attrs.iter().map(String::as_str));
+        }
+        // Rows never looked at: another rule's business (or dead code).
+        if read.is_empty() {
+            continue;
+        }
+        let model = short(&rows.model);
+        for option in &rows.options {
+            // `contains_eager` fills a relationship from a join the query needs anyway.
+            if option.loader == "contains_eager"
+                || read.contains(&option.attr.as_str())
+                || reported.contains(&option.span)
+            {
+                continue;
+            }
+            reported.push(option.span);
+            let rows_text = if var.is_empty() {
+                format!("the `{model}` rows")
+            } else {
+                format!("`{var}`")
+            };
+            out.push(
+                finding(&OverFetching::META, facts, option.span, format!("`{}` loads `{}` with {rows_text}, but this function never reads it", option.loader, option.attr))
+                    .severity(Severity::Low)
+                    .why("An eager load that nothing reads is an extra query (`selectinload`, `prefetch_related`) or a wider join (`joinedload`, `select_related`) on every call, for data that is dropped.")
+                    .help(format!("Remove the `{}` option, or load it only where `{}` is read.", option.loader, option.attr)),
+            );
+        }
+    }
+}
+
+fn short(model: &str) -> &str {
+    model.rsplit('.').next().unwrap_or(model)
 }
 
 /// Raw SQL text starting `SELECT *` (literal, `text(...)`, f-string).

@@ -1,5 +1,7 @@
 use crate::declare_rule;
 use crate::facts::CallFact;
+use crate::knowledge::QueryOp;
+use crate::project::summary::ParamLoad;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::call_text;
@@ -10,7 +12,10 @@ declare_rule! {
     /// loading the same model by the same key twice, or a caller that holds
     /// the object `job` passing `job.id` to a function that loads `Job` by
     /// that id again (`session.get(Job, job_id)`, `select(Job).where(Job.id ==
-    /// job_id)`, `Job.objects.get(pk=job_id)`).
+    /// job_id)`, `Job.objects.get(pk=job_id)`) and then changes, returns or
+    /// passes it on. A callee that reloads it only to read a few fields is
+    /// QE-03 (unnecessary resolve); a locking reload (`with_for_update()`)
+    /// is deliberate and not reported.
     ///
     /// ## Why is this bad
     /// A round trip for data the process already has. With SQLAlchemy's
@@ -59,7 +64,9 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Loads by primary key only; the callee must load by the parameter
-    /// itself (one function away).
+    /// itself (one function away). When the caller commits between holding
+    /// the object and the call, and the session expires objects on commit,
+    /// the reload may be wanted: reported LOW, and said so.
     pub struct RedundantFetch;
     id: "QE-01",
     name: "redundant-fetch",
@@ -123,8 +130,18 @@ impl Rule for RedundantFetch {
                 });
                 found
             };
+            // An UPDATE/DELETE statement in between changed rows behind the
+            // loaded object: reading them back is the point.
+            let written_between = |from: u32, to: u32| {
+                facts.calls.iter().any(|c| {
+                    matches!(c.op, Some(QueryOp::Update | QueryOp::Delete))
+                        && c.site.span.start > from
+                        && c.site.span.start < to
+                })
+            };
             let first = first.filter(|(earlier, _, _)| {
                 !expired_between(earlier.site.span.end, call.site.span.start)
+                    && !written_between(earlier.site.span.end, call.site.span.start)
             });
             if let Some((earlier, _, _)) = first {
                 out.push(
@@ -151,47 +168,124 @@ impl Rule for RedundantFetch {
             }
             loads.push((call, model.clone(), key));
         }
-        // A held entity's id passed to a function that loads it again.
-        for call in facts.calls.iter().filter(|c| c.target.is_some()) {
-            let Some(summary) = facts.summaries.of_call(call) else {
+        // A held entity's id passed to a function that loads it again and
+        // uses it as a whole (QE-03 takes the loads that only read fields).
+        for reload in held_entity_reloads(facts) {
+            if reload.load.reads.is_some() {
                 continue;
-            };
-            let Some(c) = call.call else { continue };
-            for (index, model) in &summary.loads_by_param {
-                let Some(arg) = c.positional(*index) else {
-                    continue;
-                };
-                let weir_ir::ExprKind::Attribute { value, attr } = &arg.kind else {
-                    continue;
-                };
-                let Some(holder) = value.as_name() else {
-                    continue;
-                };
-                if !(attr == "id" || attr == "pk") || facts.entities.get(holder) != Some(model) {
-                    continue;
-                }
-                let certainty = if expire_on_commit_off(facts) {
-                    " The session keeps loaded objects valid after commit (`expire_on_commit=False`), so the reload is surely removable."
-                } else {
-                    ""
-                };
-                out.push(
-                    finding(&Self::META, facts, call.site.span, format!("{} reloads the `{}` that `{holder}` already holds, by `{holder}.{attr}`", call_text(call), short(model)))
-                        .why(format!("The callee loads the entity again by its id: a round trip for an object the caller has in hand.{certainty}"))
-                        .help(format!("Pass `{holder}` itself and let the callee use it."))
-                        .evidence(&facts.module.path, call.site.span.line, format!("`{holder}` is a loaded `{}`", short(model))),
+            }
+            let (holder, attr) = (reload.holder, reload.attr);
+            let model = short(&reload.load.model);
+            let mut f = finding(&Self::META, facts, reload.call.site.span, format!("{} reloads the `{model}` that `{holder}` already holds, by `{holder}.{attr}`", call_text(reload.call)))
+                .why(format!("The callee loads the entity again by its id: a round trip for an object the caller has in hand.{}", reload.certainty()))
+                .help(format!("Pass `{holder}` itself and let the callee use it."))
+                .evidence(&facts.module.path, reload.held_line, format!("`{holder}` is a loaded `{model}`"))
+                .evidence(&reload.load.path, reload.load.line, format!("{} loads it again by `{}`", reload.load.label, reload.load.param));
+            if let Some(line) = reload.committed_at {
+                f = f.severity(Severity::Low).evidence(
+                    &facts.module.path,
+                    line,
+                    "commit: the held object is expired here",
                 );
             }
+            out.push(f);
         }
     }
 }
 
-fn short(model: &str) -> &str {
+/// A call passing a held entity's key (`job.id`) to a project function
+/// that loads the same model by that parameter.
+pub struct HeldReload<'a, 'ir> {
+    pub call: &'a CallFact<'ir>,
+    pub holder: &'a str,
+    pub attr: &'a str,
+    pub load: &'a ParamLoad,
+    /// Where the holder was loaded or received.
+    pub held_line: u32,
+    /// A commit between holding the entity and the call, with
+    /// `expire_on_commit` not known to be off: the held object is expired,
+    /// so the reload may be deliberate.
+    pub committed_at: Option<u32>,
+    /// The session keeps objects valid after commit.
+    pub keeps_objects: bool,
+}
+
+impl HeldReload<'_, '_> {
+    /// A sentence on how sure the finding is, from the session configuration.
+    pub fn certainty(&self) -> String {
+        match self.committed_at {
+            Some(line) => format!(" The caller commits at line {line} after loading it and the session expires objects on commit (`expire_on_commit` is not off), so the reload may be intended to read fresh state: lower confidence."),
+            None if self.keeps_objects => " The session keeps loaded objects valid after commit (`expire_on_commit=False`), so the reload is surely removable.".into(),
+            None => String::new(),
+        }
+    }
+}
+
+/// Calls of `facts` that hand a held entity's id to a function loading it
+/// again. Locking loads (`with_for_update()`) are left out: they are
+/// deliberate.
+pub fn held_entity_reloads<'a, 'ir>(facts: &'a Cx<'_, 'ir>) -> Vec<HeldReload<'a, 'ir>> {
+    let mut out = Vec::new();
+    for call in facts.facts.calls.iter().filter(|c| c.target.is_some()) {
+        let Some(summary) = facts.summaries.of_call(call) else {
+            continue;
+        };
+        let Some(c) = call.call else { continue };
+        for load in summary.loads_by_param.iter().filter(|l| !l.locking) {
+            let Some(arg) = c.positional(load.index).or_else(|| c.keyword(&load.param)) else {
+                continue;
+            };
+            let weir_ir::ExprKind::Attribute { value, attr } = &arg.kind else {
+                continue;
+            };
+            let Some(holder) = value.as_name() else {
+                continue;
+            };
+            if !(attr == "id" || attr == "pk")
+                || facts.facts.entities.get(holder) != Some(&load.model)
+            {
+                continue;
+            }
+            let bound = facts.facts.binding_before(holder, call.site.span.start);
+            let held_line = bound.map_or(facts.facts.function.span.line, |s| s.line);
+            let from = bound.map_or(facts.facts.function.span.start, |s| s.start);
+            let keeps_objects = expire_on_commit_off(facts);
+            let django = facts
+                .facts
+                .project
+                .models
+                .get(&load.model)
+                .is_some_and(|m| m.orm == crate::project::Orm::Django);
+            let committed_at = (!keeps_objects && !django)
+                .then(|| {
+                    facts.facts.calls.iter().find(|k| {
+                        k.effect == Some(crate::knowledge::Effect::Commit)
+                            && k.site.span.start > from
+                            && k.site.span.end < call.site.span.start
+                    })
+                })
+                .flatten()
+                .map(|k| k.site.span.line);
+            out.push(HeldReload {
+                call,
+                holder,
+                attr,
+                load,
+                held_line,
+                committed_at,
+                keeps_objects,
+            });
+        }
+    }
+    out
+}
+
+pub fn short(model: &str) -> &str {
     model.rsplit('.').next().unwrap_or(model)
 }
 
 /// Every session factory the context knows keeps objects after commit.
-fn expire_on_commit_off(facts: &Cx<'_, '_>) -> bool {
+pub fn expire_on_commit_off(facts: &Cx<'_, '_>) -> bool {
     let sessions = &facts.facts.project.context.db_config.sessions;
     !sessions.is_empty()
         && sessions

@@ -21,7 +21,7 @@ def publish(post_id: int):
     post.published = True
     post.published_at = datetime.now(timezone.utc)
     db.session.commit()
-    queued = notifications.notify_subscribers(post.id)  # expect: QE-01
+    queued = notifications.notify_subscribers(post.id)  # expect: QE-03 ok: QE-01
     return jsonify(published=True, notified=queued)
 
 
