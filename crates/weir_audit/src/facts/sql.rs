@@ -55,8 +55,21 @@ pub fn statement_op<'a>(
                         .and_then(|a| statement_op(a, resolve, lookup, depth + 1));
                 }
             }
-            // `.where(...)`, `.values(...)`, `.returning(...)` keep the root's operation.
             let receiver = call.receiver()?;
+            // Core `Table` methods: `table.select()`, `users.delete().where(…)`.
+            if matches!(
+                receiver.kind,
+                ExprKind::Name { .. } | ExprKind::Attribute { .. }
+            ) {
+                match call.method_name() {
+                    Some("select") => return Some(QueryOp::Select),
+                    Some("insert") => return Some(QueryOp::Insert),
+                    Some("update") => return Some(QueryOp::Update),
+                    Some("delete") => return Some(QueryOp::Delete),
+                    _ => {}
+                }
+            }
+            // `.where(...)`, `.values(...)`, `.returning(...)` keep the root's operation.
             statement_op(receiver, resolve, lookup, depth + 1)
         }
         ExprKind::Binary { left, .. } => statement_op(left, resolve, lookup, depth + 1),

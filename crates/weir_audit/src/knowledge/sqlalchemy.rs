@@ -9,7 +9,7 @@ use super::{
         LegacyQuery, Session, SessionFactory,
     },
     Pack,
-    QueryOp::{Delete, FromArgument, Insert, Select, Update},
+    QueryOp::{Delete, FromArgument, Insert, Other, Select, Update},
     ctor, method, returns,
 };
 
@@ -164,4 +164,21 @@ pub const STATEMENT_BUILDERS: &[(&str, super::QueryOp)] = &[
     ("sqlalchemy.dialects.postgresql.insert", Insert),
     ("sqlalchemy.dialects.sqlite.insert", Insert),
     ("sqlalchemy.dialects.mysql.insert", Insert),
+    // DDL constructs (`connection.execute(DropTable(table))`): schema
+    // changes, not row operations.
+    ("sqlalchemy.schema.CreateTable", Other),
+    ("sqlalchemy.schema.DropTable", Other),
+    ("sqlalchemy.schema.AddConstraint", Other),
+    ("sqlalchemy.schema.DropConstraint", Other),
+    ("sqlalchemy.schema.CreateIndex", Other),
+    ("sqlalchemy.schema.DropIndex", Other),
+    ("sqlalchemy.schema.CreateSequence", Other),
+    ("sqlalchemy.schema.DropSequence", Other),
+    ("sqlalchemy.schema.CreateSchema", Other),
+    ("sqlalchemy.schema.DropSchema", Other),
+    ("sqlalchemy.sql.ddl.CreateTable", Other),
+    ("sqlalchemy.sql.ddl.DropTable", Other),
+    ("sqlalchemy.sql.ddl.DropConstraint", Other),
+    ("sqlalchemy.DDL", Other),
+    ("sqlalchemy.schema.DDL", Other),
 ];

@@ -193,6 +193,14 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
             let in_lookup = c.args.iter().any(|a| {
                 a.name.as_deref().is_some_and(|n| n.ends_with("__in")) && is_var(&a.value)
             });
+            // `table.select()`, `table.delete()`: a Core statement of the table the loop is at.
+            let table_statement = c
+                .receiver()
+                .is_some_and(|r| r.as_name().is_some_and(|n| is_var(r) && names_a_table(n)))
+                && matches!(
+                    c.method_name(),
+                    Some("select" | "insert" | "update" | "delete")
+                );
             // `session.query(model)`: a query of the table the loop is at.
             let queries_var = first_is_var && c.method_name() == Some("query");
             // `find_matches(session, model=model)`: a helper handed one model class.
@@ -212,6 +220,7 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
             if (first_is_var && (is_builder || is_set_filter))
                 || in_lookup
                 || queries_var
+                || table_statement
                 || hands_a_model
                 || hands_a_group
             {
