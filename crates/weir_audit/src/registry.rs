@@ -16,6 +16,7 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::transaction_scope_too_wide::TransactionScopeTooWide,
     &rules::missing_rollback::MissingRollback,
     &rules::long_held_transaction::LongHeldTransaction,
+    &rules::event_channel_mismatch::EventChannelMismatch,
     &rules::commit_in_loop::CommitInLoop,
     &rules::async_session_hazards::AsyncSessionHazards,
     &rules::blocking_io_in_async::BlockingIoInAsync,

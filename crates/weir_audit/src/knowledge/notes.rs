@@ -57,6 +57,7 @@ pub const RULE_TOPICS: &[(&str, &[&str])] = &[
     ("TX-02", &["transactions", "long-transactions"]),
     ("TX-04", &["transactions"]),
     ("TX-05", &["long-transactions"]),
+    ("TX-06", &["notify"]),
     ("TX-07", &["transactions", "bulk-operations"]),
     (
         "TX-08",

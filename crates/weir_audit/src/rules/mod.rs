@@ -6,6 +6,7 @@ pub mod blocking_io_in_async;
 pub mod commit_in_loop;
 pub mod count_exists_misuse;
 pub mod cpu_bound_in_async;
+pub mod event_channel_mismatch;
 pub mod injected_session_in_long_lived_work;
 pub mod leak_on_error_path;
 pub mod long_held_transaction;
