@@ -14,6 +14,7 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::unbounded_fetch::UnboundedFetch,
     &rules::missing_intermediate_commits::MissingIntermediateCommits,
     &rules::transaction_scope_too_wide::TransactionScopeTooWide,
+    &rules::transaction_scope_too_narrow::TransactionScopeTooNarrow,
     &rules::missing_rollback::MissingRollback,
     &rules::long_held_transaction::LongHeldTransaction,
     &rules::event_channel_mismatch::EventChannelMismatch,

@@ -55,6 +55,7 @@ pub const RULE_TOPICS: &[(&str, &[&str])] = &[
     ("QE-09", &[]),
     ("TX-01", &["notify", "transactions"]),
     ("TX-02", &["transactions", "long-transactions"]),
+    ("TX-03", &["transactions"]),
     ("TX-04", &["transactions"]),
     ("TX-05", &["long-transactions"]),
     ("TX-06", &["notify"]),

@@ -25,6 +25,7 @@ pub mod session_held_while_streaming;
 pub mod session_scope_mismatch;
 pub mod string_concat_in_loop;
 pub mod sync_sleep_in_async;
+pub mod transaction_scope_too_narrow;
 pub mod transaction_scope_too_wide;
 pub mod tx_common;
 pub mod unbounded_fetch;
