@@ -394,9 +394,10 @@ pub struct EventSubscriber {
     pub channel: Option<String>,
     /// A pattern subscription (Redis `psubscribe`).
     pub pattern: bool,
-    /// For a channel built at run time by an f-string (`f"job_{job_id}"`):
-    /// its literal parts joined (`job_`). Two names with the same template
-    /// come from the same code shape; `null` otherwise.
+    /// For a channel built at run time (`f"job_{job_id}"`,
+    /// `"job_{}".format(i)`, `"job_" + key`): its shape, `{}` where values
+    /// go (`job_{}`). Two names with the same template come from the same
+    /// code shape; `null` otherwise.
     pub template: Option<String>,
     /// `postgresql` (SQL `LISTEN`), `asyncpg`, `psycopg`, `redis`.
     pub technology: String,

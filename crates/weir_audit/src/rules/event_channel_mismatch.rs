@@ -155,7 +155,7 @@ impl End {
     fn label(&self) -> String {
         match (&self.channel, &self.template) {
             (Some(c), _) => format!("{} `{c}`", self.what),
-            (None, Some(t)) => format!("{} on a channel built from `{t}…`", self.what),
+            (None, Some(t)) => format!("{} on a channel built as `{t}`", self.what),
             (None, None) => format!("{} on a computed channel", self.what),
         }
     }
@@ -167,12 +167,15 @@ fn reaches(p: &End, s: &End) -> bool {
     if p.family != s.family {
         return false;
     }
+    // A template `job_{}` stands for any name the glob `job_*` matches.
+    let as_glob = |t: &str| t.replace("{}", "*");
+    let filled = |t: &str| t.replace("{}", "x");
     match (&p.channel, &s.channel, &p.template, &s.template) {
         (Some(pc), Some(sc), _, _) if s.pattern => glob(sc, pc),
         (Some(pc), Some(sc), _, _) => pc == sc,
-        (None, Some(sc), Some(pt), _) if s.pattern => glob(sc, &format!("{pt}x")),
-        (None, Some(sc), Some(pt), _) => sc.starts_with(pt.as_str()) || sc.ends_with(pt.as_str()),
-        (Some(pc), None, _, Some(st)) => pc.starts_with(st.as_str()) || pc.ends_with(st.as_str()),
+        (None, Some(sc), Some(pt), _) if s.pattern => glob(sc, &filled(pt)),
+        (None, Some(sc), Some(pt), _) => glob(&as_glob(pt), sc),
+        (Some(pc), None, _, Some(st)) => glob(&as_glob(st), pc),
         (None, None, Some(pt), Some(st)) => pt == st,
         _ => false,
     }

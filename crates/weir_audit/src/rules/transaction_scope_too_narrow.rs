@@ -447,7 +447,7 @@ impl Rule for TransactionScopeTooNarrow {
         let entry = matches!(
             cx.context,
             ExecContext::RequestHandler | ExecContext::BackgroundJob
-        );
+        ) && !wrapped_in_transaction(cx);
         let mut reported: Vec<u32> = Vec::new();
         for (i, first) in writes.iter().enumerate() {
             for second in &writes[i + 1..] {
@@ -537,6 +537,18 @@ impl Rule for TransactionScopeTooNarrow {
             }
         }
     }
+}
+
+/// A project decorator that opens a transaction around the function
+/// (`@traced_atomic_transaction()`, `@atomic_with_retry`): its name says so.
+fn wrapped_in_transaction(cx: &Cx<'_, '_>) -> bool {
+    cx.function.decorators.iter().any(|d| {
+        let target = d.as_call().map_or(d, |c| &c.callee);
+        target.dotted().is_some_and(|name| {
+            let name = name.to_ascii_lowercase();
+            name.contains("atomic") || name.contains("transaction")
+        })
+    })
 }
 
 #[derive(Clone, Copy)]

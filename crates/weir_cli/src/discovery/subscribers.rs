@@ -5,7 +5,7 @@
 //! `SELECT pg_notify('channel', …)` sent through a driver, SQLAlchemy
 //! `func.pg_notify('channel', …)`, Redis `publish('channel', …)`. Channel
 //! names are resolved through constants and settings; a name built by an
-//! f-string keeps its template (`f"job_{id}"` → `job_`).
+//! f-string keeps its template (`f"job_{id}"` → `job_{}`).
 
 use rayon::prelude::*;
 use weir_audit::context::{EventPublisher, EventSubscriber};
@@ -263,9 +263,9 @@ fn channel_name<'m>(
     }
 }
 
-/// The literal parts of a name built at run time, joined: `f"job_{id}"`,
-/// `"job_{}".format(id)`, `"job_" + str(id)`, through locals assigned once
-/// and module constants.
+/// The shape of a name built at run time, `{}` where values go:
+/// `f"job_{id}"`, `"job_{}".format(id)`, `"job_" + str(id)` → `job_{}`,
+/// through locals assigned once and module constants.
 fn template<'m>(
     module: &'m Module,
     scope: Option<&'m Function>,
@@ -276,7 +276,7 @@ fn template<'m>(
         return None;
     }
     let text = match &expr.kind {
-        ExprKind::Template { text, values } if !values.is_empty() => text.replace("{}", ""),
+        ExprKind::Template { text, values } if !values.is_empty() => text.clone(),
         ExprKind::Name { id } => {
             let value = scope
                 .and_then(|f| single_local_assignment(f, id))
@@ -290,7 +290,10 @@ fn template<'m>(
             for c in base.chars() {
                 match c {
                     '{' => in_field = true,
-                    '}' => in_field = false,
+                    '}' => {
+                        in_field = false;
+                        out.push_str("{}");
+                    }
                     _ if !in_field => out.push(c),
                     _ => {}
                 }
@@ -301,10 +304,10 @@ fn template<'m>(
             op: weir_ir::Operator::Add,
             left,
             ..
-        } => left.as_str()?.to_string(),
+        } => format!("{}{{}}", left.as_str()?),
         _ => return None,
     };
-    (!text.is_empty()).then_some(text)
+    (text != "{}").then_some(text)
 }
 
 /// Every place in the code that publishes on a channel.
@@ -582,7 +585,7 @@ def finish(session, conn, job_id):
             vec![
                 (some("export_done"), None, "postgresql".into(), 8),
                 (some("maintenance"), None, "postgresql".into(), 9),
-                (None, some("job_"), "postgresql".into(), 10),
+                (None, some("job_{}"), "postgresql".into(), 10),
                 (some("audit"), None, "postgresql".into(), 11),
                 (some("prices"), None, "redis".into(), 12),
             ]
