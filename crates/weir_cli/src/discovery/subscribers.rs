@@ -259,7 +259,7 @@ fn channel_name<'m>(
 ) -> Name {
     match project.string(module, scope, expr) {
         Some(channel) => (Some(channel), None),
-        None => (None, template(module, scope, expr, 0)),
+        None => (None, template(project, module, scope, expr, 0)),
     }
 }
 
@@ -267,6 +267,7 @@ fn channel_name<'m>(
 /// `f"job_{id}"`, `"job_{}".format(id)`, `"job_" + str(id)` → `job_{}`,
 /// through locals assigned once and module constants.
 fn template<'m>(
+    project: &Project<'m>,
     module: &'m Module,
     scope: Option<&'m Function>,
     expr: &'m Expr,
@@ -281,10 +282,11 @@ fn template<'m>(
             let value = scope
                 .and_then(|f| single_local_assignment(f, id))
                 .or_else(|| top_level_value(module, id))?;
-            return template(module, scope, value, depth + 1);
+            return template(project, module, scope, value, depth + 1);
         }
+        // `"job_{}".format(i)`, `CHANNEL_TEMPLATE.format(job_id=i)`.
         ExprKind::Call(call) if call.method_name() == Some("format") => {
-            let base = call.receiver()?.as_str()?;
+            let base = project.string(module, scope, call.receiver()?)?;
             let mut out = String::new();
             let mut in_field = false;
             for c in base.chars() {
@@ -564,7 +566,7 @@ async def run(url, handler):
                 "app/events.py",
                 r#"import redis
 from sqlalchemy import func, select, text
-from app.settings import DONE
+from app.settings import DONE, ROOM
 
 client = redis.Redis()
 
@@ -576,9 +578,13 @@ def finish(session, conn, job_id):
     client.publish("prices", "1")
     session.execute(text("SELECT * FROM notify_settings"))
     session.execute(text("CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN PERFORM pg_notify('x', ''); END $$ LANGUAGE plpgsql"))
+    client.publish(ROOM.format(room=job_id), "1")
 "#,
             ),
-            ("app/settings.py", "DONE = 'export_done'\n"),
+            (
+                "app/settings.py",
+                "DONE = 'export_done'\nROOM = 'room.{room}.messages'\n",
+            ),
         ]);
         assert_eq!(
             got,
@@ -588,6 +594,7 @@ def finish(session, conn, job_id):
                 (None, some("job_{}"), "postgresql".into(), 10),
                 (some("audit"), None, "postgresql".into(), 11),
                 (some("prices"), None, "redis".into(), 12),
+                (None, some("room.{}.messages"), "redis".into(), 15),
             ]
         );
     }
