@@ -423,9 +423,9 @@ impl Rule for EventChannelMismatch {
                 f.path.clone_from(&end.file);
                 f.line = end.line;
                 f.end_line = end.line;
-                f.col = 0;
+                f.col = 1;
                 f.range = (0, 0);
-                f.function = String::new();
+                f.function = "<module>".to_string();
                 f.context = ExecContext::Other;
             }
             out.push(f);
