@@ -120,7 +120,7 @@ fn example_project_context_has_everything_with_its_origin() {
     assert_eq!(listener["technology"], "asyncpg");
     assert_eq!(
         (listener["file"].as_str(), listener["line"].as_u64()),
-        (Some("app/worker/listener.py"), Some(48))
+        (Some("app/worker/listener.py"), Some(53))
     );
 
     let technologies: Vec<&str> = json["best_practices"]

@@ -60,6 +60,17 @@ fn chromium(browser: &Path, profile: &Path, extra: &[&str]) -> (String, String) 
         .stderr(Stdio::piped())
         .spawn()
         .expect("start chromium");
+    // Drain both pipes while waiting: a dumped DOM larger than the pipe
+    // buffer would otherwise block chromium until the deadline.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("chromium stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("chromium stderr")));
     let deadline = Instant::now() + Duration::from_secs(90);
     while child.try_wait().expect("poll chromium").is_none() {
         if Instant::now() > deadline {
@@ -68,10 +79,9 @@ fn chromium(browser: &Path, profile: &Path, extra: &[&str]) -> (String, String) 
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = child.wait_with_output().expect("chromium output");
     (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout.join().expect("stdout reader"),
+        stderr.join().expect("stderr reader"),
     )
 }
 

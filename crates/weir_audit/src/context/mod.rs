@@ -28,6 +28,10 @@ pub struct ProjectContext {
     /// Triggers as they stand after every migration, in table order.
     pub triggers: Vec<Trigger>,
     pub event_subscribers: Vec<EventSubscriber>,
+    /// Code that publishes on a channel: SQL `NOTIFY` / `pg_notify(...)`
+    /// sent through a driver, SQLAlchemy `func.pg_notify`, Redis `publish`.
+    /// Trigger functions are in `triggers`, not here.
+    pub event_publishers: Vec<EventPublisher>,
     /// The notes of SPEC §6 for the technologies of `tech_stack`.
     pub best_practices: Vec<&'static Note>,
 }
@@ -41,6 +45,7 @@ impl Default for ProjectContext {
             db_config: DbConfig::default(),
             triggers: Vec::new(),
             event_subscribers: Vec::new(),
+            event_publishers: Vec::new(),
             best_practices: Vec::new(),
         }
     }
@@ -389,10 +394,61 @@ pub struct EventSubscriber {
     pub channel: Option<String>,
     /// A pattern subscription (Redis `psubscribe`).
     pub pattern: bool,
+    /// For a channel built at run time (`f"job_{job_id}"`,
+    /// `"job_{}".format(i)`, `"job_" + key`): its shape, `{}` where values
+    /// go (`job_{}`). Two names with the same template come from the same
+    /// code shape; `null` otherwise.
+    pub template: Option<String>,
     /// `postgresql` (SQL `LISTEN`), `asyncpg`, `psycopg`, `redis`.
     pub technology: String,
     pub file: String,
     pub line: u32,
     /// Qualified name of the enclosing function.
     pub function: String,
+}
+
+/// A place in the code that sends on a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventPublisher {
+    /// `null` when the channel is computed at run time.
+    pub channel: Option<String>,
+    /// As for [`EventSubscriber::template`].
+    pub template: Option<String>,
+    /// `postgresql` (`NOTIFY`, `pg_notify`) or `redis`.
+    pub technology: String,
+    pub file: String,
+    pub line: u32,
+    /// Qualified name of the enclosing function.
+    pub function: String,
+}
+
+impl EventSubscriber {
+    /// PostgreSQL (`LISTEN`, asyncpg, psycopg) or Redis: channels of one
+    /// family never reach the other.
+    pub fn family(&self) -> ChannelFamily {
+        ChannelFamily::of(&self.technology)
+    }
+}
+
+impl EventPublisher {
+    pub fn family(&self) -> ChannelFamily {
+        ChannelFamily::of(&self.technology)
+    }
+}
+
+/// The namespace a channel name lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChannelFamily {
+    Postgres,
+    Redis,
+}
+
+impl ChannelFamily {
+    pub fn of(technology: &str) -> Self {
+        if technology == "redis" {
+            ChannelFamily::Redis
+        } else {
+            ChannelFamily::Postgres
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod sqlalchemy;
 
 pub use sqlalchemy::STATEMENT_BUILDERS;
 mod stdlib;
+pub mod units_of_work;
 
 use std::collections::HashMap;
 

@@ -56,8 +56,10 @@ pub const RULE_TOPICS: &[(&str, &[&str])] = &[
     ("QE-09", &[]),
     ("TX-01", &["notify", "transactions"]),
     ("TX-02", &["transactions", "long-transactions"]),
+    ("TX-03", &["transactions"]),
     ("TX-04", &["transactions"]),
     ("TX-05", &["long-transactions"]),
+    ("TX-06", &["notify"]),
     ("TX-07", &["transactions", "bulk-operations"]),
     (
         "TX-08",

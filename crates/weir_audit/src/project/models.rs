@@ -42,6 +42,8 @@ pub struct Model {
     pub table: Option<String>,
     pub columns: usize,
     pub relationships: HashMap<String, Relationship>,
+    /// Tables its columns reference: `ForeignKey("orders.id")` → `orders`.
+    pub foreign_tables: Vec<String>,
     /// Django relation fields: field → (`related_name`, is one-to-one), for
     /// the reverse accessors on the related model.
     reverse: HashMap<String, (Option<String>, bool)>,
@@ -83,6 +85,28 @@ impl ModelIndex {
 
     pub fn is_empty(&self) -> bool {
         self.by_class.is_empty()
+    }
+
+    /// `child` points at `parent`: a foreign key to its table, a Django
+    /// relation field or a SQLAlchemy `relationship` to it, or a collection
+    /// relationship on `parent` whose items are `child`s.
+    pub fn references(&self, child: &Model, parent: &Model) -> bool {
+        if child.class == parent.class {
+            return false;
+        }
+        let to_parent = child.relationships.values().any(|r| {
+            r.target.as_deref() == Some(parent.name.as_str())
+                && !(r.many && child.orm == Orm::Django)
+        });
+        let fk = parent
+            .table
+            .as_deref()
+            .is_some_and(|t| child.foreign_tables.iter().any(|f| f == t));
+        let from_parent = parent
+            .relationships
+            .values()
+            .any(|r| r.many && r.target.as_deref() == Some(child.name.as_str()));
+        to_parent || fk || from_parent
     }
 
     /// The model a qualified class name (or, failing that, a bare class
@@ -156,6 +180,7 @@ fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
     let mut columns = 0;
     let mut relationships = HashMap::new();
     let mut reverse = HashMap::new();
+    let mut foreign_tables = Vec::new();
     let mut has_tablename = false;
     for stmt in &class.body {
         let StmtKind::Assign {
@@ -190,7 +215,20 @@ fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
                     sqlalchemy_relationship(call, annotation.as_ref()),
                 );
             }
-            "Column" | "mapped_column" | "column_property" => columns += 1,
+            "Column" | "mapped_column" | "column_property" => {
+                columns += 1;
+                // `ForeignKey("orders.id")` among the column's arguments.
+                let call = call.expect("callee came from a call");
+                for arg in &call.args {
+                    if let Some(fk) = arg.value.as_call()
+                        && fk.callee.dotted().is_some_and(|c| last(&c) == "ForeignKey")
+                        && let Some(target) = fk.positional(0).and_then(Expr::as_str)
+                        && let Some((table, _)) = target.rsplit_once('.')
+                    {
+                        foreign_tables.push(last(table).to_string());
+                    }
+                }
+            }
             "ForeignKey"
             | "OneToOneField"
             | "ManyToManyField"
@@ -282,6 +320,7 @@ fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
         table,
         columns,
         relationships,
+        foreign_tables,
         reverse,
     })
 }

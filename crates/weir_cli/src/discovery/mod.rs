@@ -157,6 +157,7 @@ pub fn discover_context(
         }
     }
     let event_subscribers = subscribers::collect(&project, modules);
+    let event_publishers = subscribers::collect_publishers(&project, modules);
     // Each module's SQL is read on its own: in parallel, kept in order.
     let scripts: Vec<triggers::Script> = modules
         .par_iter()
@@ -186,6 +187,7 @@ pub fn discover_context(
         },
         triggers,
         event_subscribers,
+        event_publishers,
         best_practices,
         ..ProjectContext::default()
     };

@@ -19,7 +19,9 @@ pub struct StackBuilder {
 }
 
 impl StackBuilder {
-    pub fn add(&mut self, tech: &'static Technology, origin: Origin) {
+    /// Records where `tech` was found; false when that origin was already
+    /// known (or the import sources are full).
+    pub fn add(&mut self, tech: &'static Technology, origin: Origin) -> bool {
         let origins = self.found.entry(tech.id).or_default();
         let imports = origins
             .iter()
@@ -31,9 +33,10 @@ impl StackBuilder {
                 && (o.line == origin.line || o.kind == OriginKind::Import)
         });
         if duplicate || (origin.kind == OriginKind::Import && imports >= MAX_IMPORT_SOURCES) {
-            return;
+            return false;
         }
         origins.push(origin);
+        true
     }
 
     pub fn build(mut self) -> TechStack {
@@ -86,7 +89,10 @@ impl StackBuilder {
                     if direct || already {
                         continue;
                     }
-                    self.add(
+                    // Two technologies named on the same line implying the
+                    // same one: the second origin is a duplicate, and
+                    // counting it as added would loop forever.
+                    added |= self.add(
                         target,
                         Origin {
                             file: first.file.clone(),
@@ -96,7 +102,6 @@ impl StackBuilder {
                             version: None,
                         },
                     );
-                    added = true;
                 }
             }
             if !added {
@@ -162,6 +167,19 @@ mod tests {
                 .iter()
                 .all(|s| s.kind == OriginKind::Implied)
         );
+    }
+
+    #[test]
+    fn two_technologies_on_one_line_implying_the_same_one_terminate() {
+        let mut b = StackBuilder::default();
+        for id in ["asyncpg", "psycopg"] {
+            b.add(
+                catalog::by_id(id).unwrap(),
+                origin("pyproject.toml", 20, OriginKind::Manifest, None),
+            );
+        }
+        let stack = b.build();
+        assert_eq!(stack.component("postgresql").unwrap().sources.len(), 1);
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! Event subscribers in code, from the IR: SQL `LISTEN channel` sent through
 //! any driver, asyncpg `add_listener('channel', …)`, psycopg notification
-//! loops (`conn.notifies()`), and Redis `subscribe`/`psubscribe`. Channel
-//! names are resolved through constants and settings.
+//! loops (`conn.notifies()`), and Redis `subscribe`/`psubscribe`; and the
+//! publishers they should hear from: SQL `NOTIFY channel` /
+//! `SELECT pg_notify('channel', …)` sent through a driver, SQLAlchemy
+//! `func.pg_notify('channel', …)`, Redis `publish('channel', …)`. Channel
+//! names are resolved through constants and settings; a name built by an
+//! f-string keeps its template (`f"job_{id}"` → `job_{}`).
 
 use rayon::prelude::*;
-use weir_audit::context::EventSubscriber;
-use weir_ir::sql::SqlStatementKind;
+use weir_audit::context::{EventPublisher, EventSubscriber};
+use weir_ir::sql::{NotifyTarget, SqlStatementKind};
 use weir_ir::{ArgSpread, Call, Expr, ExprKind, Function, Module};
 
-use super::resolve::Project;
+use super::resolve::{Project, single_local_assignment, top_level_value};
+use super::sql_strings::{Scope, executed_sql};
 
 const REDIS_ROOTS: &[&str] = &["redis", "aioredis", "coredis"];
 const PSYCOPG_ROOTS: &[&str] = &["psycopg", "psycopg2"];
@@ -67,6 +72,7 @@ fn collect_module(project: &Project<'_>, module: &Module) -> Vec<EventSubscriber
             out.push(EventSubscriber {
                 channel: None,
                 pattern: false,
+                template: None,
                 technology: "psycopg".into(),
                 file: module.path.clone(),
                 line: *line,
@@ -103,9 +109,22 @@ impl<'m> Scanner<'_, 'm> {
         pattern: bool,
         technology: &str,
     ) {
+        self.push_named(out, function, expr, (channel, None), pattern, technology);
+    }
+
+    fn push_named(
+        &self,
+        out: &mut Vec<EventSubscriber>,
+        function: &Function,
+        expr: &Expr,
+        (channel, template): (Option<String>, Option<String>),
+        pattern: bool,
+        technology: &str,
+    ) {
         out.push(EventSubscriber {
             channel,
             pattern,
+            template,
             technology: technology.to_string(),
             file: self.module.path.clone(),
             line: expr.span.line,
@@ -123,11 +142,12 @@ impl<'m> Scanner<'_, 'm> {
         let scope = Self::scope(function);
         match call.method_name() {
             Some("add_listener") if call.args.len() >= 2 => {
-                let channel = call
+                let name = call
                     .keyword("channel")
                     .or_else(|| call.positional(0))
-                    .and_then(|c| self.project.string(self.module, scope, c));
-                self.push(out, function, expr, channel, false, "asyncpg");
+                    .map(|c| channel_name(self.project, self.module, scope, c))
+                    .unwrap_or_default();
+                self.push_named(out, function, expr, name, false, "asyncpg");
                 return;
             }
             Some(method @ ("subscribe" | "psubscribe")) if self.redis => {
@@ -136,8 +156,8 @@ impl<'m> Scanner<'_, 'm> {
                 if channels.is_empty() {
                     self.push(out, function, expr, None, pattern, "redis");
                 }
-                for channel in channels {
-                    self.push(out, function, expr, channel, pattern, "redis");
+                for name in channels {
+                    self.push_named(out, function, expr, name, pattern, "redis");
                 }
                 return;
             }
@@ -168,26 +188,27 @@ impl<'m> Scanner<'_, 'm> {
 
     /// Channels of `subscribe("a", CHANNEL)`, `subscribe(a=handler)` and
     /// `subscribe(**{"a": handler})`; `None` for one not known statically.
-    fn redis_channels(&self, scope: Option<&'m Function>, call: &'m Call) -> Vec<Option<String>> {
+    fn redis_channels(&self, scope: Option<&'m Function>, call: &'m Call) -> Vec<Name> {
         let mut channels = Vec::new();
         for arg in &call.args {
             match (&arg.name, arg.spread) {
-                (Some(name), _) => channels.push(Some(name.clone())),
+                (Some(name), _) => channels.push((Some(name.clone()), None)),
                 (None, ArgSpread::None) => {
-                    channels.push(self.project.string(self.module, scope, &arg.value));
+                    channels.push(channel_name(self.project, self.module, scope, &arg.value));
                 }
                 (None, ArgSpread::Keyword) => match &arg.value.kind {
                     ExprKind::Dict { entries } => {
                         for (key, _) in entries {
                             channels.push(
                                 key.as_ref()
-                                    .and_then(|k| self.project.string(self.module, scope, k)),
+                                    .map(|k| channel_name(self.project, self.module, scope, k))
+                                    .unwrap_or_default(),
                             );
                         }
                     }
-                    _ => channels.push(None),
+                    _ => channels.push((None, None)),
                 },
-                (None, ArgSpread::Positional) => channels.push(None),
+                (None, ArgSpread::Positional) => channels.push((None, None)),
             }
         }
         channels
@@ -224,6 +245,190 @@ impl<'m> Scanner<'_, 'm> {
             _ => None,
         }
     }
+}
+
+/// A channel name as written: its value when known statically, else the
+/// template of the f-string (or `"…".format(…)`, `"…" + x`) that builds it.
+type Name = (Option<String>, Option<String>);
+
+fn channel_name<'m>(
+    project: &Project<'m>,
+    module: &'m Module,
+    scope: Option<&'m Function>,
+    expr: &'m Expr,
+) -> Name {
+    match project.string(module, scope, expr) {
+        Some(channel) => (Some(channel), None),
+        None => (None, template(project, module, scope, expr, 0)),
+    }
+}
+
+/// The shape of a name built at run time, `{}` where values go:
+/// `f"job_{id}"`, `"job_{}".format(id)`, `"job_" + str(id)` → `job_{}`,
+/// through locals assigned once and module constants.
+fn template<'m>(
+    project: &Project<'m>,
+    module: &'m Module,
+    scope: Option<&'m Function>,
+    expr: &'m Expr,
+    depth: u8,
+) -> Option<String> {
+    if depth > 3 {
+        return None;
+    }
+    let text = match &expr.kind {
+        ExprKind::Template { text, values } if !values.is_empty() => text.clone(),
+        ExprKind::Name { id } => {
+            let value = scope
+                .and_then(|f| single_local_assignment(f, id))
+                .or_else(|| top_level_value(module, id))?;
+            return template(project, module, scope, value, depth + 1);
+        }
+        // `"job_{}".format(i)`, `CHANNEL_TEMPLATE.format(job_id=i)`.
+        ExprKind::Call(call) if call.method_name() == Some("format") => {
+            let base = project.string(module, scope, call.receiver()?)?;
+            let mut out = String::new();
+            let mut in_field = false;
+            for c in base.chars() {
+                match c {
+                    '{' => in_field = true,
+                    '}' => {
+                        in_field = false;
+                        out.push_str("{}");
+                    }
+                    _ if !in_field => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        }
+        ExprKind::Binary {
+            op: weir_ir::Operator::Add,
+            left,
+            ..
+        } => format!("{}{{}}", left.as_str()?),
+        _ => return None,
+    };
+    (text != "{}").then_some(text)
+}
+
+/// Every place in the code that publishes on a channel.
+pub fn collect_publishers(project: &Project<'_>, modules: &[Module]) -> Vec<EventPublisher> {
+    let mut out: Vec<EventPublisher> = modules
+        .par_iter()
+        .flat_map_iter(|module| publishers_in(project, module))
+        .collect();
+    out.sort_by(|a, b| (&a.file, a.line, &a.channel).cmp(&(&b.file, b.line, &b.channel)));
+    out.dedup();
+    out
+}
+
+fn publishers_in<'m>(project: &Project<'m>, module: &'m Module) -> Vec<EventPublisher> {
+    let redis = imports_any(module, REDIS_ROOTS);
+    let mut out = Vec::new();
+    for function in &module.functions {
+        let scope = (function.id != 0).then_some(function);
+        let sql_scope = Scope::new(module, scope, &function.body);
+        weir_ir::visit::walk_block_exprs(&function.body, &mut |expr| {
+            let Some(call) = expr.as_call() else {
+                return;
+            };
+            let mut push = |(channel, template): Name, technology: &str| {
+                out.push(EventPublisher {
+                    channel,
+                    template,
+                    technology: technology.to_string(),
+                    file: module.path.clone(),
+                    line: expr.span.line,
+                    function: function.qualname.clone(),
+                });
+            };
+            let callee = call.callee.dotted().unwrap_or_default();
+            if redis && call.method_name() == Some("publish") {
+                let name = call
+                    .keyword("channel")
+                    .or_else(|| call.positional(0))
+                    .map(|c| channel_name(project, module, scope, c))
+                    .unwrap_or_default();
+                push(name, "redis");
+            } else if callee == "pg_notify" || callee.ends_with(".pg_notify") {
+                // SQLAlchemy `func.pg_notify("jobs", payload)`.
+                let name = call
+                    .positional(0)
+                    .map(|c| channel_name(project, module, scope, c))
+                    .unwrap_or_default();
+                push(name, "postgresql");
+            } else if let Some(sql) = executed_sql(expr) {
+                let mut texts = Vec::new();
+                sql_scope.strings(sql, 0, &mut |_, text| texts.push(text.to_string()));
+                for text in texts {
+                    for name in notified(project, module, scope, call, &text) {
+                        push(name, "postgresql");
+                    }
+                }
+            }
+        });
+    }
+    out
+}
+
+/// The channels an executed SQL text notifies: `NOTIFY jobs`,
+/// `SELECT pg_notify('jobs', …)`, or `pg_notify(:channel, …)` with the
+/// channel bound by the call's parameters. Trigger functions (`CREATE …`)
+/// are the trigger reader's.
+fn notified<'m>(
+    project: &Project<'m>,
+    module: &'m Module,
+    scope: Option<&'m Function>,
+    call: &'m Call,
+    text: &str,
+) -> Vec<Name> {
+    let upper = text.trim_start().to_ascii_uppercase();
+    let compact: String = upper.chars().filter(|c| !c.is_whitespace()).collect();
+    if upper.contains("CREATE") || !(upper.starts_with("NOTIFY") || compact.contains("PG_NOTIFY("))
+    {
+        return Vec::new();
+    }
+    weir_lang::sql::notify_targets(text)
+        .into_iter()
+        .map(|target| match target {
+            NotifyTarget::Channel(channel) => (Some(channel), None),
+            _ => bound_channel(project, module, scope, call, text).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// `pg_notify(:channel, …)` with `{"channel": CHANNEL}`, `pg_notify(%s, …)`
+/// with `(CHANNEL, payload)`, `pg_notify($1, …)` with `CHANNEL` as the
+/// next argument.
+fn bound_channel<'m>(
+    project: &Project<'m>,
+    module: &'m Module,
+    scope: Option<&'m Function>,
+    call: &'m Call,
+    text: &str,
+) -> Option<Name> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find("pg_notify")?;
+    let rest = text[at + "pg_notify".len()..]
+        .trim_start()
+        .strip_prefix('(')?;
+    let first = rest.split(',').next()?.trim();
+    let params = call.positional(1)?;
+    let named = first
+        .strip_prefix(':')
+        .or_else(|| first.strip_prefix("%(").and_then(|r| r.strip_suffix(")s")));
+    let value = match (named, &params.kind) {
+        (Some(name), ExprKind::Dict { entries }) => entries
+            .iter()
+            .find_map(|(k, v)| (k.as_ref().and_then(Expr::as_str) == Some(name)).then_some(v))?,
+        (None, ExprKind::Collection { elements, .. }) if first == "%s" || first == "?" => {
+            elements.first()?
+        }
+        (None, _) if first == "$1" => params,
+        _ => return None,
+    };
+    Some(channel_name(project, module, scope, value))
 }
 
 #[cfg(test)]
@@ -338,6 +543,58 @@ async def run(url, handler):
                 (some("prices"), "redis".into(), 8, false),
                 (some("jobs.*"), "redis".into(), 9, true),
                 (some("alerts"), "redis".into(), 10, false),
+            ]
+        );
+    }
+
+    fn publishers(files: &[(&str, &str)]) -> Vec<(Option<String>, Option<String>, String, u32)> {
+        let modules: Vec<Module> = files
+            .iter()
+            .map(|(p, s)| weir_lang::lower(p, s).unwrap())
+            .collect();
+        let project = Project::new(&modules);
+        collect_publishers(&project, &modules)
+            .into_iter()
+            .map(|p| (p.channel, p.template, p.technology, p.line))
+            .collect()
+    }
+
+    #[test]
+    fn publishers_in_sql_sqlalchemy_and_redis() {
+        let got = publishers(&[
+            (
+                "app/events.py",
+                r#"import redis
+from sqlalchemy import func, select, text
+from app.settings import DONE, ROOM
+
+client = redis.Redis()
+
+def finish(session, conn, job_id):
+    session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": DONE, "payload": "x"})
+    session.execute(text("NOTIFY maintenance"))
+    session.execute(select(func.pg_notify(f"job_{job_id}", "done")))
+    conn.execute("SELECT pg_notify($1, $2)", "audit", "x")
+    client.publish("prices", "1")
+    session.execute(text("SELECT * FROM notify_settings"))
+    session.execute(text("CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN PERFORM pg_notify('x', ''); END $$ LANGUAGE plpgsql"))
+    client.publish(ROOM.format(room=job_id), "1")
+"#,
+            ),
+            (
+                "app/settings.py",
+                "DONE = 'export_done'\nROOM = 'room.{room}.messages'\n",
+            ),
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                (some("export_done"), None, "postgresql".into(), 8),
+                (some("maintenance"), None, "postgresql".into(), 9),
+                (None, some("job_{}"), "postgresql".into(), 10),
+                (some("audit"), None, "postgresql".into(), 11),
+                (some("prices"), None, "redis".into(), 12),
+                (None, some("room.{}.messages"), "redis".into(), 15),
             ]
         );
     }

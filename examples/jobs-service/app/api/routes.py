@@ -128,6 +128,18 @@ async def cancel_jobs(body: JobIds, session: AsyncSession = Depends(get_session)
     return {"cancelled": len(body.ids)}
 
 
+@router.post("/{job_id}/cancel", response_model=JobOut)
+async def cancel_job(job_id: int, session: AsyncSession = Depends(get_session)) -> Job:
+    job = await JobRepository(session).get(job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "job not found")
+    job.status = "cancelled"
+    await session.commit()
+    session.add(AuditLog(job_id=job.id, action="job.cancelled"))
+    await session.commit()
+    return job
+
+
 @router.post("/retry")
 async def retry_jobs(body: JobIds, session: AsyncSession = Depends(get_session)) -> dict[str, int]:
     requeued = await JobRepository(session).requeue(body.ids)

@@ -1,4 +1,4 @@
-"""LISTEN on the ``job_progress`` channel fed by the ``jobs_progress_notify`` trigger."""
+"""LISTEN on ``job_progress`` (the ``jobs_progress_notify`` trigger) and on the worker's done channel."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +13,7 @@ from app.config import settings
 log = logging.getLogger(__name__)
 
 CHANNEL = "job_progress"
+DONE_CHANNEL = "jobs_done"
 
 
 class ProgressHub:
@@ -44,10 +45,16 @@ async def listen(hub: ProgressHub, stop: asyncio.Event) -> None:
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed %s payload from pid %s: %r", channel, pid, payload)
 
+    def on_done(connection: asyncpg.Connection, pid: int, channel: str, payload: str) -> None:
+        if payload.isdigit():
+            hub.update(int(payload), 100)
+
     try:
         await conn.add_listener(CHANNEL, on_progress)
-        log.info("listening on %s", CHANNEL)
+        await conn.add_listener(DONE_CHANNEL, on_done)
+        log.info("listening on %s and %s", CHANNEL, DONE_CHANNEL)
         await stop.wait()
+        await conn.remove_listener(DONE_CHANNEL, on_done)
         await conn.remove_listener(CHANNEL, on_progress)
     finally:
         await conn.close()

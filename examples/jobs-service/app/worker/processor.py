@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import settings
@@ -153,6 +153,8 @@ class JobProcessor:
         current.result = result
         current.error = None
         session.add(AuditLog(job_id=current.id, action="job.succeeded", detail=result[:500]))
+        # Delivered at commit, with the status change it announces.
+        await session.execute(text("SELECT pg_notify('job_done', :id)"), {"id": str(current.id)})
         await session.commit()
         return True
 
