@@ -164,6 +164,7 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
         return false;
     }
     let is_var = |e: &Expr| e.as_name().is_some_and(|n| names.contains(&n));
+    let loops_over_tables = names.iter().any(|n| names_a_table(n));
     let grouped = names.len() > 1
         && lp
             .iter
@@ -196,13 +197,15 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
                 a.name.as_deref().is_some_and(|n| n.ends_with("__in")) && is_var(&a.value)
             });
             // `table.select()`, `table.delete()`: a Core statement of the table the loop is at.
-            let table_statement = c
-                .receiver()
-                .is_some_and(|r| r.as_name().is_some_and(|n| is_var(r) && names_a_table(n)))
-                && matches!(
-                    c.method_name(),
-                    Some("select" | "insert" | "update" | "delete")
-                );
+            // The table may be looked up from the loop's table name first
+            // (`for table_name in names: table = metadata.tables[table_name]`).
+            let table_statement = c.receiver().is_some_and(|r| {
+                r.as_name()
+                    .is_some_and(|n| names_a_table(n) && (is_var(r) || loops_over_tables))
+            }) && matches!(
+                c.method_name(),
+                Some("select" | "insert" | "update" | "delete")
+            );
             // `session.query(model)`: a query of the table the loop is at.
             let queries_var = first_is_var && c.method_name() == Some("query");
             // `find_matches(session, model=model)`: a helper handed one model class.
@@ -248,9 +251,11 @@ fn names_keys(name: &str) -> bool {
 /// model class rather than one row.
 fn names_a_table(name: &str) -> bool {
     let last = name.rsplit('_').next().unwrap_or(name).to_ascii_lowercase();
+    let lower = name.to_ascii_lowercase();
     matches!(last.as_str(), "model" | "table" | "cls" | "klass")
         || name.ends_with("_class")
         || name == "model_class"
+        || matches!(lower.as_str(), "table_name" | "tablename" | "tbl")
 }
 
 /// The call's first argument is the item of an enclosing loop over rows
