@@ -76,8 +76,7 @@ fn snippet<'s>(source: &'s str, finding: &Finding) -> &'s str {
     {
         return text;
     }
-    source
-        .lines()
+    weir_lang::source_lines(source)
         .nth(finding.line.saturating_sub(1) as usize)
         .unwrap_or("")
 }

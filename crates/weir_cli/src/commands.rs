@@ -86,7 +86,13 @@ fn audit(args: &AuditArgs) -> Result<u8> {
         config: &config,
         baseline: baseline.as_ref(),
     };
+    if args.timings {
+        weir_audit::timings::enable();
+    }
+    let total = weir_audit::timings::phase("total (before render)");
     let report = run_with(&args.path, &options, &policy)?;
+    total.done();
+    let phase = weir_audit::timings::phase("render");
     let text = match args.format {
         Format::Text => render::text::render(&report, &args.path),
         Format::Markdown => render::markdown::render(&report),
@@ -95,6 +101,7 @@ fn audit(args: &AuditArgs) -> Result<u8> {
         Format::Github => render::github::render(&report),
         Format::Html => render::html::render(&report),
     };
+    phase.done();
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write `{}`", path.display()))?,

@@ -3,5 +3,5 @@
 mod lower;
 mod names;
 
-pub use lower::lower;
+pub use lower::{MAX_DEPTH, lower};
 pub use names::module_name;
