@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use weir_ir::{Expr, ExprKind, FunctionKind, Module, StmtKind};
 
 /// A function of the project: module index and function id.
@@ -64,21 +66,36 @@ impl<'ir> ProjectIndex<'ir> {
                 index.functions.entry(key).or_insert(fref);
             }
         }
-        for module in modules {
-            for class in &module.classes {
-                let qualified = format!("{}.{}", module.name, class.qualname);
-                let bases: Vec<String> = class
-                    .bases
+        // Bases and attribute classes read only the maps above: each module
+        // is resolved in parallel, and the results are applied in module
+        // order (a later module wins, as in a serial pass).
+        let bases: Vec<Vec<(String, Vec<String>)>> = modules
+            .par_iter()
+            .map(|module| {
+                module
+                    .classes
                     .iter()
-                    .filter_map(|b| module.resolve_expr(b))
-                    .filter_map(|q| index.canonical_class(&q))
-                    .collect();
-                index.bases.insert(qualified, bases);
-            }
-        }
-        for module in modules {
-            index.record_attribute_classes(module);
-        }
+                    .map(|class| {
+                        let qualified = format!("{}.{}", module.name, class.qualname);
+                        let bases: Vec<String> = class
+                            .bases
+                            .iter()
+                            .filter_map(|b| module.resolve_expr(b))
+                            .filter_map(|q| index.canonical_class(&q))
+                            .collect();
+                        (qualified, bases)
+                    })
+                    .collect()
+            })
+            .collect();
+        index.bases.extend(bases.into_iter().flatten());
+        let attr_classes: Vec<Vec<(String, String)>> = modules
+            .par_iter()
+            .map(|module| index.attribute_classes(module))
+            .collect();
+        index
+            .attr_classes
+            .extend(attr_classes.into_iter().flatten());
         index
     }
 
@@ -185,8 +202,10 @@ impl<'ir> ProjectIndex<'ir> {
         Some(format!("{}.{}", module.name, class.qualname))
     }
 
-    /// `self.x = Cls(...)` or `self.x = param` with `param: Cls`, in any method.
-    fn record_attribute_classes(&mut self, module: &Module) {
+    /// `self.x = Cls(...)` or `self.x = param` with `param: Cls`, in any
+    /// method: (`module.Class.x`, qualified class), in source order.
+    fn attribute_classes(&self, module: &Module) -> Vec<(String, String)> {
+        let mut out = Vec::new();
         for class in &module.classes {
             let owner = format!("{}.{}", module.name, class.qualname);
             for &method in &class.methods {
@@ -225,12 +244,12 @@ impl<'ir> ProjectIndex<'ir> {
                 });
                 for (attr, class_name) in found {
                     if let Some(canonical) = self.canonical_class(&class_name) {
-                        self.attr_classes
-                            .insert(format!("{owner}.{attr}"), canonical);
+                        out.push((format!("{owner}.{attr}"), canonical));
                     }
                 }
             }
         }
+        out
     }
 }
 

@@ -97,15 +97,16 @@ impl<'m> Block<'_, 'm> {
         walk_stmts(body, &mut |stmt| {
             // The name a call's result is bound to goes to the first engine
             // or factory in the statement (`scoped_session(sessionmaker(...))`).
+            // Named only when a call is recorded (most statements hold none).
             let mut target = match &stmt.kind {
                 StmtKind::Assign {
                     targets, op: None, ..
-                } if targets.len() == 1 => targets[0].dotted().map(|t| (self.binding)(&t)),
+                } if targets.len() == 1 => Some(&targets[0]),
                 _ => None,
             };
             stmt_exprs(stmt, &mut |root| {
                 walk_expr(root, &mut |expr| {
-                    if self.record(expr, target.clone(), out) {
+                    if self.record(expr, target, out) {
                         target = None;
                     }
                 });
@@ -113,7 +114,7 @@ impl<'m> Block<'_, 'm> {
         });
     }
 
-    fn record(&self, expr: &'m Expr, target: Option<String>, out: &mut EngineFacts) -> bool {
+    fn record(&self, expr: &'m Expr, target: Option<&Expr>, out: &mut EngineFacts) -> bool {
         let Some(call) = expr.as_call() else {
             return false;
         };
@@ -123,6 +124,7 @@ impl<'m> Block<'_, 'm> {
         let Some(kind) = self.knowledge.func(qualified).and_then(|f| f.returns) else {
             return false;
         };
+        let target = || target.and_then(Expr::dotted).map(|t| (self.binding)(&t));
         let site = Site {
             project: self.project,
             module: self.module,
@@ -133,17 +135,17 @@ impl<'m> Block<'_, 'm> {
         };
         match kind {
             ObjKind::Engine | ObjKind::AsyncEngine => {
-                site.engine(kind == ObjKind::AsyncEngine, target, out)
+                site.engine(kind == ObjKind::AsyncEngine, target(), out)
             }
             ObjKind::SessionFactory | ObjKind::AsyncSessionFactory
                 if !site.factory.contains("scoped") =>
             {
-                site.session(kind == ObjKind::AsyncSessionFactory, target, out)
+                site.session(kind == ObjKind::AsyncSessionFactory, target(), out)
             }
             ObjKind::Session | ObjKind::AsyncSession
                 if SESSION_SETTINGS.iter().any(|k| call.keyword(k).is_some()) =>
             {
-                site.session(kind == ObjKind::AsyncSession, target, out)
+                site.session(kind == ObjKind::AsyncSession, target(), out)
             }
             _ => false,
         }
