@@ -128,6 +128,7 @@ pub fn discover_context(
         scripts: Vec::new(),
         read_requirements: HashSet::new(),
     };
+    let phase = weir_audit::timings::phase("  stack files+imports");
     for (rel, abs) in stack_files {
         if let Some(kind) = stack_file_kind(rel) {
             run.file(kind, rel, abs);
@@ -135,7 +136,11 @@ pub fn discover_context(
     }
     run.imports(modules);
     let project = resolve::Project::new(modules);
+    phase.done();
+    let phase = weir_audit::timings::phase("  engines");
     let engine_facts = engines::collect(&project, modules);
+    phase.done();
+    let phase = weir_audit::timings::phase("  django+subscribers");
     for (dialect, file, line) in &engine_facts.dialects {
         run.dialect(dialect, file, *line);
     }
@@ -157,6 +162,8 @@ pub fn discover_context(
         }
     }
     let event_subscribers = subscribers::collect(&project, modules);
+    phase.done();
+    let phase = weir_audit::timings::phase("  triggers");
     // Each module's SQL is read on its own: in parallel, kept in order.
     let scripts: Vec<triggers::Script> = modules
         .par_iter()
@@ -167,6 +174,7 @@ pub fn discover_context(
     triggers::order_scripts(&mut run.scripts, modules);
     let (triggers, trigger_warnings) = triggers::apply(&run.scripts);
     run.warnings.extend(trigger_warnings);
+    phase.done();
 
     let mut app_workers = std::mem::take(&mut run.workers);
     app_workers.extend(modules.iter().filter_map(gunicorn_conf_workers));
