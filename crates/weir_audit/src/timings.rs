@@ -1,9 +1,14 @@
 //! Phase times for profiling: with `WEIR_TIMINGS=1` in the environment (or
-//! the hidden `weir audit --timings`), each phase of a run prints its wall
-//! time to standard error. Off by default; costs one relaxed load per phase.
+//! the hidden `weir audit --timings`), each phase of a run records its wall
+//! time, and the binary prints them to standard error at the end (this crate
+//! never prints). Off by default; costs one relaxed load per phase.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Phases that ended, in the order they ended.
+static ENDED: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
 
 /// 0: not decided yet, 1: off, 2: on.
 static STATE: AtomicU8 = AtomicU8::new(0);
@@ -20,12 +25,21 @@ pub fn enabled() -> bool {
     }
 }
 
-/// Prints phase times from now on, whatever the environment says.
+/// Records phase times from now on, whatever the environment says.
 pub fn enable() {
     STATE.store(2, Ordering::Relaxed);
 }
 
-/// A running phase; prints its time when dropped (or at [`Phase::done`]).
+/// The phases recorded so far, in the order they ended; the record is emptied.
+pub fn take() -> Vec<(&'static str, Duration)> {
+    std::mem::take(
+        &mut *ENDED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+}
+
+/// A running phase; records its time when dropped (or at [`Phase::done`]).
 pub struct Phase {
     name: &'static str,
     start: Instant,
@@ -45,11 +59,29 @@ impl Phase {
 }
 
 impl Drop for Phase {
-    #[allow(clippy::print_stderr)] // a developer's switch, off unless asked for
     fn drop(&mut self) {
         if enabled() {
-            let ms = self.start.elapsed().as_secs_f64() * 1000.0;
-            eprintln!("weir timings: {:<22} {ms:>9.1} ms", self.name);
+            let elapsed = self.start.elapsed();
+            ENDED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((self.name, elapsed));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_are_recorded_in_the_order_they_end() {
+        enable();
+        let outer = phase("outer");
+        phase("inner").done();
+        outer.done();
+        let names: Vec<&str> = take().into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["inner", "outer"]);
+        assert!(take().is_empty());
     }
 }

@@ -57,6 +57,19 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     }
 }
 
+/// The phase times of the run, when asked for (`--timings`, `WEIR_TIMINGS=1`).
+#[allow(clippy::print_stderr)]
+fn print_timings() {
+    if weir_audit::timings::enabled() {
+        for (name, elapsed) in weir_audit::timings::take() {
+            eprintln!(
+                "weir timings: {name:<24} {:>9.1} ms",
+                elapsed.as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
+
 fn audit(args: &AuditArgs) -> Result<u8> {
     let date = match &args.date {
         Some(date) => validate_date(date)?,
@@ -102,6 +115,7 @@ fn audit(args: &AuditArgs) -> Result<u8> {
         Format::Html => render::html::render(&report),
     };
     phase.done();
+    print_timings();
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write `{}`", path.display()))?,
