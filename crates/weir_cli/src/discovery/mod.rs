@@ -140,7 +140,7 @@ pub fn discover_context(
     let phase = weir_audit::timings::phase("  engines");
     let engine_facts = engines::collect(&project, modules);
     phase.done();
-    let phase = weir_audit::timings::phase("  django+subscribers");
+    let phase = weir_audit::timings::phase("  django");
     for (dialect, file, line) in &engine_facts.dialects {
         run.dialect(dialect, file, *line);
     }
@@ -161,9 +161,11 @@ pub fn discover_context(
             );
         }
     }
+    phase.done();
+    let phase = weir_audit::timings::phase("  subscribers");
     let event_subscribers = subscribers::collect(&project, modules);
     phase.done();
-    let phase = weir_audit::timings::phase("  triggers");
+    let phase = weir_audit::timings::phase("  triggers: scripts");
     // Each module's SQL is read on its own: in parallel, kept in order.
     let scripts: Vec<triggers::Script> = modules
         .par_iter()
@@ -172,6 +174,8 @@ pub fn discover_context(
         .collect();
     run.scripts.extend(scripts);
     triggers::order_scripts(&mut run.scripts, modules);
+    phase.done();
+    let phase = weir_audit::timings::phase("  triggers: apply");
     let (triggers, trigger_warnings) = triggers::apply(&run.scripts);
     run.warnings.extend(trigger_warnings);
     phase.done();
