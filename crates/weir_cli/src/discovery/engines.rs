@@ -26,13 +26,23 @@ pub struct EngineFacts {
 
 pub fn collect(project: &Project<'_>, modules: &[Module]) -> EngineFacts {
     let knowledge = Knowledge::all();
+    let roots = knowledge.roots_of_funcs_returning(&[
+        ObjKind::Engine,
+        ObjKind::AsyncEngine,
+        ObjKind::SessionFactory,
+        ObjKind::AsyncSessionFactory,
+        ObjKind::Session,
+        ObjKind::AsyncSession,
+    ]);
     // Each module only adds to the lists: scanned in parallel, merged in
     // module order (the sorts below are stable), as a serial scan would.
     let per_module: Vec<EngineFacts> = modules
         .par_iter()
         .map(|module| {
             let mut out = EngineFacts::default();
-            scan_module(project, &knowledge, module, &mut out);
+            if may_make_engines(module, &roots) {
+                scan_module(project, &knowledge, module, &mut out);
+            }
             out
         })
         .collect();
@@ -48,6 +58,15 @@ pub fn collect(project: &Project<'_>, modules: &[Module]) -> EngineFacts {
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     inherit_isolation(&mut out);
     out
+}
+
+/// A call's qualified name starts with an import's target, the module's
+/// own name (its top-level definitions) or `builtins`: a module none of
+/// whose names start like an engine or session factory makes neither, and
+/// its bodies need no scan.
+fn may_make_engines(module: &Module, roots: &[&str]) -> bool {
+    let known = |name: &str| roots.contains(&name.split('.').next().unwrap_or(name));
+    known(&module.name) || known("builtins") || module.imports.iter().any(|i| known(&i.target))
 }
 
 fn scan_module<'m>(
