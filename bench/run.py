@@ -211,6 +211,16 @@ def measure(name: str, cmd: list[str], runs: int, timeout: float, warm_up: bool 
     }
 
 
+def measure_peer(name: str, cmd: list[str], runs: int, timeout: float) -> dict:
+    """Like `measure`, but a peer that fails or times out is reported in
+    the table instead of ending the benchmark."""
+    try:
+        return measure(name, cmd, runs, timeout)
+    except RuntimeError as error:
+        log(f"{name}: {error}")
+        return {"name": name, "cmd": cmd, "runs": runs, "failed": str(error).split(":")[0]}
+
+
 def count_findings(result: dict) -> tuple[int | None, int | None]:
     """(findings, files checked) from a tool's last output, where it says."""
     text = Path(result["stdout"]).read_text(errors="replace")
@@ -243,6 +253,7 @@ def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
     files, lines, nbytes = size
     by_name = {r["name"]: r for r in results}
     weir = by_name["weir"]
+    measured = {n: r for n, r in by_name.items() if "failed" not in r}
     rows = [
         "| tool | files checked | findings | wall (median) | min – max | files/s | lines/s"
         " | peak RSS | time vs weir | memory vs weir |",
@@ -257,6 +268,9 @@ def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
     for name in ("weir", "ruff", "semgrep", "flake8"):
         r = by_name.get(name)
         if r is None:
+            continue
+        if "failed" in r:
+            rows.append(f"| {labels[name]} | — | — | {r['failed']} | — | — | — | — | — | — |")
             continue
         found, checked = count_findings(r)
         rows.append(
@@ -289,12 +303,12 @@ def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
 
     check(weir["median"] < 2.0, f"whole corpus under 2 s ({weir['median']:.2f} s)")
     check(weir["peak_kib"] < 1024 * 1024, f"peak memory under 1 GiB ({weir['peak_kib'] / 1024:.0f} MiB)")
-    if "ruff" in by_name:
+    if "ruff" in measured:
         check(
             weir["median"] <= by_name["ruff"]["median"],
             f"at least as fast as ruff ({by_name['ruff']['median'] / weir['median']:.2f}× ruff/weir)",
         )
-    if "semgrep" in by_name:
+    if "semgrep" in measured:
         check(
             by_name["semgrep"]["median"] >= 20 * weir["median"],
             f"at least 20× faster than Semgrep ({by_name['semgrep']['median'] / weir['median']:.0f}×)",
@@ -308,6 +322,9 @@ def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
     return f"""# weir benchmark
 
 {info['date']} · {info['cpu']} · {info['cores']} cores · {info['memory']} · {info['os']}
+
+Load average (1 min): {info['load_before']:.1f} before the runs, {info['load_after']:.1f} after
+(other work on the machine slows every tool; compare ratios measured in one session).
 
 Corpus: the wheels of {corpus} — {files:,} Python files, {lines:,} lines,
 {nbytes / 2**20:.0f} MiB. Every tool runs on the same directory; weir with
@@ -383,6 +400,7 @@ def main() -> None:
     ensure_corpus()
     weir = build_weir()
     size = corpus_size(SRC)
+    load_before = os.getloadavg()[0]
     log(f"corpus: {size[0]:,} files, {size[1]:,} lines")
 
     def weir_cmd(root: Path, *extra: str) -> list[str]:
@@ -399,7 +417,7 @@ def main() -> None:
     ]
     if not args.no_peers:
         results += [
-            measure(
+            measure_peer(
                 "ruff",
                 [
                     str(venv_bin("ruff")), "check", "--isolated", "--no-cache",
@@ -409,7 +427,7 @@ def main() -> None:
                 args.runs,
                 300,
             ),
-            measure(
+            measure_peer(
                 "semgrep",
                 [
                     str(venv_bin("semgrep")), "scan", "--config",
@@ -420,7 +438,7 @@ def main() -> None:
                 args.slow_runs,
                 1800,
             ),
-            measure(
+            measure_peer(
                 "flake8",
                 [
                     str(venv_bin("flake8")), "--isolated", "--select", "ASYNC",
@@ -431,14 +449,17 @@ def main() -> None:
             ),
         ]
     for result in results:
-        if result["name"] == "ruff":
+        if result["name"] == "ruff" and "failed" not in result:
             shown = run(
                 [*result["cmd"][:-1], "--show-files", result["cmd"][-1]],
                 capture_output=True,
                 text=True,
             ).stdout
             result["files"] = sum(1 for line in shown.splitlines() if line.strip())
-    report = render(results, size, machine_info(weir))
+    info = machine_info(weir)
+    info["load_before"] = load_before
+    info["load_after"] = os.getloadavg()[0]
+    report = render(results, size, info)
     (OUT / "results.md").write_text(report)
     (OUT / "results.json").write_text(
         json.dumps({"corpus": dict(zip(("files", "lines", "bytes"), size)), "results": results}, indent=2)

@@ -15,3 +15,4 @@ pub mod rules;
 pub mod score;
 pub mod suppress;
 pub mod thresholds;
+pub mod timings;

@@ -178,6 +178,9 @@ pub enum WarningKind {
     Unreadable,
     /// weir failed on this file; the rest of the run is complete.
     InternalError,
+    /// The file nests code deeper than weir follows; the code below the
+    /// cut was not audited, the rest of the file was.
+    TooDeep,
     Config,
     /// Stack discovery could not read a manifest, compose file, or SQL
     /// statement; the rest of discovery and the audit went on.

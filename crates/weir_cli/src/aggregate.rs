@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
 use weir_audit::advisory::{self, ADR_DIRS, ProjectDoc};
 use weir_audit::baseline::{Baseline, fingerprint};
 use weir_audit::report::{Finding, MetaFinding};
@@ -76,18 +77,25 @@ fn snippet<'s>(source: &'s str, finding: &Finding) -> &'s str {
     {
         return text;
     }
-    source
-        .lines()
+    weir_lang::source_lines(source)
         .nth(finding.line.saturating_sub(1) as usize)
         .unwrap_or("")
 }
 
 fn fill_fingerprints(findings: &mut [Finding], root: &Path) {
-    let mut sources: HashMap<String, String> = HashMap::new();
+    // Each file with findings is read once, the files in parallel.
+    let mut paths: Vec<&str> = findings.iter().map(|f| f.path.as_str()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let sources: HashMap<String, String> = paths
+        .par_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+            ((*path).to_string(), text)
+        })
+        .collect();
     for finding in findings.iter_mut() {
-        let source = sources.entry(finding.path.clone()).or_insert_with(|| {
-            std::fs::read_to_string(root.join(&finding.path)).unwrap_or_default()
-        });
+        let source = sources.get(&finding.path).map_or("", String::as_str);
         finding.fingerprint = fingerprint(finding, snippet(source, finding));
     }
 }

@@ -168,4 +168,7 @@ pub struct AuditArgs {
     /// Date printed in the report (`YYYY-MM-DD`), for reproducible output. Default: today.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
+    /// Print each phase's wall time to standard error (also `WEIR_TIMINGS=1`).
+    #[arg(long, hide = true)]
+    pub timings: bool,
 }

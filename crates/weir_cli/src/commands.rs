@@ -57,6 +57,19 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     }
 }
 
+/// The phase times of the run, when asked for (`--timings`, `WEIR_TIMINGS=1`).
+#[allow(clippy::print_stderr)]
+fn print_timings() {
+    if weir_audit::timings::enabled() {
+        for (name, elapsed) in weir_audit::timings::take() {
+            eprintln!(
+                "weir timings: {name:<24} {:>9.1} ms",
+                elapsed.as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
+
 fn audit(args: &AuditArgs) -> Result<u8> {
     let date = match &args.date {
         Some(date) => validate_date(date)?,
@@ -86,7 +99,13 @@ fn audit(args: &AuditArgs) -> Result<u8> {
         config: &config,
         baseline: baseline.as_ref(),
     };
+    if args.timings {
+        weir_audit::timings::enable();
+    }
+    let total = weir_audit::timings::phase("total (before render)");
     let report = run_with(&args.path, &options, &policy)?;
+    total.done();
+    let phase = weir_audit::timings::phase("render");
     let text = match args.format {
         Format::Text => render::text::render(&report, &args.path),
         Format::Markdown => render::markdown::render(&report),
@@ -95,6 +114,8 @@ fn audit(args: &AuditArgs) -> Result<u8> {
         Format::Github => render::github::render(&report),
         Format::Html => render::html::render(&report),
     };
+    phase.done();
+    print_timings();
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write `{}`", path.display()))?,

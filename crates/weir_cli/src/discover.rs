@@ -2,6 +2,12 @@
 //! packages, `node_modules`, VCS and build directories skipped, tests
 //! skipped unless asked for, `--include`/`--exclude` globs applied. The same
 //! walk finds the manifests and SQL files stack discovery reads.
+//!
+//! Symbolic links are treated as ruff treats them: a link to a file is
+//! audited under the link's own path; links to directories are not
+//! followed (so a link loop cannot make the walk endless, and code outside
+//! the tree is not pulled in); a broken link, a link loop and a directory
+//! that cannot be read are warnings, and the walk goes on.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::WalkBuilder;
 use weir_audit::facts::context::is_test_path;
+use weir_audit::report::{Warning, WarningKind};
 
 use crate::discovery::stack_file_kind;
 
@@ -51,6 +58,8 @@ pub struct Discovered {
     /// stack discovery reads (`--include` does not narrow them), sorted.
     pub stack_files: Vec<(String, PathBuf)>,
     pub skipped_tests: usize,
+    /// Directories and links the walk could not read.
+    pub warnings: Vec<Warning>,
 }
 
 fn globset(patterns: &[String]) -> Result<Option<GlobSet>> {
@@ -91,6 +100,7 @@ pub fn discover(path: &Path, filters: &Filters) -> Result<Discovered> {
             files: vec![(name, path.to_path_buf())],
             stack_files: Vec::new(),
             skipped_tests: 0,
+            warnings: Vec::new(),
         });
     }
     let mut files = Vec::new();
@@ -109,10 +119,19 @@ pub fn discover(path: &Path, filters: &Filters) -> Result<Discovered> {
                     || is_virtualenv(entry.path())))
         })
         .build();
+    let mut warnings = Vec::new();
     for entry in walker {
-        // Unreadable directories and broken links are skipped; the walk goes on.
-        let Ok(entry) = entry else { continue };
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                warnings.push(walk_warning(path, &error));
+                continue;
+            }
+        };
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
+        if !file_type.is_file() && !file_type.is_symlink() {
             continue;
         }
         let Ok(rel) = entry.path().strip_prefix(path) else {
@@ -122,13 +141,39 @@ pub fn discover(path: &Path, filters: &Filters) -> Result<Discovered> {
         if exclude.as_ref().is_some_and(|g| g.is_match(&rel)) {
             continue;
         }
-        if stack_file_kind(&rel).is_some() {
+        let stack = stack_file_kind(&rel).is_some();
+        if !stack && weir_lang::language_of(&rel).is_none() {
+            continue;
+        }
+        if file_type.is_symlink() {
+            // Where the link leads: a file is read through the link; a
+            // directory is not followed; a broken link or a loop is said.
+            match std::fs::metadata(entry.path()) {
+                Ok(meta) if meta.is_file() => {}
+                Ok(_) => continue,
+                Err(error) => {
+                    let wanted = if stack {
+                        filters.include_tests || !is_test_path(&rel)
+                    } else {
+                        include.as_ref().is_none_or(|g| g.is_match(&rel))
+                            && (filters.include_tests || !is_test_path(&rel))
+                    };
+                    if wanted {
+                        warnings.push(Warning {
+                            path: Some(rel),
+                            line: None,
+                            kind: WarningKind::Unreadable,
+                            message: format!("skipped: broken symbolic link ({error})"),
+                        });
+                    }
+                    continue;
+                }
+            }
+        }
+        if stack {
             if filters.include_tests || !is_test_path(&rel) {
                 stack_files.push((rel, entry.into_path()));
             }
-            continue;
-        }
-        if weir_lang::language_of(&rel).is_none() {
             continue;
         }
         if include.as_ref().is_some_and(|g| !g.is_match(&rel)) {
@@ -147,5 +192,81 @@ pub fn discover(path: &Path, filters: &Filters) -> Result<Discovered> {
         files,
         stack_files,
         skipped_tests,
+        warnings,
     })
+}
+
+/// A directory the walk could not enter (permissions, vanished), or an
+/// ignore file it could not read, as a warning on its path.
+fn walk_warning(root: &Path, error: &ignore::Error) -> Warning {
+    fn path_of(error: &ignore::Error) -> Option<&Path> {
+        match error {
+            ignore::Error::WithPath { path, .. } => Some(path),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            ignore::Error::Loop { child, .. } => Some(child),
+            _ => None,
+        }
+    }
+    fn io_of(error: &ignore::Error) -> Option<&std::io::Error> {
+        match error {
+            ignore::Error::Io(io) => Some(io),
+            ignore::Error::WithPath { err, .. }
+            | ignore::Error::WithDepth { err, .. }
+            | ignore::Error::WithLineNumber { err, .. } => io_of(err),
+            _ => None,
+        }
+    }
+    let rel = path_of(error).map(|p| {
+        p.strip_prefix(root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
+    });
+    let (kind, message) = match io_of(error) {
+        Some(io) => (
+            WarningKind::Unreadable,
+            format!(
+                "skipped: cannot read this directory ({}); nothing below it was audited",
+                io.kind()
+            ),
+        ),
+        None => (WarningKind::Discovery, format!("file walk: {error}")),
+    };
+    Warning {
+        path: rel.filter(|r| !r.is_empty()),
+        line: None,
+        kind,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_the_walk_cannot_enter_is_an_unreadable_warning_on_its_path() {
+        let root = Path::new("/srv/project");
+        let denied = ignore::Error::WithDepth {
+            depth: 2,
+            err: Box::new(ignore::Error::WithPath {
+                path: root.join("app/private"),
+                err: Box::new(ignore::Error::Io(std::io::Error::from(
+                    std::io::ErrorKind::PermissionDenied,
+                ))),
+            }),
+        };
+        let warning = walk_warning(root, &denied);
+        assert_eq!(warning.path.as_deref(), Some("app/private"));
+        assert_eq!(warning.kind, WarningKind::Unreadable);
+        assert!(
+            warning
+                .message
+                .starts_with("skipped: cannot read this directory ("),
+            "{}",
+            warning.message
+        );
+    }
 }

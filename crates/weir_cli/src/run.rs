@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use weir_audit::audit::{Selection, audit_with_context};
 use weir_audit::context::ProjectContext;
 use weir_audit::report::{Report, RunSummary, Warning, WarningKind};
+use weir_audit::timings;
 use weir_ir::Module;
 
 use crate::aggregate::{self, Policy};
@@ -56,7 +57,9 @@ pub fn run_discovered(discovered: &Discovered, options: &RunOptions) -> Result<R
 /// Audits with a resolved configuration (rule selection, thresholds,
 /// severity overrides, per-file ignores) and an optional baseline.
 pub fn run_with(path: &Path, options: &RunOptions, policy: &Policy<'_>) -> Result<Report> {
+    let phase = timings::phase("walk");
     let discovered = discover(path, &options.filters)?;
+    phase.done();
     Ok(worker_pool(options.threads)?.install(|| audit_files(&discovered, options, policy)))
 }
 
@@ -65,6 +68,7 @@ pub fn context(path: &Path, options: &RunOptions) -> Result<(ProjectContext, Vec
     let discovered = discover(path, &options.filters)?;
     Ok(worker_pool(options.threads)?.install(|| {
         let (modules, mut warnings) = load_all(&discovered);
+        warnings.extend(discovered.warnings.iter().cloned());
         let (context, found) = build_context(&discovered, &modules);
         warnings.extend(found);
         warnings.sort();
@@ -167,9 +171,14 @@ fn build_context(discovered: &Discovered, modules: &[Module]) -> (ProjectContext
 }
 
 fn audit_files(discovered: &Discovered, options: &RunOptions, policy: &Policy<'_>) -> Report {
+    let phase = timings::phase("read+lower");
     let (modules, mut warnings) = load_all(discovered);
+    warnings.extend(discovered.warnings.iter().cloned());
+    phase.done();
+    let phase = timings::phase("stack discovery");
     let (context, found) = build_context(discovered, &modules);
     warnings.extend(found);
+    phase.done();
     let selection = Selection {
         rules: policy.config.rules(),
         thresholds: policy.config.thresholds.values.clone(),
@@ -184,7 +193,9 @@ fn audit_files(discovered: &Discovered, options: &RunOptions, policy: &Policy<'_
         skipped_tests: discovered.skipped_tests,
         packs: output.packs.iter().map(ToString::to_string).collect(),
     };
+    let phase = timings::phase("aggregate");
     let filtered = aggregate::finish(&modules, output.findings, &discovered.root, policy);
+    phase.done();
     // Freeing millions of IR nodes took a tenth of the run; the report no
     // longer needs them, so they are freed while it is rendered (or not at
     // all, when the process exits first).
@@ -241,7 +252,7 @@ fn load(rel: &str, source: &str, name: String) -> Result<(Module, Vec<Warning>),
             )
         })?
         .map_err(|e| unreadable(format!("skipped: {e}")))?;
-    let syntax = match module.diagnostics.first() {
+    let mut found = match module.diagnostics.first() {
         Some(first) => vec![warning(
             rel,
             Some(first.span.line),
@@ -254,5 +265,18 @@ fn load(rel: &str, source: &str, name: String) -> Result<(Module, Vec<Warning>),
         )],
         None => Vec::new(),
     };
-    Ok((module, syntax))
+    if let Some(cut) = module.depth_cut {
+        found.push(warning(
+            rel,
+            Some(cut.line),
+            WarningKind::TooDeep,
+            format!(
+                "nesting deeper than {} levels cut at line {}, column {}; the code below the cut was not audited, the rest of the file was",
+                weir_lang::python::MAX_DEPTH,
+                cut.line,
+                cut.col
+            ),
+        ));
+    }
+    Ok((module, found))
 }

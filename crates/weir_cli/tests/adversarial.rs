@@ -315,19 +315,86 @@ fn odd_but_valid_text_is_audited() {
         "app/comments.py",
         b"# only a comment\n# weir: ignore[QE-07]\n",
     );
+    // Line ends mixed in one file: Python breaks lines at each of them.
+    write(
+        d,
+        "app/mixed.py",
+        b"from sqlalchemy.orm import Session\r\n\rdef totals(session: Session, orders):\n    for order in orders:\r        session.get(Order, order.id)\r\n",
+    );
     let json = audit_json(d);
     for rel in [
         "app/crlf.py",
+        "app/cr.py",
+        "app/mixed.py",
         "app/tabs.py",
         "app/long_line.py",
         "app/unicode.py",
     ] {
         assert_planted_finding(&json, rel);
     }
-    // A file with old-Mac `\r` line ends is one line to the line index but
-    // still parses; whatever it yields, it must not break the run.
     assert_no_internal_error(&json);
-    assert_eq!(json["summary"]["files"], 7);
+    assert_eq!(json["summary"]["files"], 8);
+}
+
+#[test]
+fn old_mac_line_ends_give_each_finding_its_own_line_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Two N+1 loops on lines 5 and 8, with `\r` alone between lines.
+    let source =
+        format!("{N_PLUS_ONE}\n    for order in orders:\n        session.get(Order, order.id)\n")
+            .replace('\n', "\r");
+    write(d, "app/cr.py", source.as_bytes());
+    let json = audit_json(d);
+    let lines: Vec<u64> = findings(&json).iter().map(|f| f.1).collect();
+    assert_eq!(lines, [5, 8], "{:?}", findings(&json));
+    // The text report's code frame shows the right line, not the whole file.
+    let out = weir(&["audit", d.to_str().unwrap(), "--fail-on", "never"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("5 |         session.get(Order, order.id)"),
+        "{text}"
+    );
+}
+
+/// `n` nested `if` blocks after an ordinary N+1 loop, with a commit at the bottom.
+fn nested_ifs(n: usize) -> String {
+    let mut source = format!("{N_PLUS_ONE}\n\ndef deep(session, x):\n");
+    for i in 0..n {
+        source.push_str(&" ".repeat(4 * (i + 1)));
+        source.push_str("if x:\n");
+    }
+    source.push_str(&" ".repeat(4 * (n + 1)));
+    source.push_str("session.commit()\n");
+    source
+}
+
+#[test]
+fn nesting_past_the_depth_limit_is_cut_with_a_warning_and_the_rest_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/deep.py", nested_ifs(300).as_bytes());
+    write(d, "app/shallow.py", nested_ifs(90).as_bytes());
+    let json = audit_json(d);
+    assert_planted_finding(&json, "app/deep.py");
+    assert_planted_finding(&json, "app/shallow.py");
+    let deep: Vec<&Value> = json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "too_deep")
+        .collect();
+    assert_eq!(deep.len(), 1, "{deep:?}");
+    assert_eq!(deep[0]["path"], "app/deep.py");
+    let message = deep[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("nesting deeper than 200 levels cut at line "),
+        "{message}"
+    );
+    // The cut is inside the nested blocks, below the function header.
+    let line = deep[0]["line"].as_u64().unwrap();
+    assert!((10..=300 + 9).contains(&line), "{line}");
+    assert_no_internal_error(&json);
 }
 
 #[cfg(unix)]
@@ -348,6 +415,64 @@ fn symlink_loops_end_the_walk_not_the_run() {
         vec![("app/good.py".to_string(), 5, "QE-07".to_string())]
     );
     assert_eq!(json["summary"]["files"], 1);
+    // As ruff does: a link that leads nowhere (or to itself) is said, once each.
+    let mut unreadable: Vec<String> = warnings(&json)
+        .into_iter()
+        .filter(|(_, kind)| kind == "unreadable")
+        .map(|(path, _)| path)
+        .collect();
+    unreadable.sort();
+    assert_eq!(unreadable, ["a.py", "app/dangling.py", "b.py"]);
+    assert_no_internal_error(&json);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_linked_python_file_is_audited_under_its_link_and_linked_directories_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let shared = dir.path().join("shared");
+    write(&shared, "orders.py", N_PLUS_ONE.as_bytes());
+    write(&shared, "pkg/more.py", N_PLUS_ONE.as_bytes());
+    write(&project, "app/good.py", N_PLUS_ONE.as_bytes());
+    symlink(shared.join("orders.py"), project.join("app/orders.py")).unwrap();
+    symlink(shared.join("pkg"), project.join("app/pkg")).unwrap();
+    let json = audit_json(&project);
+    assert_eq!(
+        findings(&json),
+        vec![
+            ("app/good.py".to_string(), 5, "QE-07".to_string()),
+            ("app/orders.py".to_string(), 5, "QE-07".to_string()),
+        ]
+    );
+    assert!(warnings(&json).is_empty(), "{:?}", warnings(&json));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_directory_warns_unless_we_may_read_it_anyway() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/good.py", N_PLUS_ONE.as_bytes());
+    write(d, "app/private/orders.py", N_PLUS_ONE.as_bytes());
+    let private = d.join("app/private");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root (as in CI) lists a mode-000 directory all the same.
+    let privileged = std::fs::read_dir(&private).is_ok();
+    let json = audit_json(d);
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_planted_finding(&json, "app/good.py");
+    if privileged {
+        assert_planted_finding(&json, "app/private/orders.py");
+    } else {
+        assert!(
+            warnings(&json).contains(&("app/private".to_string(), "unreadable".to_string())),
+            "{:?}",
+            warnings(&json)
+        );
+    }
     assert_no_internal_error(&json);
 }
 

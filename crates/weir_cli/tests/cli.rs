@@ -337,3 +337,42 @@ fn packages_below_the_root_resolve_by_their_import_names() {
         "the package audited as the root"
     );
 }
+
+#[test]
+fn timings_print_each_phase_to_stderr_only_when_asked() {
+    let ex = example();
+    let args = [
+        "audit",
+        ex.as_str(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ];
+    let quiet = weir(&args);
+    assert!(
+        !stderr(&quiet).contains("weir timings"),
+        "{}",
+        stderr(&quiet)
+    );
+    let timed = weir(&[&args[..], &["--timings"]].concat());
+    let err = stderr(&timed);
+    for phase in [
+        "read+lower",
+        "stack discovery",
+        "project facts",
+        "function facts",
+        "summaries",
+        "auditors",
+        "render",
+    ] {
+        assert!(
+            err.lines().any(|l| l.starts_with("weir timings: ")
+                && l.contains(phase)
+                && l.ends_with(" ms")),
+            "{phase}: {err}"
+        );
+    }
+    // The report itself is unchanged.
+    assert_eq!(stdout(&timed), stdout(&quiet));
+}

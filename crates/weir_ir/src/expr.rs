@@ -203,6 +203,22 @@ impl Expr {
         }
     }
 
+    /// The last link of a name/attribute chain (`self.repo.get` → `get`),
+    /// when `dotted` would give a path; without building the path.
+    pub fn dotted_last(&self) -> Option<&str> {
+        match &self.kind {
+            ExprKind::Name { id } => Some(id),
+            ExprKind::Attribute { value, attr } => {
+                let mut base = value.as_ref();
+                while let ExprKind::Attribute { value, .. } = &base.kind {
+                    base = value;
+                }
+                matches!(base.kind, ExprKind::Name { .. }).then_some(attr.as_str())
+            }
+            _ => None,
+        }
+    }
+
     pub fn as_name(&self) -> Option<&str> {
         match &self.kind {
             ExprKind::Name { id } => Some(id),

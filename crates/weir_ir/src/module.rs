@@ -36,6 +36,10 @@ pub struct Module {
     pub comments: Vec<Comment>,
     /// Syntax errors the parser recovered from.
     pub diagnostics: Vec<SourceDiagnostic>,
+    /// Where lowering first cut code nested deeper than it follows (the
+    /// code below the cut is missing from the IR), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth_cut: Option<Span>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

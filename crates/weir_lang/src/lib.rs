@@ -7,7 +7,7 @@ mod line_index;
 pub mod python;
 pub mod sql;
 
-pub use line_index::LineIndex;
+pub use line_index::{LineIndex, source_lines};
 use weir_ir::{Language, Module};
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,7 @@ use std::cell::Cell;
 use weir_ir::Span;
 
 /// Byte offset → line and column, by binary search over line starts.
+/// Lines end as Python's do: at `\n`, `\r\n` or a lone `\r` (old Mac files).
 /// Lowering asks for the spans of nested nodes one after the other, mostly
 /// on the line asked last, so that line is tried first.
 pub struct LineIndex {
@@ -14,10 +15,18 @@ impl LineIndex {
     pub fn new(source: &str) -> Self {
         let mut starts = Vec::with_capacity(source.len() / 32 + 1);
         starts.push(0);
-        starts.extend(
-            memchr::memchr_iter(b'\n', source.as_bytes())
-                .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
-        );
+        let bytes = source.as_bytes();
+        let at = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
+        if memchr::memchr(b'\r', bytes).is_none() {
+            starts.extend(memchr::memchr_iter(b'\n', bytes).map(at));
+        } else {
+            starts.extend(
+                memchr::memchr2_iter(b'\n', b'\r', bytes)
+                    // `\r\n` is one break, after the `\n`.
+                    .filter(|&i| !(bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')))
+                    .map(at),
+            );
+        }
         Self {
             starts,
             last: Cell::new(0),
@@ -60,5 +69,56 @@ impl LineIndex {
             col,
             end_line,
         }
+    }
+}
+
+/// The lines of a source text without their ends, split where Python
+/// splits them: at `\n`, `\r\n` and a lone `\r` (`str::lines` keeps a
+/// lone `\r` inside the line). Line `n` here is line `n + 1` of a [`Span`].
+pub fn source_lines(source: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(source).filter(|s| !s.is_empty());
+    std::iter::from_fn(move || {
+        let text = rest?;
+        if let Some(i) = memchr::memchr2(b'\n', b'\r', text.as_bytes()) {
+            let end = if text[i..].starts_with("\r\n") {
+                i + 2
+            } else {
+                i + 1
+            };
+            rest = Some(&text[end..]).filter(|r| !r.is_empty());
+            Some(&text[..i])
+        } else {
+            rest = None;
+            Some(text)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_python_line_end_breaks_a_line() {
+        for source in [
+            "a = 1\nb = 2\nc = 3\n",
+            "a = 1\r\nb = 2\r\nc = 3\r\n",
+            "a = 1\rb = 2\rc = 3\r",
+            "a = 1\r\nb = 2\rc = 3\n",
+        ] {
+            let index = LineIndex::new(source);
+            let c = u32::try_from(source.find('c').unwrap()).unwrap();
+            let b = u32::try_from(source.find('b').unwrap()).unwrap();
+            assert_eq!(index.line(b), 2, "{source:?}");
+            assert_eq!(index.line(c), 3, "{source:?}");
+            assert_eq!(index.span(c, c + 1).col, 1, "{source:?}");
+            assert_eq!(
+                source_lines(source).collect::<Vec<_>>(),
+                ["a = 1", "b = 2", "c = 3"],
+                "{source:?}"
+            );
+        }
+        assert_eq!(source_lines("x\n\ny").collect::<Vec<_>>(), ["x", "", "y"]);
+        assert_eq!(source_lines("").count(), 0);
     }
 }

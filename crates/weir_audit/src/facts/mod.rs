@@ -56,10 +56,21 @@ impl<'ir> ProjectFacts<'ir> {
         roots.sort_unstable();
         roots.dedup();
         let knowledge = Knowledge::for_project(&roots, &context.tech_stack);
-        let types = ProjectTypes::build(modules, &knowledge);
-        let index = ProjectIndex::build(modules);
-        let models = ModelIndex::build(modules);
-        let tables = models::Models::build(modules);
+        // Independent of each other: built side by side.
+        let (types, (index, (models, tables))) = rayon::join(
+            || ProjectTypes::build(modules, &knowledge),
+            || {
+                rayon::join(
+                    || ProjectIndex::build(modules),
+                    || {
+                        rayon::join(
+                            || ModelIndex::build(modules),
+                            || models::Models::build(modules),
+                        )
+                    },
+                )
+            },
+        );
         ProjectFacts {
             knowledge,
             types,

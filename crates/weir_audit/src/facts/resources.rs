@@ -516,10 +516,9 @@ pub fn streams<'ir>(facts: &FunctionFacts<'ir>) -> Vec<Stream<'ir>> {
     let mut out = Vec::new();
     weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
         let Some(call) = e.as_call() else { return };
-        let Some(name) = call.callee.dotted() else {
+        let Some(last) = call.callee.dotted_last() else {
             return;
         };
-        let last = name.rsplit('.').next().unwrap_or(&name);
         if STREAM_RESPONSES.contains(&last) {
             out.push(Stream {
                 call: e,
@@ -635,8 +634,14 @@ pub struct Facet {
 /// WebSocket handler across its message loop.
 pub fn stream_holds(facts: &FunctionFacts<'_>) -> Vec<Facet> {
     let mut out = Vec::new();
+    let streams = streams(facts);
+    let websocket = is_websocket_handler(facts.function);
+    // Most functions stream nothing: no need to find their sessions.
+    if !websocket && streams.iter().all(|s| s.content.is_none()) {
+        return out;
+    }
     let held = held_sessions(facts);
-    for stream in streams(facts) {
+    for stream in streams {
         let Some(content) = stream.content else {
             continue;
         };
@@ -651,7 +656,7 @@ pub fn stream_holds(facts: &FunctionFacts<'_>) -> Vec<Facet> {
             });
         }
     }
-    if is_websocket_handler(facts.function) {
+    if websocket {
         for h in &held {
             let holds = match (h.origin, h.with_stmt) {
                 (Origin::Injected, _) => body_mentions(&facts.function.body, &h.var),

@@ -303,6 +303,20 @@ impl Knowledge {
         &self.active
     }
 
+    /// The first segments (`sqlalchemy`) of the known functions that return
+    /// one of `kinds`: a module that reaches none of them calls none.
+    pub fn roots_of_funcs_returning(&self, kinds: &[ObjKind]) -> Vec<&'static str> {
+        let mut roots: Vec<&'static str> = self
+            .funcs
+            .iter()
+            .filter(|(_, f)| f.returns.is_some_and(|k| kinds.contains(&k)))
+            .map(|(name, _)| name.split('.').next().unwrap_or(name))
+            .collect();
+        roots.sort_unstable();
+        roots.dedup();
+        roots
+    }
+
     pub fn func(&self, qualified: &str) -> Option<&'static FuncEntry> {
         self.funcs.get(qualified).copied()
     }

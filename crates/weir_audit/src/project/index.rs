@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use weir_ir::{Expr, ExprKind, FunctionKind, Module, StmtKind};
 
 /// A function of the project: module index and function id.
@@ -73,20 +75,37 @@ impl<'ir> ProjectIndex<'ir> {
                 index.functions.entry(key).or_insert(fref);
             }
         }
-        for module in modules {
-            for class in &module.classes {
-                let qualified = format!("{}.{}", module.name, class.qualname);
-                let bases: Vec<String> = class
-                    .bases
+        // Bases and attribute classes read only the maps above: each module
+        // is resolved in parallel, and the results are applied in module
+        // order (a later module wins, as in a serial pass).
+        let bases: Vec<Vec<(String, Vec<String>)>> = modules
+            .par_iter()
+            .map(|module| {
+                module
+                    .classes
                     .iter()
-                    .filter_map(|b| module.resolve_expr(b))
-                    .filter_map(|q| index.canonical_class(&q))
-                    .collect();
-                index.bases.insert(qualified, bases);
-            }
-        }
+                    .map(|class| {
+                        let qualified = format!("{}.{}", module.name, class.qualname);
+                        let bases: Vec<String> = class
+                            .bases
+                            .iter()
+                            .filter_map(|b| module.resolve_expr(b))
+                            .filter_map(|q| index.canonical_class(&q))
+                            .collect();
+                        (qualified, bases)
+                    })
+                    .collect()
+            })
+            .collect();
+        index.bases.extend(bases.into_iter().flatten());
+        let attr_classes: Vec<Vec<(String, String)>> = modules
+            .par_iter()
+            .map(|module| index.attribute_classes(module))
+            .collect();
+        index
+            .attr_classes
+            .extend(attr_classes.into_iter().flatten());
         for module in modules {
-            index.record_attribute_classes(module);
             index.record_module_instances(module);
             index.record_literal_constants(module);
         }
@@ -335,8 +354,10 @@ impl<'ir> ProjectIndex<'ir> {
         }
     }
 
-    /// `self.x = Cls(...)` or `self.x = param` with `param: Cls`, in any method.
-    fn record_attribute_classes(&mut self, module: &Module) {
+    /// `self.x = Cls(...)` or `self.x = param` with `param: Cls`, in any
+    /// method: (`module.Class.x`, qualified class), in source order.
+    fn attribute_classes(&self, module: &Module) -> Vec<(String, String)> {
+        let mut out = Vec::new();
         for class in &module.classes {
             let owner = format!("{}.{}", module.name, class.qualname);
             for &method in &class.methods {
@@ -375,12 +396,12 @@ impl<'ir> ProjectIndex<'ir> {
                 });
                 for (attr, class_name) in found {
                     if let Some(canonical) = self.canonical_class(&class_name) {
-                        self.attr_classes
-                            .insert(format!("{owner}.{attr}"), canonical);
+                        out.push((format!("{owner}.{attr}"), canonical));
                     }
                 }
             }
         }
+        out
     }
 }
 

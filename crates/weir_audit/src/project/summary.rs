@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use weir_ir::{Expr, ExprKind, Operator};
 
 use crate::facts::{CallFact, FunctionFacts, Scope, TryPart};
@@ -472,81 +474,84 @@ fn opens_own_session(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
         .is_some_and(|r| facts.managed.contains(r) || facts.acquisitions.iter().any(|a| a.var == r))
 }
 
+/// A call through which a caller inherits its callee's effects, in the
+/// order the fixed point visits them.
+struct Edge<'f, 'ir> {
+    caller: (usize, usize),
+    callee: (usize, usize),
+    caller_facts: &'f FunctionFacts<'ir>,
+    callee_facts: &'f FunctionFacts<'ir>,
+    call: &'f CallFact<'ir>,
+    /// The callee is `async def` or memoised: its blocking effects stay with it.
+    shields_blocking: bool,
+    /// The clock when this edge was last looked at (0: never).
+    seen: u64,
+}
+
 impl Summaries {
     /// `facts[m][f]` are the facts of function `f` of module `m` (a module
     /// whose analysis failed has an empty list).
+    ///
+    /// Each function's own effects are found in parallel. The propagation is
+    /// the serial round-robin fixed point (every call in module, function
+    /// and call order, a caller's missing effect taken from its callee's
+    /// current summary, until a round changes nothing), so the witness each
+    /// summary keeps is the same for any thread count; a call is looked at
+    /// again only when its callee changed since it was last looked at
+    /// (summaries only gain effects, so nothing else could change).
     pub fn compute(facts: &[Vec<FunctionFacts<'_>>]) -> Self {
         let mut per_module: Vec<Vec<Summary>> = facts
-            .iter()
+            .par_iter()
             .map(|fs| fs.iter().map(direct).collect())
             .collect();
-        for _ in 0..MAX_ROUNDS {
-            let mut changed = false;
-            for (mi, functions) in facts.iter().enumerate() {
-                for (fi, f) in functions.iter().enumerate() {
-                    for call in &f.calls {
-                        let Some(target) = call.target else { continue };
+        let mut edges: Vec<Edge<'_, '_>> = facts
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(mi, functions)| {
+                functions.iter().enumerate().flat_map(move |(fi, f)| {
+                    f.calls.iter().filter_map(move |call| {
+                        let target = call.target?;
                         if call.site.offloaded || call.site.in_lambda {
-                            continue;
+                            return None;
                         }
                         let (tm, tf) = (target.module as usize, target.func as usize);
-                        let Some(callee_facts) = facts.get(tm).and_then(|fs| fs.get(tf)) else {
-                            continue;
-                        };
+                        let callee_facts = facts.get(tm).and_then(|fs| fs.get(tf))?;
                         if (tm, tf) == (mi, fi) || is_exceptional(f, call) {
-                            continue;
+                            return None;
                         }
-                        let memoized = is_memoized(callee_facts.function);
-                        let callee = per_module[tm][tf].clone();
-                        let head = || {
-                            step(
-                                f,
-                                call,
-                                format!(
-                                    "{} calls `{}`",
-                                    call_label(call),
-                                    callee_facts.function.qualname
-                                ),
-                            )
-                        };
-                        let caller = &mut per_module[mi][fi];
-                        if !callee_facts.function.is_async && !memoized {
-                            if let (None, Some((kind, w))) = (&caller.blocks, &callee.blocks) {
-                                caller.blocks = Some((*kind, extend(head(), w)));
-                                changed = true;
-                            }
-                            if let (None, Some(w)) = (&caller.sleeps, &callee.sleeps) {
-                                caller.sleeps = Some(extend(head(), w));
-                                changed = true;
-                            }
-                            if let (None, Some(w)) = (&caller.cpu, &callee.cpu) {
-                                caller.cpu = Some(extend(head(), w));
-                                changed = true;
-                            }
-                        } else if call.site.awaited
-                            && let (None, Some(w)) = (&caller.network, &callee.network)
-                        {
-                            caller.network = Some(extend(head(), w));
-                            changed = true;
-                        }
-                        if let (None, Some(w)) = (&caller.reads, &callee.reads) {
-                            caller.reads = Some(extend(head(), w));
-                            changed = true;
-                        }
-                        if let (None, Some((op, w))) = (&caller.writes, &callee.writes) {
-                            caller.writes = Some((*op, extend(head(), w)));
-                            changed = true;
-                        }
-                        if let (None, Some(w)) = (&caller.stages, &callee.stages) {
-                            caller.stages = Some(extend(head(), w));
-                            changed = true;
-                        }
-                        if let (None, Some(w)) = (&caller.commits, &callee.commits) {
-                            caller.commits = Some(extend(head(), w));
-                            changed = true;
-                        }
-                    }
+                        Some(Edge {
+                            caller: (mi, fi),
+                            callee: (tm, tf),
+                            caller_facts: f,
+                            callee_facts,
+                            call,
+                            shields_blocking: callee_facts.function.is_async
+                                || is_memoized(callee_facts.function),
+                            seen: 0,
+                        })
+                    })
+                })
+            })
+            .collect();
+        // When each summary last gained an effect; the direct effects at 1.
+        let mut changed_at: Vec<Vec<u64>> = facts.iter().map(|fs| vec![1; fs.len()]).collect();
+        let mut clock: u64 = 1;
+        for _ in 0..MAX_ROUNDS {
+            let mut changed = false;
+            for edge in &mut edges {
+                let (mi, fi) = edge.caller;
+                let (tm, tf) = edge.callee;
+                if changed_at[tm][tf] <= edge.seen {
+                    continue;
                 }
+                edge.seen = clock;
+                let mut caller = std::mem::take(&mut per_module[mi][fi]);
+                if inherit(&mut caller, &per_module[tm][tf], edge) {
+                    clock += 1;
+                    changed_at[mi][fi] = clock;
+                    changed = true;
+                }
+                per_module[mi][fi] = caller;
             }
             if !changed {
                 break;
@@ -563,4 +568,58 @@ impl Summaries {
     pub fn of_call(&self, call: &CallFact<'_>) -> Option<&Summary> {
         self.get(call.target?)
     }
+}
+
+/// Takes into `caller` each effect it lacks and `callee` has, through the
+/// call of `edge`; true when something was taken.
+fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool {
+    let (f, call, callee_facts) = (edge.caller_facts, edge.call, edge.callee_facts);
+    let head = || {
+        step(
+            f,
+            call,
+            format!(
+                "{} calls `{}`",
+                call_label(call),
+                callee_facts.function.qualname
+            ),
+        )
+    };
+    let mut changed = false;
+    if !edge.shields_blocking {
+        if let (None, Some((kind, w))) = (&caller.blocks, &callee.blocks) {
+            caller.blocks = Some((*kind, extend(head(), w)));
+            changed = true;
+        }
+        if let (None, Some(w)) = (&caller.sleeps, &callee.sleeps) {
+            caller.sleeps = Some(extend(head(), w));
+            changed = true;
+        }
+        if let (None, Some(w)) = (&caller.cpu, &callee.cpu) {
+            caller.cpu = Some(extend(head(), w));
+            changed = true;
+        }
+    } else if call.site.awaited
+        && let (None, Some(w)) = (&caller.network, &callee.network)
+    {
+        caller.network = Some(extend(head(), w));
+        changed = true;
+    }
+    if let (None, Some(w)) = (&caller.reads, &callee.reads) {
+        caller.reads = Some(extend(head(), w));
+        changed = true;
+    }
+    if let (None, Some((op, w))) = (&caller.writes, &callee.writes) {
+        caller.writes = Some((*op, extend(head(), w)));
+        changed = true;
+    }
+    if let (None, Some(w)) = (&caller.stages, &callee.stages) {
+        caller.stages = Some(extend(head(), w));
+        changed = true;
+    }
+    if let (None, Some(w)) = (&caller.commits, &callee.commits) {
+        caller.commits = Some(extend(head(), w));
+        changed = true;
+    }
+    changed
 }

@@ -26,13 +26,23 @@ pub struct EngineFacts {
 
 pub fn collect(project: &Project<'_>, modules: &[Module]) -> EngineFacts {
     let knowledge = Knowledge::all();
+    let roots = knowledge.roots_of_funcs_returning(&[
+        ObjKind::Engine,
+        ObjKind::AsyncEngine,
+        ObjKind::SessionFactory,
+        ObjKind::AsyncSessionFactory,
+        ObjKind::Session,
+        ObjKind::AsyncSession,
+    ]);
     // Each module only adds to the lists: scanned in parallel, merged in
     // module order (the sorts below are stable), as a serial scan would.
     let per_module: Vec<EngineFacts> = modules
         .par_iter()
         .map(|module| {
             let mut out = EngineFacts::default();
-            scan_module(project, &knowledge, module, &mut out);
+            if may_make_engines(module, &roots) {
+                scan_module(project, &knowledge, module, &mut out);
+            }
             out
         })
         .collect();
@@ -48,6 +58,15 @@ pub fn collect(project: &Project<'_>, modules: &[Module]) -> EngineFacts {
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     inherit_isolation(&mut out);
     out
+}
+
+/// A call's qualified name starts with an import's target, the module's
+/// own name (its top-level definitions) or `builtins`: a module none of
+/// whose names start like an engine or session factory makes neither, and
+/// its bodies need no scan.
+fn may_make_engines(module: &Module, roots: &[&str]) -> bool {
+    let known = |name: &str| roots.contains(&name.split('.').next().unwrap_or(name));
+    known(&module.name) || known("builtins") || module.imports.iter().any(|i| known(&i.target))
 }
 
 fn scan_module<'m>(
@@ -97,15 +116,16 @@ impl<'m> Block<'_, 'm> {
         walk_stmts(body, &mut |stmt| {
             // The name a call's result is bound to goes to the first engine
             // or factory in the statement (`scoped_session(sessionmaker(...))`).
+            // Named only when a call is recorded (most statements hold none).
             let mut target = match &stmt.kind {
                 StmtKind::Assign {
                     targets, op: None, ..
-                } if targets.len() == 1 => targets[0].dotted().map(|t| (self.binding)(&t)),
+                } if targets.len() == 1 => Some(&targets[0]),
                 _ => None,
             };
             stmt_exprs(stmt, &mut |root| {
                 walk_expr(root, &mut |expr| {
-                    if self.record(expr, target.clone(), out) {
+                    if self.record(expr, target, out) {
                         target = None;
                     }
                 });
@@ -113,7 +133,7 @@ impl<'m> Block<'_, 'm> {
         });
     }
 
-    fn record(&self, expr: &'m Expr, target: Option<String>, out: &mut EngineFacts) -> bool {
+    fn record(&self, expr: &'m Expr, target: Option<&Expr>, out: &mut EngineFacts) -> bool {
         let Some(call) = expr.as_call() else {
             return false;
         };
@@ -123,6 +143,7 @@ impl<'m> Block<'_, 'm> {
         let Some(kind) = self.knowledge.func(qualified).and_then(|f| f.returns) else {
             return false;
         };
+        let target = || target.and_then(Expr::dotted).map(|t| (self.binding)(&t));
         let site = Site {
             project: self.project,
             module: self.module,
@@ -133,17 +154,17 @@ impl<'m> Block<'_, 'm> {
         };
         match kind {
             ObjKind::Engine | ObjKind::AsyncEngine => {
-                site.engine(kind == ObjKind::AsyncEngine, target, out)
+                site.engine(kind == ObjKind::AsyncEngine, target(), out)
             }
             ObjKind::SessionFactory | ObjKind::AsyncSessionFactory
                 if !site.factory.contains("scoped") =>
             {
-                site.session(kind == ObjKind::AsyncSessionFactory, target, out)
+                site.session(kind == ObjKind::AsyncSessionFactory, target(), out)
             }
             ObjKind::Session | ObjKind::AsyncSession
                 if SESSION_SETTINGS.iter().any(|k| call.keyword(k).is_some()) =>
             {
-                site.session(kind == ObjKind::AsyncSession, target, out)
+                site.session(kind == ObjKind::AsyncSession, target(), out)
             }
             _ => false,
         }

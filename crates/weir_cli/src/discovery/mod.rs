@@ -128,6 +128,7 @@ pub fn discover_context(
         scripts: Vec::new(),
         read_requirements: HashSet::new(),
     };
+    let phase = weir_audit::timings::phase("  stack files+imports");
     for (rel, abs) in stack_files {
         if let Some(kind) = stack_file_kind(rel) {
             run.file(kind, rel, abs);
@@ -135,7 +136,11 @@ pub fn discover_context(
     }
     run.imports(modules);
     let project = resolve::Project::new(modules);
+    phase.done();
+    let phase = weir_audit::timings::phase("  engines");
     let engine_facts = engines::collect(&project, modules);
+    phase.done();
+    let phase = weir_audit::timings::phase("  django");
     for (dialect, file, line) in &engine_facts.dialects {
         run.dialect(dialect, file, *line);
     }
@@ -156,8 +161,12 @@ pub fn discover_context(
             );
         }
     }
+    phase.done();
+    let phase = weir_audit::timings::phase("  subscribers");
     let event_subscribers = subscribers::collect(&project, modules);
     let event_publishers = subscribers::collect_publishers(&project, modules);
+    phase.done();
+    let phase = weir_audit::timings::phase("  triggers: scripts");
     // Each module's SQL is read on its own: in parallel, kept in order.
     let scripts: Vec<triggers::Script> = modules
         .par_iter()
@@ -166,8 +175,11 @@ pub fn discover_context(
         .collect();
     run.scripts.extend(scripts);
     triggers::order_scripts(&mut run.scripts, modules);
+    phase.done();
+    let phase = weir_audit::timings::phase("  triggers: apply");
     let (triggers, trigger_warnings) = triggers::apply(&run.scripts);
     run.warnings.extend(trigger_warnings);
+    phase.done();
 
     let mut app_workers = std::mem::take(&mut run.workers);
     app_workers.extend(modules.iter().filter_map(gunicorn_conf_workers));

@@ -94,11 +94,13 @@ impl Script {
             .map(|f| ((f.id != 0).then_some(f), f.body.as_slice()))
             .chain(module.classes.iter().map(|c| (None, c.body.as_slice())));
         for (function, body) in bodies {
-            let scope = Scope::new(module, function, body);
+            // Built at the first SQL call only: most bodies run none.
+            let mut scope = None;
             weir_ir::visit::walk_block_exprs(body, &mut |expr| {
                 let Some(sql) = executed_sql(expr) else {
                     return;
                 };
+                let scope = scope.get_or_insert_with(|| Scope::new(module, function, body));
                 scope.strings(sql, 0, &mut |e, text| {
                     used.insert(e.span);
                     if seen.insert((e.span, text.to_string())) {

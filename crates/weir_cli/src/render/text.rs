@@ -73,7 +73,7 @@ fn diagnostic(out: &mut String, f: &Finding, source: Option<&str>) {
 
 /// The primary line, the line before it, and a caret under the span.
 fn frame(out: &mut String, f: &Finding, source: &str) {
-    let lines: Vec<&str> = source.lines().collect();
+    let lines: Vec<&str> = weir_lang::source_lines(source).collect();
     let line = f.line as usize;
     let Some(text) = lines.get(line.wrapping_sub(1)) else {
         return;

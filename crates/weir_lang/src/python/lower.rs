@@ -16,8 +16,9 @@ use super::names::{BUILTINS, module_name, relative_base};
 use crate::LineIndex;
 
 /// Deeper nesting than this is cut off (kept as an opaque node) so that
-/// pathological files cannot overflow the stack of later passes.
-const MAX_DEPTH: u32 = 200;
+/// pathological files cannot overflow the stack of later passes; the
+/// module records where (`Module::depth_cut`) and the run warns.
+pub const MAX_DEPTH: u32 = 200;
 
 pub fn lower(rel_path: &str, source: &str) -> Module {
     lower_named(rel_path, module_name(rel_path), source)
@@ -40,6 +41,7 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
         frames: Vec::new(),
         class_stack: Vec::new(),
         depth: 0,
+        depth_cut: None,
     };
     let diagnostics = parsed
         .errors()
@@ -55,7 +57,7 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
         .filter(|t| t.kind() == ast::token::TokenKind::Comment)
         .map(|t| {
             let start = t.range().start().to_usize();
-            let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_start = source[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
             Comment {
                 line: index.line(t.range().start().to_u32()),
                 text: source[t.range()].to_string(),
@@ -93,6 +95,7 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
         classes: lowerer.classes,
         comments,
         diagnostics,
+        depth_cut: lowerer.depth_cut,
     }
 }
 
@@ -124,12 +127,20 @@ struct Lowerer<'a> {
     frames: Vec<Frame>,
     class_stack: Vec<usize>,
     depth: u32,
+    /// The first place nesting was cut at `MAX_DEPTH`.
+    depth_cut: Option<Span>,
 }
 
 impl Lowerer<'_> {
     fn span(&self, range: TextRange) -> Span {
         self.index
             .span(range.start().to_u32(), range.end().to_u32())
+    }
+
+    fn cut(&mut self, range: TextRange) {
+        if self.depth_cut.is_none() {
+            self.depth_cut = Some(self.span(range));
+        }
     }
 
     /// Binds imports and top-level definitions before any body is lowered,
@@ -381,6 +392,7 @@ impl Lowerer<'_> {
 
     fn lower_stmt(&mut self, stmt: &ast::Stmt) -> Option<Stmt> {
         if self.depth > MAX_DEPTH {
+            self.cut(stmt.range());
             return None;
         }
         self.depth += 1;
@@ -616,6 +628,7 @@ impl Lowerer<'_> {
     fn lower_expr(&mut self, expr: &ast::Expr) -> Expr {
         let span = self.span(expr.range());
         if self.depth > MAX_DEPTH {
+            self.cut(expr.range());
             return Expr {
                 kind: ExprKind::Other {
                     children: Vec::new(),

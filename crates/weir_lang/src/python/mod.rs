@@ -3,5 +3,5 @@
 mod lower;
 mod names;
 
-pub use lower::{lower, lower_named};
+pub use lower::{MAX_DEPTH, lower, lower_named};
 pub use names::{absolute_import_roots, import_names, module_name};
