@@ -179,9 +179,11 @@ fn run_auditor(
 /// the first in the list is kept.
 const SAME_CALL_GROUP: &[&str] = &["RT-01", "RT-03", "RT-05"];
 
-/// Rules that report facets of one root cause, a per-row write loop: one
-/// finding per loop, the first rule of the list kept (SPEC §1 step 4).
-const PER_LOOP_GROUP: &[&str] = &["QE-02", "QE-05"];
+/// Rules that report facets of one root cause in a loop: one finding per
+/// loop and group, the first rule of the group kept (SPEC §1 step 4). A
+/// per-row write loop (an N-UPDATE that is also a missing bulk operation);
+/// the commits and flushes of one loop (`flush()` twice per item).
+const PER_LOOP_GROUPS: &[&[&str]] = &[&["QE-02", "QE-05"], &["TX-07"]];
 
 /// One root cause, one finding: exact repeats are dropped, and the
 /// per-row writes of one loop (several `update`/`add` calls, or an
@@ -214,24 +216,27 @@ fn dedupe(findings: &mut Vec<Finding>) {
         }
     }
     *findings = unique;
-    let mut kept: std::collections::HashMap<(String, String, u32), usize> =
+    let mut kept: std::collections::HashMap<(usize, String, String, u32), usize> =
         std::collections::HashMap::new();
     let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
     for f in findings.drain(..) {
-        let group_rank = PER_LOOP_GROUP.iter().position(|r| *r == f.rule);
+        let group = PER_LOOP_GROUPS
+            .iter()
+            .enumerate()
+            .find_map(|(g, rules)| Some((g, *rules, rules.iter().position(|r| *r == f.rule)?)));
         let loop_line = f.evidence.first().map(|e| e.line);
-        let (Some(rank), Some(loop_line)) = (group_rank, loop_line) else {
+        let (Some((group, rules, rank)), Some(loop_line)) = (group, loop_line) else {
             merged.push(f);
             continue;
         };
-        let key = (f.path.clone(), f.function.clone(), loop_line);
+        let key = (group, f.path.clone(), f.function.clone(), loop_line);
         match kept.get(&key) {
             None => {
                 kept.insert(key, merged.len());
                 merged.push(f);
             }
             Some(&at) => {
-                let existing_rank = PER_LOOP_GROUP
+                let existing_rank = rules
                     .iter()
                     .position(|r| *r == merged[at].rule)
                     .unwrap_or(usize::MAX);
