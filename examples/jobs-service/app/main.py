@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import ops_router, router
+from app.api import admin_router, ops_router, router
 from app.config import settings
 from app.db import engine
 from app.worker.listener import ProgressHub, listen
@@ -30,3 +30,4 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="jobs-service", version="0.4.2", lifespan=lifespan)
 app.include_router(router)
 app.include_router(ops_router)
+app.include_router(admin_router)

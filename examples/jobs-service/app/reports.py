@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, text
 
 from app.db import SyncSession
 from app.models import Job
@@ -60,6 +60,34 @@ def daily_summary(day: date) -> str:
         ).all()
     header = f"Jobs created on {day:%Y-%m-%d}\n{'kind':<12} {'status':<10} {'count':>8}\n"
     return header + render_summary_table(counts)
+
+
+def export_audit_csv(day: date, dest: Path) -> int:
+    start, end = _day_bounds(day)
+    with SyncSession() as session:
+        rows = session.execute(
+            text(
+                "SELECT * FROM audit_log"
+                " WHERE created_at >= :start AND created_at < :end ORDER BY id"
+            ),
+            {"start": start, "end": end},
+        ).all()
+    dest.write_text("".join(f"{r.id},{r.job_id},{r.action}\n" for r in rows), encoding="utf-8")
+    return len(rows)
+
+
+_JOBS_BY_ID: dict[int, Job | None] = {}
+
+
+def job_headline(job_id: int) -> str:
+    """One line per job for the daily mail; the same ids come up all day, so cache them."""
+    if job_id not in _JOBS_BY_ID:
+        with SyncSession() as session:
+            _JOBS_BY_ID[job_id] = session.get(Job, job_id)
+    job = _JOBS_BY_ID[job_id]
+    if job is None:
+        return f"#{job_id} (deleted)"
+    return f"#{job.id} {job.kind}: {job.status}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Job
+from app.models import Job, JobItem
 
 RETRYABLE_STATUSES = ("failed", "cancelled")
 
@@ -53,3 +53,7 @@ class JobRepository:
             .values(status="queued", progress=0, error=None)
         )
         return result.rowcount
+
+    async def item_count(self, job_id: int) -> int:
+        stmt = select(JobItem).where(JobItem.job_id == job_id)
+        return len((await self.session.scalars(stmt)).all())
