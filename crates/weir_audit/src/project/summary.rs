@@ -78,6 +78,15 @@ pub struct ParamLoad {
 
 pub struct Summaries {
     per_module: Vec<Vec<Summary>>,
+    /// Calls of generator functions whose generator is not iterated where
+    /// it is created (see `defers_generator`), by the address of the call
+    /// expression: the IR outlives the summaries and never moves.
+    deferred: std::collections::HashSet<usize>,
+}
+
+/// The identity of a call expression, for `Summaries::deferred`.
+fn call_key(call: &CallFact<'_>) -> usize {
+    std::ptr::from_ref(call.expr) as usize
 }
 
 fn step(facts: &FunctionFacts<'_>, call: &CallFact<'_>, label: String) -> Step {
@@ -254,6 +263,86 @@ fn guarded_name(expr: &Expr) -> Option<String> {
         return Some(format!("{base}.{attr}"));
     }
     expr.dotted()
+}
+
+/// Calling a generator function runs none of its body: its effects happen
+/// where the generator is iterated. The caller inherits them when it
+/// iterates the call here (`for row in rows(…)`, `list(rows(…))`, `yield
+/// from rows(…)`, or a local it binds the call to and iterates); a
+/// generator handed on (`StreamingResponse(stream(…))`) runs later,
+/// outside this caller's transaction or loop. `@contextmanager` generators
+/// run up to their `yield` on entry and are not deferred.
+fn defers_generator(
+    caller: &FunctionFacts<'_>,
+    callee: &FunctionFacts<'_>,
+    call: &CallFact<'_>,
+) -> bool {
+    let function = callee.function;
+    if !function.is_generator
+        || function.decorators.iter().any(|d| {
+            d.dotted()
+                .or_else(|| d.as_call().and_then(|c| c.callee.dotted()))
+                .is_some_and(|n| n.ends_with("contextmanager") || n.ends_with("fixture"))
+        })
+    {
+        return false;
+    }
+    let span = call.expr.span;
+    let mut bound: Option<&str> = None;
+    weir_ir::visit::walk_stmts(&caller.function.body, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign {
+            targets,
+            value: Some(value),
+            ..
+        } = &stmt.kind
+            && value.span == span
+            && let [target] = targets.as_slice()
+        {
+            bound = target.as_name();
+        }
+    });
+    let is_it = |e: &Expr| e.span == span || bound.is_some_and(|b| e.as_name() == Some(b));
+    if caller.loops.iter().any(|lp| lp.iter.is_some_and(is_it)) {
+        return false;
+    }
+    let mut consumed = false;
+    weir_ir::visit::walk_block_exprs(&caller.function.body, &mut |e| match &e.kind {
+        ExprKind::Yield {
+            value: Some(value),
+            delegate: true,
+        } if is_it(value) => consumed = true,
+        ExprKind::Call(c)
+            if c.args.iter().any(|a| is_it(&a.value))
+                && c.callee.as_name().is_some_and(|n| {
+                    matches!(
+                        n,
+                        "list"
+                            | "tuple"
+                            | "set"
+                            | "dict"
+                            | "sorted"
+                            | "sum"
+                            | "any"
+                            | "all"
+                            | "min"
+                            | "max"
+                            | "next"
+                            | "enumerate"
+                            | "zip"
+                            | "reversed"
+                    )
+                }) =>
+        {
+            consumed = true;
+        }
+        ExprKind::Call(c)
+            if c.method_name() == Some("join") && c.args.iter().any(|a| is_it(&a.value)) =>
+        {
+            consumed = true;
+        }
+        _ => {}
+    });
+    !consumed
 }
 
 /// Effects a caller should not inherit: in an error handler, or behind a
@@ -504,6 +593,21 @@ impl Summaries {
             .par_iter()
             .map(|fs| fs.iter().map(direct).collect())
             .collect();
+        let deferred: std::collections::HashSet<usize> = facts
+            .par_iter()
+            .flat_map_iter(|functions| {
+                functions.iter().flat_map(|f| {
+                    f.calls.iter().filter_map(move |call| {
+                        let target = call.target?;
+                        let callee = facts
+                            .get(target.module as usize)?
+                            .get(target.func as usize)?;
+                        defers_generator(f, callee, call).then(|| call_key(call))
+                    })
+                })
+            })
+            .collect();
+        let deferred_ref = &deferred;
         let mut edges: Vec<Edge<'_, '_>> = facts
             .par_iter()
             .enumerate()
@@ -516,7 +620,10 @@ impl Summaries {
                         }
                         let (tm, tf) = (target.module as usize, target.func as usize);
                         let callee_facts = facts.get(tm).and_then(|fs| fs.get(tf))?;
-                        if (tm, tf) == (mi, fi) || is_exceptional(f, call) {
+                        if (tm, tf) == (mi, fi)
+                            || is_exceptional(f, call)
+                            || deferred_ref.contains(&call_key(call))
+                        {
                             return None;
                         }
                         Some(Edge {
@@ -557,7 +664,10 @@ impl Summaries {
                 break;
             }
         }
-        Summaries { per_module }
+        Summaries {
+            per_module,
+            deferred,
+        }
     }
 
     pub fn get(&self, f: FnRef) -> Option<&Summary> {
@@ -566,6 +676,9 @@ impl Summaries {
 
     /// The summary of the function a call runs, when it is a project function.
     pub fn of_call(&self, call: &CallFact<'_>) -> Option<&Summary> {
+        if self.deferred.contains(&call_key(call)) {
+            return None;
+        }
         self.get(call.target?)
     }
 }
