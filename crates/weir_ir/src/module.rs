@@ -123,6 +123,13 @@ impl Module {
         &self.functions[id]
     }
 
+    /// The module's top-level code, as the function of kind `Module`.
+    pub fn top_level(&self) -> Option<&Function> {
+        self.functions
+            .iter()
+            .find(|f| f.kind == FunctionKind::Module)
+    }
+
     /// Qualifies a dotted path through this module's imports and definitions.
     pub fn resolve(&self, dotted: &str) -> Option<String> {
         self.scope.resolve(dotted)

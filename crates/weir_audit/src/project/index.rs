@@ -113,11 +113,7 @@ impl<'ir> ProjectIndex<'ir> {
     }
 
     fn record_literal_constants(&mut self, module: &Module) {
-        let Some(top) = module
-            .functions
-            .iter()
-            .find(|f| f.kind == FunctionKind::Module)
-        else {
+        let Some(top) = module.top_level() else {
             return;
         };
         let mut seen: HashMap<String, bool> = HashMap::new();
@@ -309,11 +305,7 @@ impl<'ir> ProjectIndex<'ir> {
     /// Module-level `name = Cls(...)` with `Cls` a project class. A name
     /// assigned two different classes is left out.
     fn record_module_instances(&mut self, module: &Module) {
-        let Some(top) = module
-            .functions
-            .iter()
-            .find(|f| f.kind == FunctionKind::Module)
-        else {
+        let Some(top) = module.top_level() else {
             return;
         };
         let mut found: Vec<(String, Option<String>)> = Vec::new();
