@@ -73,3 +73,13 @@ class LedgerEntry(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
     kind: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+
+
+class BillingRun(Base):
+    __tablename__ = "billing_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+    processed: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(String(16), default="running")
