@@ -10,6 +10,11 @@ use std::fmt::Write;
 use std::path::Path;
 
 use common::{audit_folder, compare};
+use weir_audit::registry::RULES;
+
+/// The areas whose folder must label every registered rule of its family:
+/// (corpus folder, rule id prefix).
+const COVERED: &[(&str, &str)] = &[("queries", "QE-"), ("transactions", "TX-")];
 
 #[derive(Default)]
 struct Counts {
@@ -39,6 +44,8 @@ fn corpus_precision_and_recall_meet_the_bar() {
     let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
     let mut misses = Vec::new();
     let mut apps = 0;
+    // (area, rule) → expect markers, to check every covered rule is labelled.
+    let mut labelled: BTreeMap<(String, String), usize> = BTreeMap::new();
     for area in std::fs::read_dir(&root)
         .expect("tests/corpus")
         .map(|e| e.unwrap().path())
@@ -56,7 +63,9 @@ fn corpus_precision_and_recall_meet_the_bar() {
                 area.file_name().unwrap().to_string_lossy(),
                 app.file_name().unwrap().to_string_lossy()
             );
+            let area_name = area.file_name().unwrap().to_string_lossy().into_owned();
             for (rel, id, want, got, _ok) in compare(&project) {
+                *labelled.entry((area_name.clone(), id.clone())).or_default() += want.len();
                 let c = counts.entry(id.clone()).or_default();
                 c.tp += want.intersection(&got).count();
                 for line in want.difference(&got) {
@@ -74,6 +83,26 @@ fn corpus_precision_and_recall_meet_the_bar() {
         apps > 0,
         "no corpus applications found under {}",
         root.display()
+    );
+    let unlabelled: Vec<String> = COVERED
+        .iter()
+        .flat_map(|(area, prefix)| {
+            RULES
+                .iter()
+                .map(|r| r.meta().id)
+                .filter(move |id| id.starts_with(prefix))
+                .filter(|id| {
+                    labelled
+                        .get(&((*area).to_string(), (*id).to_string()))
+                        .is_none_or(|n| *n == 0)
+                })
+                .map(move |id| format!("{id} has no `# expect:` marker under corpus/{area}/"))
+        })
+        .collect();
+    assert!(
+        unlabelled.is_empty(),
+        "rules the corpus claims to cover without a labelled true positive:\n{}",
+        unlabelled.join("\n")
     );
     let mut report = String::new();
     let mut failed = false;

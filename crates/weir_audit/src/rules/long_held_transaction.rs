@@ -48,8 +48,11 @@ declare_rule! {
     /// ```
     ///
     /// ## Known limitations
-    /// The 50-line threshold is a constant. Sleeps inside a transaction the
-    /// caller opened are not seen.
+    /// The 50-line threshold is a constant, and a long body counts only for
+    /// transactions opened on purpose (`begin()`, `atomic`): an implicit
+    /// transaction over a long function that does database work only is
+    /// not reported. Sleeps inside a transaction the caller opened are not
+    /// seen.
     pub struct LongHeldTransaction;
     id: "TX-05",
     name: "long-held-transaction",
