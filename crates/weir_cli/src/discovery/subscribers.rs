@@ -328,7 +328,8 @@ fn publishers_in<'m>(project: &Project<'m>, module: &'m Module) -> Vec<EventPubl
     let mut out = Vec::new();
     for function in &module.functions {
         let scope = (function.id != 0).then_some(function);
-        let sql_scope = Scope::new(module, scope, &function.body);
+        // Built at the first executed SQL of the function: most have none.
+        let mut sql_scope: Option<Scope<'_>> = None;
         weir_ir::visit::walk_block_exprs(&function.body, &mut |expr| {
             let Some(call) = expr.as_call() else {
                 return;
@@ -343,7 +344,9 @@ fn publishers_in<'m>(project: &Project<'m>, module: &'m Module) -> Vec<EventPubl
                     function: function.qualname.clone(),
                 });
             };
-            let callee = call.callee.dotted().unwrap_or_default();
+            // `pg_notify(…)` or `func.pg_notify(…)`, without building a dotted path per call.
+            let pg_notify = call.method_name() == Some("pg_notify")
+                || call.callee.as_name() == Some("pg_notify");
             if redis && call.method_name() == Some("publish") {
                 let name = call
                     .keyword("channel")
@@ -351,7 +354,7 @@ fn publishers_in<'m>(project: &Project<'m>, module: &'m Module) -> Vec<EventPubl
                     .map(|c| channel_name(project, module, scope, c))
                     .unwrap_or_default();
                 push(name, "redis");
-            } else if callee == "pg_notify" || callee.ends_with(".pg_notify") {
+            } else if pg_notify {
                 // SQLAlchemy `func.pg_notify("jobs", payload)`.
                 let name = call
                     .positional(0)
@@ -360,7 +363,9 @@ fn publishers_in<'m>(project: &Project<'m>, module: &'m Module) -> Vec<EventPubl
                 push(name, "postgresql");
             } else if let Some(sql) = executed_sql(expr) {
                 let mut texts = Vec::new();
-                sql_scope.strings(sql, 0, &mut |_, text| texts.push(text.to_string()));
+                sql_scope
+                    .get_or_insert_with(|| Scope::new(module, scope, &function.body))
+                    .strings(sql, 0, &mut |_, text| texts.push(text.to_string()));
                 for text in texts {
                     for name in notified(project, module, scope, call, &text) {
                         push(name, "postgresql");
