@@ -110,6 +110,11 @@ impl<'ir> Walker<'ir> {
 
     fn seed_params(&mut self, function: &'ir Function) {
         for param in &function.params {
+            // `**kwargs` holds the keyword arguments written at the call
+            // site: a fixed, small set, not data of unknown size.
+            if param.kind == weir_ir::ParamKind::VarKeyword {
+                self.literal_names.insert(param.name.clone());
+            }
             if param
                 .annotation
                 .as_ref()
