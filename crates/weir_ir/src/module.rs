@@ -123,11 +123,11 @@ impl Module {
         &self.functions[id]
     }
 
-    /// The module's top-level code, as the function of kind `Module`.
+    /// The module's top-level code: function 0, of kind `Module`.
     pub fn top_level(&self) -> Option<&Function> {
         self.functions
-            .iter()
-            .find(|f| f.kind == FunctionKind::Module)
+            .first()
+            .filter(|f| f.kind == FunctionKind::Module)
     }
 
     /// Qualifies a dotted path through this module's imports and definitions.

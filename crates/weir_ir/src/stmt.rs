@@ -110,3 +110,19 @@ pub struct Handler {
     pub body: Block,
     pub span: Span,
 }
+
+impl Stmt {
+    /// A plain assignment with a value (`a = b`, `a: T = b`; not `a += b`
+    /// nor a bare annotation): its targets and the value.
+    pub fn plain_assign(&self) -> Option<(&[Expr], &Expr)> {
+        match &self.kind {
+            StmtKind::Assign {
+                targets,
+                value: Some(value),
+                op: None,
+                ..
+            } => Some((targets, value)),
+            _ => None,
+        }
+    }
+}

@@ -107,7 +107,7 @@ impl Models {
                 }
             }
             // Core tables: `jobs = Table("jobs", metadata, …)` at module level.
-            if let Some(top) = module.functions.first() {
+            if let Some(top) = module.top_level() {
                 for stmt in &top.body {
                     if let StmtKind::Assign {
                         targets,

@@ -66,7 +66,7 @@ impl ProjectTypes {
     }
 
     fn module_level(&mut self, module: &Module, knowledge: &Knowledge) {
-        let Some(top) = module.functions.first() else {
+        let Some(top) = module.top_level() else {
             return;
         };
         for stmt in &top.body {
@@ -106,13 +106,7 @@ impl ProjectTypes {
             for &method in &class.methods {
                 let function = module.function(method);
                 weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
-                    let StmtKind::Assign {
-                        targets,
-                        value: Some(value),
-                        op: None,
-                        ..
-                    } = &stmt.kind
-                    else {
+                    let Some((targets, value)) = stmt.plain_assign() else {
                         return;
                     };
                     let Some(attr) = targets.first().and_then(Expr::dotted) else {

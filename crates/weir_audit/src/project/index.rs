@@ -310,16 +310,10 @@ impl<'ir> ProjectIndex<'ir> {
         };
         let mut found: Vec<(String, Option<String>)> = Vec::new();
         for stmt in &top.body {
-            let StmtKind::Assign {
-                targets,
-                value: Some(value),
-                op: None,
-                ..
-            } = &stmt.kind
-            else {
+            let Some((targets, value)) = stmt.plain_assign() else {
                 continue;
             };
-            let [target] = targets.as_slice() else {
+            let [target] = targets else {
                 continue;
             };
             let Some(name) = target.as_name() else {

@@ -1,4 +1,4 @@
-use weir_ir::{Expr, ExprKind, StmtKind};
+use weir_ir::{Expr, ExprKind};
 
 use crate::declare_rule;
 use crate::facts::uses::{captured_by_closure, uses_after};
@@ -55,16 +55,10 @@ impl Rule for RedundantCopy {
         let body = &facts.function.body;
         let mut found = Vec::new();
         weir_ir::visit::walk_stmts(body, &mut |stmt| {
-            let StmtKind::Assign {
-                targets,
-                value: Some(value),
-                op: None,
-                ..
-            } = &stmt.kind
-            else {
+            let Some((targets, value)) = stmt.plain_assign() else {
                 return;
             };
-            let [target] = targets.as_slice() else { return };
+            let [target] = targets else { return };
             let Some(copy) = target.as_name() else { return };
             let Some(source) = copied_collection(value) else {
                 return;

@@ -1,4 +1,4 @@
-use weir_ir::{ExprKind, StmtKind};
+use weir_ir::ExprKind;
 
 use crate::declare_rule;
 use crate::knowledge::ObjKind;
@@ -121,13 +121,7 @@ impl Rule for WrongCachingScope {
         }
         // `_CACHE[key] = session.get(Model, key)` into a module-level dict.
         weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
-            let StmtKind::Assign {
-                targets,
-                value: Some(value),
-                op: None,
-                ..
-            } = &stmt.kind
-            else {
+            let Some((targets, value)) = stmt.plain_assign() else {
                 return;
             };
             let Some(ExprKind::Subscript { value: base, .. }) = targets.first().map(|t| &t.kind)

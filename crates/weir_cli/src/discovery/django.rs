@@ -4,24 +4,18 @@
 //! through `dj_database_url.config(conn_max_age=…)`.
 
 use weir_audit::context::{ConfigValue, DjangoDatabase};
-use weir_ir::{Call, Expr, ExprKind, Module, StmtKind};
+use weir_ir::{Call, Expr, ExprKind, Module};
 
 use super::resolve::Project;
 
 pub fn collect(project: &Project<'_>, modules: &[Module]) -> Vec<DjangoDatabase> {
     let mut out = Vec::new();
     for module in modules {
-        let Some(top) = module.functions.first() else {
+        let Some(top) = module.top_level() else {
             continue;
         };
         for stmt in &top.body {
-            let StmtKind::Assign {
-                targets,
-                value: Some(value),
-                op: None,
-                ..
-            } = &stmt.kind
-            else {
+            let Some((targets, value)) = stmt.plain_assign() else {
                 continue;
             };
             if !targets.iter().any(|t| t.as_name() == Some("DATABASES")) {

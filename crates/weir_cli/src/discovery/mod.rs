@@ -215,16 +215,8 @@ fn gunicorn_conf_workers(module: &Module) -> Option<AppWorkers> {
     ) {
         return None;
     }
-    module.functions.first()?.body.iter().find_map(|stmt| {
-        let weir_ir::StmtKind::Assign {
-            targets,
-            value: Some(value),
-            op: None,
-            ..
-        } = &stmt.kind
-        else {
-            return None;
-        };
+    module.top_level()?.body.iter().find_map(|stmt| {
+        let (targets, value) = stmt.plain_assign()?;
         let is_workers = targets
             .iter()
             .any(|t| matches!(&t.kind, weir_ir::ExprKind::Name { id } if id == "workers"));

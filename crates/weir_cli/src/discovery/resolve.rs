@@ -255,15 +255,7 @@ impl<'m> Project<'m> {
         depth: u8,
     ) -> Option<ConfigValue> {
         class.body.iter().rev().find_map(|stmt| {
-            let StmtKind::Assign {
-                targets,
-                value: Some(value),
-                op: None,
-                ..
-            } = &stmt.kind
-            else {
-                return None;
-            };
+            let (targets, value) = stmt.plain_assign()?;
             targets
                 .iter()
                 .any(|t| t.as_name() == Some(attr))
@@ -303,17 +295,9 @@ pub fn qualify(module: &Module, expr: &Expr) -> Option<String> {
 
 /// The value last assigned to a module-level name, in straight-line code.
 pub fn top_level_value<'m>(module: &'m Module, name: &str) -> Option<&'m Expr> {
-    let top = module.functions.first()?;
+    let top = module.top_level()?;
     top.body.iter().rev().find_map(|stmt| {
-        let StmtKind::Assign {
-            targets,
-            value: Some(value),
-            op: None,
-            ..
-        } = &stmt.kind
-        else {
-            return None;
-        };
+        let (targets, value) = stmt.plain_assign()?;
         targets
             .iter()
             .any(|t| t.as_name() == Some(name))

@@ -110,7 +110,7 @@ impl Script {
             });
         }
         // Trigger DDL kept in constants (`NOTIFY_TRIGGER = """CREATE …"""`).
-        if let Some(top) = module.functions.first() {
+        if let Some(top) = module.top_level() {
             for stmt in &top.body {
                 if let weir_ir::StmtKind::Assign {
                     value: Some(value), ..
