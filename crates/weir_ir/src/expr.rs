@@ -191,16 +191,34 @@ impl Expr {
     /// The dotted path of a name/attribute chain (`self.repo.get`), or
     /// `None` when some link is not a plain name or attribute.
     pub fn dotted(&self) -> Option<String> {
-        match &self.kind {
-            ExprKind::Name { id } => Some(id.clone()),
-            ExprKind::Attribute { value, attr } => {
-                let mut base = value.dotted()?;
-                base.push('.');
-                base.push_str(attr);
-                Some(base)
+        fn write(expr: &Expr, out: &mut String) {
+            match &expr.kind {
+                ExprKind::Name { id } => out.push_str(id),
+                ExprKind::Attribute { value, attr } => {
+                    write(value, out);
+                    out.push('.');
+                    out.push_str(attr);
+                }
+                _ => {}
             }
-            _ => None,
         }
+        // Measured first, then written into one allocation: paths are built
+        // for most calls of every function.
+        let mut len = 0;
+        let mut link = self;
+        loop {
+            match &link.kind {
+                ExprKind::Name { id } => break len += id.len(),
+                ExprKind::Attribute { value, attr } => {
+                    len += attr.len() + 1;
+                    link = value;
+                }
+                _ => return None,
+            }
+        }
+        let mut out = String::with_capacity(len);
+        write(self, &mut out);
+        Some(out)
     }
 
     /// The last link of a name/attribute chain (`self.repo.get` → `get`),

@@ -1,6 +1,10 @@
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// Local names are looked up for every name and call of the module: the
+/// fast Fx hash, as the keys are the project's own identifiers.
+type Bindings = HashMap<String, String, rustc_hash::FxBuildHasher>;
+
 use crate::span::Span;
 
 /// One name bound by an import: `alias` is the local name, `target` the
@@ -19,7 +23,7 @@ pub struct Import {
 /// written in the code can be turned into the name a knowledge pack knows.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportTable {
-    bindings: HashMap<String, String>,
+    bindings: Bindings,
 }
 
 impl ImportTable {
@@ -40,7 +44,13 @@ impl ImportTable {
         };
         let target = self.bindings.get(head)?;
         Some(match rest {
-            Some(rest) => format!("{target}.{rest}"),
+            Some(rest) => {
+                let mut path = String::with_capacity(target.len() + 1 + rest.len());
+                path.push_str(target);
+                path.push('.');
+                path.push_str(rest);
+                path
+            }
             None => target.clone(),
         })
     }
