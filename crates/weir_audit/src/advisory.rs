@@ -7,7 +7,7 @@
 //! downgraded nor made advisory: a team that accepts one there says so with
 //! a suppression and its reason.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 use std::fmt::Write;
 
 use weir_ir::expr::CollectionKind;
@@ -104,7 +104,7 @@ struct AdrIndex<'d> {
 
 impl<'d> AdrIndex<'d> {
     fn new(docs: &'d [ProjectDoc]) -> Self {
-        let mut tokens = HashMap::new();
+        let mut tokens = HashMap::default();
         for doc in docs {
             let is_token_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-');
             for token in doc.text.split(|c: char| !is_token_char(c)) {

@@ -190,12 +190,12 @@ const PER_LOOP_GROUPS: &[&[&str]] = &[&["QE-02", "QE-05"], &["TX-07"]];
 /// N-UPDATE that is also a missing bulk operation) become one finding whose
 /// evidence lists the other statements.
 fn dedupe(findings: &mut Vec<Finding>) {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = crate::collections::HashSet::default();
     findings.retain(|f| seen.insert((f.path.clone(), f.range, f.rule)));
     // One call that blocks the event loop in several ways is one finding;
     // the other ways become evidence.
-    let mut at_call: std::collections::HashMap<(String, (u32, u32)), usize> =
-        std::collections::HashMap::new();
+    let mut at_call: crate::collections::HashMap<(String, (u32, u32)), usize> =
+        crate::collections::HashMap::default();
     let mut unique: Vec<Finding> = Vec::with_capacity(findings.len());
     for f in findings.drain(..) {
         if !SAME_CALL_GROUP.contains(&f.rule) {
@@ -216,8 +216,8 @@ fn dedupe(findings: &mut Vec<Finding>) {
         }
     }
     *findings = unique;
-    let mut kept: std::collections::HashMap<(usize, String, String, u32), usize> =
-        std::collections::HashMap::new();
+    let mut kept: crate::collections::HashMap<(usize, String, String, u32), usize> =
+        crate::collections::HashMap::default();
     let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
     for f in findings.drain(..) {
         let group = PER_LOOP_GROUPS

@@ -8,7 +8,7 @@
 //! lines keep it. Two identical findings in one function share a
 //! fingerprint; the baseline counts them, and a third one is new.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -93,7 +93,7 @@ impl Baseline {
 
     /// Splits `findings` into the new ones and the number already recorded.
     pub fn filter(&self, findings: Vec<Finding>) -> (Vec<Finding>, usize) {
-        let mut remaining: HashMap<&str, usize> = HashMap::new();
+        let mut remaining: HashMap<&str, usize> = HashMap::default();
         for entry in &self.findings {
             *remaining.entry(entry.fingerprint.as_str()).or_default() += 1;
         }

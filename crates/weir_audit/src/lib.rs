@@ -4,6 +4,7 @@
 pub mod advisory;
 pub mod audit;
 pub mod baseline;
+pub mod collections;
 pub mod context;
 pub mod facts;
 pub mod knowledge;

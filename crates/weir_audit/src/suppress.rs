@@ -154,10 +154,10 @@ pub fn apply(
     is_enabled: &dyn Fn(&str) -> bool,
 ) -> Outcome {
     let mut meta = Vec::new();
-    let mut by_path: std::collections::HashMap<&str, Vec<Parsed<'_>>> =
-        std::collections::HashMap::new();
+    let mut by_path: crate::collections::HashMap<&str, Vec<Parsed<'_>>> =
+        crate::collections::HashMap::default();
     for module in modules {
-        let own_lines: std::collections::HashSet<u32> = module
+        let own_lines: crate::collections::HashSet<u32> = module
             .comments
             .iter()
             .filter(|c| !c.trailing)

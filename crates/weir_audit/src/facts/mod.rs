@@ -12,7 +12,7 @@ mod types;
 pub mod uses;
 mod walk;
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use weir_ir::{Call, Expr, Function, LoopKind, Module, Span, Stmt};
 
@@ -341,6 +341,11 @@ pub struct FunctionFacts<'ir> {
     /// Locals bound to rows (or one entity) of a query with eager-loading
     /// options: the name, the binding statement, the rows.
     pub eager_rows: Vec<(String, Span, rows::RowSource)>,
+    /// Every call expression of the body, in walk order; computed on first
+    /// use, so that the rules looking at all calls share one walk.
+    pub(crate) call_exprs: std::sync::OnceLock<Vec<&'ir Expr>>,
+    /// The transaction regions, built on first use (see `regions`).
+    pub(crate) regions: std::sync::OnceLock<regions::Regions>,
 }
 
 impl<'ir> FunctionFacts<'ir> {
@@ -350,6 +355,21 @@ impl<'ir> FunctionFacts<'ir> {
         function: &'ir Function,
     ) -> Self {
         walk::Walker::run(project, module, function)
+    }
+
+    /// Every call expression of the body (lambdas and comprehensions
+    /// included, nested definitions not), in the order of
+    /// `weir_ir::visit::walk_block_exprs`.
+    pub fn call_exprs(&self) -> &[&'ir Expr] {
+        self.call_exprs.get_or_init(|| {
+            let mut calls = Vec::new();
+            weir_ir::visit::walk_block_exprs(&self.function.body, &mut |e| {
+                if e.as_call().is_some() {
+                    calls.push(e);
+                }
+            });
+            calls
+        })
     }
 
     /// The last binding of `var` before `offset`.

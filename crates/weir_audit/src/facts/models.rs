@@ -4,7 +4,7 @@
 //! rules (which table an update touches) and by the async hazards check
 //! (which attribute is a lazily loaded relationship).
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use weir_ir::{Expr, ExprKind, Module, StmtKind};
 
@@ -38,7 +38,7 @@ pub struct Models {
 
 impl Models {
     pub fn build(modules: &[Module]) -> Self {
-        let mut by_qualname = HashMap::new();
+        let mut by_qualname = HashMap::default();
         for module in modules {
             for class in &module.classes {
                 let mut table = None;

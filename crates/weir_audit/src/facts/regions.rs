@@ -86,6 +86,15 @@ pub struct Regions {
     pub regions: Vec<TxRegion>,
 }
 
+impl FunctionFacts<'_> {
+    /// The function's transaction regions, built once for every rule that
+    /// asks. A run has one set of summaries, so the first caller's is
+    /// everyone's.
+    pub fn regions(&self, summaries: &Summaries) -> &Regions {
+        self.regions.get_or_init(|| Regions::build(self, summaries))
+    }
+}
+
 impl Regions {
     /// The innermost region open at `span`.
     pub fn at(&self, span: Span) -> Option<&TxRegion> {

@@ -363,9 +363,9 @@ fn collect_points<'ir>(
                 scopes.pop();
             }
             _ => {
-                for child in weir_ir::visit::child_blocks(stmt) {
+                weir_ir::visit::each_child_block(stmt, &mut |child| {
                     collect_points(child, scopes, out);
-                }
+                });
             }
         }
     }
@@ -514,7 +514,7 @@ pub struct Stream<'ir> {
 
 pub fn streams<'ir>(facts: &FunctionFacts<'ir>) -> Vec<Stream<'ir>> {
     let mut out = Vec::new();
-    weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+    facts.call_exprs().iter().for_each(|&e| {
         let Some(call) = e.as_call() else { return };
         let Some(last) = call.callee.dotted_last() else {
             return;

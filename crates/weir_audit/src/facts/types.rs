@@ -2,7 +2,7 @@
 //! `SessionLocal = sessionmaker(...)` in `app/db.py` makes
 //! `app.db.SessionLocal` a session factory for every module importing it.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use rayon::prelude::*;
 use weir_ir::{Expr, ExprKind, Module, StmtKind};

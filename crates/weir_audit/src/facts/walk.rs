@@ -2,7 +2,7 @@
 //! with their effects, the loops/try/with around them, local object kinds,
 //! resource acquisitions and escapes, string accumulations.
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use weir_ir::{
     ArgSpread, Call, Expr, ExprKind, Function, Literal, LoopKind, Module, Operator, Stmt, StmtKind,
@@ -77,10 +77,10 @@ impl<'ir> Walker<'ir> {
         let mut walker = Walker {
             project,
             module,
-            env: HashMap::new(),
-            assigned: HashMap::new(),
-            literal_names: HashSet::new(),
-            instances: HashMap::new(),
+            env: HashMap::default(),
+            assigned: HashMap::default(),
+            literal_names: HashSet::default(),
+            instances: HashMap::default(),
             scopes: Vec::new(),
             facts: FunctionFacts {
                 project,
@@ -90,17 +90,19 @@ impl<'ir> Walker<'ir> {
                 loops: Vec::new(),
                 calls: Vec::new(),
                 acquisitions: Vec::new(),
-                managed: HashSet::new(),
-                escapes: HashSet::new(),
+                managed: HashSet::default(),
+                escapes: HashSet::default(),
                 accumulations: Vec::new(),
-                strings: HashMap::new(),
-                collections: HashSet::new(),
-                mixed_collections: HashSet::new(),
+                strings: HashMap::default(),
+                collections: HashSet::default(),
+                mixed_collections: HashSet::default(),
                 bindings: Vec::new(),
-                lazy_query_vars: HashSet::new(),
-                entities: HashMap::new(),
+                lazy_query_vars: HashSet::default(),
+                entities: HashMap::default(),
                 eager_rows: Vec::new(),
                 params: function.params.iter().map(|p| p.name.clone()).collect(),
+                call_exprs: std::sync::OnceLock::new(),
+                regions: std::sync::OnceLock::new(),
             },
         };
         walker.seed_params(function);

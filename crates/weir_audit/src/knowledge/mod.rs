@@ -15,7 +15,7 @@ pub use sqlalchemy::STATEMENT_BUILDERS;
 mod stdlib;
 pub mod units_of_work;
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 /// Kinds of runtime objects the analysis tracks through variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -237,12 +237,12 @@ impl Knowledge {
     /// (packs with no roots, like the standard library, are always on).
     pub fn for_imports(imported_roots: &[&str]) -> Self {
         let mut k = Knowledge {
-            funcs: HashMap::new(),
-            types: HashMap::new(),
-            methods: HashMap::new(),
-            any_receiver: HashMap::new(),
-            hints: HashMap::new(),
-            attributes: HashMap::new(),
+            funcs: HashMap::default(),
+            types: HashMap::default(),
+            methods: HashMap::default(),
+            any_receiver: HashMap::default(),
+            hints: HashMap::default(),
+            attributes: HashMap::default(),
             active: Vec::new(),
         };
         for pack in PACKS {

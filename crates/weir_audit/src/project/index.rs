@@ -4,7 +4,7 @@
 //! `__init__.py`, methods of project classes and their bases, and
 //! attributes holding project class instances).
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use rayon::prelude::*;
 
@@ -34,7 +34,7 @@ pub struct ProjectIndex<'ir> {
     module_instances: HashMap<String, String>,
     /// `module.NAME` bound at module level to a non-empty literal display
     /// (`default_severities = [{...}, {...}]`): a small, fixed collection.
-    literal_constants: std::collections::HashSet<String>,
+    literal_constants: crate::collections::HashSet<String>,
 }
 
 /// How deep re-exports are followed (`pkg/__init__.py` importing from a submodule).
@@ -49,12 +49,12 @@ impl<'ir> ProjectIndex<'ir> {
                 .enumerate()
                 .map(|(i, m)| (m.name.as_str(), i))
                 .collect(),
-            functions: HashMap::new(),
-            classes: HashMap::new(),
-            bases: HashMap::new(),
-            attr_classes: HashMap::new(),
-            module_instances: HashMap::new(),
-            literal_constants: std::collections::HashSet::new(),
+            functions: HashMap::default(),
+            classes: HashMap::default(),
+            bases: HashMap::default(),
+            attr_classes: HashMap::default(),
+            module_instances: HashMap::default(),
+            literal_constants: crate::collections::HashSet::default(),
         };
         for (mi, module) in modules.iter().enumerate() {
             for class in &module.classes {
@@ -116,7 +116,7 @@ impl<'ir> ProjectIndex<'ir> {
         let Some(top) = module.top_level() else {
             return;
         };
-        let mut seen: HashMap<String, bool> = HashMap::new();
+        let mut seen: HashMap<String, bool> = HashMap::default();
         weir_ir::visit::walk_stmts(&top.body, &mut |stmt| {
             if let weir_ir::StmtKind::Assign { targets, value, .. } = &stmt.kind {
                 for target in targets {

@@ -3,7 +3,7 @@
 //! (and how each relationship loads). Rows from a query of model M have
 //! type M; touching a lazy relationship per row is an N+1.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use weir_ir::{Expr, ExprKind, Module, StmtKind};
 
@@ -178,8 +178,8 @@ fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
         .any(|b| b.starts_with("django.db.models") || b == "models.Model");
     let mut table = None;
     let mut columns = 0;
-    let mut relationships = HashMap::new();
-    let mut reverse = HashMap::new();
+    let mut relationships = HashMap::default();
+    let mut reverse = HashMap::default();
     let mut foreign_tables = Vec::new();
     let mut has_tablename = false;
     for stmt in &class.body {

@@ -81,7 +81,7 @@ pub struct Summaries {
     /// Calls of generator functions whose generator is not iterated where
     /// it is created (see `defers_generator`), by the address of the call
     /// expression: the IR outlives the summaries and never moves.
-    deferred: std::collections::HashSet<usize>,
+    deferred: crate::collections::HashSet<usize>,
 }
 
 /// The identity of a call expression, for `Summaries::deferred`.
@@ -593,7 +593,7 @@ impl Summaries {
             .par_iter()
             .map(|fs| fs.iter().map(direct).collect())
             .collect();
-        let deferred: std::collections::HashSet<usize> = facts
+        let deferred: crate::collections::HashSet<usize> = facts
             .par_iter()
             .flat_map_iter(|functions| {
                 functions.iter().flat_map(|f| {

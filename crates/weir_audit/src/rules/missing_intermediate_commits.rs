@@ -2,7 +2,7 @@ use weir_ir::Span;
 
 use crate::context::Trigger;
 use crate::declare_rule;
-use crate::facts::regions::{Regions, TxRegion, attribute_writes, loops_around};
+use crate::facts::regions::{TxRegion, attribute_writes, loops_around};
 use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
@@ -142,7 +142,7 @@ impl Rule for MissingIntermediateCommits {
             }
         }
         updates.sort_by_key(|u| u.span.start);
-        let regions = Regions::build(cx, cx.summaries);
+        let regions = cx.regions(cx.summaries);
         let mut reported_loops = Vec::new();
         for update in &updates {
             let Some(trigger) = update_trigger(cx, &update.table) else {

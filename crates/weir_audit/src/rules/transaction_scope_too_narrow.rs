@@ -1,10 +1,10 @@
-use std::collections::HashSet;
+use crate::collections::HashSet;
 
 use weir_ir::{Expr, ExprKind, Span, Stmt, StmtKind};
 
 use crate::declare_rule;
 use crate::facts::ExecContext;
-use crate::facts::regions::{Regions, attribute_writes};
+use crate::facts::regions::attribute_writes;
 use crate::knowledge::units_of_work::{STATUS_ATTRIBUTES, is_audit_record};
 use crate::knowledge::{Effect, ObjKind, QueryOp};
 use crate::project::models::{Model, Orm};
@@ -229,13 +229,29 @@ fn writes<'m>(cx: &'m Cx<'_, '_>) -> Vec<Write<'m>> {
         })
         .filter_map(|c| c.receiver.as_deref())
         .collect();
-    let mut seen = HashSet::new();
-    weir_ir::visit::walk_block_exprs(&cx.function.body, &mut |expr: &Expr| {
+    let mut seen = HashSet::default();
+    cx.call_exprs().iter().for_each(|&expr| {
         let Some(call) = expr.as_call() else { return };
+        // Most calls are none of these: decide before any text is built.
+        let method = call.method_name();
+        if !matches!(
+            method,
+            Some(
+                "add"
+                    | "add_all"
+                    | "create"
+                    | "acreate"
+                    | "bulk_create"
+                    | "abulk_create"
+                    | "save"
+                    | "asave"
+            )
+        ) {
+            return;
+        }
         if !seen.insert(expr.span) {
             return;
         }
-        let method = call.method_name();
         let receiver = call.receiver().and_then(Expr::dotted);
         let on_session = receiver.as_deref().is_some_and(|r| sessions.contains(r));
         let text = crate::rules::short_text(expr).unwrap_or_else(|| "the write".into());
@@ -262,7 +278,7 @@ fn writes<'m>(cx: &'m Cx<'_, '_>) -> Vec<Write<'m>> {
                     });
                 }
                 let Some(model) = model else { return };
-                let mut names = HashSet::new();
+                let mut names = HashSet::default();
                 names_in(value, &mut names);
                 if let Some(v) = &var {
                     names.insert(v.clone());
@@ -279,7 +295,7 @@ fn writes<'m>(cx: &'m Cx<'_, '_>) -> Vec<Write<'m>> {
                 let Some(model) = manager_model(cx, call) else {
                     return;
                 };
-                let mut names = HashSet::new();
+                let mut names = HashSet::default();
                 for arg in &call.args {
                     names_in(&arg.value, &mut names);
                 }
@@ -303,7 +319,7 @@ fn writes<'m>(cx: &'m Cx<'_, '_>) -> Vec<Write<'m>> {
                 let model = value
                     .and_then(|v| constructed(cx, v))
                     .filter(|m| m.orm == Orm::Django);
-                let mut names = HashSet::from([var.to_string()]);
+                let mut names = HashSet::from_iter([var.to_string()]);
                 match model {
                     Some(model) => {
                         if let Some(v) = value {
@@ -343,7 +359,7 @@ fn writes<'m>(cx: &'m Cx<'_, '_>) -> Vec<Write<'m>> {
             out.push(Write {
                 kind: WriteKind::Status,
                 span: w.span,
-                names: HashSet::from([w.var.clone()]),
+                names: HashSet::from_iter([w.var.clone()]),
                 text: format!("`{}.{} = …`", w.var, w.attr),
                 django_call: false,
             });
@@ -366,7 +382,7 @@ fn writes<'m>(cx: &'m Cx<'_, '_>) -> Vec<Write<'m>> {
             }
         });
         if sets_status {
-            let mut names = HashSet::new();
+            let mut names = HashSet::default();
             names_in(call.statement.unwrap_or(call.expr), &mut names);
             names_in(call.expr, &mut names);
             out.push(Write {
@@ -418,7 +434,7 @@ impl Rule for TransactionScopeTooNarrow {
             return;
         }
         let branches = branches(cx);
-        let regions = Regions::build(cx, cx.summaries);
+        let regions = cx.regions(cx.summaries);
         let in_loop = |span: Span| {
             cx.loops
                 .iter()

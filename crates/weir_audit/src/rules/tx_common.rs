@@ -96,9 +96,9 @@ pub const LONG_BODY_LINES: u32 = 50;
 
 pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
     use crate::knowledge::{Effect, IoKind, ObjKind};
-    let regions = crate::facts::regions::Regions::build(cx, cx.summaries);
+    let regions = cx.regions(cx.summaries);
     let mut out = Vec::new();
-    for region in regions.regions {
+    for region in regions.regions.iter().cloned() {
         let mut work = SlowWork {
             lines: region.end_line(cx).saturating_sub(region.opened_at.line) + 1,
             region,
@@ -110,7 +110,7 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
             if !work.region.contains(call.site.span) || call.site.in_lambda {
                 continue;
             }
-            let text = call.text();
+            // The text only for calls that become evidence: most do not.
             let receiver_http = call
                 .receiver_kind
                 .is_some_and(|t| matches!(t.kind, ObjKind::HttpClient | ObjKind::AsyncHttpClient));
@@ -126,22 +126,27 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
                 Some(Effect::Network | Effect::Blocking(IoKind::Http | IoKind::Socket)) => {
                     work.io.push((
                         call.site.span,
-                        format!("{text} calls over the network"),
+                        format!("{} calls over the network", call.text()),
                         true,
                     ));
                 }
                 _ if receiver_http || grpc => {
                     work.io.push((
                         call.site.span,
-                        format!("{text} calls over the network"),
+                        format!("{} calls over the network", call.text()),
                         true,
                     ));
                 }
                 Some(Effect::Blocking(IoKind::File)) => {
-                    work.io
-                        .push((call.site.span, format!("{text} does file I/O"), false));
+                    work.io.push((
+                        call.site.span,
+                        format!("{} does file I/O", call.text()),
+                        false,
+                    ));
                 }
-                Some(Effect::Sleep) => work.sleeps.push((call.site.span, format!("{text} sleeps"))),
+                Some(Effect::Sleep) => work
+                    .sleeps
+                    .push((call.site.span, format!("{} sleeps", call.text()))),
                 None => {
                     let Some(summary) = cx.summaries.of_call(call) else {
                         continue;
@@ -149,7 +154,7 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
                     if let Some(w) = &summary.network {
                         work.io.push((
                             call.site.span,
-                            format!("{text} calls over the network"),
+                            format!("{} calls over the network", call.text()),
                             true,
                         ));
                         work.witness.get_or_insert_with(|| w.clone());
@@ -159,12 +164,13 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
                         let net = *kind != IoKind::File;
                         work.io.push((
                             call.site.span,
-                            format!("{text} does {}", kind.describe()),
+                            format!("{} does {}", call.text(), kind.describe()),
                             net,
                         ));
                         work.witness.get_or_insert_with(|| w.clone());
                     } else if let Some(w) = &summary.sleeps {
-                        work.sleeps.push((call.site.span, format!("{text} sleeps")));
+                        work.sleeps
+                            .push((call.site.span, format!("{} sleeps", call.text())));
                         work.witness.get_or_insert_with(|| w.clone());
                     }
                 }

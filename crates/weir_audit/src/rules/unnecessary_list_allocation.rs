@@ -75,9 +75,8 @@ impl Rule for UnnecessaryListAllocation {
     }
 
     fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
-        let body = &facts.function.body;
         let mut found: Vec<(Span, String, &'static str)> = Vec::new();
-        weir_ir::visit::walk_block_exprs(body, &mut |e| {
+        facts.call_exprs().iter().for_each(|&e| {
             let Some(call) = e.as_call() else { return };
             let consumer = call.qualified.as_deref().unwrap_or_default();
             // `sum([...], start)`, `max([...], default=0)`: the extra arguments do not need the list.

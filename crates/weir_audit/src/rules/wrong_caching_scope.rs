@@ -71,7 +71,8 @@ impl Rule for WrongCachingScope {
 
     fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         let function = facts.function;
-        let session_param = function.params.iter().find(|p| {
+        let memoized = is_memoized(function);
+        let session_param = function.params.iter().filter(|_| memoized).find(|p| {
             let annotated = p.annotation.as_ref().and_then(|a| {
                 facts.facts.project.types.annotation_kind(
                     facts.module,
@@ -82,7 +83,7 @@ impl Rule for WrongCachingScope {
             annotated.is_some_and(ObjKind::is_session)
                 || matches!(p.name.as_str(), "session" | "db" | "db_session")
         });
-        if let (true, Some(param)) = (is_memoized(function), session_param) {
+        if let Some(param) = session_param {
             let aggregates = facts.calls.iter().any(|c| {
                 let mut found = false;
                 for source in [c.statement, Some(c.expr)].into_iter().flatten() {
@@ -119,7 +120,11 @@ impl Rule for WrongCachingScope {
             }
             out.push(f);
         }
-        // `_CACHE[key] = session.get(Model, key)` into a module-level dict.
+        // `_CACHE[key] = session.get(Model, key)` into a module-level dict:
+        // only where the function holds ORM objects at all.
+        if facts.entities.is_empty() && !facts.calls.iter().any(|c| c.model.is_some()) {
+            return;
+        }
         weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
             let Some((targets, value)) = stmt.plain_assign() else {
                 return;
