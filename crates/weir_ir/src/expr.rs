@@ -27,10 +27,7 @@ pub enum ExprKind {
     Literal(Literal),
     /// A string with interpolations: Python f-string, JS template literal.
     /// `text` holds the literal parts joined, `values` the interpolated parts.
-    Template {
-        text: String,
-        values: Vec<Expr>,
-    },
+    Template(Box<Template>),
     /// List, tuple, set (and JS array) displays.
     Collection {
         kind: CollectionKind,
@@ -39,11 +36,7 @@ pub enum ExprKind {
     Dict {
         entries: Vec<(Option<Expr>, Expr)>,
     },
-    Comprehension {
-        kind: CollectionKind,
-        element: Box<Expr>,
-        clauses: Vec<CompClause>,
-    },
+    Comprehension(Box<Comprehension>),
     Lambda {
         params: Vec<Param>,
         body: Box<Expr>,
@@ -57,11 +50,7 @@ pub enum ExprKind {
         op: Operator,
         operand: Box<Expr>,
     },
-    Compare {
-        left: Box<Expr>,
-        ops: Vec<Operator>,
-        comparators: Vec<Expr>,
-    },
+    Compare(Box<Compare>),
     Subscript {
         value: Box<Expr>,
         index: Box<Expr>,
@@ -87,6 +76,34 @@ pub enum ExprKind {
     Other {
         children: Vec<Expr>,
     },
+}
+
+// The rarer variants with several fields are boxed: every expression is
+// as large as the largest variant, and expressions are most of the IR.
+
+/// A string with interpolations: `text` holds the literal parts joined,
+/// `values` the interpolated parts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Template {
+    pub text: String,
+    pub values: Vec<Expr>,
+}
+
+/// `[element for target in iter if condition]` and its set, dict and
+/// generator forms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comprehension {
+    pub kind: CollectionKind,
+    pub element: Expr,
+    pub clauses: Vec<CompClause>,
+}
+
+/// `left < a <= b`: one operator per comparator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Compare {
+    pub left: Expr,
+    pub ops: Vec<Operator>,
+    pub comparators: Vec<Expr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

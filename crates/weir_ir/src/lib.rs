@@ -14,7 +14,10 @@ pub mod sql;
 pub mod stmt;
 pub mod visit;
 
-pub use expr::{Arg, ArgSpread, Call, ClauseKind, CompClause, Expr, ExprKind, Literal, Operator};
+pub use expr::{
+    Arg, ArgSpread, Call, ClauseKind, CompClause, Compare, Comprehension, Expr, ExprKind, Literal,
+    Operator, Template,
+};
 pub use imports::{Import, ImportTable};
 pub use module::{
     Class, ClassId, Comment, FuncId, Function, FunctionKind, Language, Module, Param, ParamKind,

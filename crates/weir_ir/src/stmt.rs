@@ -22,7 +22,8 @@ pub enum StmtKind {
     Assign {
         targets: Vec<Expr>,
         value: Option<Expr>,
-        annotation: Option<Expr>,
+        /// Boxed: rare, and statements are as large as their largest kind.
+        annotation: Option<Box<Expr>>,
         op: Option<Operator>,
     },
     Return {
@@ -37,7 +38,8 @@ pub enum StmtKind {
         then: Block,
         orelse: Block,
     },
-    Loop(Loop),
+    /// Boxed: a loop is the largest statement kind.
+    Loop(Box<Loop>),
     /// Python `with`/`async with`; JS `using`. Items are entered in order.
     With {
         items: Vec<WithItem>,

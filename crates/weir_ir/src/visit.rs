@@ -19,9 +19,8 @@ pub fn child_exprs<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
                 f(&arg.value);
             }
         }
-        ExprKind::Template { values, .. } | ExprKind::Other { children: values } => {
-            values.iter().for_each(f);
-        }
+        ExprKind::Template(template) => template.values.iter().for_each(f),
+        ExprKind::Other { children } => children.iter().for_each(f),
         ExprKind::Collection { elements, .. } => elements.iter().for_each(f),
         ExprKind::Dict { entries } => {
             for (key, value) in entries {
@@ -31,15 +30,13 @@ pub fn child_exprs<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
                 f(value);
             }
         }
-        ExprKind::Comprehension {
-            element, clauses, ..
-        } => {
-            for clause in clauses {
+        ExprKind::Comprehension(comp) => {
+            for clause in &comp.clauses {
                 f(&clause.iter);
                 f(&clause.target);
                 clause.conditions.iter().for_each(&mut *f);
             }
-            f(element);
+            f(&comp.element);
         }
         ExprKind::Lambda { params, body } => {
             for param in params {
@@ -53,11 +50,9 @@ pub fn child_exprs<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
             f(left);
             f(right);
         }
-        ExprKind::Compare {
-            left, comparators, ..
-        } => {
-            f(left);
-            comparators.iter().for_each(f);
+        ExprKind::Compare(cmp) => {
+            f(&cmp.left);
+            cmp.comparators.iter().for_each(f);
         }
         ExprKind::Subscript { value, index } => {
             f(value);

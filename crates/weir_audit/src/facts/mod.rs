@@ -220,12 +220,12 @@ impl CallFact<'_> {
         let mut key = None;
         for source in [self.statement, Some(self.expr)].into_iter().flatten() {
             weir_ir::visit::walk_expr(source, &mut |e| {
-                if let weir_ir::ExprKind::Compare {
-                    left,
-                    ops,
-                    comparators,
-                } = &e.kind
-                {
+                if let weir_ir::ExprKind::Compare(cmp) = &e.kind {
+                    let weir_ir::Compare {
+                        left,
+                        ops,
+                        comparators,
+                    } = &**cmp;
                     let is_pk = matches!(&left.kind, weir_ir::ExprKind::Attribute { attr, .. } if attr == "id" || attr == "pk");
                     if is_pk && ops.as_slice() == [weir_ir::Operator::Eq] && key.is_none() {
                         key = comparators.first();

@@ -41,7 +41,7 @@ pub fn statement_op<'a>(
     }
     match &expr.kind {
         ExprKind::Literal(Literal::Str(s)) => sql_text_op(s),
-        ExprKind::Template { text, .. } => sql_text_op(text),
+        ExprKind::Template(template) => sql_text_op(&template.text),
         ExprKind::Name { id } => statement_op(lookup(id)?, resolve, lookup, depth + 1),
         ExprKind::Call(call) => {
             if let Some(q) = resolve(&call.callee) {

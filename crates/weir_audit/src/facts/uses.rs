@@ -373,9 +373,10 @@ fn entity_expr(expr: &Expr, name: &str, uses: &mut EntityUses, ctx: Ctx) {
                 entity_expr(&arg.value, name, uses, ctx);
             }
         }
-        ExprKind::Comprehension {
-            element, clauses, ..
-        } => {
+        ExprKind::Comprehension(comp) => {
+            let weir_ir::Comprehension {
+                element, clauses, ..
+            } = &**comp;
             let mut item = None;
             for clause in clauses {
                 if is_name(clause.iter.unawaited(), name) {

@@ -186,7 +186,7 @@ impl<'ir> Walker<'ir> {
                 value,
                 annotation,
                 op,
-            } => self.assign(stmt, targets, value.as_ref(), annotation.as_ref(), *op),
+            } => self.assign(stmt, targets, value.as_ref(), annotation.as_deref(), *op),
             StmtKind::Return { value } | StmtKind::Raise { value } => {
                 if let Some(value) = value {
                     self.expr(value, flags);
@@ -564,9 +564,10 @@ impl<'ir> Walker<'ir> {
                 self.expr(value, flags);
                 self.mark_escapes(value);
             }
-            ExprKind::Comprehension {
-                element, clauses, ..
-            } => {
+            ExprKind::Comprehension(comp) => {
+                let weir_ir::Comprehension {
+                    element, clauses, ..
+                } = &**comp;
                 let depth = self.scopes.len();
                 for clause in clauses {
                     self.expr(&clause.iter, flags);
@@ -1023,11 +1024,15 @@ fn is_string_expr(value: &Expr, strings: &HashMap<String, u32>) -> bool {
 
 /// A fresh list, dict or set: a display, a comprehension, or a copy.
 fn is_collection_expr(value: &Expr) -> bool {
-    match &value.kind {
-        ExprKind::Collection { kind, .. } | ExprKind::Comprehension { kind, .. } => !matches!(
+    let fresh = |kind: &weir_ir::expr::CollectionKind| {
+        !matches!(
             kind,
             weir_ir::expr::CollectionKind::Generator | weir_ir::expr::CollectionKind::Tuple
-        ),
+        )
+    };
+    match &value.kind {
+        ExprKind::Collection { kind, .. } => fresh(kind),
+        ExprKind::Comprehension(comp) => fresh(&comp.kind),
         ExprKind::Dict { .. } => true,
         ExprKind::Call(call) => matches!(
             call.qualified.as_deref(),

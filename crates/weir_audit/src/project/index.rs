@@ -373,7 +373,7 @@ impl<'ir> ProjectIndex<'ir> {
                             .and_then(|n| function.params.iter().find(|p| p.name == n));
                         param
                             .and_then(|p| p.annotation.as_ref())
-                            .or(annotation.as_ref())
+                            .or(annotation.as_deref())
                             .and_then(|a| annotation_class(module, a))
                     };
                     if let Some(class_name) = class_name {

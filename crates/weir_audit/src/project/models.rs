@@ -212,7 +212,7 @@ fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
                 let call = call.expect("callee came from a call");
                 relationships.insert(
                     field.to_string(),
-                    sqlalchemy_relationship(call, annotation.as_ref()),
+                    sqlalchemy_relationship(call, annotation.as_deref()),
                 );
             }
             "Column" | "mapped_column" | "column_property" => {

@@ -151,19 +151,14 @@ fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt])
             op: Operator::Not,
             operand,
         } => guarded_name(operand),
-        ExprKind::Compare {
-            left,
-            ops,
-            comparators,
-        } if ops.as_slice() == [Operator::Is] => comparators
+        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::Is] => cmp
+            .comparators
             .first()
             .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
-            .and_then(|_| guarded_name(left)),
+            .and_then(|_| guarded_name(&cmp.left)),
         // `key not in self.cache`: the cache is filled in the block.
-        ExprKind::Compare {
-            ops, comparators, ..
-        } if ops.as_slice() == [Operator::NotIn] => {
-            let cache = comparators.first().and_then(Expr::dotted);
+        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::NotIn] => {
+            let cache = cmp.comparators.first().and_then(Expr::dotted);
             return cache
                 .is_some_and(|cache| persistent(facts, &cache, test) && fills(then, &cache));
         }

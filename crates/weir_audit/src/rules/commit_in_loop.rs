@@ -148,9 +148,10 @@ fn is_batch_condition(test: &Expr) -> bool {
         ExprKind::Binary {
             op: Operator::Mod, ..
         } => found = true,
-        ExprKind::Compare {
-            left, comparators, ..
-        } => {
+        ExprKind::Compare(cmp) => {
+            let weir_ir::Compare {
+                left, comparators, ..
+            } = &**cmp;
             let is_len = |x: &Expr| {
                 x.as_call()
                     .is_some_and(|c| c.callee.as_name() == Some("len"))

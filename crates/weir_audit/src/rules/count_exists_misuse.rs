@@ -126,11 +126,12 @@ impl Rule for CountExistsMisuse {
                     found.push((e.span, "loads every row to count them", Severity::Medium));
                 }
             }
-            ExprKind::Compare {
-                left,
-                ops,
-                comparators,
-            } => {
+            ExprKind::Compare(cmp) => {
+                let weir_ir::Compare {
+                    left,
+                    ops,
+                    comparators,
+                } = &**cmp;
                 let counts = left
                     .as_call()
                     .is_some_and(|c| c.method_name() == Some("count"))

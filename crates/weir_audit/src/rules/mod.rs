@@ -111,16 +111,14 @@ fn memo_guard(test: &Expr, then: &[weir_ir::Stmt], outside: &dyn Fn(&str) -> boo
         } => operand
             .dotted()
             .is_some_and(|n| outside(&n) && assigns(then, &n)),
-        ExprKind::Compare {
-            left,
-            ops,
-            comparators,
-        } if ops.as_slice() == [Operator::Is]
-            && comparators
-                .first()
-                .is_some_and(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null))) =>
+        ExprKind::Compare(cmp)
+            if cmp.ops.as_slice() == [Operator::Is]
+                && cmp.comparators.first().is_some_and(|c| {
+                    matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null))
+                }) =>
         {
-            left.dotted()
+            cmp.left
+                .dotted()
                 .is_some_and(|n| outside(&n) && assigns(then, &n))
         }
         _ => false,

@@ -242,7 +242,7 @@ fn selects_star(call: &CallFact<'_>) -> bool {
     };
     let text = match &arg.kind {
         ExprKind::Literal(weir_ir::Literal::Str(s)) => s.as_str(),
-        ExprKind::Template { text, .. } => text.as_str(),
+        ExprKind::Template(template) => template.text.as_str(),
         ExprKind::Call(c) => match c.positional(0).map(|a| &a.kind) {
             Some(ExprKind::Literal(weir_ir::Literal::Str(s))) => s.as_str(),
             _ => return false,

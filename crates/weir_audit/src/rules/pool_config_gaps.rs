@@ -81,7 +81,7 @@ declare_rule! {
 fn url_prefix(url: &weir_ir::Expr) -> Option<&str> {
     match &url.kind {
         ExprKind::Literal(weir_ir::Literal::Str(s)) => Some(s),
-        ExprKind::Template { text, .. } => Some(text),
+        ExprKind::Template(template) => Some(&template.text),
         ExprKind::Binary { left, .. } => url_prefix(left),
         ExprKind::Call(call) if call.method_name() == Some("format") => {
             url_prefix(call.receiver()?)

@@ -160,13 +160,7 @@ fn single_arg(call: &Call) -> Option<&Expr> {
 }
 
 fn is_list_comprehension(expr: &Expr) -> bool {
-    matches!(
-        expr.kind,
-        ExprKind::Comprehension {
-            kind: CollectionKind::List,
-            ..
-        }
-    )
+    matches!(&expr.kind, ExprKind::Comprehension(comp) if comp.kind == CollectionKind::List)
 }
 
 /// `list(items)` where `items` is a list, dict or set of this function.

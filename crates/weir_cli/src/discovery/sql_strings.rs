@@ -70,8 +70,8 @@ impl<'m> Scope<'m> {
         }
         match &expr.kind {
             ExprKind::Literal(weir_ir::Literal::Str(s)) => f(expr, s),
-            ExprKind::Template { text, values } => {
-                for text in self.expand(text, values) {
+            ExprKind::Template(template) => {
+                for text in self.expand(&template.text, &template.values) {
                     f(expr, &text);
                 }
             }

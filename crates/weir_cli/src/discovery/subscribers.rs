@@ -277,7 +277,7 @@ fn template<'m>(
         return None;
     }
     let text = match &expr.kind {
-        ExprKind::Template { text, values } if !values.is_empty() => text.clone(),
+        ExprKind::Template(template) if !template.values.is_empty() => template.text.clone(),
         ExprKind::Name { id } => {
             let value = scope
                 .and_then(|f| single_local_assignment(f, id))

@@ -138,7 +138,7 @@ impl Script {
 
 fn piece(expr: &Expr, text: &str, creates_only: bool, runs_at: u32) -> Piece {
     Piece {
-        interpolated: matches!(expr.kind, ExprKind::Template { .. }) && text.contains("{}"),
+        interpolated: matches!(expr.kind, ExprKind::Template(_)) && text.contains("{}"),
         text: text.to_string(),
         line: expr.span.line,
         end_line: expr.span.end_line,

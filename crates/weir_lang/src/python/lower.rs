@@ -6,10 +6,10 @@ use ruff_python_ast as ast;
 use ruff_python_parser::{Mode, ParseOptions, parse_unchecked};
 use ruff_text_size::{Ranged, TextRange};
 use weir_ir::{
-    Arg, ArgSpread, Call, Class, ClauseKind, Comment, CompClause, Expr, ExprKind, Function,
-    FunctionKind, Handler, Import, ImportTable, Language, Literal, Loop, LoopKind, Module,
-    Operator, Param, ParamKind, SourceDiagnostic, Span, Stmt, StmtKind, WithItem,
-    expr::CollectionKind,
+    Arg, ArgSpread, Call, Class, ClauseKind, Comment, CompClause, Compare, Comprehension, Expr,
+    ExprKind, Function, FunctionKind, Handler, Import, ImportTable, Language, Literal, Loop,
+    LoopKind, Module, Operator, Param, ParamKind, SourceDiagnostic, Span, Stmt, StmtKind, Template,
+    WithItem, expr::CollectionKind,
 };
 
 use super::names::{BUILTINS, module_name, relative_base};
@@ -462,13 +462,13 @@ impl Lowerer<'_> {
                 StmtKind::Assign {
                     targets: vec![self.lower_expr(&a.target)],
                     value: a.value.as_deref().map(|v| self.lower_expr(v)),
-                    annotation: Some(self.lower_expr(&a.annotation)),
+                    annotation: Some(self.boxed(&a.annotation)),
                     op: None,
                 }
             }
             ast::Stmt::For(f) => {
                 self.declare_target(&f.target);
-                StmtKind::Loop(Loop {
+                StmtKind::Loop(Box::new(Loop {
                     kind: LoopKind::ForEach,
                     is_async: f.is_async,
                     iter: Some(self.lower_expr(&f.iter)),
@@ -476,9 +476,9 @@ impl Lowerer<'_> {
                     test: None,
                     body: self.lower_block(&f.body),
                     orelse: self.lower_block(&f.orelse),
-                })
+                }))
             }
-            ast::Stmt::While(w) => StmtKind::Loop(Loop {
+            ast::Stmt::While(w) => StmtKind::Loop(Box::new(Loop {
                 kind: LoopKind::While,
                 is_async: false,
                 iter: None,
@@ -486,7 +486,7 @@ impl Lowerer<'_> {
                 test: Some(self.lower_expr(&w.test)),
                 body: self.lower_block(&w.body),
                 orelse: self.lower_block(&w.orelse),
-            }),
+            })),
             ast::Stmt::If(i) => self.lower_if(&i.test, &i.body, &i.elif_else_clauses),
             ast::Stmt::With(w) => {
                 let items = w
@@ -674,10 +674,10 @@ impl Lowerer<'_> {
             ast::Expr::NoneLiteral(_) => ExprKind::Literal(Literal::Null),
             ast::Expr::EllipsisLiteral(_) => ExprKind::Literal(Literal::Ellipsis),
             ast::Expr::FString(f) => self.lower_fstring(f),
-            ast::Expr::TString(_) => ExprKind::Template {
+            ast::Expr::TString(_) => ExprKind::Template(Box::new(Template {
                 text: String::new(),
                 values: Vec::new(),
-            },
+            })),
             ast::Expr::List(l) => ExprKind::Collection {
                 kind: CollectionKind::List,
                 elements: self.lower_exprs(&l.elts),
@@ -774,11 +774,11 @@ impl Lowerer<'_> {
                 },
                 operand: self.boxed(&u.operand),
             },
-            ast::Expr::Compare(c) => ExprKind::Compare {
-                left: self.boxed(&c.left),
+            ast::Expr::Compare(c) => ExprKind::Compare(Box::new(Compare {
+                left: self.lower_expr(&c.left),
                 ops: c.ops.iter().map(|op| compare_operator(*op)).collect(),
                 comparators: self.lower_exprs(&c.comparators),
-            },
+            })),
             ast::Expr::Subscript(s) => ExprKind::Subscript {
                 value: self.boxed(&s.value),
                 index: self.boxed(&s.slice),
@@ -887,7 +887,7 @@ impl Lowerer<'_> {
                 }
             }
         }
-        ExprKind::Template { text, values }
+        ExprKind::Template(Box::new(Template { text, values }))
     }
 
     fn lower_comprehension(
@@ -926,11 +926,11 @@ impl Lowerer<'_> {
             }
             None => self.lower_expr(element),
         };
-        ExprKind::Comprehension {
+        ExprKind::Comprehension(Box::new(Comprehension {
             kind,
-            element: Box::new(element),
+            element,
             clauses,
-        }
+        }))
     }
 }
 
