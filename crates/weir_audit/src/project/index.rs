@@ -40,6 +40,12 @@ pub struct ProjectIndex<'ir> {
 /// How deep re-exports are followed (`pkg/__init__.py` importing from a submodule).
 const MAX_REEXPORT_HOPS: usize = 6;
 
+/// One module's classes and functions under their qualified names.
+type Defined = (Vec<(String, (usize, usize))>, Vec<(String, FnRef)>);
+
+/// A module-level name bound to a call, with the project class it calls.
+type ModuleInstance = (String, Option<String>);
+
 impl<'ir> ProjectIndex<'ir> {
     pub fn build(modules: &'ir [Module]) -> Self {
         let mut index = ProjectIndex {
@@ -56,22 +62,39 @@ impl<'ir> ProjectIndex<'ir> {
             module_instances: HashMap::default(),
             literal_constants: crate::collections::HashSet::default(),
         };
-        for (mi, module) in modules.iter().enumerate() {
-            for class in &module.classes {
-                index.classes.insert(
-                    format!("{}.{}", module.name, class.qualname),
-                    (mi, class.id),
-                );
-            }
-            for function in &module.functions {
-                if function.kind == FunctionKind::Module {
-                    continue;
-                }
-                let key = format!("{}.{}", module.name, function.qualname);
-                let fref = FnRef {
-                    module: u32::try_from(mi).unwrap_or(u32::MAX),
-                    func: u32::try_from(function.id).unwrap_or(u32::MAX),
-                };
+        // Qualified names are formatted in parallel and inserted in module
+        // order: a later class wins, the first function of a name stays.
+        let defined: Vec<Defined> = modules
+            .par_iter()
+            .enumerate()
+            .map(|(mi, module)| {
+                let classes = module
+                    .classes
+                    .iter()
+                    .map(|class| {
+                        let key = format!("{}.{}", module.name, class.qualname);
+                        (key, (mi, class.id))
+                    })
+                    .collect();
+                let functions = module
+                    .functions
+                    .iter()
+                    .filter(|function| function.kind != FunctionKind::Module)
+                    .map(|function| {
+                        let key = format!("{}.{}", module.name, function.qualname);
+                        let fref = FnRef {
+                            module: u32::try_from(mi).unwrap_or(u32::MAX),
+                            func: u32::try_from(function.id).unwrap_or(u32::MAX),
+                        };
+                        (key, fref)
+                    })
+                    .collect();
+                (classes, functions)
+            })
+            .collect();
+        for (classes, functions) in defined {
+            index.classes.extend(classes);
+            for (key, fref) in functions {
                 index.functions.entry(key).or_insert(fref);
             }
         }
@@ -105,18 +128,31 @@ impl<'ir> ProjectIndex<'ir> {
         index
             .attr_classes
             .extend(attr_classes.into_iter().flatten());
-        for module in modules {
-            index.record_module_instances(module);
-            index.record_literal_constants(module);
+        // Each module's top level is read in parallel; instances are
+        // merged in module order (a name bound to two classes is dropped).
+        let per_module: Vec<(Vec<ModuleInstance>, Vec<String>)> = modules
+            .par_iter()
+            .map(|module| {
+                (
+                    index.module_instances(module),
+                    Self::literal_constants(module),
+                )
+            })
+            .collect();
+        for (instances, constants) in per_module {
+            index.record_module_instances(instances);
+            index.literal_constants.extend(constants);
         }
         index
     }
 
-    fn record_literal_constants(&mut self, module: &Module) {
+    /// Module-level names bound once, to a non-empty literal display.
+    fn literal_constants(module: &Module) -> Vec<String> {
         let Some(top) = module.top_level() else {
-            return;
+            return Vec::new();
         };
-        let mut seen: HashMap<String, bool> = HashMap::default();
+
+        let mut seen: HashMap<&str, bool> = HashMap::default();
         weir_ir::visit::walk_stmts(&top.body, &mut |stmt| {
             if let weir_ir::StmtKind::Assign { targets, value, .. } = &stmt.kind {
                 for target in targets {
@@ -129,18 +165,16 @@ impl<'ir> ProjectIndex<'ir> {
                         _ => false,
                     });
                     // Bound twice (or once to something else): not a constant.
-                    seen.entry(name.to_string())
+                    seen.entry(name)
                         .and_modify(|l| *l = false)
                         .or_insert(literal);
                 }
             }
         });
-        for (name, literal) in seen {
-            if literal {
-                self.literal_constants
-                    .insert(format!("{}.{name}", module.name));
-            }
-        }
+        seen.into_iter()
+            .filter(|(_, literal)| *literal)
+            .map(|(name, _)| format!("{}.{name}", module.name))
+            .collect()
     }
 
     /// `name`, as seen from `module`, is a module-level constant bound to a
@@ -304,11 +338,13 @@ impl<'ir> ProjectIndex<'ir> {
 
     /// Module-level `name = Cls(...)` with `Cls` a project class. A name
     /// assigned two different classes is left out.
-    fn record_module_instances(&mut self, module: &Module) {
+    /// Module-level names bound to a call, with the project class called
+    /// when it is one (`customer = CustomerService()`).
+    fn module_instances(&self, module: &Module) -> Vec<ModuleInstance> {
         let Some(top) = module.top_level() else {
-            return;
+            return Vec::new();
         };
-        let mut found: Vec<(String, Option<String>)> = Vec::new();
+        let mut found: Vec<ModuleInstance> = Vec::new();
         for stmt in &top.body {
             let Some((targets, value)) = stmt.plain_assign() else {
                 continue;
@@ -325,6 +361,10 @@ impl<'ir> ProjectIndex<'ir> {
                 .and_then(|q| self.canonical_class(&q));
             found.push((format!("{}.{name}", module.name), class));
         }
+        found
+    }
+
+    fn record_module_instances(&mut self, found: Vec<ModuleInstance>) {
         let mut conflicting = Vec::new();
         for (name, class) in found {
             match (class, self.module_instances.get(&name)) {
