@@ -59,6 +59,9 @@ pub(super) struct Walker<'ir> {
     literal_names: HashSet<String>,
     scopes: Vec<Scope<'ir>>,
     facts: FunctionFacts<'ir>,
+    /// The qualified class of the method (or of the method a nested
+    /// function is in), asked for every `self.…` call: found once.
+    enclosing_class: std::cell::OnceCell<Option<String>>,
 }
 
 /// What the packs say about one call.
@@ -82,6 +85,7 @@ impl<'ir> Walker<'ir> {
             literal_names: HashSet::default(),
             instances: HashMap::default(),
             scopes: Vec::new(),
+            enclosing_class: std::cell::OnceCell::new(),
             facts: FunctionFacts {
                 project,
                 module,
@@ -910,13 +914,17 @@ impl<'ir> Walker<'ir> {
 
     /// The class of the method this function is (or is nested in).
     fn enclosing_class(&self) -> Option<String> {
-        let mut function = self.facts.function;
-        loop {
-            if function.class.is_some() {
-                return self.project.index.class_of(self.module, function);
-            }
-            function = self.module.function(function.parent.filter(|&p| p != 0)?);
-        }
+        self.enclosing_class
+            .get_or_init(|| {
+                let mut function = self.facts.function;
+                loop {
+                    if function.class.is_some() {
+                        return self.project.index.class_of(self.module, function);
+                    }
+                    function = self.module.function(function.parent.filter(|&p| p != 0)?);
+                }
+            })
+            .clone()
     }
 
     /// The kind of `value.attr`. `value_unknown`: the caller already found

@@ -204,28 +204,20 @@ impl<'ir> ProjectIndex<'ir> {
     /// `app.services.get_user` where `app/services/__init__.py` does
     /// `from .users import get_user` → `app.services.users.get_user`.
     fn canonical(&self, qualified: &str) -> Option<String> {
-        let mut name = qualified.to_string();
+        // Most names asked about are not the project's (`builtins.len`,
+        // `sqlalchemy.select`): they are answered without an allocation.
+        let mut name = std::borrow::Cow::Borrowed(qualified);
         for _ in 0..MAX_REEXPORT_HOPS {
-            if self.functions.contains_key(&name)
-                || self.classes.contains_key(&name)
-                || self.module_instances.contains_key(&name)
+            if self.functions.contains_key(name.as_ref())
+                || self.classes.contains_key(name.as_ref())
+                || self.module_instances.contains_key(name.as_ref())
             {
-                return Some(name);
+                return Some(name.into_owned());
             }
             // The longest prefix naming a module of the project.
-            let mut split = None;
-            for (i, _) in name
-                .match_indices('.')
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-            {
-                if let Some(&mi) = self.module_by_name.get(&name[..i]) {
-                    split = Some((mi, i));
-                    break;
-                }
-            }
-            let (mi, at) = split?;
+            let (mi, at) = name
+                .rmatch_indices('.')
+                .find_map(|(i, _)| Some((*self.module_by_name.get(&name[..i])?, i)))?;
             let rest = &name[at + 1..];
             let (head, tail) = rest
                 .split_once('.')
@@ -238,7 +230,7 @@ impl<'ir> ProjectIndex<'ir> {
             if next == name {
                 return None;
             }
-            name = next;
+            name = std::borrow::Cow::Owned(next);
         }
         None
     }
