@@ -167,10 +167,20 @@ impl Regions {
         {
             regions.push(whole(RegionKind::Request));
         }
+        // `with SessionLocal() as session:` closes the session (and ends its
+        // transaction) at the end of the block. One walk finds both kinds
+        // of `with`.
+        let mut managed: Vec<(String, Span)> = Vec::new();
         weir_ir::visit::walk_stmts(&function.body, &mut |stmt: &Stmt| {
-            if let StmtKind::With { items, .. } = &stmt.kind
-                && let Some(item) = items.iter().find(|i| is_begin_context(&i.context))
-            {
+            let StmtKind::With { items, .. } = &stmt.kind else {
+                return;
+            };
+            for item in items {
+                if let Some(target) = item.target.as_ref().and_then(Expr::dotted) {
+                    managed.push((target, stmt.span));
+                }
+            }
+            if let Some(item) = items.iter().find(|i| is_begin_context(&i.context)) {
                 let receiver = item
                     .context
                     .unawaited()
@@ -187,18 +197,6 @@ impl Regions {
                     closed_by: None,
                     left_open: false,
                 });
-            }
-        });
-        // `with SessionLocal() as session:` closes the session (and ends its
-        // transaction) at the end of the block.
-        let mut managed: Vec<(String, Span)> = Vec::new();
-        weir_ir::visit::walk_stmts(&function.body, &mut |stmt: &Stmt| {
-            if let StmtKind::With { items, .. } = &stmt.kind {
-                for item in items {
-                    if let Some(target) = item.target.as_ref().and_then(Expr::dotted) {
-                        managed.push((target, stmt.span));
-                    }
-                }
             }
         });
         let scope_end = |region: &TxRegion| {
