@@ -1,10 +1,10 @@
 //! Lowers ruff's Python AST into weir's IR.
 
-use std::collections::HashSet;
-
 use ruff_python_ast as ast;
 use ruff_python_parser::{Mode, ParseOptions, parse_unchecked};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+use rustc_hash::{FxHashSet, FxHasher};
+use std::hash::{Hash, Hasher};
 use weir_ir::{
     Arg, ArgSpread, Call, Class, ClauseKind, Comment, CompClause, Expr, ExprKind, Function,
     FunctionKind, Handler, Import, ImportTable, Language, Literal, Loop, LoopKind, Module,
@@ -42,6 +42,8 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
         class_stack: Vec::new(),
         depth: 0,
         depth_cut: None,
+        top_level_imports: Vec::new(),
+        import_keys: FxHashSet::default(),
     };
     let diagnostics = parsed
         .errors()
@@ -60,7 +62,7 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
             let line_start = source[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
             Comment {
                 line: index.line(t.range().start().to_u32()),
-                text: source[t.range()].to_string(),
+                text: source[t.range()].to_owned(),
                 trailing: !source[line_start..start].trim().is_empty(),
             }
         })
@@ -69,7 +71,11 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
         ast::Mod::Module(m) => &m.body,
         ast::Mod::Expression(_) => &[],
     };
+    let (functions, classes) = count_definitions(body);
+    lowerer.functions.reserve_exact(functions + 1);
+    lowerer.classes.reserve_exact(classes);
     lowerer.bind_top_level(body);
+    lowerer.top_level_imports.sort_unstable();
     let whole = TextRange::new(
         0.into(),
         ruff_text_size::TextSize::try_from(source.len()).unwrap_or_default(),
@@ -101,7 +107,7 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
 
 struct Frame {
     id: usize,
-    locals: HashSet<String>,
+    locals: FxHashSet<String>,
     is_generator: bool,
 }
 
@@ -129,6 +135,12 @@ struct Lowerer<'a> {
     depth: u32,
     /// The first place nesting was cut at `MAX_DEPTH`.
     depth_cut: Option<Span>,
+    /// Where the import statements bound before lowering start: lowering
+    /// meets them again and has nothing left to add.
+    top_level_imports: Vec<TextSize>,
+    /// Hashes of the `(alias, target)` pairs in `imports`: most imports
+    /// are new, and this says so without comparing with every earlier one.
+    import_keys: FxHashSet<u64>,
 }
 
 impl Lowerer<'_> {
@@ -148,25 +160,22 @@ impl Lowerer<'_> {
     fn bind_top_level(&mut self, body: &[ast::Stmt]) {
         for stmt in body {
             match stmt {
-                ast::Stmt::FunctionDef(f) => self
-                    .scope
-                    .bind(f.name.as_str(), format!("{}.{}", self.module, f.name)),
-                ast::Stmt::ClassDef(c) => self
-                    .scope
-                    .bind(c.name.as_str(), format!("{}.{}", self.module, c.name)),
-                ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => self.bind_import(stmt),
+                ast::Stmt::FunctionDef(f) => self.bind_own(f.name.as_str()),
+                ast::Stmt::ClassDef(c) => self.bind_own(c.name.as_str()),
+                ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
+                    self.top_level_imports.push(stmt.start());
+                    self.bind_import(stmt);
+                }
                 ast::Stmt::Assign(a) => {
                     for target in &a.targets {
                         if let ast::Expr::Name(n) = target {
-                            self.scope
-                                .bind(n.id.as_str(), format!("{}.{}", self.module, n.id));
+                            self.bind_own(n.id.as_str());
                         }
                     }
                 }
                 ast::Stmt::AnnAssign(a) => {
                     if let ast::Expr::Name(n) = a.target.as_ref() {
-                        self.scope
-                            .bind(n.id.as_str(), format!("{}.{}", self.module, n.id));
+                        self.bind_own(n.id.as_str());
                     }
                 }
                 // `try: import ujson as json / except ImportError: import json`
@@ -187,15 +196,20 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Binds a top-level definition of this module to its qualified name.
+    fn bind_own(&mut self, name: &str) {
+        self.scope.bind(name, join(&self.module, name));
+    }
+
     fn bind_import(&mut self, stmt: &ast::Stmt) {
         match stmt {
             ast::Stmt::Import(i) => {
                 for alias in &i.names {
-                    let target = alias.name.to_string();
+                    let target = alias.name.as_str().to_owned();
                     let local = match &alias.asname {
-                        Some(asname) => asname.to_string(),
+                        Some(asname) => asname.as_str().to_owned(),
                         // `import os.path` binds `os`.
-                        None => target.split('.').next().unwrap_or(&target).to_string(),
+                        None => target.split('.').next().unwrap_or(&target).to_owned(),
                     };
                     let bound = if alias.asname.is_some() {
                         target
@@ -209,14 +223,14 @@ impl Lowerer<'_> {
                 let from = i
                     .module
                     .as_ref()
-                    .map(ToString::to_string)
+                    .map(|m| m.as_str().to_owned())
                     .unwrap_or_default();
                 let base = if i.level > 0 {
                     let base = relative_base(&self.module, self.is_package, i.level);
                     match (base.is_empty(), from.is_empty()) {
                         (true, _) => from,
                         (false, true) => base,
-                        (false, false) => format!("{base}.{from}"),
+                        (false, false) => join(&base, &from),
                     }
                 } else {
                     from
@@ -225,8 +239,12 @@ impl Lowerer<'_> {
                     if alias.name.as_str() == "*" {
                         continue;
                     }
-                    let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                    self.add_import(local, format!("{base}.{}", alias.name), alias.range);
+                    let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                    self.add_import(
+                        local.to_owned(),
+                        join(&base, alias.name.as_str()),
+                        alias.range,
+                    );
                 }
             }
             _ => {}
@@ -234,14 +252,20 @@ impl Lowerer<'_> {
     }
 
     fn add_import(&mut self, alias: String, target: String, range: TextRange) {
-        let span = self.span(range);
-        if self
-            .imports
-            .iter()
-            .any(|i| i.alias == alias && i.target == target)
+        let key = {
+            let mut hasher = FxHasher::default();
+            (&alias, &target).hash(&mut hasher);
+            hasher.finish()
+        };
+        if !self.import_keys.insert(key)
+            && self
+                .imports
+                .iter()
+                .any(|i| i.alias == alias && i.target == target)
         {
             return;
         }
+        let span = self.span(range);
         self.scope.bind(alias.clone(), target.clone());
         self.imports.push(Import {
             alias,
@@ -253,8 +277,9 @@ impl Lowerer<'_> {
     fn declare_local(&mut self, name: &str) {
         if let Some(frame) = self.frames.last_mut()
             && frame.id != 0
+            && !frame.locals.contains(name)
         {
-            frame.locals.insert(name.to_string());
+            frame.locals.insert(name.to_owned());
         }
     }
 
@@ -272,21 +297,25 @@ impl Lowerer<'_> {
         self.frames.iter().rev().any(|f| f.locals.contains(name))
     }
 
-    /// The qualified name of a callee written as a dotted path.
+    /// The qualified name of a callee written as a dotted path: the path
+    /// resolved through the module's scope (`ImportTable::resolve`), else a
+    /// builtin's. The path is only built once it resolves.
     fn qualify(&self, callee: &Expr) -> Option<String> {
-        // Most callees hang off a local (`self.x()`, `session.get()`): find
-        // that out before building the dotted path.
-        if self.is_local(head_name(callee)?) {
+        // Most callees hang off a local (`self.x()`, `session.get()`).
+        let head = head_name(callee)?;
+        if self.is_local(head) {
             return None;
         }
-        let dotted = callee.dotted()?;
-        let head = dotted.split('.').next().unwrap_or(&dotted);
-        if let Some(q) = self.scope.resolve(&dotted) {
-            return Some(q);
-        }
-        BUILTINS
-            .contains(&head)
-            .then(|| format!("builtins.{dotted}"))
+        let (prefix, head) = match self.scope.get(head) {
+            Some(target) => (target, ""),
+            None if BUILTINS.contains(&head) => ("builtins.", head),
+            None => return None,
+        };
+        let mut path = String::with_capacity(prefix.len() + head.len() + tail_len(callee));
+        path.push_str(prefix);
+        path.push_str(head);
+        push_tail(callee, &mut path);
+        Some(path)
     }
 
     fn lower_function_like(&mut self, header: FnHeader<'_>) -> usize {
@@ -298,11 +327,12 @@ impl Lowerer<'_> {
             None
         };
         let qualname = self.qualname_for(&header.name, parent, class);
-        let mut locals = HashSet::new();
         let params = header
             .params
             .map(|p| self.lower_params(p))
             .unwrap_or_default();
+        let mut locals = FxHashSet::default();
+        locals.reserve(params.len());
         for p in &params {
             locals.insert(p.name.clone());
         }
@@ -340,16 +370,16 @@ impl Lowerer<'_> {
 
     fn qualname_for(&self, name: &str, parent: Option<usize>, class: Option<usize>) -> String {
         if let Some(class) = class {
-            return format!("{}.{name}", self.classes[class].qualname);
+            return join(&self.classes[class].qualname, name);
         }
         match parent {
-            Some(0) | None => name.to_string(),
-            Some(p) => format!("{}.<locals>.{name}", self.functions[p].qualname),
+            Some(0) | None => name.to_owned(),
+            Some(p) => join(&self.functions[p].qualname, &join("<locals>", name)),
         }
     }
 
     fn lower_params(&mut self, params: &ast::Parameters) -> Vec<Param> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(params.len());
         for p in params.posonlyargs.iter().chain(params.args.iter()) {
             out.push(self.lower_param(&p.parameter, p.default.as_deref(), ParamKind::Positional));
         }
@@ -372,7 +402,7 @@ impl Lowerer<'_> {
         kind: ParamKind,
     ) -> Param {
         Param {
-            name: p.name.to_string(),
+            name: p.name.as_str().to_owned(),
             kind,
             annotation: p.annotation.as_deref().map(|a| self.lower_expr(a)),
             default: default.map(|d| self.lower_expr(d)),
@@ -381,7 +411,7 @@ impl Lowerer<'_> {
     }
 
     fn lower_block(&mut self, body: &[ast::Stmt]) -> Vec<Stmt> {
-        let mut out = Vec::with_capacity(body.len());
+        let mut out = Vec::with_capacity(body.iter().filter(|s| lowers_to_stmt(s)).count());
         for stmt in body {
             if let Some(s) = self.lower_stmt(stmt) {
                 out.push(s);
@@ -395,13 +425,13 @@ impl Lowerer<'_> {
             self.cut(stmt.range());
             return None;
         }
+        // The span before the body's: the line index remembers the line
+        // asked last, and lowering then walks forward from it.
+        let span = self.span(stmt.range());
         self.depth += 1;
         let kind = self.lower_stmt_kind(stmt);
         self.depth -= 1;
-        kind.map(|kind| Stmt {
-            kind,
-            span: self.span(stmt.range()),
-        })
+        kind.map(|kind| Stmt { kind, span })
     }
 
     fn lower_stmt_kind(&mut self, stmt: &ast::Stmt) -> Option<StmtKind> {
@@ -419,7 +449,7 @@ impl Lowerer<'_> {
                     FunctionKind::Method
                 };
                 let id = self.lower_function_like(FnHeader {
-                    name: f.name.to_string(),
+                    name: f.name.as_str().to_owned(),
                     kind,
                     is_async: f.is_async,
                     decorators,
@@ -526,7 +556,7 @@ impl Lowerer<'_> {
                         }
                         Handler {
                             types: h.type_.as_deref().map(|e| self.lower_expr(e)),
-                            name: h.name.as_ref().map(ToString::to_string),
+                            name: h.name.as_ref().map(|n| n.as_str().to_owned()),
                             body: self.lower_block(&h.body),
                             span: self.span(h.range),
                         }
@@ -546,7 +576,9 @@ impl Lowerer<'_> {
                 }
             }
             ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
-                self.bind_import(stmt);
+                if self.top_level_imports.binary_search(&stmt.start()).is_err() {
+                    self.bind_import(stmt);
+                }
                 return None;
             }
             ast::Stmt::Expr(e) => StmtKind::Expr {
@@ -554,6 +586,7 @@ impl Lowerer<'_> {
             },
             ast::Stmt::Break(_) => StmtKind::Break,
             ast::Stmt::Continue(_) => StmtKind::Continue,
+            // Keep `lowers_to_stmt` in step.
             ast::Stmt::TypeAlias(_)
             | ast::Stmt::Global(_)
             | ast::Stmt::Nonlocal(_)
@@ -589,10 +622,11 @@ impl Lowerer<'_> {
     fn lower_class(&mut self, c: &ast::StmtClassDef) -> usize {
         self.declare_local(c.name.as_str());
         let id = self.classes.len();
+        let name = c.name.as_str();
         let qualname = match (self.class_stack.last(), self.frames.last().map(|f| f.id)) {
-            (Some(&outer), _) => format!("{}.{}", self.classes[outer].qualname, c.name),
-            (None, Some(0) | None) => c.name.to_string(),
-            (None, Some(f)) => format!("{}.<locals>.{}", self.functions[f].qualname, c.name),
+            (Some(&outer), _) => join(&self.classes[outer].qualname, name),
+            (None, Some(0) | None) => name.to_owned(),
+            (None, Some(f)) => join(&self.functions[f].qualname, &join("<locals>", name)),
         };
         let bases = c
             .arguments
@@ -606,7 +640,7 @@ impl Lowerer<'_> {
             .collect();
         self.classes.push(Class {
             id,
-            name: c.name.to_string(),
+            name: name.to_owned(),
             qualname,
             bases,
             decorators,
@@ -649,11 +683,11 @@ impl Lowerer<'_> {
     fn lower_expr_kind(&mut self, expr: &ast::Expr) -> ExprKind {
         match expr {
             ast::Expr::Name(n) => ExprKind::Name {
-                id: n.id.to_string(),
+                id: n.id.as_str().to_owned(),
             },
             ast::Expr::Attribute(a) => ExprKind::Attribute {
                 value: self.boxed(&a.value),
-                attr: a.attr.to_string(),
+                attr: a.attr.as_str().to_owned(),
             },
             ast::Expr::Call(c) => ExprKind::Call(Box::new(self.lower_call(c))),
             ast::Expr::Await(a) => ExprKind::Await {
@@ -856,7 +890,7 @@ impl Lowerer<'_> {
                 ArgSpread::None
             };
             args.push(Arg {
-                name: k.arg.as_ref().map(ToString::to_string),
+                name: k.arg.as_ref().map(|a| a.as_str().to_owned()),
                 value: self.lower_expr(&k.value),
                 spread,
             });
@@ -931,6 +965,86 @@ impl Lowerer<'_> {
             element: Box::new(element),
             clauses,
         }
+    }
+}
+
+/// How many functions and classes a module defines, nested ones included:
+/// both lists are sized once (a function is large).
+fn count_definitions(body: &[ast::Stmt]) -> (usize, usize) {
+    let (mut functions, mut classes) = (0, 0);
+    let mut blocks = vec![body];
+    while let Some(block) = blocks.pop() {
+        for stmt in block {
+            match stmt {
+                ast::Stmt::FunctionDef(f) => {
+                    functions += 1;
+                    blocks.push(&f.body);
+                }
+                ast::Stmt::ClassDef(c) => {
+                    classes += 1;
+                    blocks.push(&c.body);
+                }
+                ast::Stmt::If(i) => {
+                    blocks.push(&i.body);
+                    blocks.extend(i.elif_else_clauses.iter().map(|c| c.body.as_slice()));
+                }
+                ast::Stmt::For(f) => blocks.extend([f.body.as_slice(), &f.orelse]),
+                ast::Stmt::While(w) => blocks.extend([w.body.as_slice(), &w.orelse]),
+                ast::Stmt::With(w) => blocks.push(&w.body),
+                ast::Stmt::Try(t) => {
+                    blocks.extend([t.body.as_slice(), &t.orelse, &t.finalbody]);
+                    blocks.extend(
+                        t.handlers
+                            .iter()
+                            .map(|ast::ExceptHandler::ExceptHandler(h)| h.body.as_slice()),
+                    );
+                }
+                ast::Stmt::Match(m) => blocks.extend(m.cases.iter().map(|c| c.body.as_slice())),
+                _ => {}
+            }
+        }
+    }
+    (functions, classes)
+}
+
+/// Whether `lower_stmt_kind` makes a statement of `stmt` (the size of a
+/// block, as a statement is large).
+fn lowers_to_stmt(stmt: &ast::Stmt) -> bool {
+    !matches!(
+        stmt,
+        ast::Stmt::Import(_)
+            | ast::Stmt::ImportFrom(_)
+            | ast::Stmt::TypeAlias(_)
+            | ast::Stmt::Global(_)
+            | ast::Stmt::Nonlocal(_)
+            | ast::Stmt::Pass(_)
+            | ast::Stmt::IpyEscapeCommand(_)
+    )
+}
+
+/// `a.b` joined with a dot, in one allocation.
+fn join(a: &str, b: &str) -> String {
+    let mut joined = String::with_capacity(a.len() + 1 + b.len());
+    joined.push_str(a);
+    joined.push('.');
+    joined.push_str(b);
+    joined
+}
+
+/// The length of `.b.c` in the name/attribute chain `a.b.c`.
+fn tail_len(expr: &Expr) -> usize {
+    match &expr.kind {
+        ExprKind::Attribute { value, attr } => tail_len(value) + 1 + attr.len(),
+        _ => 0,
+    }
+}
+
+/// Appends `.b.c` of the name/attribute chain `a.b.c`.
+fn push_tail(expr: &Expr, path: &mut String) {
+    if let ExprKind::Attribute { value, attr } = &expr.kind {
+        push_tail(value, path);
+        path.push('.');
+        path.push_str(attr);
     }
 }
 
