@@ -37,7 +37,9 @@ pub enum StmtKind {
         then: Block,
         orelse: Block,
     },
-    Loop(Loop),
+    /// Boxed: loops are rare and the largest kind, and every statement
+    /// is as large as the largest kind.
+    Loop(Box<Loop>),
     /// Python `with`/`async with`; JS `using`. Items are entered in order.
     With {
         items: Vec<WithItem>,

@@ -498,7 +498,7 @@ impl Lowerer<'_> {
             }
             ast::Stmt::For(f) => {
                 self.declare_target(&f.target);
-                StmtKind::Loop(Loop {
+                StmtKind::Loop(Box::new(Loop {
                     kind: LoopKind::ForEach,
                     is_async: f.is_async,
                     iter: Some(self.lower_expr(&f.iter)),
@@ -506,9 +506,9 @@ impl Lowerer<'_> {
                     test: None,
                     body: self.lower_block(&f.body),
                     orelse: self.lower_block(&f.orelse),
-                })
+                }))
             }
-            ast::Stmt::While(w) => StmtKind::Loop(Loop {
+            ast::Stmt::While(w) => StmtKind::Loop(Box::new(Loop {
                 kind: LoopKind::While,
                 is_async: false,
                 iter: None,
@@ -516,7 +516,7 @@ impl Lowerer<'_> {
                 test: Some(self.lower_expr(&w.test)),
                 body: self.lower_block(&w.body),
                 orelse: self.lower_block(&w.orelse),
-            }),
+            })),
             ast::Stmt::If(i) => self.lower_if(&i.test, &i.body, &i.elif_else_clauses),
             ast::Stmt::With(w) => {
                 let items = w
