@@ -39,6 +39,7 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
         functions: Vec::new(),
         classes: Vec::new(),
         frames: Vec::new(),
+        spare_locals: Vec::new(),
         class_stack: Vec::new(),
         depth: 0,
         depth_cut: None,
@@ -102,9 +103,10 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
     }
 }
 
-struct Frame {
+struct Frame<'a> {
     id: usize,
-    locals: FxHashSet<String>,
+    /// Names bound in the function, borrowed from the syntax tree.
+    locals: FxHashSet<&'a str>,
     is_generator: bool,
 }
 
@@ -127,7 +129,9 @@ struct Lowerer<'a> {
     imports: Vec<Import>,
     functions: Vec<Function>,
     classes: Vec<Class>,
-    frames: Vec<Frame>,
+    frames: Vec<Frame<'a>>,
+    /// Emptied sets of locals of finished functions, for the next ones.
+    spare_locals: Vec<FxHashSet<&'a str>>,
     class_stack: Vec<usize>,
     depth: u32,
     /// The first place nesting was cut at `MAX_DEPTH`.
@@ -140,7 +144,7 @@ struct Lowerer<'a> {
     import_keys: FxHashSet<u64>,
 }
 
-impl Lowerer<'_> {
+impl<'a> Lowerer<'a> {
     fn span(&self, range: TextRange) -> Span {
         self.index
             .span(range.start().to_u32(), range.end().to_u32())
@@ -154,7 +158,7 @@ impl Lowerer<'_> {
 
     /// Binds imports and top-level definitions before any body is lowered,
     /// so a call above a definition still resolves.
-    fn bind_top_level(&mut self, body: &[ast::Stmt]) {
+    fn bind_top_level(&mut self, body: &'a [ast::Stmt]) {
         for stmt in body {
             match stmt {
                 ast::Stmt::FunctionDef(f) => self.bind_own(f.name.as_str()),
@@ -198,7 +202,7 @@ impl Lowerer<'_> {
         self.scope.bind(name, join(&self.module, name));
     }
 
-    fn bind_import(&mut self, stmt: &ast::Stmt) {
+    fn bind_import(&mut self, stmt: &'a ast::Stmt) {
         match stmt {
             ast::Stmt::Import(i) => {
                 for alias in &i.names {
@@ -271,16 +275,15 @@ impl Lowerer<'_> {
         });
     }
 
-    fn declare_local(&mut self, name: &str) {
+    fn declare_local(&mut self, name: &'a str) {
         if let Some(frame) = self.frames.last_mut()
             && frame.id != 0
-            && !frame.locals.contains(name)
         {
-            frame.locals.insert(name.to_owned());
+            frame.locals.insert(name);
         }
     }
 
-    fn declare_target(&mut self, target: &ast::Expr) {
+    fn declare_target(&mut self, target: &'a ast::Expr) {
         match target {
             ast::Expr::Name(n) => self.declare_local(n.id.as_str()),
             ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| self.declare_target(e)),
@@ -315,7 +318,7 @@ impl Lowerer<'_> {
         Some(path)
     }
 
-    fn lower_function_like(&mut self, header: FnHeader<'_>) -> usize {
+    fn lower_function_like(&mut self, header: FnHeader<'a>) -> usize {
         let id = self.functions.len();
         let parent = self.frames.last().map(|f| f.id);
         let class = if header.kind == FunctionKind::Method {
@@ -328,10 +331,9 @@ impl Lowerer<'_> {
             .params
             .map(|p| self.lower_params(p))
             .unwrap_or_default();
-        let mut locals = FxHashSet::default();
-        locals.reserve(params.len());
-        for p in &params {
-            locals.insert(p.name.clone());
+        let mut locals = self.spare_locals.pop().unwrap_or_default();
+        if let Some(p) = header.params {
+            locals.extend(p.iter().map(|p| p.name().as_str()));
         }
         let returns = header.returns.map(|r| self.lower_expr(r));
         self.functions.push(Function {
@@ -358,7 +360,9 @@ impl Lowerer<'_> {
         let saved_classes = std::mem::take(&mut self.class_stack);
         let body = self.lower_block(header.body);
         self.class_stack = saved_classes;
-        let frame = self.frames.pop().expect("frame pushed above");
+        let mut frame = self.frames.pop().expect("frame pushed above");
+        frame.locals.clear();
+        self.spare_locals.push(std::mem::take(&mut frame.locals));
         let function = &mut self.functions[id];
         function.body = body;
         function.is_generator = frame.is_generator;
@@ -375,7 +379,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_params(&mut self, params: &ast::Parameters) -> Vec<Param> {
+    fn lower_params(&mut self, params: &'a ast::Parameters) -> Vec<Param> {
         let mut out = Vec::with_capacity(params.len());
         for p in params.posonlyargs.iter().chain(params.args.iter()) {
             out.push(self.lower_param(&p.parameter, p.default.as_deref(), ParamKind::Positional));
@@ -394,8 +398,8 @@ impl Lowerer<'_> {
 
     fn lower_param(
         &mut self,
-        p: &ast::Parameter,
-        default: Option<&ast::Expr>,
+        p: &'a ast::Parameter,
+        default: Option<&'a ast::Expr>,
         kind: ParamKind,
     ) -> Param {
         Param {
@@ -407,7 +411,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_block(&mut self, body: &[ast::Stmt]) -> Vec<Stmt> {
+    fn lower_block(&mut self, body: &'a [ast::Stmt]) -> Vec<Stmt> {
         let mut out = Vec::with_capacity(body.iter().filter(|s| lowers_to_stmt(s)).count());
         for stmt in body {
             if let Some(s) = self.lower_stmt(stmt) {
@@ -417,7 +421,7 @@ impl Lowerer<'_> {
         out
     }
 
-    fn lower_stmt(&mut self, stmt: &ast::Stmt) -> Option<Stmt> {
+    fn lower_stmt(&mut self, stmt: &'a ast::Stmt) -> Option<Stmt> {
         if self.depth > MAX_DEPTH {
             self.cut(stmt.range());
             return None;
@@ -431,7 +435,7 @@ impl Lowerer<'_> {
         kind.map(|kind| Stmt { kind, span })
     }
 
-    fn lower_stmt_kind(&mut self, stmt: &ast::Stmt) -> Option<StmtKind> {
+    fn lower_stmt_kind(&mut self, stmt: &'a ast::Stmt) -> Option<StmtKind> {
         Some(match stmt {
             ast::Stmt::FunctionDef(f) => {
                 self.declare_local(f.name.as_str());
@@ -594,9 +598,9 @@ impl Lowerer<'_> {
 
     fn lower_if(
         &mut self,
-        test: &ast::Expr,
-        body: &[ast::Stmt],
-        clauses: &[ast::ElifElseClause],
+        test: &'a ast::Expr,
+        body: &'a [ast::Stmt],
+        clauses: &'a [ast::ElifElseClause],
     ) -> StmtKind {
         let test = self.lower_expr(test);
         let then = self.lower_block(body);
@@ -616,7 +620,7 @@ impl Lowerer<'_> {
         StmtKind::If { test, then, orelse }
     }
 
-    fn lower_class(&mut self, c: &ast::StmtClassDef) -> usize {
+    fn lower_class(&mut self, c: &'a ast::StmtClassDef) -> usize {
         self.declare_local(c.name.as_str());
         let id = self.classes.len();
         let name = c.name.as_str();
@@ -652,11 +656,11 @@ impl Lowerer<'_> {
         id
     }
 
-    fn lower_exprs(&mut self, exprs: &[ast::Expr]) -> Vec<Expr> {
+    fn lower_exprs(&mut self, exprs: &'a [ast::Expr]) -> Vec<Expr> {
         exprs.iter().map(|e| self.lower_expr(e)).collect()
     }
 
-    fn lower_expr(&mut self, expr: &ast::Expr) -> Expr {
+    fn lower_expr(&mut self, expr: &'a ast::Expr) -> Expr {
         let span = self.span(expr.range());
         if self.depth > MAX_DEPTH {
             self.cut(expr.range());
@@ -673,11 +677,11 @@ impl Lowerer<'_> {
         Expr { kind, span }
     }
 
-    fn boxed(&mut self, expr: &ast::Expr) -> Box<Expr> {
+    fn boxed(&mut self, expr: &'a ast::Expr) -> Box<Expr> {
         Box::new(self.lower_expr(expr))
     }
 
-    fn lower_expr_kind(&mut self, expr: &ast::Expr) -> ExprKind {
+    fn lower_expr_kind(&mut self, expr: &'a ast::Expr) -> ExprKind {
         match expr {
             ast::Expr::Name(n) => ExprKind::Name {
                 id: n.id.as_str().to_owned(),
@@ -865,7 +869,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_call(&mut self, c: &ast::ExprCall) -> Call {
+    fn lower_call(&mut self, c: &'a ast::ExprCall) -> Call {
         let callee = self.lower_expr(&c.func);
         let qualified = self.qualify(&callee);
         let mut args = Vec::with_capacity(c.arguments.args.len() + c.arguments.keywords.len());
@@ -899,7 +903,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_fstring(&mut self, f: &ast::ExprFString) -> ExprKind {
+    fn lower_fstring(&mut self, f: &'a ast::ExprFString) -> ExprKind {
         let mut text = String::new();
         let mut values = Vec::new();
         for part in &f.value {
@@ -924,9 +928,9 @@ impl Lowerer<'_> {
     fn lower_comprehension(
         &mut self,
         kind: CollectionKind,
-        element: &ast::Expr,
-        key: Option<&ast::Expr>,
-        generators: &[ast::Comprehension],
+        element: &'a ast::Expr,
+        key: Option<&'a ast::Expr>,
+        generators: &'a [ast::Comprehension],
     ) -> ExprKind {
         let clauses = generators
             .iter()
