@@ -223,15 +223,20 @@ fn warning(rel: &str, line: Option<u32>, kind: WarningKind, message: String) -> 
 /// Reads a text file: size-capped, not binary, UTF-8. The error says why,
 /// for a warning.
 pub(crate) fn read_source(abs: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(abs).map_err(|e| format!("cannot read file: {e}"))?;
-    if meta.len() > MAX_FILE_BYTES {
+    let cannot = |e: std::io::Error| format!("cannot read file: {e}");
+    // One open, then the size from the open file: a second lookup of the
+    // path showed in profiles.
+    let mut file = std::fs::File::open(abs).map_err(cannot)?;
+    let len = file.metadata().map_err(cannot)?.len();
+    if len > MAX_FILE_BYTES {
         return Err(format!(
             "skipped: {} MiB is over the {} MiB limit",
-            meta.len() >> 20,
+            len >> 20,
             MAX_FILE_BYTES >> 20
         ));
     }
-    let bytes = std::fs::read(abs).map_err(|e| format!("cannot read file: {e}"))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(cannot)?;
     if bytes.contains(&0) {
         return Err("skipped: binary content (NUL bytes)".into());
     }

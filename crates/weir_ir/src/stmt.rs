@@ -38,7 +38,8 @@ pub enum StmtKind {
         then: Block,
         orelse: Block,
     },
-    /// Boxed: a loop is the largest statement kind.
+    /// Boxed: loops are rare and the largest kind, and every statement
+    /// is as large as the largest kind.
     Loop(Box<Loop>),
     /// Python `with`/`async with`; JS `using`. Items are entered in order.
     With {

@@ -40,15 +40,17 @@ impl LineIndex {
     /// 0-based index of the line holding `offset`.
     fn line_index(&self, offset: u32) -> usize {
         let last = self.last.get();
-        let on_last = self.starts[last] <= offset
-            && self.starts.get(last + 1).is_none_or(|&next| offset < next);
-        if on_last {
-            return last;
+        if self.starts[last] <= offset {
+            // The line asked last, or the next one: lowering walks forward.
+            if self.starts.get(last + 1).is_none_or(|&next| offset < next) {
+                return last;
+            }
+            if self.starts.get(last + 2).is_none_or(|&next| offset < next) {
+                self.last.set(last + 1);
+                return last + 1;
+            }
         }
-        let idx = match self.starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
+        let idx = self.starts.partition_point(|&start| start <= offset) - 1;
         self.last.set(idx);
         idx
     }
@@ -61,13 +63,21 @@ impl LineIndex {
     pub fn span(&self, start: u32, end: u32) -> Span {
         let idx = self.line_index(start);
         let col = start - self.starts[idx] + 1;
-        let end_line = self.line(end.saturating_sub(1).max(start));
+        // The last line is searched from the first without moving the
+        // remembered line, which the next node most likely starts on.
+        let last_byte = end.saturating_sub(1).max(start);
+        let after = &self.starts[idx + 1..];
+        let end_idx = if after.first().is_none_or(|&next| last_byte < next) {
+            idx
+        } else {
+            idx + after.partition_point(|&start| start <= last_byte)
+        };
         Span {
             start,
             end,
             line: u32::try_from(idx + 1).unwrap_or(u32::MAX),
             col,
-            end_line,
+            end_line: u32::try_from(end_idx + 1).unwrap_or(u32::MAX),
         }
     }
 }
@@ -120,5 +130,62 @@ mod tests {
         }
         assert_eq!(source_lines("x\n\ny").collect::<Vec<_>>(), ["x", "", "y"]);
         assert_eq!(source_lines("").count(), 0);
+    }
+
+    /// Spans agree with counting line breaks, whatever order they are
+    /// asked in (the index remembers the line asked last).
+    #[test]
+    fn spans_agree_with_counting_line_breaks() {
+        fn naive(source: &str, offset: u32) -> (u32, u32) {
+            let before = &source[..offset as usize];
+            let mut line = 1;
+            let mut line_start = 0;
+            let bytes = before.as_bytes();
+            for (i, &b) in bytes.iter().enumerate() {
+                let breaks =
+                    b == b'\n' || (b == b'\r' && source.as_bytes().get(i + 1) != Some(&b'\n'));
+                if breaks {
+                    line += 1;
+                    line_start = i + 1;
+                }
+            }
+            (line, offset - u32::try_from(line_start).unwrap() + 1)
+        }
+        for source in [
+            "a = 1\nb = [\n  2,\n  3]\n\n\nc = f(\n)\n",
+            "x\r\ny\rz\n\r\nlast",
+            "one line",
+            "\n\n\n",
+        ] {
+            let len = u32::try_from(source.len()).unwrap();
+            let pairs: Vec<(u32, u32)> = (0..=len)
+                .flat_map(|s| (s..=len).map(move |e| (s, e)))
+                .collect();
+            let index = LineIndex::new(source);
+            // Forward, backward and leaping orders.
+            let orders = [
+                pairs.clone(),
+                pairs.iter().rev().copied().collect(),
+                pairs
+                    .iter()
+                    .step_by(7)
+                    .chain(pairs.iter().step_by(3))
+                    .copied()
+                    .collect::<Vec<_>>(),
+            ];
+            for order in orders {
+                for (start, end) in order {
+                    let span = index.span(start, end);
+                    let (line, col) = naive(source, start);
+                    let (end_line, _) = naive(source, end.saturating_sub(1).max(start));
+                    assert_eq!(
+                        (span.line, span.col, span.end_line),
+                        (line, col, end_line),
+                        "{source:?} {start}..{end}"
+                    );
+                    assert_eq!(index.line(end), naive(source, end).0, "{source:?} {end}");
+                }
+            }
+        }
     }
 }

@@ -1,10 +1,10 @@
 //! Lowers ruff's Python AST into weir's IR.
 
-use std::collections::HashSet;
-
 use ruff_python_ast as ast;
 use ruff_python_parser::{Mode, ParseOptions, parse_unchecked};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+use rustc_hash::{FxHashSet, FxHasher};
+use std::hash::{Hash, Hasher};
 use weir_ir::{
     Arg, ArgSpread, Call, Class, ClauseKind, Comment, CompClause, Compare, Comprehension, Expr,
     ExprKind, Function, FunctionKind, Handler, Import, ImportTable, Language, Literal, Loop,
@@ -39,9 +39,12 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
         functions: Vec::new(),
         classes: Vec::new(),
         frames: Vec::new(),
+        spare_locals: Vec::new(),
         class_stack: Vec::new(),
         depth: 0,
         depth_cut: None,
+        top_level_imports: Vec::new(),
+        import_keys: FxHashSet::default(),
     };
     let diagnostics = parsed
         .errors()
@@ -51,16 +54,13 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
             span: lowerer.span(e.location),
         })
         .collect();
-    let comments = parsed
-        .tokens()
-        .iter()
-        .filter(|t| t.kind() == ast::token::TokenKind::Comment)
+    let comments = comment_tokens(source, parsed.tokens())
         .map(|t| {
             let start = t.range().start().to_usize();
             let line_start = source[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
             Comment {
                 line: index.line(t.range().start().to_u32()),
-                text: source[t.range()].to_string(),
+                text: source[t.range()].to_owned(),
                 trailing: !source[line_start..start].trim().is_empty(),
             }
         })
@@ -69,7 +69,11 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
         ast::Mod::Module(m) => &m.body,
         ast::Mod::Expression(_) => &[],
     };
+    let (functions, classes) = count_definitions(body);
+    lowerer.functions.reserve_exact(functions + 1);
+    lowerer.classes.reserve_exact(classes);
     lowerer.bind_top_level(body);
+    lowerer.top_level_imports.sort_unstable();
     let whole = TextRange::new(
         0.into(),
         ruff_text_size::TextSize::try_from(source.len()).unwrap_or_default(),
@@ -99,9 +103,10 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
     }
 }
 
-struct Frame {
+struct Frame<'a> {
     id: usize,
-    locals: HashSet<String>,
+    /// Names bound in the function, borrowed from the syntax tree.
+    locals: FxHashSet<&'a str>,
     is_generator: bool,
 }
 
@@ -124,14 +129,22 @@ struct Lowerer<'a> {
     imports: Vec<Import>,
     functions: Vec<Function>,
     classes: Vec<Class>,
-    frames: Vec<Frame>,
+    frames: Vec<Frame<'a>>,
+    /// Emptied sets of locals of finished functions, for the next ones.
+    spare_locals: Vec<FxHashSet<&'a str>>,
     class_stack: Vec<usize>,
     depth: u32,
     /// The first place nesting was cut at `MAX_DEPTH`.
     depth_cut: Option<Span>,
+    /// Where the import statements bound before lowering start: lowering
+    /// meets them again and has nothing left to add.
+    top_level_imports: Vec<TextSize>,
+    /// Hashes of the `(alias, target)` pairs in `imports`: most imports
+    /// are new, and this says so without comparing with every earlier one.
+    import_keys: FxHashSet<u64>,
 }
 
-impl Lowerer<'_> {
+impl<'a> Lowerer<'a> {
     fn span(&self, range: TextRange) -> Span {
         self.index
             .span(range.start().to_u32(), range.end().to_u32())
@@ -145,28 +158,25 @@ impl Lowerer<'_> {
 
     /// Binds imports and top-level definitions before any body is lowered,
     /// so a call above a definition still resolves.
-    fn bind_top_level(&mut self, body: &[ast::Stmt]) {
+    fn bind_top_level(&mut self, body: &'a [ast::Stmt]) {
         for stmt in body {
             match stmt {
-                ast::Stmt::FunctionDef(f) => self
-                    .scope
-                    .bind(f.name.as_str(), format!("{}.{}", self.module, f.name)),
-                ast::Stmt::ClassDef(c) => self
-                    .scope
-                    .bind(c.name.as_str(), format!("{}.{}", self.module, c.name)),
-                ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => self.bind_import(stmt),
+                ast::Stmt::FunctionDef(f) => self.bind_own(f.name.as_str()),
+                ast::Stmt::ClassDef(c) => self.bind_own(c.name.as_str()),
+                ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
+                    self.top_level_imports.push(stmt.start());
+                    self.bind_import(stmt);
+                }
                 ast::Stmt::Assign(a) => {
                     for target in &a.targets {
                         if let ast::Expr::Name(n) = target {
-                            self.scope
-                                .bind(n.id.as_str(), format!("{}.{}", self.module, n.id));
+                            self.bind_own(n.id.as_str());
                         }
                     }
                 }
                 ast::Stmt::AnnAssign(a) => {
                     if let ast::Expr::Name(n) = a.target.as_ref() {
-                        self.scope
-                            .bind(n.id.as_str(), format!("{}.{}", self.module, n.id));
+                        self.bind_own(n.id.as_str());
                     }
                 }
                 // `try: import ujson as json / except ImportError: import json`
@@ -187,15 +197,20 @@ impl Lowerer<'_> {
         }
     }
 
-    fn bind_import(&mut self, stmt: &ast::Stmt) {
+    /// Binds a top-level definition of this module to its qualified name.
+    fn bind_own(&mut self, name: &str) {
+        self.scope.bind(name, join(&self.module, name));
+    }
+
+    fn bind_import(&mut self, stmt: &'a ast::Stmt) {
         match stmt {
             ast::Stmt::Import(i) => {
                 for alias in &i.names {
-                    let target = alias.name.to_string();
+                    let target = alias.name.as_str().to_owned();
                     let local = match &alias.asname {
-                        Some(asname) => asname.to_string(),
+                        Some(asname) => asname.as_str().to_owned(),
                         // `import os.path` binds `os`.
-                        None => target.split('.').next().unwrap_or(&target).to_string(),
+                        None => target.split('.').next().unwrap_or(&target).to_owned(),
                     };
                     let bound = if alias.asname.is_some() {
                         target
@@ -209,14 +224,14 @@ impl Lowerer<'_> {
                 let from = i
                     .module
                     .as_ref()
-                    .map(ToString::to_string)
+                    .map(|m| m.as_str().to_owned())
                     .unwrap_or_default();
                 let base = if i.level > 0 {
                     let base = relative_base(&self.module, self.is_package, i.level);
                     match (base.is_empty(), from.is_empty()) {
                         (true, _) => from,
                         (false, true) => base,
-                        (false, false) => format!("{base}.{from}"),
+                        (false, false) => join(&base, &from),
                     }
                 } else {
                     from
@@ -225,8 +240,12 @@ impl Lowerer<'_> {
                     if alias.name.as_str() == "*" {
                         continue;
                     }
-                    let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                    self.add_import(local, format!("{base}.{}", alias.name), alias.range);
+                    let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                    self.add_import(
+                        local.to_owned(),
+                        join(&base, alias.name.as_str()),
+                        alias.range,
+                    );
                 }
             }
             _ => {}
@@ -234,14 +253,20 @@ impl Lowerer<'_> {
     }
 
     fn add_import(&mut self, alias: String, target: String, range: TextRange) {
-        let span = self.span(range);
-        if self
-            .imports
-            .iter()
-            .any(|i| i.alias == alias && i.target == target)
+        let key = {
+            let mut hasher = FxHasher::default();
+            (&alias, &target).hash(&mut hasher);
+            hasher.finish()
+        };
+        if !self.import_keys.insert(key)
+            && self
+                .imports
+                .iter()
+                .any(|i| i.alias == alias && i.target == target)
         {
             return;
         }
+        let span = self.span(range);
         self.scope.bind(alias.clone(), target.clone());
         self.imports.push(Import {
             alias,
@@ -250,15 +275,15 @@ impl Lowerer<'_> {
         });
     }
 
-    fn declare_local(&mut self, name: &str) {
+    fn declare_local(&mut self, name: &'a str) {
         if let Some(frame) = self.frames.last_mut()
             && frame.id != 0
         {
-            frame.locals.insert(name.to_string());
+            frame.locals.insert(name);
         }
     }
 
-    fn declare_target(&mut self, target: &ast::Expr) {
+    fn declare_target(&mut self, target: &'a ast::Expr) {
         match target {
             ast::Expr::Name(n) => self.declare_local(n.id.as_str()),
             ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| self.declare_target(e)),
@@ -272,24 +297,28 @@ impl Lowerer<'_> {
         self.frames.iter().rev().any(|f| f.locals.contains(name))
     }
 
-    /// The qualified name of a callee written as a dotted path.
+    /// The qualified name of a callee written as a dotted path: the path
+    /// resolved through the module's scope (`ImportTable::resolve`), else a
+    /// builtin's. The path is only built once it resolves.
     fn qualify(&self, callee: &Expr) -> Option<String> {
-        // Most callees hang off a local (`self.x()`, `session.get()`): find
-        // that out before building the dotted path.
-        if self.is_local(head_name(callee)?) {
+        // Most callees hang off a local (`self.x()`, `session.get()`).
+        let head = head_name(callee)?;
+        if self.is_local(head) {
             return None;
         }
-        let dotted = callee.dotted()?;
-        let head = dotted.split('.').next().unwrap_or(&dotted);
-        if let Some(q) = self.scope.resolve(&dotted) {
-            return Some(q);
-        }
-        BUILTINS
-            .contains(&head)
-            .then(|| format!("builtins.{dotted}"))
+        let (prefix, head) = match self.scope.get(head) {
+            Some(target) => (target, ""),
+            None if BUILTINS.contains(&head) => ("builtins.", head),
+            None => return None,
+        };
+        let mut path = String::with_capacity(prefix.len() + head.len() + tail_len(callee));
+        path.push_str(prefix);
+        path.push_str(head);
+        push_tail(callee, &mut path);
+        Some(path)
     }
 
-    fn lower_function_like(&mut self, header: FnHeader<'_>) -> usize {
+    fn lower_function_like(&mut self, header: FnHeader<'a>) -> usize {
         let id = self.functions.len();
         let parent = self.frames.last().map(|f| f.id);
         let class = if header.kind == FunctionKind::Method {
@@ -298,13 +327,13 @@ impl Lowerer<'_> {
             None
         };
         let qualname = self.qualname_for(&header.name, parent, class);
-        let mut locals = HashSet::new();
         let params = header
             .params
             .map(|p| self.lower_params(p))
             .unwrap_or_default();
-        for p in &params {
-            locals.insert(p.name.clone());
+        let mut locals = self.spare_locals.pop().unwrap_or_default();
+        if let Some(p) = header.params {
+            locals.extend(p.iter().map(|p| p.name().as_str()));
         }
         let returns = header.returns.map(|r| self.lower_expr(r));
         self.functions.push(Function {
@@ -331,7 +360,9 @@ impl Lowerer<'_> {
         let saved_classes = std::mem::take(&mut self.class_stack);
         let body = self.lower_block(header.body);
         self.class_stack = saved_classes;
-        let frame = self.frames.pop().expect("frame pushed above");
+        let mut frame = self.frames.pop().expect("frame pushed above");
+        frame.locals.clear();
+        self.spare_locals.push(std::mem::take(&mut frame.locals));
         let function = &mut self.functions[id];
         function.body = body;
         function.is_generator = frame.is_generator;
@@ -340,16 +371,16 @@ impl Lowerer<'_> {
 
     fn qualname_for(&self, name: &str, parent: Option<usize>, class: Option<usize>) -> String {
         if let Some(class) = class {
-            return format!("{}.{name}", self.classes[class].qualname);
+            return join(&self.classes[class].qualname, name);
         }
         match parent {
-            Some(0) | None => name.to_string(),
-            Some(p) => format!("{}.<locals>.{name}", self.functions[p].qualname),
+            Some(0) | None => name.to_owned(),
+            Some(p) => join(&self.functions[p].qualname, &join("<locals>", name)),
         }
     }
 
-    fn lower_params(&mut self, params: &ast::Parameters) -> Vec<Param> {
-        let mut out = Vec::new();
+    fn lower_params(&mut self, params: &'a ast::Parameters) -> Vec<Param> {
+        let mut out = Vec::with_capacity(params.len());
         for p in params.posonlyargs.iter().chain(params.args.iter()) {
             out.push(self.lower_param(&p.parameter, p.default.as_deref(), ParamKind::Positional));
         }
@@ -367,12 +398,12 @@ impl Lowerer<'_> {
 
     fn lower_param(
         &mut self,
-        p: &ast::Parameter,
-        default: Option<&ast::Expr>,
+        p: &'a ast::Parameter,
+        default: Option<&'a ast::Expr>,
         kind: ParamKind,
     ) -> Param {
         Param {
-            name: p.name.to_string(),
+            name: p.name.as_str().to_owned(),
             kind,
             annotation: p.annotation.as_deref().map(|a| self.lower_expr(a)),
             default: default.map(|d| self.lower_expr(d)),
@@ -380,8 +411,8 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_block(&mut self, body: &[ast::Stmt]) -> Vec<Stmt> {
-        let mut out = Vec::with_capacity(body.len());
+    fn lower_block(&mut self, body: &'a [ast::Stmt]) -> Vec<Stmt> {
+        let mut out = Vec::with_capacity(body.iter().filter(|s| lowers_to_stmt(s)).count());
         for stmt in body {
             if let Some(s) = self.lower_stmt(stmt) {
                 out.push(s);
@@ -390,21 +421,21 @@ impl Lowerer<'_> {
         out
     }
 
-    fn lower_stmt(&mut self, stmt: &ast::Stmt) -> Option<Stmt> {
+    fn lower_stmt(&mut self, stmt: &'a ast::Stmt) -> Option<Stmt> {
         if self.depth > MAX_DEPTH {
             self.cut(stmt.range());
             return None;
         }
+        // The span before the body's: the line index remembers the line
+        // asked last, and lowering then walks forward from it.
+        let span = self.span(stmt.range());
         self.depth += 1;
         let kind = self.lower_stmt_kind(stmt);
         self.depth -= 1;
-        kind.map(|kind| Stmt {
-            kind,
-            span: self.span(stmt.range()),
-        })
+        kind.map(|kind| Stmt { kind, span })
     }
 
-    fn lower_stmt_kind(&mut self, stmt: &ast::Stmt) -> Option<StmtKind> {
+    fn lower_stmt_kind(&mut self, stmt: &'a ast::Stmt) -> Option<StmtKind> {
         Some(match stmt {
             ast::Stmt::FunctionDef(f) => {
                 self.declare_local(f.name.as_str());
@@ -419,7 +450,7 @@ impl Lowerer<'_> {
                     FunctionKind::Method
                 };
                 let id = self.lower_function_like(FnHeader {
-                    name: f.name.to_string(),
+                    name: f.name.as_str().to_owned(),
                     kind,
                     is_async: f.is_async,
                     decorators,
@@ -526,7 +557,7 @@ impl Lowerer<'_> {
                         }
                         Handler {
                             types: h.type_.as_deref().map(|e| self.lower_expr(e)),
-                            name: h.name.as_ref().map(ToString::to_string),
+                            name: h.name.as_ref().map(|n| n.as_str().to_owned()),
                             body: self.lower_block(&h.body),
                             span: self.span(h.range),
                         }
@@ -546,7 +577,9 @@ impl Lowerer<'_> {
                 }
             }
             ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
-                self.bind_import(stmt);
+                if self.top_level_imports.binary_search(&stmt.start()).is_err() {
+                    self.bind_import(stmt);
+                }
                 return None;
             }
             ast::Stmt::Expr(e) => StmtKind::Expr {
@@ -554,6 +587,7 @@ impl Lowerer<'_> {
             },
             ast::Stmt::Break(_) => StmtKind::Break,
             ast::Stmt::Continue(_) => StmtKind::Continue,
+            // Keep `lowers_to_stmt` in step.
             ast::Stmt::TypeAlias(_)
             | ast::Stmt::Global(_)
             | ast::Stmt::Nonlocal(_)
@@ -564,9 +598,9 @@ impl Lowerer<'_> {
 
     fn lower_if(
         &mut self,
-        test: &ast::Expr,
-        body: &[ast::Stmt],
-        clauses: &[ast::ElifElseClause],
+        test: &'a ast::Expr,
+        body: &'a [ast::Stmt],
+        clauses: &'a [ast::ElifElseClause],
     ) -> StmtKind {
         let test = self.lower_expr(test);
         let then = self.lower_block(body);
@@ -586,13 +620,14 @@ impl Lowerer<'_> {
         StmtKind::If { test, then, orelse }
     }
 
-    fn lower_class(&mut self, c: &ast::StmtClassDef) -> usize {
+    fn lower_class(&mut self, c: &'a ast::StmtClassDef) -> usize {
         self.declare_local(c.name.as_str());
         let id = self.classes.len();
+        let name = c.name.as_str();
         let qualname = match (self.class_stack.last(), self.frames.last().map(|f| f.id)) {
-            (Some(&outer), _) => format!("{}.{}", self.classes[outer].qualname, c.name),
-            (None, Some(0) | None) => c.name.to_string(),
-            (None, Some(f)) => format!("{}.<locals>.{}", self.functions[f].qualname, c.name),
+            (Some(&outer), _) => join(&self.classes[outer].qualname, name),
+            (None, Some(0) | None) => name.to_owned(),
+            (None, Some(f)) => join(&self.functions[f].qualname, &join("<locals>", name)),
         };
         let bases = c
             .arguments
@@ -606,7 +641,7 @@ impl Lowerer<'_> {
             .collect();
         self.classes.push(Class {
             id,
-            name: c.name.to_string(),
+            name: name.to_owned(),
             qualname,
             bases,
             decorators,
@@ -621,11 +656,11 @@ impl Lowerer<'_> {
         id
     }
 
-    fn lower_exprs(&mut self, exprs: &[ast::Expr]) -> Vec<Expr> {
+    fn lower_exprs(&mut self, exprs: &'a [ast::Expr]) -> Vec<Expr> {
         exprs.iter().map(|e| self.lower_expr(e)).collect()
     }
 
-    fn lower_expr(&mut self, expr: &ast::Expr) -> Expr {
+    fn lower_expr(&mut self, expr: &'a ast::Expr) -> Expr {
         let span = self.span(expr.range());
         if self.depth > MAX_DEPTH {
             self.cut(expr.range());
@@ -642,18 +677,18 @@ impl Lowerer<'_> {
         Expr { kind, span }
     }
 
-    fn boxed(&mut self, expr: &ast::Expr) -> Box<Expr> {
+    fn boxed(&mut self, expr: &'a ast::Expr) -> Box<Expr> {
         Box::new(self.lower_expr(expr))
     }
 
-    fn lower_expr_kind(&mut self, expr: &ast::Expr) -> ExprKind {
+    fn lower_expr_kind(&mut self, expr: &'a ast::Expr) -> ExprKind {
         match expr {
             ast::Expr::Name(n) => ExprKind::Name {
-                id: n.id.to_string(),
+                id: n.id.as_str().to_owned(),
             },
             ast::Expr::Attribute(a) => ExprKind::Attribute {
                 value: self.boxed(&a.value),
-                attr: a.attr.to_string(),
+                attr: a.attr.as_str().to_owned(),
             },
             ast::Expr::Call(c) => ExprKind::Call(Box::new(self.lower_call(c))),
             ast::Expr::Await(a) => ExprKind::Await {
@@ -834,7 +869,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_call(&mut self, c: &ast::ExprCall) -> Call {
+    fn lower_call(&mut self, c: &'a ast::ExprCall) -> Call {
         let callee = self.lower_expr(&c.func);
         let qualified = self.qualify(&callee);
         let mut args = Vec::with_capacity(c.arguments.args.len() + c.arguments.keywords.len());
@@ -856,7 +891,7 @@ impl Lowerer<'_> {
                 ArgSpread::None
             };
             args.push(Arg {
-                name: k.arg.as_ref().map(ToString::to_string),
+                name: k.arg.as_ref().map(|a| a.as_str().to_owned()),
                 value: self.lower_expr(&k.value),
                 spread,
             });
@@ -868,7 +903,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn lower_fstring(&mut self, f: &ast::ExprFString) -> ExprKind {
+    fn lower_fstring(&mut self, f: &'a ast::ExprFString) -> ExprKind {
         let mut text = String::new();
         let mut values = Vec::new();
         for part in &f.value {
@@ -893,9 +928,9 @@ impl Lowerer<'_> {
     fn lower_comprehension(
         &mut self,
         kind: CollectionKind,
-        element: &ast::Expr,
-        key: Option<&ast::Expr>,
-        generators: &[ast::Comprehension],
+        element: &'a ast::Expr,
+        key: Option<&'a ast::Expr>,
+        generators: &'a [ast::Comprehension],
     ) -> ExprKind {
         let clauses = generators
             .iter()
@@ -931,6 +966,103 @@ impl Lowerer<'_> {
             element,
             clauses,
         }))
+    }
+}
+
+/// The comment tokens, in order. Each starts at a `#`: the `#`s of the
+/// source (few) are looked up among the tokens (many) rather than every
+/// token read; a `#` in a string starts no comment token.
+fn comment_tokens<'t>(
+    source: &str,
+    tokens: &'t [ast::token::Token],
+) -> impl Iterator<Item = &'t ast::token::Token> {
+    let mut rest = tokens;
+    memchr::memchr_iter(b'#', source.as_bytes()).filter_map(move |at| {
+        let at = TextSize::try_from(at).ok()?;
+        rest = &rest[rest.partition_point(|t| t.start() < at)..];
+        rest.iter()
+            .take_while(|t| t.start() == at)
+            .find(|t| t.kind() == ast::token::TokenKind::Comment)
+    })
+}
+
+/// How many functions and classes a module defines, nested ones included:
+/// both lists are sized once (a function is large).
+fn count_definitions(body: &[ast::Stmt]) -> (usize, usize) {
+    let (mut functions, mut classes) = (0, 0);
+    let mut blocks = vec![body];
+    while let Some(block) = blocks.pop() {
+        for stmt in block {
+            match stmt {
+                ast::Stmt::FunctionDef(f) => {
+                    functions += 1;
+                    blocks.push(&f.body);
+                }
+                ast::Stmt::ClassDef(c) => {
+                    classes += 1;
+                    blocks.push(&c.body);
+                }
+                ast::Stmt::If(i) => {
+                    blocks.push(&i.body);
+                    blocks.extend(i.elif_else_clauses.iter().map(|c| c.body.as_slice()));
+                }
+                ast::Stmt::For(f) => blocks.extend([f.body.as_slice(), &f.orelse]),
+                ast::Stmt::While(w) => blocks.extend([w.body.as_slice(), &w.orelse]),
+                ast::Stmt::With(w) => blocks.push(&w.body),
+                ast::Stmt::Try(t) => {
+                    blocks.extend([t.body.as_slice(), &t.orelse, &t.finalbody]);
+                    blocks.extend(
+                        t.handlers
+                            .iter()
+                            .map(|ast::ExceptHandler::ExceptHandler(h)| h.body.as_slice()),
+                    );
+                }
+                ast::Stmt::Match(m) => blocks.extend(m.cases.iter().map(|c| c.body.as_slice())),
+                _ => {}
+            }
+        }
+    }
+    (functions, classes)
+}
+
+/// Whether `lower_stmt_kind` makes a statement of `stmt` (the size of a
+/// block, as a statement is large).
+fn lowers_to_stmt(stmt: &ast::Stmt) -> bool {
+    !matches!(
+        stmt,
+        ast::Stmt::Import(_)
+            | ast::Stmt::ImportFrom(_)
+            | ast::Stmt::TypeAlias(_)
+            | ast::Stmt::Global(_)
+            | ast::Stmt::Nonlocal(_)
+            | ast::Stmt::Pass(_)
+            | ast::Stmt::IpyEscapeCommand(_)
+    )
+}
+
+/// `a.b` joined with a dot, in one allocation.
+fn join(a: &str, b: &str) -> String {
+    let mut joined = String::with_capacity(a.len() + 1 + b.len());
+    joined.push_str(a);
+    joined.push('.');
+    joined.push_str(b);
+    joined
+}
+
+/// The length of `.b.c` in the name/attribute chain `a.b.c`.
+fn tail_len(expr: &Expr) -> usize {
+    match &expr.kind {
+        ExprKind::Attribute { value, attr } => tail_len(value) + 1 + attr.len(),
+        _ => 0,
+    }
+}
+
+/// Appends `.b.c` of the name/attribute chain `a.b.c`.
+fn push_tail(expr: &Expr, path: &mut String) {
+    if let ExprKind::Attribute { value, attr } = &expr.kind {
+        push_tail(value, path);
+        path.push('.');
+        path.push_str(attr);
     }
 }
 
@@ -988,5 +1120,36 @@ fn compare_operator(op: ast::CmpOp) -> Operator {
         ast::CmpOp::IsNot => Operator::IsNot,
         ast::CmpOp::In => Operator::In,
         ast::CmpOp::NotIn => Operator::NotIn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_comment_tokens_that_reading_every_token_finds() {
+        for source in [
+            "",
+            "# only\n",
+            "x = 1  # trailing\n# own line\ny = '#not' + \"# nor\"  # yes # one\n",
+            "s = f\"{x}# text {y!r:#x}\"  # after\nt = '''\n# in a string\n'''\n",
+            "def f(\n    a,  # first\n    b,\n):\n    pass\n#end",
+            "if x:\r\n    # crlf\r\n    y = 1\r\n\tz = (  # broken\n",
+            "u = f\"{x # inside\n}\"\n",
+        ] {
+            let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
+            let every: Vec<_> = parsed
+                .tokens()
+                .iter()
+                .filter(|t| t.kind() == ast::token::TokenKind::Comment)
+                .map(Ranged::range)
+                .collect();
+            let found: Vec<_> = comment_tokens(source, parsed.tokens())
+                .map(Ranged::range)
+                .collect();
+            assert!(!every.is_empty() || source.is_empty(), "{source:?}");
+            assert_eq!(found, every, "{source:?}");
+        }
     }
 }

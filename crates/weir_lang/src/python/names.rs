@@ -56,22 +56,50 @@ pub fn import_names<S: std::hash::BuildHasher>(
 /// as an import statement (`from <dotted> import …` or `import <dotted>`);
 /// relative imports are skipped.
 pub fn absolute_import_roots(source: &str) -> impl Iterator<Item = &str> {
-    source.lines().filter_map(|line| {
-        let line = line.trim_start();
-        if let Some(rest) = line.strip_prefix("from ") {
-            let rest = rest.trim_start();
-            let dotted_len = rest
-                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-                .unwrap_or(rest.len());
-            let (dotted, tail) = rest.split_at(dotted_len);
-            if !tail.trim_start().starts_with("import") {
-                return None;
+    // Only a line holding `import` can be an import statement: find those
+    // (memchr's substring search) instead of reading every line. Lines are
+    // those of `str::lines`.
+    let bytes = source.as_bytes();
+    let mut hits = memchr::memmem::find_iter(bytes, b"import");
+    let mut next_line = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let hit = hits.next()?;
+            if hit < next_line {
+                continue;
             }
-            identifier(dotted)
-        } else {
-            identifier(line.strip_prefix("import ")?.trim_start())
+            let start = memchr::memrchr(b'\n', &bytes[..hit]).map_or(0, |i| i + 1);
+            let line = if let Some(i) = memchr::memchr(b'\n', &bytes[hit..]) {
+                next_line = hit + i + 1;
+                let line = &source[start..hit + i];
+                line.strip_suffix('\r').unwrap_or(line)
+            } else {
+                next_line = bytes.len();
+                &source[start..]
+            };
+            if let Some(root) = import_root(line) {
+                return Some(root);
+            }
         }
     })
+}
+
+/// The root an import statement on `line` starts from, if it is one.
+fn import_root(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    if let Some(rest) = line.strip_prefix("from ") {
+        let rest = rest.trim_start();
+        let dotted_len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(rest.len());
+        let (dotted, tail) = rest.split_at(dotted_len);
+        if !tail.trim_start().starts_with("import") {
+            return None;
+        }
+        identifier(dotted)
+    } else {
+        identifier(line.strip_prefix("import ")?.trim_start())
+    }
 }
 
 /// The leading identifier of `text` (`polar.models` → `polar`); `None` for
@@ -187,6 +215,27 @@ mod tests {
         let source = "from polar.models import Order\nimport polar.kit.db as db, os\n    from .service import x\nfrom . import y\n\"\"\"Loaded from the database.\"\"\"\nfrom  app.core import (\n    a,\n)\nimportlib = 1\n";
         let roots: Vec<&str> = absolute_import_roots(source).collect();
         assert_eq!(roots, ["polar", "polar", "app"]);
+    }
+
+    #[test]
+    fn finds_the_import_lines_that_reading_every_line_finds() {
+        fn every_line(source: &str) -> Vec<&str> {
+            source.lines().filter_map(import_root).collect()
+        }
+        for source in [
+            "",
+            "import",
+            "import os",
+            "import os\r\nfrom app.x import y\r\n",
+            "x = 1 # import os\nimport  json, re\n\timport\tio\n",
+            "from a.b import (c,\n    d)\nfrom a import importlib\nimport importlib\n",
+            "s = 'import x'\nfrom\u{a0}x import y\n\u{2003}import z\rimport w\n",
+            "from x import y; import z\nfrom .rel import q\nfrom x importy\n",
+            "import a\nimport b\nimport c",
+        ] {
+            let scanned: Vec<&str> = absolute_import_roots(source).collect();
+            assert_eq!(scanned, every_line(source), "{source:?}");
+        }
     }
 
     #[test]
