@@ -13,6 +13,7 @@ mod pep508;
 mod pyproject;
 mod requirements;
 mod resolve;
+mod scan;
 mod setup_cfg;
 mod sql_strings;
 mod stack;
@@ -30,8 +31,10 @@ use weir_audit::context::{AppWorkers, Origin, OriginKind, ProjectContext, Server
 use weir_audit::knowledge::notes;
 use weir_audit::report::{Warning, WarningKind};
 use weir_ir::Module;
+use weir_ir::imports::Import;
 
 use crate::run::read_source;
+pub use scan::{Candidates, Prescan};
 use stack::StackBuilder;
 
 /// A dependency a manifest declares.
@@ -119,6 +122,19 @@ pub fn discover_context(
     stack_files: &[(String, PathBuf)],
     modules: &[Module],
 ) -> (ProjectContext, Vec<Warning>) {
+    let candidates = Prescan::default().modules(modules);
+    discover_context_with(codebase_root, root, stack_files, modules, &candidates)
+}
+
+/// [`discover_context`] with the [`Candidates`] of each module, found by a
+/// [`Prescan`] as each was lowered (while its IR was in the cache).
+pub fn discover_context_with(
+    codebase_root: &str,
+    root: &Path,
+    stack_files: &[(String, PathBuf)],
+    modules: &[Module],
+    candidates: &[Candidates],
+) -> (ProjectContext, Vec<Warning>) {
     let mut run = Run {
         root,
         builder: StackBuilder::default(),
@@ -137,8 +153,13 @@ pub fn discover_context(
     run.imports(modules);
     let project = resolve::Project::new(modules);
     phase.done();
-    let phase = weir_audit::timings::phase("  engines");
-    let engine_facts = engines::collect(&project, modules);
+    // Engines, event subscribers and publishers, and the SQL run in code,
+    // all from one walk over the code.
+    let phase = weir_audit::timings::phase("  code: engines, events, SQL");
+    let code = scan::read(&project, modules, candidates);
+    let engine_facts = code.engines;
+    run.scripts.extend(code.scripts);
+    triggers::order_scripts(&mut run.scripts, modules);
     phase.done();
     let phase = weir_audit::timings::phase("  django");
     for (dialect, file, line) in &engine_facts.dialects {
@@ -162,20 +183,6 @@ pub fn discover_context(
         }
     }
     phase.done();
-    let phase = weir_audit::timings::phase("  subscribers");
-    let event_subscribers = subscribers::collect(&project, modules);
-    let event_publishers = subscribers::collect_publishers(&project, modules);
-    phase.done();
-    let phase = weir_audit::timings::phase("  triggers: scripts");
-    // Each module's SQL is read on its own: in parallel, kept in order.
-    let scripts: Vec<triggers::Script> = modules
-        .par_iter()
-        .map(triggers::Script::python)
-        .filter(|s| !s.is_empty())
-        .collect();
-    run.scripts.extend(scripts);
-    triggers::order_scripts(&mut run.scripts, modules);
-    phase.done();
     let phase = weir_audit::timings::phase("  triggers: apply");
     let (triggers, trigger_warnings) = triggers::apply(&run.scripts);
     run.warnings.extend(trigger_warnings);
@@ -198,8 +205,8 @@ pub fn discover_context(
             app_workers,
         },
         triggers,
-        event_subscribers,
-        event_publishers,
+        event_subscribers: code.subscribers,
+        event_publishers: code.publishers,
         best_practices,
         ..ProjectContext::default()
     };
@@ -398,10 +405,28 @@ impl Run<'_> {
 
     /// Imports confirm or add to what the manifests say.
     fn imports(&mut self, modules: &[Module]) {
-        for module in modules {
-            for import in &module.imports {
-                let root = import.target.split('.').next().unwrap_or(&import.target);
-                if let Some(tech) = catalog::by_import_root(root) {
+        // The catalog is looked up in parallel; the stack is built in order.
+        let found: Vec<Vec<(&'static catalog::Technology, &Import)>> = modules
+            .par_iter()
+            .map(|module| {
+                module
+                    .imports
+                    .iter()
+                    .filter_map(|import| {
+                        let root = import.target.split('.').next().unwrap_or(&import.target);
+                        Some((catalog::by_import_root(root)?, import))
+                    })
+                    .collect()
+            })
+            .collect();
+        for (module, found) in modules.iter().zip(found) {
+            for (tech, import) in found {
+                // Most are not kept (a few files per technology are enough):
+                // their origin is not built.
+                if self
+                    .builder
+                    .accepts(tech, &module.path, import.span.line, OriginKind::Import)
+                {
                     self.builder.add(
                         tech,
                         origin(
