@@ -26,6 +26,7 @@ use std::collections::HashSet;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use weir_audit::context::catalog::{self, Ecosystem};
 use weir_audit::context::{AppWorkers, Origin, OriginKind, ProjectContext, ServerSetting};
 use weir_audit::knowledge::notes;
@@ -406,6 +407,7 @@ impl Run<'_> {
     /// Imports confirm or add to what the manifests say.
     fn imports(&mut self, modules: &[Module]) {
         // The catalog is looked up in parallel; the stack is built in order.
+        let by_root = import_roots();
         let found: Vec<Vec<(&'static catalog::Technology, &Import)>> = modules
             .par_iter()
             .map(|module| {
@@ -414,7 +416,7 @@ impl Run<'_> {
                     .iter()
                     .filter_map(|import| {
                         let root = import.target.split('.').next().unwrap_or(&import.target);
-                        Some((catalog::by_import_root(root)?, import))
+                        Some((*by_root.get(root)?, import))
                     })
                     .collect()
             })
@@ -481,6 +483,19 @@ impl Run<'_> {
     }
 }
 
+/// [`catalog::by_import_root`] for every root at once (a project has many
+/// thousands of imports): the first technology in the catalog that lists a
+/// root is the one it names.
+fn import_roots() -> FxHashMap<&'static str, &'static catalog::Technology> {
+    let mut roots = FxHashMap::default();
+    for tech in catalog::TECHNOLOGIES {
+        for root in tech.import_roots {
+            roots.entry(*root).or_insert(tech);
+        }
+    }
+    roots
+}
+
 /// `requirements/prod.txt` + `-r base.txt` → `requirements/base.txt`;
 /// `None` when the result leaves the root.
 fn join_relative(from: &str, target: &str) -> Option<String> {
@@ -526,6 +541,23 @@ mod tests {
         ] {
             assert_eq!(stack_file_kind(rel), kind, "{rel}");
         }
+    }
+
+    #[test]
+    fn import_roots_name_what_the_catalog_names() {
+        let by_root = import_roots();
+        for tech in catalog::TECHNOLOGIES {
+            for root in tech.import_roots {
+                assert_eq!(
+                    by_root.get(root).map(|t| t.id),
+                    catalog::by_import_root(root).map(|t| t.id),
+                    "{root}"
+                );
+            }
+        }
+        assert!(by_root.len() > 10);
+        assert!(!by_root.contains_key("os"));
+        assert!(catalog::by_import_root("os").is_none());
     }
 
     #[test]
