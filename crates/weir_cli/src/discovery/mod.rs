@@ -25,14 +25,12 @@ mod versions;
 use std::collections::HashSet;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use weir_audit::context::catalog::{self, Ecosystem};
 use weir_audit::context::{AppWorkers, Origin, OriginKind, ProjectContext, ServerSetting};
 use weir_audit::knowledge::notes;
 use weir_audit::report::{Warning, WarningKind};
 use weir_ir::Module;
-use weir_ir::imports::Import;
 
 use crate::run::read_source;
 pub use scan::{Candidates, Prescan};
@@ -151,7 +149,7 @@ pub fn discover_context_with(
             run.file(kind, rel, abs);
         }
     }
-    run.imports(modules);
+    run.imports(modules, candidates);
     let project = resolve::Project::new(modules);
     phase.done();
     // Engines, event subscribers and publishers, and the SQL run in code,
@@ -404,25 +402,11 @@ impl Run<'_> {
         }
     }
 
-    /// Imports confirm or add to what the manifests say.
-    fn imports(&mut self, modules: &[Module]) {
-        // The catalog is looked up in parallel; the stack is built in order.
-        let by_root = import_roots();
-        let found: Vec<Vec<(&'static catalog::Technology, &Import)>> = modules
-            .par_iter()
-            .map(|module| {
-                module
-                    .imports
-                    .iter()
-                    .filter_map(|import| {
-                        let root = import.target.split('.').next().unwrap_or(&import.target);
-                        Some((*by_root.get(root)?, import))
-                    })
-                    .collect()
-            })
-            .collect();
-        for (module, found) in modules.iter().zip(found) {
-            for (tech, import) in found {
+    /// Imports confirm or add to what the manifests say. Which imports
+    /// name a technology the prescan found (see [`Candidates`]).
+    fn imports(&mut self, modules: &[Module], candidates: &[Candidates]) {
+        for (module, candidates) in modules.iter().zip(candidates) {
+            for (import, tech) in candidates.technologies(module) {
                 // Most are not kept (a few files per technology are enough):
                 // their origin is not built.
                 if self
@@ -486,7 +470,7 @@ impl Run<'_> {
 /// [`catalog::by_import_root`] for every root at once (a project has many
 /// thousands of imports): the first technology in the catalog that lists a
 /// root is the one it names.
-fn import_roots() -> FxHashMap<&'static str, &'static catalog::Technology> {
+pub(crate) fn import_roots() -> FxHashMap<&'static str, &'static catalog::Technology> {
     let mut roots = FxHashMap::default();
     for tech in catalog::TECHNOLOGIES {
         for root in tech.import_roots {

@@ -13,7 +13,10 @@
 //! itself. Modules are independent: read in parallel, merged in order.
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use weir_audit::context::catalog::Technology;
 use weir_audit::context::{EventPublisher, EventSubscriber};
+use weir_ir::imports::Import;
 use weir_ir::visit::{stmt_exprs, walk_block_exprs, walk_expr, walk_stmts};
 use weir_ir::{Expr, Module, Stmt};
 
@@ -22,25 +25,43 @@ use super::resolve::Project;
 use super::subscribers::{self, Publishers, Subscribers};
 use super::triggers::{PythonSql, Script};
 
-/// The bodies of one module that hold an expression some reader reads,
-/// by index (functions, then classes).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// What stack discovery reads in one module: the bodies that hold an
+/// expression some reader reads, by index (functions, then classes);
+/// whether it keeps trigger DDL in constants; which of its imports name a
+/// technology.
+#[derive(Debug, Default, Clone)]
 pub struct Candidates {
     functions: Vec<usize>,
     classes: Vec<usize>,
     /// Trigger DDL kept in constants (see `PythonSql::has_ddl_constants`).
     ddl_constants: bool,
+    /// Index in `module.imports`, and the technology.
+    technologies: Vec<(usize, &'static Technology)>,
+}
+
+impl Candidates {
+    /// The module's imports that name a technology, in order.
+    pub fn technologies<'m>(
+        &self,
+        module: &'m Module,
+    ) -> impl Iterator<Item = (&'m Import, &'static Technology)> {
+        self.technologies
+            .iter()
+            .map(|&(i, tech)| (&module.imports[i], tech))
+    }
 }
 
 /// Finds each module's [`Candidates`].
 pub struct Prescan {
     factories: Factories,
+    import_roots: FxHashMap<&'static str, &'static Technology>,
 }
 
 impl Default for Prescan {
     fn default() -> Self {
         Prescan {
             factories: Factories::new(),
+            import_roots: super::import_roots(),
         }
     }
 }
@@ -69,6 +90,12 @@ impl Prescan {
                 .map(|(i, _)| i)
                 .collect(),
             ddl_constants: PythonSql::has_ddl_constants(module),
+            technologies: (module.imports.iter().enumerate())
+                .filter_map(|(i, import)| {
+                    let root = import.target.split('.').next().unwrap_or(&import.target);
+                    Some((i, *self.import_roots.get(root)?))
+                })
+                .collect(),
         }
     }
 
