@@ -11,6 +11,9 @@
 //! an expression it does not read, so skipping such bodies changes
 //! nothing. Each reader sees its bodies in the order it would walk them
 //! itself. Modules are independent: read in parallel, merged in order.
+//!
+//! The prescan also notes, for the same reason, which imports name a
+//! technology and whether the module keeps trigger DDL in constants.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -231,5 +234,84 @@ fn read_module<'m>(
         subscribers: subscribers.finish(),
         publishers: publishers.out,
         script: Some(sql.finish(candidates.ddl_constants)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = r#"import redis
+from django.db import migrations
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql+psycopg2://app@db/app", pool_size=5)
+client = redis.Redis()
+
+
+def render(items):
+    return [str(i) for i in items]
+
+
+def listen(conn):
+    conn.execute("LISTEN audit_events")
+    for note in conn.notifies():
+        handle(note)
+
+
+def announce(room):
+    client.publish(room, "joined")
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunSQL("SELECT pg_notify('jobs', 'x')")]
+
+
+class Plain:
+    size = 3
+"#;
+
+    #[test]
+    fn the_prescan_marks_the_bodies_a_reader_reads_and_skipping_the_rest_changes_nothing() {
+        let modules = vec![weir_lang::lower("app/events.py", SOURCE).unwrap()];
+        let module = &modules[0];
+        let candidates = Prescan::default().modules(&modules);
+        let names = |ids: &[usize]| -> Vec<String> {
+            ids.iter()
+                .map(|&i| module.functions[i].name.clone())
+                .collect()
+        };
+        assert_eq!(
+            names(&candidates[0].functions),
+            vec!["<module>", "listen", "announce"],
+            "`render` calls nothing any reader reads"
+        );
+        assert_eq!(candidates[0].classes.len(), 1);
+        assert_eq!(module.classes[candidates[0].classes[0]].name, "Migration");
+        let techs: Vec<&str> = candidates[0]
+            .technologies(module)
+            .map(|(_, t)| t.id)
+            .collect();
+        assert_eq!(techs, vec!["redis-py", "django", "sqlalchemy"]);
+
+        let every_body = vec![Candidates {
+            functions: (0..module.functions.len()).collect(),
+            classes: (0..module.classes.len()).collect(),
+            ddl_constants: true,
+            technologies: Vec::new(),
+        }];
+        let project = Project::new(&modules);
+        let skipped = read(&project, &modules, &candidates);
+        let walked = read(&project, &modules, &every_body);
+        assert_eq!(skipped.subscribers, walked.subscribers);
+        assert_eq!(skipped.publishers, walked.publishers);
+        assert_eq!(skipped.engines.engines, walked.engines.engines);
+        assert_eq!(skipped.engines.sessions, walked.engines.sessions);
+        assert_eq!(skipped.scripts.len(), walked.scripts.len());
+        assert_eq!(skipped.subscribers.len(), 1);
+        // `client.publish`; publishers are not looked for in class bodies.
+        assert_eq!(skipped.publishers.len(), 1);
+        assert_eq!(skipped.engines.engines.len(), 1);
+        assert_eq!(skipped.scripts.len(), 1);
     }
 }
