@@ -16,7 +16,7 @@ use weir_ir::Module;
 use crate::aggregate::{self, Policy};
 use crate::config::Config;
 use crate::discover::{Discovered, Filters, discover};
-use crate::discovery::discover_context;
+use crate::discovery::{Candidates, Prescan, discover_context_with};
 
 /// Files larger than this are skipped with a warning.
 const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -67,9 +67,9 @@ pub fn run_with(path: &Path, options: &RunOptions, policy: &Policy<'_>) -> Resul
 pub fn context(path: &Path, options: &RunOptions) -> Result<(ProjectContext, Vec<Warning>)> {
     let discovered = discover(path, &options.filters)?;
     Ok(worker_pool(options.threads)?.install(|| {
-        let (modules, mut warnings) = load_all(&discovered);
+        let (modules, candidates, mut warnings) = load_all(&discovered);
         warnings.extend(discovered.warnings.iter().cloned());
-        let (context, found) = build_context(&discovered, &modules);
+        let (context, found) = build_context(&discovered, &modules, &candidates);
         warnings.extend(found);
         warnings.sort();
         (context, warnings)
@@ -84,7 +84,12 @@ fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     builder.build().context("could not start worker threads")
 }
 
-fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Warning>) {
+/// A module, what stack discovery reads in it, and its syntax warnings.
+type Loaded = (Module, Candidates, Vec<Warning>);
+
+/// The modules, what stack discovery should read in each (see
+/// [`Prescan`]), and the warnings.
+fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Candidates>, Vec<Warning>) {
     // Every file is read before any is lowered: a module's name depends on
     // how the whole project imports it (see `import_names`).
     let sources: Vec<Result<String, Warning>> = discovered
@@ -95,25 +100,34 @@ fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Warning>) {
         })
         .collect();
     let names = import_names(discovered, &sources);
-    let lowered: Vec<Result<(Module, Vec<Warning>), Warning>> = discovered
+    // Stack discovery's prescan looks at each module just lowered, while
+    // its IR is still in the cache: later, walking it costs far more.
+    let prescan = Prescan::default();
+    let lowered: Vec<Result<Loaded, Warning>> = discovered
         .files
         .par_iter()
         .zip(sources)
         .zip(names)
-        .map(|(((rel, _), source), name)| load(rel, &source?, name))
+        .map(|(((rel, _), source), name)| {
+            let (module, syntax) = load(rel, &source?, name)?;
+            let candidates = prescan.module(&module);
+            Ok((module, candidates, syntax))
+        })
         .collect();
     let mut modules = Vec::with_capacity(lowered.len());
+    let mut candidates = Vec::with_capacity(lowered.len());
     let mut warnings = Vec::new();
     for result in lowered {
         match result {
-            Ok((module, syntax)) => {
+            Ok((module, found, syntax)) => {
                 modules.push(module);
+                candidates.push(found);
                 warnings.extend(syntax);
             }
             Err(warning) => warnings.push(warning),
         }
     }
-    (modules, warnings)
+    (modules, candidates, warnings)
 }
 
 /// The name each file is imported by. A project often lives below the
@@ -148,10 +162,20 @@ fn import_names(discovered: &Discovered, sources: &[Result<String, Warning>]) ->
 
 /// Discovery never stops the run: a panic in it leaves an empty context and
 /// a warning.
-fn build_context(discovered: &Discovered, modules: &[Module]) -> (ProjectContext, Vec<Warning>) {
+fn build_context(
+    discovered: &Discovered,
+    modules: &[Module],
+    candidates: &[Candidates],
+) -> (ProjectContext, Vec<Warning>) {
     let root = discovered.root.to_string_lossy().into_owned();
     catch_unwind(AssertUnwindSafe(|| {
-        discover_context(&root, &discovered.root, &discovered.stack_files, modules)
+        discover_context_with(
+            &root,
+            &discovered.root,
+            &discovered.stack_files,
+            modules,
+            candidates,
+        )
     }))
     .unwrap_or_else(|_| {
         let context = ProjectContext {
@@ -172,11 +196,11 @@ fn build_context(discovered: &Discovered, modules: &[Module]) -> (ProjectContext
 
 fn audit_files(discovered: &Discovered, options: &RunOptions, policy: &Policy<'_>) -> Report {
     let phase = timings::phase("read+lower");
-    let (modules, mut warnings) = load_all(discovered);
+    let (modules, candidates, mut warnings) = load_all(discovered);
     warnings.extend(discovered.warnings.iter().cloned());
     phase.done();
     let phase = timings::phase("stack discovery");
-    let (context, found) = build_context(discovered, &modules);
+    let (context, found) = build_context(discovered, &modules, &candidates);
     warnings.extend(found);
     phase.done();
     let selection = Selection {

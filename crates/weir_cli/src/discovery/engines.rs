@@ -5,16 +5,24 @@
 //! comes from the SQLAlchemy knowledge pack; values are resolved through
 //! [`Project`].
 
-use rayon::prelude::*;
 use weir_audit::context::{ConfigValue, EngineConfig, SessionConfig};
 use weir_audit::knowledge::{Knowledge, ObjKind};
-use weir_ir::visit::{stmt_exprs, walk_expr, walk_stmts};
-use weir_ir::{Call, Expr, ExprKind, Function, Module, StmtKind};
+use weir_ir::{Call, Class, Expr, ExprKind, Function, Module, Stmt, StmtKind};
 
 use super::resolve::{Project, qualify};
 
 /// Session keywords that make a `Session(...)` call worth recording.
 const SESSION_SETTINGS: &[&str] = &["expire_on_commit", "autoflush", "autobegin", "class_"];
+
+/// What engine and session factories return.
+const FACTORY_KINDS: &[ObjKind] = &[
+    ObjKind::Engine,
+    ObjKind::AsyncEngine,
+    ObjKind::SessionFactory,
+    ObjKind::AsyncSessionFactory,
+    ObjKind::Session,
+    ObjKind::AsyncSession,
+];
 
 #[derive(Default)]
 pub struct EngineFacts {
@@ -24,28 +32,64 @@ pub struct EngineFacts {
     pub dialects: Vec<(String, String, u32)>,
 }
 
-pub fn collect(project: &Project<'_>, modules: &[Module]) -> EngineFacts {
-    let knowledge = Knowledge::all();
-    let roots = knowledge.roots_of_funcs_returning(&[
-        ObjKind::Engine,
-        ObjKind::AsyncEngine,
-        ObjKind::SessionFactory,
-        ObjKind::AsyncSessionFactory,
-        ObjKind::Session,
-        ObjKind::AsyncSession,
-    ]);
-    // Each module only adds to the lists: scanned in parallel, merged in
-    // module order (the sorts below are stable), as a serial scan would.
-    let per_module: Vec<EngineFacts> = modules
-        .par_iter()
-        .map(|module| {
-            let mut out = EngineFacts::default();
-            if may_make_engines(module, &roots) {
-                scan_module(project, &knowledge, module, &mut out);
+/// The knowledge engines are read with, and the first segments of every
+/// factory's qualified name.
+pub struct Factories {
+    knowledge: Knowledge,
+    roots: Vec<&'static str>,
+}
+
+impl Factories {
+    pub fn new() -> Self {
+        let knowledge = Knowledge::all();
+        let roots = knowledge.roots_of_funcs_returning(FACTORY_KINDS);
+        Factories { knowledge, roots }
+    }
+
+    fn is_root(&self, name: &str) -> bool {
+        self.roots.contains(&name.split('.').next().unwrap_or(name))
+    }
+
+    /// The expressions the engine reader records: calls of an engine
+    /// factory, of a session factory (not `scoped_session`, which wraps
+    /// one), and of a session class given settings; with their qualified
+    /// name and what they return.
+    pub fn called<'m>(&self, expr: &'m Expr) -> Option<(&'m Call, &'m str, ObjKind)> {
+        let call = expr.as_call()?;
+        let qualified = call.qualified.as_deref()?;
+        // Every factory's name starts with one of the roots: most calls
+        // are told apart without hashing their name.
+        if !self.is_root(qualified) {
+            return None;
+        }
+        let kind = self.knowledge.func(qualified)?.returns?;
+        let recorded = match kind {
+            ObjKind::Engine | ObjKind::AsyncEngine => true,
+            ObjKind::SessionFactory | ObjKind::AsyncSessionFactory => {
+                !factory_name(qualified).contains("scoped")
             }
-            out
-        })
-        .collect();
+            ObjKind::Session | ObjKind::AsyncSession => {
+                SESSION_SETTINGS.iter().any(|k| call.keyword(k).is_some())
+            }
+            _ => false,
+        };
+        recorded.then_some((call, qualified, kind))
+    }
+
+    /// A call's qualified name starts with an import's target, the module's
+    /// own name (its top-level definitions) or `builtins`: a module none of
+    /// whose names start like an engine or session factory makes neither,
+    /// and its bodies need no scan.
+    pub fn may_make_engines(&self, module: &Module) -> bool {
+        self.is_root(&module.name)
+            || self.is_root("builtins")
+            || module.imports.iter().any(|i| self.is_root(&i.target))
+    }
+}
+
+/// Modules' facts in module order (each only adds to the lists, so this is
+/// what one serial scan would find), sorted (stably) and completed.
+pub fn merge(per_module: impl IntoIterator<Item = EngineFacts>) -> EngineFacts {
     let mut out = EngineFacts::default();
     for facts in per_module {
         out.engines.extend(facts.engines);
@@ -60,121 +104,113 @@ pub fn collect(project: &Project<'_>, modules: &[Module]) -> EngineFacts {
     out
 }
 
-/// A call's qualified name starts with an import's target, the module's
-/// own name (its top-level definitions) or `builtins`: a module none of
-/// whose names start like an engine or session factory makes neither, and
-/// its bodies need no scan.
-fn may_make_engines(module: &Module, roots: &[&str]) -> bool {
-    let known = |name: &str| roots.contains(&name.split('.').next().unwrap_or(name));
-    known(&module.name) || known("builtins") || module.imports.iter().any(|i| known(&i.target))
+/// The body being read, which names what it binds.
+#[derive(Clone, Copy)]
+enum Binder<'m> {
+    Function(&'m Function),
+    Class(&'m Class),
 }
 
-fn scan_module<'m>(
-    project: &Project<'m>,
-    knowledge: &Knowledge,
-    module: &'m Module,
-    out: &mut EngineFacts,
-) {
-    {
-        for function in &module.functions {
-            let scope = (function.id != 0).then_some(function);
-            let bind = |target: &str| binding_name(module, function, target);
-            let block = Block {
-                project,
-                knowledge,
-                module,
-                scope,
-                binding: &bind,
-            };
-            block.scan(&function.body, out);
-        }
-        for class in &module.classes {
-            let bind = |target: &str| format!("{}.{}.{target}", module.name, class.qualname);
-            let block = Block {
-                project,
-                knowledge,
-                module,
-                scope: None,
-                binding: &bind,
-            };
-            block.scan(&class.body, out);
-        }
-    }
-}
-
-/// One body of statements to scan, and how to name what it binds.
-struct Block<'a, 'm> {
+/// Reads one module's engines and sessions, one body at a time, fed by
+/// the code walk (`scan`): `body`, then each statement (`stmt`) followed
+/// by its expressions (`expr`).
+pub struct Reader<'a, 'm> {
     project: &'a Project<'m>,
-    knowledge: &'a Knowledge,
+    factories: &'a Factories,
     module: &'m Module,
-    scope: Option<&'m Function>,
-    binding: &'a dyn Fn(&str) -> String,
+    binder: Option<Binder<'m>>,
+    /// The name a call's result is bound to goes to the first engine or
+    /// factory in the statement (`scoped_session(sessionmaker(...))`).
+    target: Option<&'m Expr>,
+    pub out: EngineFacts,
 }
 
-impl<'m> Block<'_, 'm> {
-    fn scan(&self, body: &'m [weir_ir::Stmt], out: &mut EngineFacts) {
-        walk_stmts(body, &mut |stmt| {
-            // The name a call's result is bound to goes to the first engine
-            // or factory in the statement (`scoped_session(sessionmaker(...))`).
-            // Named only when a call is recorded (most statements hold none).
-            let mut target = match &stmt.kind {
-                StmtKind::Assign {
-                    targets, op: None, ..
-                } if targets.len() == 1 => Some(&targets[0]),
-                _ => None,
-            };
-            stmt_exprs(stmt, &mut |root| {
-                walk_expr(root, &mut |expr| {
-                    if self.record(expr, target, out) {
-                        target = None;
-                    }
-                });
-            });
-        });
+impl<'a, 'm> Reader<'a, 'm> {
+    pub fn new(project: &'a Project<'m>, factories: &'a Factories, module: &'m Module) -> Self {
+        Reader {
+            project,
+            factories,
+            module,
+            binder: None,
+            target: None,
+            out: EngineFacts::default(),
+        }
     }
 
-    fn record(&self, expr: &'m Expr, target: Option<&Expr>, out: &mut EngineFacts) -> bool {
-        let Some(call) = expr.as_call() else {
+    pub fn function(&mut self, function: &'m Function) {
+        self.binder = Some(Binder::Function(function));
+    }
+
+    pub fn class(&mut self, class: &'m Class) {
+        self.binder = Some(Binder::Class(class));
+    }
+
+    pub fn stmt(&mut self, stmt: &'m Stmt) {
+        self.target = match &stmt.kind {
+            StmtKind::Assign {
+                targets, op: None, ..
+            } if targets.len() == 1 => Some(&targets[0]),
+            _ => None,
+        };
+    }
+
+    pub fn expr(&mut self, expr: &'m Expr) {
+        if self.record(expr) {
+            self.target = None;
+        }
+    }
+
+    fn record(&mut self, expr: &'m Expr) -> bool {
+        let Some((call, qualified, kind)) = self.factories.called(expr) else {
             return false;
         };
-        let Some(qualified) = call.qualified.as_deref() else {
+        let Some(binder) = self.binder else {
             return false;
         };
-        let Some(kind) = self.knowledge.func(qualified).and_then(|f| f.returns) else {
-            return false;
+        let module = self.module;
+        let target = || {
+            self.target
+                .and_then(Expr::dotted)
+                .map(|t| binding_name(module, binder, &t))
         };
-        let target = || target.and_then(Expr::dotted).map(|t| (self.binding)(&t));
         let site = Site {
             project: self.project,
-            module: self.module,
-            scope: self.scope,
+            module,
+            scope: match binder {
+                Binder::Function(f) => (f.id != 0).then_some(f),
+                Binder::Class(_) => None,
+            },
             call,
             expr,
-            factory: qualified.rsplit('.').next().unwrap_or(qualified),
+            factory: factory_name(qualified),
         };
+        let out = &mut self.out;
         match kind {
             ObjKind::Engine | ObjKind::AsyncEngine => {
                 site.engine(kind == ObjKind::AsyncEngine, target(), out)
             }
-            ObjKind::SessionFactory | ObjKind::AsyncSessionFactory
-                if !site.factory.contains("scoped") =>
-            {
-                site.session(kind == ObjKind::AsyncSessionFactory, target(), out)
-            }
-            ObjKind::Session | ObjKind::AsyncSession
-                if SESSION_SETTINGS.iter().any(|k| call.keyword(k).is_some()) =>
-            {
-                site.session(kind == ObjKind::AsyncSession, target(), out)
+            ObjKind::SessionFactory | ObjKind::Session => site.session(false, target(), out),
+            ObjKind::AsyncSessionFactory | ObjKind::AsyncSession => {
+                site.session(true, target(), out)
             }
             _ => false,
         }
     }
 }
 
+/// `sqlalchemy.orm.sessionmaker` → `sessionmaker`.
+fn factory_name(qualified: &str) -> &str {
+    qualified.rsplit('.').next().unwrap_or(qualified)
+}
+
 /// `SessionLocal` at module level → `app.db.SessionLocal`; `self.engine`
 /// in `Database.__init__` → `app.db.Database.engine`; a local → qualified
-/// by its function.
-fn binding_name(module: &Module, function: &Function, target: &str) -> String {
+/// by its function; a class attribute → qualified by its class.
+fn binding_name(module: &Module, binder: Binder<'_>, target: &str) -> String {
+    let function = match binder {
+        Binder::Class(class) => return format!("{}.{}.{target}", module.name, class.qualname),
+        Binder::Function(function) => function,
+    };
     if let Some(attr) = target.strip_prefix("self.")
         && let Some(class) = function.class
     {
@@ -333,7 +369,7 @@ def one_off():
         .map(|(p, s)| weir_lang::lower(p, s).unwrap())
         .collect();
         let project = Project::new(&modules);
-        let facts = collect(&project, &modules);
+        let facts = crate::discovery::scan::read_all(&project, &modules).engines;
         assert_eq!(facts.engines.len(), 2);
         let engine = &facts.engines[0];
         assert_eq!(engine.name.as_deref(), Some("app.db.engine"));

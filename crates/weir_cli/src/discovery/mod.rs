@@ -13,6 +13,7 @@ mod pep508;
 mod pyproject;
 mod requirements;
 mod resolve;
+mod scan;
 mod setup_cfg;
 mod sql_strings;
 mod stack;
@@ -24,7 +25,7 @@ mod versions;
 use std::collections::HashSet;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
-use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use weir_audit::context::catalog::{self, Ecosystem};
 use weir_audit::context::{AppWorkers, Origin, OriginKind, ProjectContext, ServerSetting};
 use weir_audit::knowledge::notes;
@@ -32,6 +33,7 @@ use weir_audit::report::{Warning, WarningKind};
 use weir_ir::Module;
 
 use crate::run::read_source;
+pub use scan::{Candidates, Prescan};
 use stack::StackBuilder;
 
 /// A dependency a manifest declares.
@@ -119,6 +121,19 @@ pub fn discover_context(
     stack_files: &[(String, PathBuf)],
     modules: &[Module],
 ) -> (ProjectContext, Vec<Warning>) {
+    let candidates = Prescan::default().modules(modules);
+    discover_context_with(codebase_root, root, stack_files, modules, &candidates)
+}
+
+/// [`discover_context`] with the [`Candidates`] of each module, found by a
+/// [`Prescan`] as each was lowered (while its IR was in the cache).
+pub fn discover_context_with(
+    codebase_root: &str,
+    root: &Path,
+    stack_files: &[(String, PathBuf)],
+    modules: &[Module],
+    candidates: &[Candidates],
+) -> (ProjectContext, Vec<Warning>) {
     let mut run = Run {
         root,
         builder: StackBuilder::default(),
@@ -134,11 +149,16 @@ pub fn discover_context(
             run.file(kind, rel, abs);
         }
     }
-    run.imports(modules);
+    run.imports(modules, candidates);
     let project = resolve::Project::new(modules);
     phase.done();
-    let phase = weir_audit::timings::phase("  engines");
-    let engine_facts = engines::collect(&project, modules);
+    // Engines, event subscribers and publishers, and the SQL run in code,
+    // all from one walk over the code.
+    let phase = weir_audit::timings::phase("  code: engines, events, SQL");
+    let code = scan::read(&project, modules, candidates);
+    let engine_facts = code.engines;
+    run.scripts.extend(code.scripts);
+    triggers::order_scripts(&mut run.scripts, modules);
     phase.done();
     let phase = weir_audit::timings::phase("  django");
     for (dialect, file, line) in &engine_facts.dialects {
@@ -162,20 +182,6 @@ pub fn discover_context(
         }
     }
     phase.done();
-    let phase = weir_audit::timings::phase("  subscribers");
-    let event_subscribers = subscribers::collect(&project, modules);
-    let event_publishers = subscribers::collect_publishers(&project, modules);
-    phase.done();
-    let phase = weir_audit::timings::phase("  triggers: scripts");
-    // Each module's SQL is read on its own: in parallel, kept in order.
-    let scripts: Vec<triggers::Script> = modules
-        .par_iter()
-        .map(triggers::Script::python)
-        .filter(|s| !s.is_empty())
-        .collect();
-    run.scripts.extend(scripts);
-    triggers::order_scripts(&mut run.scripts, modules);
-    phase.done();
     let phase = weir_audit::timings::phase("  triggers: apply");
     let (triggers, trigger_warnings) = triggers::apply(&run.scripts);
     run.warnings.extend(trigger_warnings);
@@ -198,8 +204,8 @@ pub fn discover_context(
             app_workers,
         },
         triggers,
-        event_subscribers,
-        event_publishers,
+        event_subscribers: code.subscribers,
+        event_publishers: code.publishers,
         best_practices,
         ..ProjectContext::default()
     };
@@ -396,12 +402,17 @@ impl Run<'_> {
         }
     }
 
-    /// Imports confirm or add to what the manifests say.
-    fn imports(&mut self, modules: &[Module]) {
-        for module in modules {
-            for import in &module.imports {
-                let root = import.target.split('.').next().unwrap_or(&import.target);
-                if let Some(tech) = catalog::by_import_root(root) {
+    /// Imports confirm or add to what the manifests say. Which imports
+    /// name a technology the prescan found (see [`Candidates`]).
+    fn imports(&mut self, modules: &[Module], candidates: &[Candidates]) {
+        for (module, candidates) in modules.iter().zip(candidates) {
+            for (import, tech) in candidates.technologies(module) {
+                // Most are not kept (a few files per technology are enough):
+                // their origin is not built.
+                if self
+                    .builder
+                    .accepts(tech, &module.path, import.span.line, OriginKind::Import)
+                {
                     self.builder.add(
                         tech,
                         origin(
@@ -456,6 +467,19 @@ impl Run<'_> {
     }
 }
 
+/// [`catalog::by_import_root`] for every root at once (a project has many
+/// thousands of imports): the first technology in the catalog that lists a
+/// root is the one it names.
+pub(crate) fn import_roots() -> FxHashMap<&'static str, &'static catalog::Technology> {
+    let mut roots = FxHashMap::default();
+    for tech in catalog::TECHNOLOGIES {
+        for root in tech.import_roots {
+            roots.entry(*root).or_insert(tech);
+        }
+    }
+    roots
+}
+
 /// `requirements/prod.txt` + `-r base.txt` → `requirements/base.txt`;
 /// `None` when the result leaves the root.
 fn join_relative(from: &str, target: &str) -> Option<String> {
@@ -501,6 +525,23 @@ mod tests {
         ] {
             assert_eq!(stack_file_kind(rel), kind, "{rel}");
         }
+    }
+
+    #[test]
+    fn import_roots_name_what_the_catalog_names() {
+        let by_root = import_roots();
+        for tech in catalog::TECHNOLOGIES {
+            for root in tech.import_roots {
+                assert_eq!(
+                    by_root.get(root).map(|t| t.id),
+                    catalog::by_import_root(root).map(|t| t.id),
+                    "{root}"
+                );
+            }
+        }
+        assert!(by_root.len() > 10);
+        assert!(!by_root.contains_key("os"));
+        assert!(catalog::by_import_root("os").is_none());
     }
 
     #[test]

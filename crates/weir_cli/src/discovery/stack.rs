@@ -22,21 +22,33 @@ impl StackBuilder {
     /// Records where `tech` was found; false when that origin was already
     /// known (or the import sources are full).
     pub fn add(&mut self, tech: &'static Technology, origin: Origin) -> bool {
-        let origins = self.found.entry(tech.id).or_default();
+        if !self.accepts(tech, &origin.file, origin.line, origin.kind) {
+            return false;
+        }
+        self.found.entry(tech.id).or_default().push(origin);
+        true
+    }
+
+    /// Whether [`add`](Self::add) would record an origin of this kind at
+    /// this place: asked first where building the origin costs (imports).
+    pub fn accepts(
+        &self,
+        tech: &'static Technology,
+        file: &str,
+        line: u32,
+        kind: OriginKind,
+    ) -> bool {
+        let Some(origins) = self.found.get(tech.id) else {
+            return true;
+        };
         let imports = origins
             .iter()
             .filter(|o| o.kind == OriginKind::Import)
             .count();
         let duplicate = origins.iter().any(|o| {
-            o.file == origin.file
-                && o.kind == origin.kind
-                && (o.line == origin.line || o.kind == OriginKind::Import)
+            o.file == file && o.kind == kind && (o.line == line || o.kind == OriginKind::Import)
         });
-        if duplicate || (origin.kind == OriginKind::Import && imports >= MAX_IMPORT_SOURCES) {
-            return false;
-        }
-        origins.push(origin);
-        true
+        !(duplicate || (kind == OriginKind::Import && imports >= MAX_IMPORT_SOURCES))
     }
 
     pub fn build(mut self) -> TechStack {

@@ -7,7 +7,6 @@
 //! names are resolved through constants and settings; a name built by an
 //! f-string keeps its template (`f"job_{id}"` → `job_{}`).
 
-use rayon::prelude::*;
 use weir_audit::context::{EventPublisher, EventSubscriber};
 use weir_ir::sql::{NotifyTarget, SqlStatementKind};
 use weir_ir::{ArgSpread, Call, Expr, ExprKind, Function, Module};
@@ -25,62 +24,101 @@ fn imports_any(module: &Module, roots: &[&str]) -> bool {
         .any(|i| roots.contains(&i.target.split('.').next().unwrap_or(&i.target)))
 }
 
-pub fn collect(project: &Project<'_>, modules: &[Module]) -> Vec<EventSubscriber> {
-    // Modules are independent here: scanned in parallel, concatenated in
-    // order, then sorted as before.
-    let mut out: Vec<EventSubscriber> = modules
-        .par_iter()
-        .flat_map_iter(|module| collect_module(project, module))
-        .collect();
+/// Every module's subscribers, concatenated in module order: sorted,
+/// without duplicates.
+pub fn finish_subscribers(out: &mut Vec<EventSubscriber>) {
     out.sort_by(|a, b| (&a.file, a.line, &a.channel).cmp(&(&b.file, b.line, &b.channel)));
     out.dedup();
-    out
 }
 
-fn collect_module(project: &Project<'_>, module: &Module) -> Vec<EventSubscriber> {
-    let mut out = Vec::new();
-    {
-        let scanner = Scanner {
-            project,
-            module,
-            redis: imports_any(module, REDIS_ROOTS),
-            technology: if imports_any(module, &["asyncpg"]) {
-                "asyncpg"
-            } else if imports_any(module, PSYCOPG_ROOTS) {
-                "psycopg"
-            } else {
-                "postgresql"
+/// Reads one module's subscribers, fed by the code walk (`scan`): each
+/// function, then every expression of its body.
+pub struct Subscribers<'a, 'm> {
+    scanner: Scanner<'a, 'm>,
+    function: Option<&'m Function>,
+    /// The first psycopg notifications loop, and its function.
+    notifies_loop: Option<(u32, &'m Function)>,
+    out: Vec<EventSubscriber>,
+}
+
+impl<'a, 'm> Subscribers<'a, 'm> {
+    pub fn new(project: &'a Project<'m>, module: &'m Module) -> Self {
+        Subscribers {
+            scanner: Scanner {
+                project,
+                module,
+                redis: imports_any(module, REDIS_ROOTS),
+                technology: if imports_any(module, &["asyncpg"]) {
+                    "asyncpg"
+                } else if imports_any(module, PSYCOPG_ROOTS) {
+                    "psycopg"
+                } else {
+                    "postgresql"
+                },
             },
-        };
-        let mut notifies_loops = Vec::new();
-        let before = out.len();
-        for function in &module.functions {
-            weir_ir::visit::walk_block_exprs(&function.body, &mut |expr| {
-                if is_notifies(expr) {
-                    notifies_loops.push((expr.span.line, function));
-                }
-                if let Some(call) = expr.as_call() {
-                    scanner.call(function, expr, call, &mut out);
-                }
-            });
+            function: None,
+            notifies_loop: None,
+            out: Vec::new(),
         }
+    }
+
+    pub fn function(&mut self, function: &'m Function) {
+        self.function = Some(function);
+    }
+
+    /// The expressions this reader looks at: a body without any is not
+    /// walked (see `scan`).
+    pub fn reads(expr: &Expr) -> bool {
+        match &expr.kind {
+            ExprKind::Attribute { .. } => is_notifies(expr),
+            ExprKind::Call(call) => matches!(
+                call.method_name(),
+                Some(
+                    "add_listener"
+                        | "subscribe"
+                        | "psubscribe"
+                        | "execute"
+                        | "exec_driver_sql"
+                        | "executescript"
+                )
+            ),
+            _ => false,
+        }
+    }
+
+    pub fn expr(&mut self, expr: &'m Expr) {
+        let Some(function) = self.function else {
+            return;
+        };
+        if !Self::reads(expr) {
+            return;
+        }
+        if self.notifies_loop.is_none() && is_notifies(expr) {
+            self.notifies_loop = Some((expr.span.line, function));
+        }
+        if let Some(call) = expr.as_call() {
+            self.scanner.call(function, expr, call, &mut self.out);
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<EventSubscriber> {
         // A psycopg notifications loop whose LISTEN could not be read still
         // subscribes to something.
-        if out.len() == before
-            && let Some((line, function)) = notifies_loops.first()
+        if self.out.is_empty()
+            && let Some((line, function)) = self.notifies_loop
         {
-            out.push(EventSubscriber {
+            self.out.push(EventSubscriber {
                 channel: None,
                 pattern: false,
                 template: None,
                 technology: "psycopg".into(),
-                file: module.path.clone(),
-                line: *line,
+                file: self.scanner.module.path.clone(),
+                line,
                 function: function.qualname.clone(),
             });
         }
+        self.out
     }
-    out
 }
 
 /// `conn.notifies()` (psycopg 3) or `conn.notifies` (psycopg2).
@@ -312,69 +350,102 @@ fn template<'m>(
     (text != "{}").then_some(text)
 }
 
-/// Every place in the code that publishes on a channel.
-pub fn collect_publishers(project: &Project<'_>, modules: &[Module]) -> Vec<EventPublisher> {
-    let mut out: Vec<EventPublisher> = modules
-        .par_iter()
-        .flat_map_iter(|module| publishers_in(project, module))
-        .collect();
+/// Every module's publishers, concatenated in module order: sorted,
+/// without duplicates.
+pub fn finish_publishers(out: &mut Vec<EventPublisher>) {
     out.sort_by(|a, b| (&a.file, a.line, &a.channel).cmp(&(&b.file, b.line, &b.channel)));
     out.dedup();
-    out
 }
 
-fn publishers_in<'m>(project: &Project<'m>, module: &'m Module) -> Vec<EventPublisher> {
-    let redis = imports_any(module, REDIS_ROOTS);
-    let mut out = Vec::new();
-    for function in &module.functions {
+/// Reads the places in one module's code that publish on a channel, fed by
+/// the code walk (`scan`): each function, then every expression of its body.
+pub struct Publishers<'a, 'm> {
+    project: &'a Project<'m>,
+    module: &'m Module,
+    redis: bool,
+    function: Option<&'m Function>,
+    /// Built at the first executed SQL of the function: most have none.
+    sql_scope: Option<Scope<'m>>,
+    pub out: Vec<EventPublisher>,
+}
+
+impl<'a, 'm> Publishers<'a, 'm> {
+    pub fn new(project: &'a Project<'m>, module: &'m Module) -> Self {
+        Publishers {
+            project,
+            module,
+            redis: imports_any(module, REDIS_ROOTS),
+            function: None,
+            sql_scope: None,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn function(&mut self, function: &'m Function) {
+        self.function = Some(function);
+        self.sql_scope = None;
+    }
+
+    /// The expressions this reader looks at: a body without any is not
+    /// walked (see `scan`).
+    pub fn reads(expr: &Expr) -> bool {
+        let Some(call) = expr.as_call() else {
+            return false;
+        };
+        matches!(call.method_name(), Some("publish" | "pg_notify"))
+            || call.callee.as_name() == Some("pg_notify")
+            || executed_sql(expr).is_some()
+    }
+
+    pub fn expr(&mut self, expr: &'m Expr) {
+        if !Self::reads(expr) {
+            return;
+        }
+        let (Some(function), Some(call)) = (self.function, expr.as_call()) else {
+            return;
+        };
+        let (project, module) = (self.project, self.module);
         let scope = (function.id != 0).then_some(function);
-        // Built at the first executed SQL of the function: most have none.
-        let mut sql_scope: Option<Scope<'_>> = None;
-        weir_ir::visit::walk_block_exprs(&function.body, &mut |expr| {
-            let Some(call) = expr.as_call() else {
-                return;
-            };
-            let mut push = |(channel, template): Name, technology: &str| {
-                out.push(EventPublisher {
-                    channel,
-                    template,
-                    technology: technology.to_string(),
-                    file: module.path.clone(),
-                    line: expr.span.line,
-                    function: function.qualname.clone(),
-                });
-            };
-            // `pg_notify(…)` or `func.pg_notify(…)`, without building a dotted path per call.
-            let pg_notify = call.method_name() == Some("pg_notify")
-                || call.callee.as_name() == Some("pg_notify");
-            if redis && call.method_name() == Some("publish") {
-                let name = call
-                    .keyword("channel")
-                    .or_else(|| call.positional(0))
-                    .map(|c| channel_name(project, module, scope, c))
-                    .unwrap_or_default();
-                push(name, "redis");
-            } else if pg_notify {
-                // SQLAlchemy `func.pg_notify("jobs", payload)`.
-                let name = call
-                    .positional(0)
-                    .map(|c| channel_name(project, module, scope, c))
-                    .unwrap_or_default();
-                push(name, "postgresql");
-            } else if let Some(sql) = executed_sql(expr) {
-                let mut texts = Vec::new();
-                sql_scope
-                    .get_or_insert_with(|| Scope::new(module, scope, &function.body))
-                    .strings(sql, 0, &mut |_, text| texts.push(text.to_string()));
-                for text in texts {
-                    for name in notified(project, module, scope, call, &text) {
-                        push(name, "postgresql");
-                    }
+        let out = &mut self.out;
+        let mut push = |(channel, template): Name, technology: &str| {
+            out.push(EventPublisher {
+                channel,
+                template,
+                technology: technology.to_string(),
+                file: module.path.clone(),
+                line: expr.span.line,
+                function: function.qualname.clone(),
+            });
+        };
+        // `pg_notify(…)` or `func.pg_notify(…)`, without building a dotted path per call.
+        let pg_notify =
+            call.method_name() == Some("pg_notify") || call.callee.as_name() == Some("pg_notify");
+        if self.redis && call.method_name() == Some("publish") {
+            let name = call
+                .keyword("channel")
+                .or_else(|| call.positional(0))
+                .map(|c| channel_name(project, module, scope, c))
+                .unwrap_or_default();
+            push(name, "redis");
+        } else if pg_notify {
+            // SQLAlchemy `func.pg_notify("jobs", payload)`.
+            let name = call
+                .positional(0)
+                .map(|c| channel_name(project, module, scope, c))
+                .unwrap_or_default();
+            push(name, "postgresql");
+        } else if let Some(sql) = executed_sql(expr) {
+            let mut texts = Vec::new();
+            self.sql_scope
+                .get_or_insert_with(|| Scope::new(module, scope, &function.body))
+                .strings(sql, 0, &mut |_, text| texts.push(text.to_string()));
+            for text in texts {
+                for name in notified(project, module, scope, call, &text) {
+                    push(name, "postgresql");
                 }
             }
-        });
+        }
     }
-    out
 }
 
 /// The channels an executed SQL text notifies: `NOTIFY jobs`,
@@ -446,7 +517,8 @@ mod tests {
             .map(|(p, s)| weir_lang::lower(p, s).unwrap())
             .collect();
         let project = Project::new(&modules);
-        collect(&project, &modules)
+        crate::discovery::scan::read_all(&project, &modules)
+            .subscribers
             .into_iter()
             .map(|s| (s.channel, s.technology, s.line, s.pattern))
             .collect()
@@ -558,7 +630,8 @@ async def run(url, handler):
             .map(|(p, s)| weir_lang::lower(p, s).unwrap())
             .collect();
         let project = Project::new(&modules);
-        collect_publishers(&project, &modules)
+        crate::discovery::scan::read_all(&project, &modules)
+            .publishers
             .into_iter()
             .map(|p| (p.channel, p.template, p.technology, p.line))
             .collect()

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use weir_audit::context::{Location, Trigger};
 use weir_audit::report::{Warning, WarningKind};
 use weir_ir::sql::{CreateTrigger, NotifyTarget, SqlStatementKind};
-use weir_ir::{Expr, ExprKind, Module};
+use weir_ir::{Class, Expr, ExprKind, Function, Module, Span, Stmt};
 
 use super::resolve::top_level_value;
 use super::sql_strings::{Scope, executed_sql};
@@ -79,61 +79,134 @@ impl Script {
     }
 
     /// The SQL a Python module runs.
+    #[cfg(test)]
     pub fn python(module: &Module) -> Self {
-        let mut pieces = Vec::new();
-        // Expressions already read, and (expression, text) pairs: one
-        // f-string in a loop yields several texts.
-        let mut used = HashSet::new();
-        let mut seen = HashSet::new();
-        // Functions (but not downgrades) and class bodies (Django's
-        // `operations = [migrations.RunSQL(...)]`).
-        let bodies = module
-            .functions
-            .iter()
-            .filter(|f| !f.name.starts_with("downgrade"))
-            .map(|f| ((f.id != 0).then_some(f), f.body.as_slice()))
-            .chain(module.classes.iter().map(|c| (None, c.body.as_slice())));
-        for (function, body) in bodies {
-            // Built at the first SQL call only: most bodies run none.
-            let mut scope = None;
-            weir_ir::visit::walk_block_exprs(body, &mut |expr| {
-                let Some(sql) = executed_sql(expr) else {
-                    return;
-                };
-                let scope = scope.get_or_insert_with(|| Scope::new(module, function, body));
-                scope.strings(sql, 0, &mut |e, text| {
-                    used.insert(e.span);
-                    if seen.insert((e.span, text.to_string())) {
-                        pieces.push(piece(e, text, false, expr.span.line));
-                    }
-                });
-            });
-        }
-        // Trigger DDL kept in constants (`NOTIFY_TRIGGER = """CREATE …"""`).
-        if let Some(top) = module.top_level() {
-            for stmt in &top.body {
-                if let weir_ir::StmtKind::Assign {
-                    value: Some(value), ..
-                } = &stmt.kind
-                    && let Some(text) = value.as_str()
-                    && !used.contains(&value.span)
-                    && text.to_ascii_uppercase().contains("CREATE")
-                {
-                    pieces.push(piece(value, text, true, value.span.line));
-                }
-            }
-        }
-        // Stable: pieces run by one call keep their order.
-        pieces.sort_by_key(|p| p.runs_at);
-        Script {
-            file: module.path.clone(),
-            pieces,
-        }
+        let project = super::resolve::Project::new(std::slice::from_ref(module));
+        super::scan::read_all(&project, std::slice::from_ref(module))
+            .scripts
+            .pop()
+            .unwrap_or_else(|| PythonSql::new(module).finish(false))
     }
 
     pub fn is_empty(&self) -> bool {
         self.pieces.is_empty()
     }
+}
+
+/// Reads the SQL one Python module runs, fed by the code walk (`scan`):
+/// each function (but not downgrades) and class body (Django's
+/// `operations = [migrations.RunSQL(...)]`), then every expression of it.
+pub struct PythonSql<'m> {
+    module: &'m Module,
+    /// The body being read, unless it is a downgrade.
+    body: Option<(Option<&'m Function>, &'m [Stmt])>,
+    /// Built at the first SQL call of the body only: most run none.
+    scope: Option<Scope<'m>>,
+    pieces: Vec<Piece>,
+    /// Expressions already read, and (expression, text) pairs: one
+    /// f-string in a loop yields several texts.
+    used: HashSet<Span>,
+    seen: HashSet<(Span, String)>,
+}
+
+impl<'m> PythonSql<'m> {
+    pub fn new(module: &'m Module) -> Self {
+        PythonSql {
+            module,
+            body: None,
+            scope: None,
+            pieces: Vec::new(),
+            used: HashSet::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Starts a function's body; false for a downgrade, which is not read.
+    pub fn function(&mut self, function: &'m Function) -> bool {
+        self.scope = None;
+        self.body = (!function.name.starts_with("downgrade")).then(|| {
+            (
+                (function.id != 0).then_some(function),
+                function.body.as_slice(),
+            )
+        });
+        self.body.is_some()
+    }
+
+    pub fn class(&mut self, class: &'m Class) {
+        self.scope = None;
+        self.body = Some((None, class.body.as_slice()));
+    }
+
+    /// The expressions this reader looks at: a body without any is not
+    /// walked (see `scan`).
+    pub fn reads(expr: &Expr) -> bool {
+        executed_sql(expr).is_some()
+    }
+
+    pub fn expr(&mut self, expr: &'m Expr) {
+        let Some((function, body)) = self.body else {
+            return;
+        };
+        let Some(sql) = executed_sql(expr) else {
+            return;
+        };
+        let module = self.module;
+        let scope = self
+            .scope
+            .get_or_insert_with(|| Scope::new(module, function, body));
+        let (used, seen, pieces) = (&mut self.used, &mut self.seen, &mut self.pieces);
+        scope.strings(sql, 0, &mut |e, text| {
+            used.insert(e.span);
+            if seen.insert((e.span, text.to_string())) {
+                pieces.push(piece(e, text, false, expr.span.line));
+            }
+        });
+    }
+
+    /// Whether the module keeps trigger DDL in constants, which
+    /// [`finish`](Self::finish) then reads.
+    pub fn has_ddl_constants(module: &Module) -> bool {
+        module
+            .top_level()
+            .is_some_and(|top| top.body.iter().any(|stmt| ddl_constant(stmt).is_some()))
+    }
+
+    /// The module's script; `ddl_constants` as
+    /// [`has_ddl_constants`](Self::has_ddl_constants) says.
+    pub fn finish(mut self, ddl_constants: bool) -> Script {
+        if ddl_constants && let Some(top) = self.module.top_level() {
+            for stmt in &top.body {
+                if let Some((value, text)) = ddl_constant(stmt)
+                    && !self.used.contains(&value.span)
+                {
+                    self.pieces.push(piece(value, text, true, value.span.line));
+                }
+            }
+        }
+        // Stable: pieces run by one call keep their order.
+        self.pieces.sort_by_key(|p| p.runs_at);
+        Script {
+            file: self.module.path.clone(),
+            pieces: self.pieces,
+        }
+    }
+}
+
+/// Trigger DDL kept in a constant (`NOTIFY_TRIGGER = """CREATE …"""`):
+/// a string assigned that holds `CREATE` in any case.
+fn ddl_constant(stmt: &Stmt) -> Option<(&Expr, &str)> {
+    let weir_ir::StmtKind::Assign {
+        value: Some(value), ..
+    } = &stmt.kind
+    else {
+        return None;
+    };
+    let text = value.as_str()?;
+    text.as_bytes()
+        .windows("CREATE".len())
+        .any(|w| w.eq_ignore_ascii_case(b"CREATE"))
+        .then_some((value, text))
 }
 
 fn piece(expr: &Expr, text: &str, creates_only: bool, runs_at: u32) -> Piece {
@@ -151,8 +224,11 @@ fn piece(expr: &Expr, text: &str, creates_only: bool, runs_at: u32) -> Piece {
 /// their slots in the path-sorted list are refilled in revision order.
 pub fn order_scripts(scripts: &mut Vec<Script>, modules: &[Module]) {
     scripts.sort_by(|a, b| a.file.cmp(&b.file));
+    // Only the revisions of files with a script are looked up.
+    let files: HashSet<&str> = scripts.iter().map(|s| s.file.as_str()).collect();
     let revisions: HashMap<&str, (String, Vec<String>)> = modules
         .iter()
+        .filter(|m| files.contains(m.path.as_str()))
         .filter_map(|m| {
             let revision = top_level_value(m, "revision")?.as_str()?.to_string();
             let down = top_level_value(m, "down_revision")?;
