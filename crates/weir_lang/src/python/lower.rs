@@ -54,7 +54,10 @@ pub fn lower_named(rel_path: &str, name: String, source: &str) -> Module {
             span: lowerer.span(e.location),
         })
         .collect();
-    let comments = comment_tokens(source, parsed.tokens())
+    let comments = parsed
+        .tokens()
+        .iter()
+        .filter(|t| t.kind() == ast::token::TokenKind::Comment)
         .map(|t| {
             let start = t.range().start().to_usize();
             let line_start = source[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
@@ -969,23 +972,6 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-/// The comment tokens, in order. Each starts at a `#`: the `#`s of the
-/// source (few) are looked up among the tokens (many) rather than every
-/// token read; a `#` in a string starts no comment token.
-fn comment_tokens<'t>(
-    source: &str,
-    tokens: &'t [ast::token::Token],
-) -> impl Iterator<Item = &'t ast::token::Token> {
-    let mut rest = tokens;
-    memchr::memchr_iter(b'#', source.as_bytes()).filter_map(move |at| {
-        let at = TextSize::try_from(at).ok()?;
-        rest = &rest[rest.partition_point(|t| t.start() < at)..];
-        rest.iter()
-            .take_while(|t| t.start() == at)
-            .find(|t| t.kind() == ast::token::TokenKind::Comment)
-    })
-}
-
 /// How many functions and classes a module defines, nested ones included:
 /// both lists are sized once (a function is large).
 fn count_definitions(body: &[ast::Stmt]) -> (usize, usize) {
@@ -1120,36 +1106,5 @@ fn compare_operator(op: ast::CmpOp) -> Operator {
         ast::CmpOp::IsNot => Operator::IsNot,
         ast::CmpOp::In => Operator::In,
         ast::CmpOp::NotIn => Operator::NotIn,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_comment_tokens_that_reading_every_token_finds() {
-        for source in [
-            "",
-            "# only\n",
-            "x = 1  # trailing\n# own line\ny = '#not' + \"# nor\"  # yes # one\n",
-            "s = f\"{x}# text {y!r:#x}\"  # after\nt = '''\n# in a string\n'''\n",
-            "def f(\n    a,  # first\n    b,\n):\n    pass\n#end",
-            "if x:\r\n    # crlf\r\n    y = 1\r\n\tz = (  # broken\n",
-            "u = f\"{x # inside\n}\"\n",
-        ] {
-            let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
-            let every: Vec<_> = parsed
-                .tokens()
-                .iter()
-                .filter(|t| t.kind() == ast::token::TokenKind::Comment)
-                .map(Ranged::range)
-                .collect();
-            let found: Vec<_> = comment_tokens(source, parsed.tokens())
-                .map(Ranged::range)
-                .collect();
-            assert!(!every.is_empty() || source.is_empty(), "{source:?}");
-            assert_eq!(found, every, "{source:?}");
-        }
     }
 }
