@@ -10,13 +10,15 @@
 //! - `WEIR_FUZZ_SEED=X`: another seed (default: derived from the target name);
 //! - `WEIR_FUZZ_CASE=I`: run only case I (to replay a failure);
 //! - `WEIR_FUZZ_CASE_SECONDS=S`: the most one case may take (default 5 s);
-//! - `WEIR_FUZZ_VERBOSE=1`: print each target's case count and slowest case.
+//! - `WEIR_FUZZ_VERBOSE=1`: print each target's case count and slowest case
+//!   (with `-- --nocapture`).
 //!
 //! A hang is a failure too: a case slower than the per-case limit fails the
 //! target, and one still running after four times that limit (an endless
 //! loop) aborts the test binary, naming the case, instead of blocking
 //! `cargo test` for ever.
 
+use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -181,15 +183,15 @@ impl Watchdog {
                     && run.started.elapsed() > limit
                 {
                     let saved = save(&name, run.case, &run.input);
-                    #[allow(clippy::print_stderr)] // the process is about to abort
-                    {
-                        eprintln!(
-                            "fuzz target `{name}`: case {} still running after {limit:?} (a \
-                             hang); input saved to {}; aborting",
-                            run.case,
-                            saved.display()
-                        );
-                    }
+                    // Straight to the process's stderr: the test harness
+                    // captures `eprintln!`, and would lose it on abort.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "fuzz target `{name}`: case {} still running after {limit:?} (a hang); \
+                         input saved to {}; aborting",
+                        run.case,
+                        saved.display()
+                    );
                     std::process::abort();
                 }
             }
