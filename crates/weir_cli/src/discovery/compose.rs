@@ -70,8 +70,11 @@ pub fn read(text: &str) -> ComposeFile {
     let docs = match MarkedYaml::load_from_str(text) {
         Ok(docs) => docs,
         Err(e) => {
+            // An error at the end of the text is marked on the line after
+            // the last one when the text ends without a line break.
+            let last = text.lines().count().max(1);
             out.problems.push(Problem {
-                line: Some(u32::try_from(e.marker().line()).unwrap_or(u32::MAX)),
+                line: Some(u32::try_from(e.marker().line().min(last)).unwrap_or(u32::MAX)),
                 message: format!("invalid YAML: {}", e.info()),
             });
             return out;
@@ -347,6 +350,10 @@ mod tests {
         );
         let file = read("services:\n  db:\n    image: [postgres, 16]\n");
         assert_eq!(file.problems[0].line, Some(3));
+        // Found by fuzzing: an error at the end of a text without a final
+        // line break was put on a line the file does not have.
+        let file = read("?   d\u{fffd} \nservices-");
+        assert_eq!(file.problems[0].line, Some(2), "{:?}", file.problems);
     }
 
     #[test]

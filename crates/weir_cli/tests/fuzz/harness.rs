@@ -8,10 +8,21 @@
 //! - `WEIR_FUZZ_ITERATIONS=N`: cases per target (default: each target's own);
 //! - `WEIR_FUZZ_SECONDS=S`: time cap per target (default 3 s);
 //! - `WEIR_FUZZ_SEED=X`: another seed (default: derived from the target name);
-//! - `WEIR_FUZZ_CASE=I`: run only case I (to replay a failure).
+//! - `WEIR_FUZZ_CASE=I`: run only case I (to replay a failure);
+//! - `WEIR_FUZZ_CASE_SECONDS=S`: the most one case may take (default 5 s);
+//! - `WEIR_FUZZ_VERBOSE=1`: print each target's case count and slowest case
+//!   (with `-- --nocapture`).
+//!
+//! A hang is a failure too: a case slower than the per-case limit fails the
+//! target, and one still running after four times that limit (an endless
+//! loop) aborts the test binary, naming the case, instead of blocking
+//! `cargo test` for ever.
 
+use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The stack the worker threads of a real run get (`weir_cli::run`).
@@ -90,35 +101,133 @@ fn run(name: &str, iterations: u64, generate: &dyn Fn(&mut Rng) -> Vec<u8>, chec
     let seed = env_number("WEIR_FUZZ_SEED").unwrap_or_else(|| name_seed(name));
     let iterations = env_number("WEIR_FUZZ_ITERATIONS").unwrap_or(iterations);
     let cap = Duration::from_secs(env_number("WEIR_FUZZ_SECONDS").unwrap_or(3));
+    let case_limit = Duration::from_secs(env_number("WEIR_FUZZ_CASE_SECONDS").unwrap_or(5));
     let cases: Box<dyn Iterator<Item = u64>> = match env_number("WEIR_FUZZ_CASE") {
         Some(case) => Box::new(std::iter::once(case)),
         None => Box::new(0..iterations),
     };
+    let watchdog = Watchdog::start(name, case_limit * 4);
     let started = Instant::now();
     let mut ran = 0;
+    let mut slowest = (Duration::ZERO, 0);
     for case in cases {
         if started.elapsed() > cap {
             break;
         }
         let mut rng = Rng::new(seed ^ case.wrapping_mul(0x2545_f491_4f6c_dd1d));
         let input = generate(&mut rng);
-        if catch_unwind(AssertUnwindSafe(|| check(&input))).is_err() {
+        watchdog.enter(case, &input);
+        let case_started = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(|| check(&input)));
+        let took = case_started.elapsed();
+        watchdog.leave();
+        let replay = format!("replay with WEIR_FUZZ_SEED={seed} WEIR_FUZZ_CASE={case}");
+        if outcome.is_err() {
             let saved = save(name, case, &input);
             panic!(
                 "fuzz target `{name}` failed on case {case} (seed {seed:#x}); input saved to {}; \
-                 replay with WEIR_FUZZ_SEED={seed} WEIR_FUZZ_CASE={case}",
+                 {replay}",
                 saved.display()
             );
         }
+        if took > case_limit {
+            let saved = save(name, case, &input);
+            panic!(
+                "fuzz target `{name}`: case {case} took {took:.1?}, over the {case_limit:?} a \
+                 case may take (a hang or a blow-up); input saved to {}; {replay}",
+                saved.display()
+            );
+        }
+        slowest = slowest.max((took, case));
         ran += 1;
     }
     assert!(ran > 0, "fuzz target `{name}` ran no case");
+    if std::env::var_os("WEIR_FUZZ_VERBOSE").is_some() {
+        #[allow(clippy::print_stderr)] // asked for with WEIR_FUZZ_VERBOSE
+        {
+            eprintln!(
+                "fuzz target `{name}`: {ran} cases in {:.1?}, slowest case {} took {:.1?}",
+                started.elapsed(),
+                slowest.1,
+                slowest.0
+            );
+        }
+    }
+}
+
+/// The case being run, for the watchdog.
+struct Running {
+    case: u64,
+    started: Instant,
+    input: Vec<u8>,
+}
+
+/// A thread that aborts the process when one case runs for longer than
+/// `limit`: an endless loop cannot be unwound, and would otherwise hold
+/// `cargo test` until CI kills it without saying which input hung.
+struct Watchdog {
+    running: Arc<Mutex<Option<Running>>>,
+    done: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(name: &str, limit: Duration) -> Self {
+        let running: Arc<Mutex<Option<Running>>> = Arc::default();
+        let done = Arc::new(AtomicBool::new(false));
+        let (watched, finished, name) = (Arc::clone(&running), Arc::clone(&done), name.to_string());
+        std::thread::spawn(move || {
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                let guard = watched.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(run) = guard.as_ref()
+                    && run.started.elapsed() > limit
+                {
+                    let saved = save(&name, run.case, &run.input);
+                    // Straight to the process's stderr: the test harness
+                    // captures `eprintln!`, and would lose it on abort.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "fuzz target `{name}`: case {} still running after {limit:?} (a hang); \
+                         input saved to {}; aborting",
+                        run.case,
+                        saved.display()
+                    );
+                    std::process::abort();
+                }
+            }
+        });
+        Watchdog { running, done }
+    }
+
+    fn enter(&self, case: u64, input: &[u8]) {
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some(Running {
+            case,
+            started: Instant::now(),
+            input: input.to_vec(),
+        });
+    }
+
+    fn leave(&self) {
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
 }
 
 fn save(name: &str, case: u64, input: &[u8]) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failures");
     let _ = std::fs::create_dir_all(&dir);
-    let path = dir.join(format!("{name}-{case}.py"));
+    // A target's name starts with its input format.
+    let extension = match name.split('_').next() {
+        Some("python") => "py",
+        Some("sql") => "sql",
+        _ => "txt",
+    };
+    let path = dir.join(format!("{name}-{case}.{extension}"));
     let _ = std::fs::write(&path, input);
     path
 }
