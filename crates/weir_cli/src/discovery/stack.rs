@@ -4,7 +4,7 @@
 //! the most authoritative source that states one. Disagreeing sources are
 //! all kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use weir_audit::context::catalog::{self, Technology};
 use weir_audit::context::{Component, Origin, OriginKind, TechStack};
@@ -16,6 +16,13 @@ const MAX_IMPORT_SOURCES: usize = 3;
 #[derive(Default)]
 pub struct StackBuilder {
     found: BTreeMap<&'static str, Vec<Origin>>,
+    // What `accepts` asks, kept beside the origins: scanning them instead
+    // made a file naming one package thousands of times quadratic (found
+    // by fuzzing). Every origin's (technology, file, kind, line); the files
+    // with an import origin, and how many, per technology.
+    places: HashSet<(&'static str, String, OriginKind, u32)>,
+    import_files: HashSet<(&'static str, String)>,
+    imports: HashMap<&'static str, usize>,
 }
 
 impl StackBuilder {
@@ -24,6 +31,12 @@ impl StackBuilder {
     pub fn add(&mut self, tech: &'static Technology, origin: Origin) -> bool {
         if !self.accepts(tech, &origin.file, origin.line, origin.kind) {
             return false;
+        }
+        self.places
+            .insert((tech.id, origin.file.clone(), origin.kind, origin.line));
+        if origin.kind == OriginKind::Import {
+            self.import_files.insert((tech.id, origin.file.clone()));
+            *self.imports.entry(tech.id).or_default() += 1;
         }
         self.found.entry(tech.id).or_default().push(origin);
         true
@@ -38,17 +51,18 @@ impl StackBuilder {
         line: u32,
         kind: OriginKind,
     ) -> bool {
-        let Some(origins) = self.found.get(tech.id) else {
+        if !self.found.contains_key(tech.id) {
             return true;
-        };
-        let imports = origins
-            .iter()
-            .filter(|o| o.kind == OriginKind::Import)
-            .count();
-        let duplicate = origins.iter().any(|o| {
-            o.file == file && o.kind == kind && (o.line == line || o.kind == OriginKind::Import)
-        });
-        !(duplicate || (kind == OriginKind::Import && imports >= MAX_IMPORT_SOURCES))
+        }
+        // An import counts once per file, whatever its line.
+        if kind == OriginKind::Import {
+            let imports = self.imports.get(tech.id).copied().unwrap_or_default();
+            return imports < MAX_IMPORT_SOURCES
+                && !self.import_files.contains(&(tech.id, file.to_string()));
+        }
+        !self
+            .places
+            .contains(&(tech.id, file.to_string(), kind, line))
     }
 
     pub fn build(mut self) -> TechStack {
