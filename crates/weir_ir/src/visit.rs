@@ -171,13 +171,6 @@ pub fn each_child_block<'a>(stmt: &'a Stmt, f: &mut dyn FnMut(&'a [Stmt])) {
     }
 }
 
-/// The nested blocks of `stmt`, in source order.
-pub fn child_blocks(stmt: &Stmt) -> Vec<&[Stmt]> {
-    let mut blocks = Vec::new();
-    each_child_block(stmt, &mut |block| blocks.push(block));
-    blocks
-}
-
 /// Calls `f` on every statement of `block` and of its nested blocks, pre-order.
 pub fn walk_stmts<'a>(block: &'a [Stmt], f: &mut dyn FnMut(&'a Stmt)) {
     for stmt in block {
