@@ -706,7 +706,7 @@ pub fn long_lived_handoffs(facts: &FunctionFacts<'_>) -> Vec<Facet> {
     if injected.is_empty() {
         return out;
     }
-    weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+    facts.call_exprs().iter().for_each(|&e| {
         let Some(call) = e.as_call() else { return };
         let Some(what) = starts_long_lived_work(call) else {
             return;

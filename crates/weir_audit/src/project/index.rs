@@ -243,37 +243,38 @@ impl<'ir> ProjectIndex<'ir> {
     /// A project class deriving from `Enum` (`StrEnum`, `IntEnum`, a project
     /// base that does): iterating it yields its few members.
     pub fn is_enum_class(&self, qualified: &str) -> bool {
-        let mut pending = vec![qualified.to_string()];
-        let mut seen = 0;
-        while let Some(current) = pending.pop() {
-            seen += 1;
-            if seen > 32 {
-                break;
-            }
-            let Some(&(mi, ci)) = self.classes.get(&current) else {
-                continue;
+        self.lineage(qualified).any(|current| {
+            let Some(&(mi, ci)) = self.classes.get(current) else {
+                return false;
             };
             let module = &self.modules[mi];
-            let Some(class) = module.classes.get(ci) else {
-                continue;
-            };
-            let enum_base = class.bases.iter().any(|b| {
-                module
-                    .resolve_expr(b)
-                    .or_else(|| b.dotted())
-                    .is_some_and(|q| {
-                        q.starts_with("enum.")
-                            || q.rsplit('.').next().is_some_and(|n| n.ends_with("Enum"))
-                    })
-            });
-            if enum_base {
-                return true;
+            module.classes.get(ci).is_some_and(|class| {
+                class.bases.iter().any(|b| {
+                    module
+                        .resolve_expr(b)
+                        .or_else(|| b.dotted())
+                        .is_some_and(|q| {
+                            q.starts_with("enum.")
+                                || q.rsplit('.').next().is_some_and(|n| n.ends_with("Enum"))
+                        })
+                })
+            })
+        })
+    }
+
+    /// `class`, then its project base classes depth first in declaration
+    /// order (where Python looks a method up, for single inheritance); at
+    /// most 32 classes, so a cycle of bases ends.
+    fn lineage<'a>(&'a self, class: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let mut pending = vec![class];
+        std::iter::from_fn(move || {
+            let current = pending.pop()?;
+            if let Some(bases) = self.bases.get(current) {
+                pending.extend(bases.iter().rev().map(String::as_str));
             }
-            if let Some(bases) = self.bases.get(&current) {
-                pending.extend(bases.iter().cloned());
-            }
-        }
-        false
+            Some(current)
+        })
+        .take(32)
     }
 
     /// The project function a qualified callee names. Calling a class runs
@@ -291,21 +292,8 @@ impl<'ir> ProjectIndex<'ir> {
 
     /// `Class.method`, looked up through the project's base classes.
     pub fn method(&self, class: &str, name: &str) -> Option<FnRef> {
-        let mut pending = vec![class.to_string()];
-        let mut seen = 0;
-        while let Some(current) = pending.pop() {
-            seen += 1;
-            if seen > 32 {
-                break;
-            }
-            if let Some(f) = self.functions.get(&format!("{current}.{name}")) {
-                return Some(*f);
-            }
-            if let Some(bases) = self.bases.get(&current) {
-                pending.extend(bases.iter().rev().cloned());
-            }
-        }
-        None
+        self.lineage(class)
+            .find_map(|current| self.functions.get(&format!("{current}.{name}")).copied())
     }
 
     /// The class of the project instance a module-level name holds, through

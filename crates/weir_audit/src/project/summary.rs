@@ -693,41 +693,34 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
             ),
         )
     };
+    let witness = |w: &Witness| extend(head(), w);
     let mut changed = false;
     if !edge.shields_blocking {
-        if let (None, Some((kind, w))) = (&caller.blocks, &callee.blocks) {
-            caller.blocks = Some((*kind, extend(head(), w)));
-            changed = true;
-        }
-        if let (None, Some(w)) = (&caller.sleeps, &callee.sleeps) {
-            caller.sleeps = Some(extend(head(), w));
-            changed = true;
-        }
-        if let (None, Some(w)) = (&caller.cpu, &callee.cpu) {
-            caller.cpu = Some(extend(head(), w));
-            changed = true;
-        }
-    } else if call.site.awaited
-        && let (None, Some(w)) = (&caller.network, &callee.network)
-    {
-        caller.network = Some(extend(head(), w));
-        changed = true;
+        changed |= adopt(&mut caller.blocks, callee.blocks.as_ref(), |(kind, w)| {
+            (*kind, witness(w))
+        });
+        changed |= adopt(&mut caller.sleeps, callee.sleeps.as_ref(), witness);
+        changed |= adopt(&mut caller.cpu, callee.cpu.as_ref(), witness);
+    } else if call.site.awaited {
+        changed |= adopt(&mut caller.network, callee.network.as_ref(), witness);
     }
-    if let (None, Some(w)) = (&caller.reads, &callee.reads) {
-        caller.reads = Some(extend(head(), w));
-        changed = true;
-    }
-    if let (None, Some((op, w))) = (&caller.writes, &callee.writes) {
-        caller.writes = Some((*op, extend(head(), w)));
-        changed = true;
-    }
-    if let (None, Some(w)) = (&caller.stages, &callee.stages) {
-        caller.stages = Some(extend(head(), w));
-        changed = true;
-    }
-    if let (None, Some(w)) = (&caller.commits, &callee.commits) {
-        caller.commits = Some(extend(head(), w));
-        changed = true;
-    }
+    changed |= adopt(&mut caller.reads, callee.reads.as_ref(), witness);
+    changed |= adopt(&mut caller.writes, callee.writes.as_ref(), |(op, w)| {
+        (*op, witness(w))
+    });
+    changed |= adopt(&mut caller.stages, callee.stages.as_ref(), witness);
+    changed |= adopt(&mut caller.commits, callee.commits.as_ref(), witness);
     changed
+}
+
+/// Fills `mine` from `theirs` (through `carry`) when only the callee has
+/// the effect; true when it did.
+fn adopt<T>(mine: &mut Option<T>, theirs: Option<&T>, carry: impl FnOnce(&T) -> T) -> bool {
+    match (&mine, theirs) {
+        (None, Some(t)) => {
+            *mine = Some(carry(t));
+            true
+        }
+        _ => false,
+    }
 }

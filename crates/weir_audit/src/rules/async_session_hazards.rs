@@ -398,7 +398,7 @@ fn sessions_passed(facts: &FunctionFacts<'_>, arg: &Expr) -> Vec<String> {
 fn shared_sessions(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let mut tasks: BTreeMap<String, Vec<Span>> = BTreeMap::new();
     let mut gathers = Vec::new();
-    weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e: &Expr| {
+    facts.call_exprs().iter().for_each(|&e| {
         let Some(call) = e.as_call() else { return };
         match call.method_name() {
             Some("gather") => gathers.push((e.span, call)),

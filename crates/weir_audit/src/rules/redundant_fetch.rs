@@ -176,19 +176,12 @@ impl Rule for RedundantFetch {
             }
             let (holder, attr) = (reload.holder, reload.attr);
             let model = short(&reload.load.model);
-            let mut f = finding(&Self::META, facts, reload.call.site.span, format!("{} reloads the `{model}` that `{holder}` already holds, by `{holder}.{attr}`", call_text(reload.call)))
+            let f = finding(&Self::META, facts, reload.call.site.span, format!("{} reloads the `{model}` that `{holder}` already holds, by `{holder}.{attr}`", call_text(reload.call)))
                 .why(format!("The callee loads the entity again by its id: a round trip for an object the caller has in hand.{}", reload.certainty()))
                 .help(format!("Pass `{holder}` itself and let the callee use it."))
                 .evidence(&facts.module.path, reload.held_line, format!("`{holder}` is a loaded `{model}`"))
                 .evidence(&reload.load.path, reload.load.line, format!("{} loads it again by `{}`", reload.load.label, reload.load.param));
-            if let Some(line) = reload.committed_at {
-                f = f.severity(Severity::Low).evidence(
-                    &facts.module.path,
-                    line,
-                    "commit: the held object is expired here",
-                );
-            }
-            out.push(f);
+            out.push(reload.lowered_after_commit(f, &facts.module.path));
         }
     }
 }
@@ -217,6 +210,19 @@ impl HeldReload<'_, '_> {
             Some(line) => format!(" The caller commits at line {line} after loading it and the session expires objects on commit (`expire_on_commit` is not off), so the reload may be intended to read fresh state: lower confidence."),
             None if self.keeps_objects => " The session keeps loaded objects valid after commit (`expire_on_commit=False`), so the reload is surely removable.".into(),
             None => String::new(),
+        }
+    }
+
+    /// A commit expired the held object: the reload may be deliberate, so
+    /// the finding is LOW, with the commit as evidence.
+    pub fn lowered_after_commit(&self, finding: Finding, path: &str) -> Finding {
+        match self.committed_at {
+            Some(line) => finding.severity(Severity::Low).evidence(
+                path,
+                line,
+                "commit: the held object is expired here",
+            ),
+            None => finding,
         }
     }
 }

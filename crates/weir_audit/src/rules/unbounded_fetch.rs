@@ -133,7 +133,7 @@ impl Rule for UnboundedFetch {
             );
         };
         // Multi-row consumption of a query result: `.all()`, iteration, `list(...)`.
-        weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+        facts.call_exprs().iter().for_each(|&e| {
             let ExprKind::Call(call) = &e.kind else {
                 return;
             };

@@ -110,7 +110,7 @@ impl Rule for UnnecessaryResolve {
                 .map(|a| format!("`{a}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut f = finding(
+            let f = finding(
                 &Self::META,
                 facts,
                 reload.call.site.span,
@@ -137,14 +137,7 @@ impl Rule for UnnecessaryResolve {
                 reload.load.line,
                 format!("{} loads it again to read {fields}", reload.load.label),
             );
-            if let Some(line) = reload.committed_at {
-                f = f.severity(Severity::Low).evidence(
-                    &facts.module.path,
-                    line,
-                    "commit: the held object is expired here",
-                );
-            }
-            out.push(f);
+            out.push(reload.lowered_after_commit(f, &facts.module.path));
         }
     }
 }

@@ -71,18 +71,12 @@ impl Rule for WrongCachingScope {
 
     fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         let function = facts.function;
-        let memoized = is_memoized(function);
-        let session_param = function.params.iter().filter(|_| memoized).find(|p| {
-            let annotated = p.annotation.as_ref().and_then(|a| {
-                facts.facts.project.types.annotation_kind(
-                    facts.module,
-                    &facts.facts.project.knowledge,
-                    a,
-                )
-            });
-            annotated.is_some_and(ObjKind::is_session)
-                || matches!(p.name.as_str(), "session" | "db" | "db_session")
-        });
+        // Memoisation first: it is cheap, typing the parameters is not.
+        let session_param = if is_memoized(function) {
+            session_param(facts)
+        } else {
+            None
+        };
         if let Some(param) = session_param {
             let aggregates = facts.calls.iter().any(|c| {
                 let mut found = false;
@@ -152,6 +146,21 @@ impl Rule for WrongCachingScope {
             }
         });
     }
+}
+
+/// The parameter holding an ORM session: annotated so, or named so.
+fn session_param<'f>(facts: &'f Cx<'_, '_>) -> Option<&'f weir_ir::Param> {
+    facts.function.params.iter().find(|p| {
+        let annotated = p.annotation.as_ref().and_then(|a| {
+            facts.facts.project.types.annotation_kind(
+                facts.module,
+                &facts.facts.project.knowledge,
+                a,
+            )
+        });
+        annotated.is_some_and(ObjKind::is_session)
+            || matches!(p.name.as_str(), "session" | "db" | "db_session")
+    })
 }
 
 /// `select(Tenant.name)`: columns, not entities.
