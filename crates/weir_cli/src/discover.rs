@@ -43,6 +43,9 @@ const SKIPPED_DIRS: &[&str] = &[
     ".direnv",
 ];
 
+/// The default selects what the CLI does without flags: every file, tests
+/// skipped.
+#[derive(Default)]
 pub struct Filters {
     pub include: Vec<String>,
     pub exclude: Vec<String>,

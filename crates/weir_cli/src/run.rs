@@ -23,6 +23,7 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Lowering and the analysis recurse over nested code; give them room.
 const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
+#[derive(Default)]
 pub struct RunOptions {
     pub filters: Filters,
     pub threads: Option<usize>,

@@ -505,20 +505,16 @@ fn an_unreadable_file_warns_unless_we_may_read_it_anyway() {
 
 #[test]
 fn a_file_deleted_after_discovery_is_a_warning() {
-    use weir_cli::discover::{Filters, discover};
+    use weir_cli::discover::discover;
     use weir_cli::run::{RunOptions, run_discovered};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "app/good.py", N_PLUS_ONE.as_bytes());
     write(d, "app/gone.py", N_PLUS_ONE.as_bytes());
     let options = RunOptions {
-        filters: Filters {
-            include: Vec::new(),
-            exclude: Vec::new(),
-            include_tests: false,
-        },
         threads: Some(2),
         date: "2026-01-01".into(),
+        ..RunOptions::default()
     };
     let discovered = discover(d, &options.filters).unwrap();
     assert_eq!(discovered.files.len(), 2);

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use serde_json::Value;
-use weir_cli::discover::Filters;
 use weir_cli::run::{RunOptions, context};
 
 mod common;
@@ -151,13 +150,8 @@ fn example_context_snapshot() {
     // A relative path keeps the snapshot free of machine-specific prefixes.
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
     let options = RunOptions {
-        filters: Filters {
-            include: Vec::new(),
-            exclude: Vec::new(),
-            include_tests: false,
-        },
         threads: Some(2),
-        date: String::new(),
+        ..RunOptions::default()
     };
     let (context, warnings) =
         context(Path::new("../../examples/jobs-service"), &options).expect("discovery runs");

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use weir_cli::discover::Filters;
 use weir_cli::render;
 use weir_cli::run::{RunOptions, run};
 
@@ -12,13 +11,9 @@ fn example_report() -> (weir_audit::report::Report, std::path::PathBuf) {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
     let path = Path::new("../../examples/jobs-service").to_path_buf();
     let options = RunOptions {
-        filters: Filters {
-            include: Vec::new(),
-            exclude: Vec::new(),
-            include_tests: false,
-        },
         threads: Some(2),
         date: "2026-11-27".into(),
+        ..RunOptions::default()
     };
     (run(&path, &options).expect("audit runs"), path)
 }

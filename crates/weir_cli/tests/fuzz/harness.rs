@@ -20,7 +20,7 @@
 
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -290,4 +290,29 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], dictionary: &[&str]) ->
         }
     }
     out
+}
+
+/// Every file below `folders` (relative to this crate), sorted: the real
+/// files of the repository that the targets mutate.
+pub fn seed_files(folders: &[&str]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for folder in folders {
+        walk(&manifest.join(folder), &mut files);
+    }
+    files.sort();
+    files
 }

@@ -12,10 +12,9 @@
 //! arrays, continuation lines, alias bombs).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::harness::{Rng, fuzz, mutate};
+use crate::harness::{Rng, fuzz, mutate, seed_files};
 use crate::project::{PATHS, bundle, check_project};
 
 /// The manifest paths of `PATHS`, by format.
@@ -366,35 +365,16 @@ fn path_for(rel: &str, bytes: &[u8]) -> Option<&'static str> {
     })
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 /// Seeds by path: the repository's manifests and settings files (rule
 /// fixtures, labelled corpus, example project) and `INLINE_SEEDS`.
 fn seeds() -> &'static [(&'static str, Vec<u8>)] {
     static SEEDS: OnceLock<Vec<(&'static str, Vec<u8>)>> = OnceLock::new();
     SEEDS.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for root in [
-            manifest.join("../weir_audit/tests/fixtures/python"),
-            manifest.join("../weir_audit/tests/corpus"),
-            manifest.join("../../examples"),
-        ] {
-            walk(&root, &mut files);
-        }
-        files.sort();
+        let files = seed_files(&[
+            "../weir_audit/tests/fixtures/python",
+            "../weir_audit/tests/corpus",
+            "../../examples",
+        ]);
         let mut seeds: Vec<(&'static str, Vec<u8>)> = files
             .iter()
             .filter_map(|f| {

@@ -11,7 +11,6 @@ use std::path::Path;
 
 use serde_json::Value;
 use weir_audit::report::WarningKind;
-use weir_cli::discover::Filters;
 use weir_cli::run::{RunOptions, context};
 
 const END: u8 = 0x1e;
@@ -82,13 +81,8 @@ pub fn check_project(dir: &Path, input: &[u8]) {
     }
     std::fs::create_dir_all(dir).expect("create the case directory");
     let options = RunOptions {
-        filters: Filters {
-            include: Vec::new(),
-            exclude: Vec::new(),
-            include_tests: false,
-        },
         threads: Some(2),
-        date: String::new(),
+        ..RunOptions::default()
     };
     let (project, warnings) = context(dir, &options).expect("discovery runs");
     let internal: Vec<_> = warnings

@@ -4,7 +4,6 @@
 //! lowered and audited; the IR must be well formed and the audit must end
 //! without an internal error.
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use weir_audit::audit::{Selection, audit};
@@ -12,7 +11,7 @@ use weir_audit::report::WarningKind;
 use weir_ir::visit::{walk_block_exprs, walk_expr, walk_stmts};
 use weir_ir::{Module, Span};
 
-use crate::harness::{Rng, fuzz, mutate};
+use crate::harness::{Rng, fuzz, mutate, seed_files};
 
 /// Tokens that make the parser and the lowering take their rarer paths.
 const TOKENS: &[&str] = &[
@@ -131,36 +130,15 @@ const TOKENS: &[&str] = &[
 fn corpus() -> &'static [Vec<u8>] {
     static CORPUS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for root in [
-            manifest.join("../weir_audit/tests/fixtures/python"),
-            manifest.join("../../examples"),
-        ] {
-            python_files(&root, &mut files);
-        }
-        files.sort();
+        let files = seed_files(&["../weir_audit/tests/fixtures/python", "../../examples"]);
         let corpus: Vec<Vec<u8>> = files
             .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "py"))
             .map(|f| std::fs::read(f).expect("read corpus file"))
             .collect();
         assert!(corpus.len() > 10, "fuzz corpus missing");
         corpus
     })
-}
-
-fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            python_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "py") {
-            out.push(path);
-        }
-    }
 }
 
 fn check_span(span: Span, module: &Module, len: usize, what: &str) {

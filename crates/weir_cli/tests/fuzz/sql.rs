@@ -12,12 +12,11 @@
 //! strings).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use weir_ir::sql::SqlStatementKind;
 
-use crate::harness::{Rng, fuzz, mutate};
+use crate::harness::{Rng, fuzz, mutate, seed_files};
 use crate::project::{bundle, check_project};
 
 const TOKENS: &[&str] = &[
@@ -170,20 +169,6 @@ const SQL_PATHS: &[&str] = &[
     "db/migrations/0002_notify.sql",
 ];
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 struct Seeds {
     /// Python files that run SQL: migrations, listeners.
     python: Vec<Vec<u8>>,
@@ -194,16 +179,11 @@ struct Seeds {
 fn seeds() -> &'static Seeds {
     static SEEDS: OnceLock<Seeds> = OnceLock::new();
     SEEDS.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for root in [
-            manifest.join("../weir_audit/tests/fixtures/python"),
-            manifest.join("../weir_audit/tests/corpus"),
-            manifest.join("../../examples"),
-        ] {
-            walk(&root, &mut files);
-        }
-        files.sort();
+        let files = seed_files(&[
+            "../weir_audit/tests/fixtures/python",
+            "../weir_audit/tests/corpus",
+            "../../examples",
+        ]);
         let mut seeds = Seeds {
             python: Vec::new(),
             sql: INLINE_SQL.iter().map(|s| s.as_bytes().to_vec()).collect(),
