@@ -4,9 +4,15 @@
 //!
 //! Layout: [`MAGIC`], one [`VERSION`] byte, then the module. Lengths and
 //! `u32`/`u64`/`usize` values are LEB128 varints (little-endian groups of
-//! seven bits), `i64` values are zigzagged first; strings are a length and
-//! UTF-8 bytes; enum variants are one tag byte; an `Option` is a 0/1 byte
-//! before the value; a span is its five fields in declaration order.
+//! seven bits), `i64` values are zigzagged first; a string is its length
+//! and UTF-8 bytes the first time, and a reference to that first time
+//! after (identifiers and qualified names repeat); enum variants are one
+//! tag byte; an `Option` is a 0/1 byte
+//! before the value. A span is written relative to the span written before
+//! it (most spans are near the previous one): the start and line as
+//! zigzagged differences from the previous start and line, the end and end
+//! line as differences from the start and line, the column as is. The
+//! differences wrap (`u32` arithmetic), so any span round-trips.
 //!
 //! Every IR type has one `write_*`/`read_*` pair. The writers destructure
 //! every struct exhaustively (`let Expr { kind, span } = expr;`) and match
@@ -24,7 +30,10 @@
 //! bytes after the module are an error. Any [`DecodeError`] means "not in
 //! the cache": lower the file again.
 
+use std::collections::hash_map::Entry;
 use std::fmt;
+
+use rustc_hash::FxHashMap;
 
 use crate::expr::{
     Arg, ArgSpread, Call, ClauseKind, CollectionKind, CompClause, Compare, Comprehension, Expr,
@@ -63,7 +72,11 @@ pub const PREALLOC_CAP: usize = 64;
 
 /// Appends the encoding of `module` to `out`.
 pub fn encode_module(module: &Module, out: &mut Vec<u8>) {
-    let mut w = Writer { out };
+    let mut w = Writer {
+        out,
+        strings: FxHashMap::default(),
+        last: Span::default(),
+    };
     w.out.extend_from_slice(MAGIC);
     w.u8(VERSION);
     write_module(&mut w, module);
@@ -71,21 +84,19 @@ pub fn encode_module(module: &Module, out: &mut Vec<u8>) {
 
 /// Decodes a module written by [`encode_module`] (of the same [`VERSION`]).
 pub fn decode_module(bytes: &[u8]) -> std::result::Result<Module, DecodeError> {
-    let mut r = Reader {
-        bytes,
-        pos: 0,
-        depth: 0,
-        func_refs: 0,
-        class_refs: 0,
-    };
+    let mut r = Reader::new(bytes);
+    read_all(&mut r).map_err(|Fail| r.error)
+}
+
+fn read_all(r: &mut Reader) -> Result<Module> {
     if r.take(MAGIC.len())? != MAGIC {
         return Err(r.error_at(0, "not an encoded weir module (bad magic)"));
     }
     if r.u8()? != VERSION {
         return Err(r.error_at(MAGIC.len(), "unsupported format version"));
     }
-    let module = read_module(&mut r)?;
-    if r.pos != bytes.len() {
+    let module = read_module(r)?;
+    if r.pos != r.bytes.len() {
         return Err(r.error("trailing bytes after the module"));
     }
     Ok(module)
@@ -117,16 +128,25 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-type Result<T> = std::result::Result<T, DecodeError>;
+/// Decoding failed; the reader holds what and where. Zero-sized, so the
+/// readers' results fit in registers on the hot path.
+#[derive(Debug)]
+struct Fail;
+
+type Result<T> = std::result::Result<T, Fail>;
 
 // ---------------------------------------------------------------------------
 // Primitives
 
-struct Writer<'a> {
-    out: &'a mut Vec<u8>,
+struct Writer<'m> {
+    out: &'m mut Vec<u8>,
+    /// Each string written so far, by its index in order of first writing.
+    strings: FxHashMap<&'m str, u32>,
+    /// The span written last, which the next one is relative to.
+    last: Span,
 }
 
-impl Writer<'_> {
+impl<'m> Writer<'m> {
     fn u8(&mut self, v: u8) {
         self.out.push(v);
     }
@@ -158,9 +178,21 @@ impl Writer<'_> {
         self.u64(((v << 1) ^ (v >> 63)) as u64);
     }
 
-    fn str(&mut self, s: &str) {
-        self.usize(s.len());
-        self.out.extend_from_slice(s.as_bytes());
+    /// A string the first time, as `len << 1` and its bytes; later as
+    /// `index << 1 | 1`, the index of its first writing among the strings.
+    fn str(&mut self, s: &'m str) {
+        let next = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
+        match self.strings.entry(s) {
+            Entry::Occupied(seen) => {
+                let index = u64::from(*seen.get());
+                self.u64(index << 1 | 1);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(next);
+                self.usize(s.len() << 1);
+                self.out.extend_from_slice(s.as_bytes());
+            }
+        }
     }
 
     fn span(&mut self, span: Span) {
@@ -171,21 +203,22 @@ impl Writer<'_> {
             col,
             end_line,
         } = span;
-        self.u32(start);
-        self.u32(end);
-        self.u32(line);
+        self.u32(zigzag32(start.wrapping_sub(self.last.start)));
+        self.u32(end.wrapping_sub(start));
+        self.u32(zigzag32(line.wrapping_sub(self.last.line)));
         self.u32(col);
-        self.u32(end_line);
+        self.u32(end_line.wrapping_sub(line));
+        self.last = span;
     }
 
-    fn seq<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Self, &T)) {
+    fn seq<'i, T>(&mut self, items: &'i [T], mut item: impl FnMut(&mut Self, &'i T)) {
         self.usize(items.len());
         for x in items {
             item(self, x);
         }
     }
 
-    fn opt<T>(&mut self, value: Option<&T>, item: impl FnOnce(&mut Self, &T)) {
+    fn opt<'i, T>(&mut self, value: Option<&'i T>, item: impl FnOnce(&mut Self, &'i T)) {
         match value {
             None => self.u8(0),
             Some(x) => {
@@ -195,30 +228,64 @@ impl Writer<'_> {
         }
     }
 
-    fn opt_str(&mut self, value: Option<&String>) {
+    fn opt_str(&mut self, value: Option<&'m String>) {
         self.opt(value, |w, s| w.str(s));
     }
+}
+
+/// A difference of two `u32` (wrapped) as a small unsigned number: 0, -1,
+/// 1, -2… become 0, 1, 2, 3…
+#[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)] // bits reinterpreted
+fn zigzag32(delta: u32) -> u32 {
+    let d = delta as i32;
+    ((d << 1) ^ (d >> 31)) as u32
+}
+
+fn unzigzag32(v: u32) -> u32 {
+    (v >> 1) ^ (v & 1).wrapping_neg()
 }
 
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// The span read last, which the next one is relative to.
+    last: Span,
+    /// The strings read so far, in order, for references to them.
+    strings: Vec<&'a str>,
     /// Expressions and statements being decoded, nested.
     depth: u32,
     /// One more than the largest function id referenced (0 for none).
     func_refs: usize,
     /// One more than the largest class id referenced (0 for none).
     class_refs: usize,
+    /// The first failure.
+    error: DecodeError,
 }
 
 impl<'a> Reader<'a> {
-    fn error(&self, what: &'static str) -> DecodeError {
+    fn new(bytes: &'a [u8]) -> Self {
+        Reader {
+            bytes,
+            pos: 0,
+            last: Span::default(),
+            strings: Vec::new(),
+            depth: 0,
+            func_refs: 0,
+            class_refs: 0,
+            error: DecodeError {
+                offset: 0,
+                what: "no error",
+            },
+        }
+    }
+
+    fn error(&mut self, what: &'static str) -> Fail {
         self.error_at(self.pos, what)
     }
 
-    #[allow(clippy::unused_self)]
-    fn error_at(&self, offset: usize, what: &'static str) -> DecodeError {
-        DecodeError { offset, what }
+    fn error_at(&mut self, offset: usize, what: &'static str) -> Fail {
+        self.error = DecodeError { offset, what };
+        Fail
     }
 
     fn remaining(&self) -> usize {
@@ -250,7 +317,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     fn u64(&mut self) -> Result<u64> {
+        // Most values are below 128: one byte.
+        if let Some(&byte) = self.bytes.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        self.u64_long()
+    }
+
+    #[inline(never)]
+    fn u64_long(&mut self) -> Result<u64> {
         let start = self.pos;
         let mut value = 0u64;
         let mut shift = 0u32;
@@ -300,9 +380,23 @@ impl<'a> Reader<'a> {
 
     fn str(&mut self) -> Result<&'a str> {
         let start = self.pos;
-        let len = self.len()?;
+        let v = self.u64()?;
+        if v & 1 == 1 {
+            let index = usize::try_from(v >> 1).unwrap_or(usize::MAX);
+            return match self.strings.get(index) {
+                Some(s) => Ok(s),
+                None => Err(self.error_at(start, "string reference out of range")),
+            };
+        }
+        let len = usize::try_from(v >> 1).unwrap_or(usize::MAX);
+        if len > self.remaining() {
+            return Err(self.error_at(start, "length runs past the end of the input"));
+        }
         let bytes = self.take(len)?;
-        std::str::from_utf8(bytes).map_err(|_| self.error_at(start, "string is not UTF-8"))
+        let s =
+            std::str::from_utf8(bytes).map_err(|_| self.error_at(start, "string is not UTF-8"))?;
+        self.strings.push(s);
+        Ok(s)
     }
 
     fn string(&mut self) -> Result<String> {
@@ -310,13 +404,37 @@ impl<'a> Reader<'a> {
     }
 
     fn span(&mut self) -> Result<Span> {
-        Ok(Span {
-            start: self.u32()?,
-            end: self.u32()?,
-            line: self.u32()?,
-            col: self.u32()?,
-            end_line: self.u32()?,
-        })
+        // Most spans are five one-byte fields.
+        if let Some(&[a, b, c, d, e]) = self.bytes.get(self.pos..self.pos + 5)
+            && (a | b | c | d | e) < 0x80
+        {
+            self.pos += 5;
+            let start = self.last.start.wrapping_add(unzigzag32(u32::from(a)));
+            let line = self.last.line.wrapping_add(unzigzag32(u32::from(c)));
+            let span = Span {
+                start,
+                end: start.wrapping_add(u32::from(b)),
+                line,
+                col: u32::from(d),
+                end_line: line.wrapping_add(u32::from(e)),
+            };
+            self.last = span;
+            return Ok(span);
+        }
+        let start = self.last.start.wrapping_add(unzigzag32(self.u32()?));
+        let end = start.wrapping_add(self.u32()?);
+        let line = self.last.line.wrapping_add(unzigzag32(self.u32()?));
+        let col = self.u32()?;
+        let end_line = line.wrapping_add(self.u32()?);
+        let span = Span {
+            start,
+            end,
+            line,
+            col,
+            end_line,
+        };
+        self.last = span;
+        Ok(span)
     }
 
     fn seq<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
@@ -416,7 +534,7 @@ unit_enum!(write_operator, read_operator, Operator, "operator", {
 // ---------------------------------------------------------------------------
 // Module level
 
-fn write_module(w: &mut Writer, module: &Module) {
+fn write_module<'m>(w: &mut Writer<'m>, module: &'m Module) {
     let Module {
         path,
         name,
@@ -484,7 +602,7 @@ fn read_module(r: &mut Reader) -> Result<Module> {
     })
 }
 
-fn write_import(w: &mut Writer, import: &Import) {
+fn write_import<'m>(w: &mut Writer<'m>, import: &'m Import) {
     let Import {
         alias,
         target,
@@ -504,7 +622,7 @@ fn read_import(r: &mut Reader) -> Result<Import> {
 }
 
 /// The bindings sorted by alias, so equal tables encode alike.
-fn write_scope(w: &mut Writer, scope: &ImportTable) {
+fn write_scope<'m>(w: &mut Writer<'m>, scope: &'m ImportTable) {
     let mut bindings: Vec<(&str, &str)> = scope.bindings().collect();
     bindings.sort_unstable_by_key(|&(alias, _)| alias);
     w.seq(&bindings, |w, &(alias, target)| {
@@ -524,7 +642,7 @@ fn read_scope(r: &mut Reader) -> Result<ImportTable> {
     Ok(scope)
 }
 
-fn write_function(w: &mut Writer, function: &Function) {
+fn write_function<'m>(w: &mut Writer<'m>, function: &'m Function) {
     let Function {
         id,
         name,
@@ -576,7 +694,7 @@ fn read_function(r: &mut Reader) -> Result<Function> {
     })
 }
 
-fn write_param(w: &mut Writer, param: &Param) {
+fn write_param<'m>(w: &mut Writer<'m>, param: &'m Param) {
     let Param {
         name,
         kind,
@@ -601,7 +719,7 @@ fn read_param(r: &mut Reader) -> Result<Param> {
     })
 }
 
-fn write_class(w: &mut Writer, class: &Class) {
+fn write_class<'m>(w: &mut Writer<'m>, class: &'m Class) {
     let Class {
         id,
         name,
@@ -635,7 +753,7 @@ fn read_class(r: &mut Reader) -> Result<Class> {
     })
 }
 
-fn write_comment(w: &mut Writer, comment: &Comment) {
+fn write_comment<'m>(w: &mut Writer<'m>, comment: &'m Comment) {
     let Comment {
         line,
         text,
@@ -654,7 +772,7 @@ fn read_comment(r: &mut Reader) -> Result<Comment> {
     })
 }
 
-fn write_diagnostic(w: &mut Writer, diagnostic: &SourceDiagnostic) {
+fn write_diagnostic<'m>(w: &mut Writer<'m>, diagnostic: &'m SourceDiagnostic) {
     let SourceDiagnostic { message, span } = diagnostic;
     w.str(message);
     w.span(*span);
@@ -688,7 +806,7 @@ mod stmt_tag {
     pub const CONTINUE: u8 = 14;
 }
 
-fn write_block(w: &mut Writer, block: &Block) {
+fn write_block<'m>(w: &mut Writer<'m>, block: &'m Block) {
     w.seq(block, write_stmt);
 }
 
@@ -696,7 +814,7 @@ fn read_block(r: &mut Reader) -> Result<Block> {
     r.seq(read_stmt)
 }
 
-fn write_stmt(w: &mut Writer, stmt: &Stmt) {
+fn write_stmt<'m>(w: &mut Writer<'m>, stmt: &'m Stmt) {
     use stmt_tag as tag;
     let Stmt { kind, span } = stmt;
     match kind {
@@ -911,7 +1029,7 @@ fn read_stmt_continue(_: &mut Reader) -> Result<StmtKind> {
     Ok(StmtKind::Continue)
 }
 
-fn write_loop(w: &mut Writer, lp: &Loop) {
+fn write_loop<'m>(w: &mut Writer<'m>, lp: &'m Loop) {
     let Loop {
         kind,
         is_async,
@@ -942,7 +1060,7 @@ fn read_loop(r: &mut Reader) -> Result<Loop> {
     })
 }
 
-fn write_with_item(w: &mut Writer, item: &WithItem) {
+fn write_with_item<'m>(w: &mut Writer<'m>, item: &'m WithItem) {
     let WithItem { context, target } = item;
     write_expr(w, context);
     w.opt(target.as_ref(), write_expr);
@@ -955,7 +1073,7 @@ fn read_with_item(r: &mut Reader) -> Result<WithItem> {
     })
 }
 
-fn write_handler(w: &mut Writer, handler: &Handler) {
+fn write_handler<'m>(w: &mut Writer<'m>, handler: &'m Handler) {
     let Handler {
         types,
         name,
@@ -1012,7 +1130,7 @@ mod literal_tag {
     pub const ELLIPSIS: u8 = 6;
 }
 
-fn write_expr(w: &mut Writer, expr: &Expr) {
+fn write_expr<'m>(w: &mut Writer<'m>, expr: &'m Expr) {
     use expr_tag as tag;
     let Expr { kind, span } = expr;
     match kind {
@@ -1293,7 +1411,7 @@ fn read_expr_other(r: &mut Reader) -> Result<ExprKind> {
     })
 }
 
-fn write_literal(w: &mut Writer, literal: &Literal) {
+fn write_literal<'m>(w: &mut Writer<'m>, literal: &'m Literal) {
     use literal_tag as tag;
     match literal {
         Literal::Str(s) => {
@@ -1329,7 +1447,7 @@ fn read_literal(r: &mut Reader) -> Result<Literal> {
     })
 }
 
-fn write_call(w: &mut Writer, call: &Call) {
+fn write_call<'m>(w: &mut Writer<'m>, call: &'m Call) {
     let Call {
         callee,
         qualified,
@@ -1348,7 +1466,7 @@ fn read_call(r: &mut Reader) -> Result<Call> {
     })
 }
 
-fn write_arg(w: &mut Writer, arg: &Arg) {
+fn write_arg<'m>(w: &mut Writer<'m>, arg: &'m Arg) {
     let Arg {
         name,
         value,
@@ -1367,7 +1485,7 @@ fn read_arg(r: &mut Reader) -> Result<Arg> {
     })
 }
 
-fn write_clause(w: &mut Writer, clause: &CompClause) {
+fn write_clause<'m>(w: &mut Writer<'m>, clause: &'m CompClause) {
     let CompClause {
         kind,
         target,
@@ -1398,18 +1516,16 @@ mod tests {
 
     fn writer_bytes(f: impl FnOnce(&mut Writer)) -> Vec<u8> {
         let mut out = Vec::new();
-        f(&mut Writer { out: &mut out });
+        f(&mut Writer {
+            out: &mut out,
+            strings: FxHashMap::default(),
+            last: Span::default(),
+        });
         out
     }
 
     fn reader(bytes: &[u8]) -> Reader<'_> {
-        Reader {
-            bytes,
-            pos: 0,
-            depth: 0,
-            func_refs: 0,
-            class_refs: 0,
-        }
+        Reader::new(bytes)
     }
 
     /// A valid encoding up to the first decorator of the first function,
@@ -1497,6 +1613,64 @@ mod tests {
     }
 
     #[test]
+    fn spans_round_trip_as_deltas_whatever_their_order() {
+        let spans = [
+            Span::default(),
+            Span {
+                start: 10,
+                end: 20,
+                line: 2,
+                col: 4,
+                end_line: 3,
+            },
+            Span {
+                start: 5,
+                end: 1,
+                line: 1,
+                col: 0,
+                end_line: 0,
+            },
+            Span {
+                start: u32::MAX,
+                end: 0,
+                line: u32::MAX,
+                col: u32::MAX,
+                end_line: 0,
+            },
+            Span {
+                start: 0,
+                end: u32::MAX,
+                line: 0,
+                col: 7,
+                end_line: u32::MAX,
+            },
+        ];
+        let bytes = writer_bytes(|w| spans.iter().for_each(|s| w.span(*s)));
+        let mut r = reader(&bytes);
+        for span in spans {
+            assert_eq!(r.span().unwrap(), span);
+        }
+        assert_eq!(r.pos, bytes.len());
+        // Nearby spans take a byte a field.
+        let near = writer_bytes(|w| w.span(spans[1]));
+        assert_eq!(near.len(), 5);
+    }
+
+    #[test]
+    fn repeated_strings_are_references() {
+        let bytes = writer_bytes(|w| {
+            w.str("session");
+            w.str("");
+            w.str("session");
+            w.str("");
+        });
+        assert_eq!(bytes, b"\x0esession\x00\x01\x03");
+        let mut r = reader(&bytes);
+        let read: Vec<&str> = (0..4).map(|_| r.str().unwrap()).collect();
+        assert_eq!(read, ["session", "", "session", ""]);
+    }
+
+    #[test]
     fn varints_that_overflow_are_errors() {
         // Eleven continuation groups, and a tenth group above one bit.
         assert!(reader(&[0xff; 11]).u64().is_err());
@@ -1521,14 +1695,21 @@ mod tests {
 
     #[test]
     fn a_huge_length_prefix_is_an_error() {
-        let mut bytes = writer_bytes(|w| {
-            w.out.extend_from_slice(MAGIC);
-            w.u8(VERSION);
-            w.u64(u64::MAX);
-        });
-        bytes.extend_from_slice(b"app.py");
-        let err = decode_module(&bytes).unwrap_err();
-        assert_eq!(err.offset(), MAGIC.len() + 1, "{err}");
+        // A string's length, and a reference to a string never written.
+        for (v, what) in [
+            (u64::MAX - 1, "length runs past the end of the input"),
+            (u64::MAX, "string reference out of range"),
+            (1, "string reference out of range"),
+        ] {
+            let mut bytes = writer_bytes(|w| {
+                w.out.extend_from_slice(MAGIC);
+                w.u8(VERSION);
+                w.u64(v);
+            });
+            bytes.extend_from_slice(b"app.py");
+            let err = decode_module(&bytes).unwrap_err();
+            assert_eq!((err.offset(), err.what()), (MAGIC.len() + 1, what));
+        }
 
         // A sequence length, deeper in: the decorators of a function.
         let mut bytes = prefix_to_decorator();
@@ -1607,7 +1788,7 @@ mod tests {
     fn invalid_utf8_tags_and_booleans_are_errors() {
         let bad_utf8 = writer_bytes(|w| {
             w.u8(expr_tag::NAME);
-            w.usize(2);
+            w.usize(2 << 1);
             w.u8(0xc3);
             w.u8(0x28);
             w.span(Span::default());
