@@ -31,6 +31,21 @@ impl ImportTable {
         self.bindings.insert(alias.into(), target.into());
     }
 
+    /// Every binding as `(alias, target)`, in no particular order.
+    pub fn bindings(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.bindings
+            .iter()
+            .map(|(alias, target)| (alias.as_str(), target.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.bindings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bindings.is_empty()
+    }
+
     pub fn get(&self, alias: &str) -> Option<&str> {
         self.bindings.get(alias).map(String::as_str)
     }

@@ -6,6 +6,7 @@
 //! functions, loops of every kind, calls with receiver chains,
 //! try/catch/finally and `defer` all have a place.
 
+pub mod codec;
 pub mod expr;
 pub mod imports;
 pub mod module;
