@@ -124,6 +124,17 @@ pub struct SettingsArgs {
     /// Also audit tests and fixtures (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`).
     #[arg(long)]
     pub include_tests: bool,
+    /// Keep each file's parsed form in a cache so the next run re-reads only
+    /// changed files (`.weir_cache` in the project root). Findings are the
+    /// same with and without it.
+    #[arg(long)]
+    pub cache: bool,
+    /// Use this cache directory (implies `--cache`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not use the cache, even if the configuration asks for it.
+    #[arg(long, conflicts_with_all = ["cache", "cache_dir"])]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]

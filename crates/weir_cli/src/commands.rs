@@ -94,6 +94,7 @@ fn audit(args: &AuditArgs) -> Result<u8> {
         },
         threads: args.threads,
         date,
+        cache: config.cache.value.then(|| config.cache_dir.value.clone()),
     };
     let policy = Policy {
         config: &config,
@@ -167,6 +168,7 @@ fn context(args: &ContextArgs) -> Result<u8> {
         },
         threads: None,
         date: String::new(),
+        cache: None,
     };
     let (context, warnings) = crate::run::context(&args.path, &options)?;
     let text = render::json::render_context(&context, &warnings)?;

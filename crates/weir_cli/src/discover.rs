@@ -35,6 +35,7 @@ const SKIPPED_DIRS: &[&str] = &[
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
+    ".weir_cache",
     ".eggs",
     "build",
     "dist",

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod args;
+pub mod cache;
 pub mod commands;
 pub mod config;
 pub mod discover;

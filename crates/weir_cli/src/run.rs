@@ -3,7 +3,7 @@
 //! run goes on.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -14,6 +14,7 @@ use weir_audit::timings;
 use weir_ir::Module;
 
 use crate::aggregate::{self, Policy};
+use crate::cache::{Entry, IrCache, Stats};
 use crate::config::Config;
 use crate::discover::{Discovered, Filters, discover};
 use crate::discovery::{Candidates, Prescan, discover_context_with};
@@ -28,6 +29,8 @@ pub struct RunOptions {
     pub filters: Filters,
     pub threads: Option<usize>,
     pub date: String,
+    /// The incremental cache's directory (`--cache`); `None` runs without.
+    pub cache: Option<PathBuf>,
 }
 
 /// Audits with the default configuration.
@@ -52,23 +55,51 @@ pub fn run_discovered(discovered: &Discovered, options: &RunOptions) -> Result<R
         config: &config,
         baseline: None,
     };
-    Ok(worker_pool(options.threads)?.install(|| audit_files(discovered, options, &policy)))
+    Ok(worker_pool(options.threads)?.install(|| audit_files(discovered, options, &policy, None)))
 }
 
 /// Audits with a resolved configuration (rule selection, thresholds,
 /// severity overrides, per-file ignores) and an optional baseline.
 pub fn run_with(path: &Path, options: &RunOptions, policy: &Policy<'_>) -> Result<Report> {
+    // The cache is read while the tree is walked.
+    let cache = options
+        .cache
+        .clone()
+        .map(|dir| std::thread::spawn(move || IrCache::open(&dir)));
     let phase = timings::phase("walk");
     let discovered = discover(path, &options.filters)?;
     phase.done();
-    Ok(worker_pool(options.threads)?.install(|| audit_files(&discovered, options, policy)))
+    let cache = cache.and_then(|opening| match opening.join() {
+        Ok(Ok(cache)) => Some(cache),
+        Ok(Err(problem)) => {
+            cache_note(&problem);
+            None
+        }
+        Err(_) => None,
+    });
+    Ok(worker_pool(options.threads)?.install(|| audit_files(&discovered, options, policy, cache)))
+}
+
+#[allow(clippy::print_stderr)]
+fn cache_note_timings(stats: Stats) {
+    eprintln!(
+        "weir timings: cache: {} files from the cache, {} lowered",
+        stats.hits, stats.misses
+    );
+}
+
+/// The cache never changes a report, so what goes wrong with it is said on
+/// standard error, not among the report's warnings.
+#[allow(clippy::print_stderr)]
+fn cache_note(text: &str) {
+    eprintln!("weir: warning: {text}");
 }
 
 /// `weir context`: discovery alone, the same context `weir audit` builds.
 pub fn context(path: &Path, options: &RunOptions) -> Result<(ProjectContext, Vec<Warning>)> {
     let discovered = discover(path, &options.filters)?;
     Ok(worker_pool(options.threads)?.install(|| {
-        let (modules, candidates, mut warnings) = load_all(&discovered);
+        let (modules, candidates, mut warnings) = load_all(&discovered, None).into_parts();
         warnings.extend(discovered.warnings.iter().cloned());
         let (context, found) = build_context(&discovered, &modules, &candidates);
         warnings.extend(found);
@@ -85,12 +116,28 @@ fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     builder.build().context("could not start worker threads")
 }
 
-/// A module, what stack discovery reads in it, and its syntax warnings.
-type Loaded = (Module, Candidates, Vec<Warning>);
+/// A module, what stack discovery reads in it, its syntax warnings, and
+/// its entry for the next cache pack.
+type Loaded = (Module, Candidates, Vec<Warning>, Option<Entry>);
 
-/// The modules, what stack discovery should read in each (see
-/// [`Prescan`]), and the warnings.
-fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Candidates>, Vec<Warning>) {
+/// Every file read and lowered (or taken from the cache).
+struct LoadedAll {
+    modules: Vec<Module>,
+    /// What stack discovery should read in each module (see [`Prescan`]).
+    candidates: Vec<Candidates>,
+    warnings: Vec<Warning>,
+    /// The next cache pack's entries, in file order (empty without a cache).
+    entries: Vec<Entry>,
+    stats: Stats,
+}
+
+impl LoadedAll {
+    fn into_parts(self) -> (Vec<Module>, Vec<Candidates>, Vec<Warning>) {
+        (self.modules, self.candidates, self.warnings)
+    }
+}
+
+fn load_all(discovered: &Discovered, cache: Option<&IrCache>) -> LoadedAll {
     // Every file is read before any is lowered: a module's name depends on
     // how the whole project imports it (see `import_names`).
     let sources: Vec<Result<String, Warning>> = discovered
@@ -110,25 +157,63 @@ fn load_all(discovered: &Discovered) -> (Vec<Module>, Vec<Candidates>, Vec<Warni
         .zip(sources)
         .zip(names)
         .map(|(((rel, _), source), name)| {
-            let (module, syntax) = load(rel, &source?, name)?;
+            let (module, syntax, entry) = load_cached(rel, &source?, name, cache)?;
             let candidates = prescan.module(&module);
-            Ok((module, candidates, syntax))
+            Ok((module, candidates, syntax, entry))
         })
         .collect();
-    let mut modules = Vec::with_capacity(lowered.len());
-    let mut candidates = Vec::with_capacity(lowered.len());
-    let mut warnings = Vec::new();
+    let mut all = LoadedAll {
+        modules: Vec::with_capacity(lowered.len()),
+        candidates: Vec::with_capacity(lowered.len()),
+        warnings: Vec::new(),
+        entries: Vec::new(),
+        stats: Stats::default(),
+    };
     for result in lowered {
         match result {
-            Ok((module, found, syntax)) => {
-                modules.push(module);
-                candidates.push(found);
-                warnings.extend(syntax);
+            Ok((module, found, syntax, entry)) => {
+                all.modules.push(module);
+                all.candidates.push(found);
+                all.warnings.extend(syntax);
+                match entry {
+                    Some(entry @ Entry::Kept(..)) => {
+                        all.stats.hits += 1;
+                        all.entries.push(entry);
+                    }
+                    Some(entry @ Entry::New(..)) => {
+                        all.stats.misses += 1;
+                        all.entries.push(entry);
+                    }
+                    None => {}
+                }
             }
-            Err(warning) => warnings.push(warning),
+            Err(warning) => all.warnings.push(warning),
         }
     }
-    (modules, candidates, warnings)
+    all
+}
+
+/// One file's module from the cache when it holds this path, name and
+/// content; otherwise lowered, and encoded for the next pack.
+fn load_cached(
+    rel: &str,
+    source: &str,
+    name: String,
+    cache: Option<&IrCache>,
+) -> Result<(Module, Vec<Warning>, Option<Entry>), Warning> {
+    let Some(cache) = cache else {
+        let (module, syntax) = load(rel, source, name)?;
+        return Ok((module, syntax, None));
+    };
+    let key = IrCache::key(rel, &name, source);
+    // A damaged entry that trips the decoder is a miss, like a missing one.
+    if let Ok(Some((module, entry))) = catch_unwind(AssertUnwindSafe(|| cache.get(key))) {
+        let syntax = syntax_warnings(rel, &module);
+        return Ok((module, syntax, Some(entry)));
+    }
+    let (module, syntax) = load(rel, source, name)?;
+    let entry = IrCache::entry(key, &module);
+    Ok((module, syntax, Some(entry)))
 }
 
 /// The name each file is imported by. A project often lives below the
@@ -195,11 +280,24 @@ fn build_context(
     })
 }
 
-fn audit_files(discovered: &Discovered, options: &RunOptions, policy: &Policy<'_>) -> Report {
+fn audit_files(
+    discovered: &Discovered,
+    options: &RunOptions,
+    policy: &Policy<'_>,
+    cache: Option<IrCache>,
+) -> Report {
     let phase = timings::phase("read+lower");
-    let (modules, candidates, mut warnings) = load_all(discovered);
+    let loaded = load_all(discovered, cache.as_ref());
+    let stats = loaded.stats;
+    let entries = loaded.entries;
+    let (modules, candidates, mut warnings) = (loaded.modules, loaded.candidates, loaded.warnings);
     warnings.extend(discovered.warnings.iter().cloned());
     phase.done();
+    // The next pack is written while the audit runs.
+    let saving = cache.map(|cache| std::thread::spawn(move || cache.save(&entries)));
+    if timings::enabled() && saving.is_some() {
+        cache_note_timings(stats);
+    }
     let phase = timings::phase("stack discovery");
     let (context, found) = build_context(discovered, &modules, &candidates);
     warnings.extend(found);
@@ -225,6 +323,13 @@ fn audit_files(discovered: &Discovered, options: &RunOptions, policy: &Policy<'_
     // longer needs them, so they are freed while it is rendered (or not at
     // all, when the process exits first).
     std::thread::spawn(move || drop(modules));
+    if let Some(saving) = saving {
+        match saving.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(problem)) => cache_note(&problem),
+            Err(_) => cache_note("the cache was not written (internal error)"),
+        }
+    }
     Report::new(
         options.date.clone(),
         summary,
@@ -282,6 +387,12 @@ fn load(rel: &str, source: &str, name: String) -> Result<(Module, Vec<Warning>),
             )
         })?
         .map_err(|e| unreadable(format!("skipped: {e}")))?;
+    let found = syntax_warnings(rel, &module);
+    Ok((module, found))
+}
+
+/// What the parser recovered from and where nesting was cut, as warnings.
+fn syntax_warnings(rel: &str, module: &Module) -> Vec<Warning> {
     let mut found = match module.diagnostics.first() {
         Some(first) => vec![warning(
             rel,
@@ -308,5 +419,5 @@ fn load(rel: &str, source: &str, name: String) -> Result<(Module, Vec<Warning>),
             ),
         ));
     }
-    Ok((module, found))
+    found
 }

@@ -25,6 +25,8 @@ pub struct FileOptions {
     pub include_tests: Option<Spanned<bool>>,
     pub fail_on: Option<Spanned<String>>,
     pub baseline: Option<Spanned<String>>,
+    pub cache: Option<Spanned<bool>>,
+    pub cache_dir: Option<Spanned<String>>,
     /// Rule id or category → severity.
     pub severity: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     /// Glob → rule ids or categories.

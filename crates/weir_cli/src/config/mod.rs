@@ -96,6 +96,10 @@ pub struct Config {
     pub include_tests: Setting<bool>,
     pub fail_on: Setting<FailOn>,
     pub baseline: Setting<Option<PathBuf>>,
+    /// Whether the incremental cache is used.
+    pub cache: Setting<bool>,
+    /// Where the cache lives (default `.weir_cache` in the project root).
+    pub cache_dir: Setting<PathBuf>,
     pub severity: Vec<Setting<(String, Severity)>>,
     pub per_file_ignores: Vec<Setting<(String, Vec<String>)>>,
     pub thresholds: ThresholdSettings,
@@ -117,6 +121,7 @@ impl Config {
             audited.to_path_buf()
         };
         let thresholds = Thresholds::default();
+        let cache_dir = root.join(crate::cache::DEFAULT_DIR);
         Config {
             file: None,
             root,
@@ -128,6 +133,8 @@ impl Config {
             include_tests: Setting::default(false),
             fail_on: Setting::default(FailOn::High),
             baseline: Setting::default(None),
+            cache: Setting::default(false),
+            cache_dir: Setting::default(cache_dir),
             severity: Vec::new(),
             per_file_ignores: Vec::new(),
             thresholds: ThresholdSettings {
@@ -162,10 +169,12 @@ impl Config {
         };
         if let Some(path) = file {
             let loaded = file::load(&path)?;
-            config.apply_file(&loaded)?;
             config.root = path
                 .parent()
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            // The cache belongs to the project: beside its configuration.
+            config.cache_dir = Setting::default(config.root.join(crate::cache::DEFAULT_DIR));
+            config.apply_file(&loaded)?;
             config.file = Some(path);
         }
         config.apply_flags(flags)?;
@@ -235,6 +244,19 @@ impl Config {
             let dir = file.path.parent().unwrap_or(Path::new("."));
             self.baseline = Setting {
                 value: Some(dir.join(value.get_ref())),
+                origin: origin(&value.span()),
+            };
+        }
+        if let Some(flag) = &o.cache {
+            self.cache = Setting {
+                value: *flag.get_ref(),
+                origin: origin(&flag.span()),
+            };
+        }
+        if let Some(value) = &o.cache_dir {
+            let dir = file.path.parent().unwrap_or(Path::new("."));
+            self.cache_dir = Setting {
+                value: dir.join(value.get_ref()),
                 origin: origin(&value.span()),
             };
         }
@@ -401,6 +423,29 @@ impl Config {
             self.include_tests = Setting {
                 value: true,
                 origin: Origin::Flag("--include-tests"),
+            };
+        }
+        if let Some(dir) = &flags.cache_dir {
+            self.cache_dir = Setting {
+                value: dir.clone(),
+                origin: Origin::Flag("--cache-dir"),
+            };
+        }
+        if flags.cache || flags.cache_dir.is_some() {
+            let flag = if flags.cache {
+                "--cache"
+            } else {
+                "--cache-dir"
+            };
+            self.cache = Setting {
+                value: true,
+                origin: Origin::Flag(flag),
+            };
+        }
+        if flags.no_cache {
+            self.cache = Setting {
+                value: false,
+                origin: Origin::Flag("--no-cache"),
             };
         }
         Ok(())

@@ -56,6 +56,18 @@ pub fn describe(config: &Config) -> String {
         |p| format!("{:?}", p.display().to_string()),
     );
     line(&mut out, "baseline", &baseline, &config.baseline.origin);
+    line(
+        &mut out,
+        "cache",
+        &config.cache.value.to_string(),
+        &config.cache.origin,
+    );
+    line(
+        &mut out,
+        "cache-dir",
+        &format!("{:?}", config.cache_dir.value.display().to_string()),
+        &config.cache_dir.origin,
+    );
 
     out.push_str("\n[severity]\n");
     if config.severity.is_empty() {
