@@ -198,6 +198,31 @@ fn read_index(pack: &[u8], tool: u128) -> Option<FxHashMap<Key, (usize, usize)>>
     (at == pack.len()).then_some(index)
 }
 
+/// For the fuzz tests: the pack with every entry's bytes passed through
+/// `change` (entry index, bytes) and its checksum and length written anew,
+/// so that damaged IR reaches the decoder and, when it still decodes, the
+/// audit. `None` when `pack` is not a pack.
+#[doc(hidden)]
+pub fn rewrite_entries(
+    pack: &[u8],
+    mut change: impl FnMut(usize, &mut Vec<u8>),
+) -> Option<Vec<u8>> {
+    let tool = u128::from_le_bytes(pack.get(MAGIC.len()..MAGIC.len() + 16)?.try_into().ok()?);
+    let index = read_index(pack, tool)?;
+    let mut ranges: Vec<(Key, (usize, usize))> = index.into_iter().collect();
+    ranges.sort_by_key(|(_, range)| range.0);
+    let parts: Vec<(Key, Cow<'_, [u8]>)> = ranges
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, (start, end)))| {
+            let mut bytes = pack[start..end].to_vec();
+            change(i, &mut bytes);
+            (key, Cow::Owned(bytes))
+        })
+        .collect();
+    Some(write_pack(tool, &parts))
+}
+
 /// Replaces the pack in one step, so a reader (or a run that is killed)
 /// sees the old pack or the new one, never half of one. The directory is
 /// marked as a cache for git and for backup tools.

@@ -10,6 +10,7 @@
 //!   reads (`pyproject.toml`, `Pipfile`, `setup.cfg`, `requirements*.txt`
 //!   with their includes, compose files, `package.json`, `go.mod`,
 //!   `tech_stack.md`, engine and Django settings in Python);
+//! - `cache.rs`: the incremental cache's pack, damaged on disk;
 //! - `sql.rs`: SQL trigger extraction, the SQL frontend alone and through
 //!   the migrations it reads (`.sql` files, Alembic and Django migrations).
 //!
@@ -20,6 +21,7 @@
 //! `typescript.rs`/`go.rs`). Seed them with the real files of their
 //! fixtures and reuse `harness::mutate`.
 
+mod cache;
 mod harness;
 mod manifests;
 mod project;
