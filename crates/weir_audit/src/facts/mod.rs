@@ -146,6 +146,12 @@ pub struct Site<'ir> {
     /// Inside the callable handed to `asyncio.to_thread` and friends.
     pub offloaded: bool,
     pub in_lambda: bool,
+    /// The enclosing loops (positions in [`Site::loops`], from..to) that
+    /// the code leaves right after this site: its statement is, or is
+    /// followed in its block by, a `return` or `raise` (every enclosing
+    /// loop) or a `break` (the innermost), with no `continue` between. Such
+    /// a site runs at most once per run of those loops, not once per item.
+    pub leaves_loops: Option<(usize, usize)>,
 }
 
 impl<'ir> Site<'ir> {
@@ -159,6 +165,21 @@ impl<'ir> Site<'ir> {
 
     pub fn innermost_loop(&self) -> Option<usize> {
         self.loops().next_back()
+    }
+
+    /// Whether the site leaves its innermost loop right after it runs.
+    pub fn leaves_innermost_loop(&self) -> bool {
+        self.loops()
+            .count()
+            .checked_sub(1)
+            .is_some_and(|position| self.leaves_loop_at(position))
+    }
+
+    /// Whether the site leaves the enclosing loop at `position` (in
+    /// [`Site::loops`] order) right after it runs.
+    pub fn leaves_loop_at(&self, position: usize) -> bool {
+        self.leaves_loops
+            .is_some_and(|(from, to)| (from..to).contains(&position))
     }
 
     /// The scopes nested inside the innermost loop.

@@ -58,6 +58,9 @@ pub(super) struct Walker<'ir> {
     /// Locals bound to a literal display (`queries = [q1, q2]`).
     literal_names: HashSet<String>,
     scopes: Vec<Scope<'ir>>,
+    /// The loops the statement being walked leaves right after it (see
+    /// [`Site::leaves_loops`]).
+    leaves_loops: Option<(usize, usize)>,
     facts: FunctionFacts<'ir>,
     /// The qualified class of the method (or of the method a nested
     /// function is in), asked for every `self.…` call: found once.
@@ -85,6 +88,7 @@ impl<'ir> Walker<'ir> {
             literal_names: HashSet::default(),
             instances: HashMap::default(),
             scopes: Vec::new(),
+            leaves_loops: None,
             enclosing_class: std::cell::OnceCell::new(),
             facts: FunctionFacts {
                 project,
@@ -172,12 +176,38 @@ impl<'ir> Walker<'ir> {
             awaited,
             offloaded: flags.offloaded,
             in_lambda: flags.in_lambda,
+            leaves_loops: self.leaves_loops,
         }
     }
 
     fn block(&mut self, stmts: &'ir [Stmt]) {
-        for stmt in stmts {
+        let depth = self
+            .scopes
+            .iter()
+            .filter(|s| matches!(s, Scope::Loop(_)))
+            .count();
+        let Some((exit, leaves)) = leaving(stmts, depth) else {
+            for stmt in stmts {
+                self.stmt(stmt);
+            }
+            return;
+        };
+        // A `continue` before the exit skips it for what comes earlier.
+        let first = stmts[..=exit]
+            .iter()
+            .rposition(continues)
+            .map_or(0, |i| i + 1);
+        let outer = self.leaves_loops;
+        for (i, stmt) in stmts.iter().enumerate() {
+            if (first..=exit).contains(&i) {
+                self.leaves_loops = Some(match outer {
+                    // Contiguous with what an outer block leaves: both.
+                    Some((from, to)) if leaves.0 <= to => (from.min(leaves.0), leaves.1),
+                    _ => leaves,
+                });
+            }
             self.stmt(stmt);
+            self.leaves_loops = outer;
         }
     }
 
@@ -1104,4 +1134,35 @@ fn chain_root(expr: &Expr) -> Option<&str> {
             _ => return None,
         }
     }
+}
+
+/// The first statement of a block inside `depth` loops that leaves loops
+/// unconditionally, and which loops (positions from..to): `return` and
+/// `raise` leave them all, `break` the innermost.
+fn leaving(stmts: &[Stmt], depth: usize) -> Option<(usize, (usize, usize))> {
+    if depth == 0 {
+        return None;
+    }
+    stmts
+        .iter()
+        .enumerate()
+        .find_map(|(i, stmt)| match stmt.kind {
+            StmtKind::Return { .. } | StmtKind::Raise { .. } => Some((i, (0, depth))),
+            StmtKind::Break => Some((i, (depth - 1, depth))),
+            _ => None,
+        })
+}
+
+/// Whether a `continue` anywhere in `stmt` could skip the exit after it
+/// (one of a nested loop counts too: rare, and erring that way only keeps
+/// a finding).
+fn continues(stmt: &Stmt) -> bool {
+    if matches!(stmt.kind, StmtKind::Continue) {
+        return true;
+    }
+    let mut found = false;
+    weir_ir::visit::each_child_block(stmt, &mut |block: &[Stmt]| {
+        found = found || block.iter().any(continues);
+    });
+    found
 }

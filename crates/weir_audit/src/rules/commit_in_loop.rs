@@ -70,6 +70,10 @@ impl Rule for CommitInLoop {
             let Some(index) = call.site.innermost_loop() else {
                 continue;
             };
+            // Followed by `break`/`return`: once, not once per item.
+            if call.site.leaves_innermost_loop() {
+                continue;
+            }
             let lp = &facts.loops[index];
             if lp.is_comprehension || !lp.is_per_item() {
                 continue;
@@ -108,6 +112,10 @@ impl Rule for CommitInLoop {
             let Some(index) = call.site.innermost_loop() else {
                 continue;
             };
+            // Followed by `break`/`return`: once, not once per item.
+            if call.site.leaves_innermost_loop() {
+                continue;
+            }
             let lp = &facts.loops[index];
             let batched = call.site.scopes_in_innermost_loop().iter().any(
                 |s| matches!(s, Scope::If(test, _) | Scope::Else(test) if is_batch_condition(test)),

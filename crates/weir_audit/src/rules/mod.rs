@@ -68,6 +68,14 @@ pub fn per_item_loop<'a>(
             _ => None,
         })
         .filter(|(depth, _)| handler_depth.is_none_or(|h| h < *depth))
+        // A call followed by `return`/`break` runs once, not once per item.
+        .filter(|(depth, _)| {
+            let position = call.site.scopes[..*depth]
+                .iter()
+                .filter(|s| matches!(s, Scope::Loop(_)))
+                .count();
+            !call.site.leaves_loop_at(position)
+        })
         .filter(|(depth, lp)| {
             !memoized_across_iterations(facts, &call.site.scopes[depth + 1..], lp)
         })
