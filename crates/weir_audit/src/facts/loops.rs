@@ -107,6 +107,9 @@ pub fn classify(
     {
         return Iteration::Literal;
     }
+    if is_model_schema(iter) {
+        return Iteration::Literal;
+    }
     if let Some(call) = iter.unawaited().as_call() {
         let callee = call.callee.dotted().unwrap_or_default();
         let name = last_segment(&callee);
@@ -140,6 +143,23 @@ pub fn classify(
         return Iteration::Batch;
     }
     Iteration::PerItem
+}
+
+/// A model's own schema, fixed by its class: Django's Options API
+/// (`Model._meta.get_fields()`, `instance._meta.related_objects`) and
+/// SQLAlchemy's table and mapper (`Model.__table__.columns`,
+/// `Model.__mapper__.relationships`). One iteration per field or
+/// relationship of the code, not per item of data.
+fn is_model_schema(iter: &Expr) -> bool {
+    let path = match iter.as_call() {
+        Some(call) if call.args.is_empty() => call.callee.dotted(),
+        Some(_) => None,
+        None => iter.dotted(),
+    };
+    path.is_some_and(|path| {
+        path.split('.')
+            .any(|segment| matches!(segment, "_meta" | "__table__" | "__mapper__"))
+    })
 }
 
 /// `TABLES`, `DEFAULT_CONNECTIONS`: a module constant, fixed at import time.
