@@ -514,7 +514,7 @@ impl<'ir> Walker<'ir> {
             };
             let acquired = kind
                 .filter(|k| k.kind.is_resource())
-                .filter(|_| is_acquiring_call(value));
+                .filter(|_| is_acquiring_call(value) && !self.borrowed_from_session(value));
             if let (Some(kind), ExprKind::Name { .. }) = (acquired, &target.kind) {
                 let label = value
                     .unawaited()
@@ -529,6 +529,22 @@ impl<'ir> Walker<'ir> {
                 });
             }
         }
+    }
+
+    /// `session.connection()` hands out the connection the session holds for
+    /// its transaction; the session releases it on commit or close, so the
+    /// caller never owns it (SQLAlchemy `Session.connection`).
+    fn borrowed_from_session(&self, value: &Expr) -> bool {
+        let Some(call) = value.unawaited().as_call() else {
+            return false;
+        };
+        let ExprKind::Attribute {
+            value: receiver, ..
+        } = &call.callee.kind
+        else {
+            return false;
+        };
+        self.kind_of(receiver).is_some_and(|t| t.kind.is_session())
     }
 
     fn declare_destructured(&mut self, target: &Expr) {
