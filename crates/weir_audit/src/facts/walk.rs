@@ -785,7 +785,32 @@ impl<'ir> Walker<'ir> {
                 return info;
             }
         }
-        self.classify_callee(&call.callee, call.qualified.as_deref())
+        let info = self.classify_callee(&call.callee, call.qualified.as_deref());
+        if info.effect.is_some() || info.returns.is_some() {
+            return info;
+        }
+        // A project function that declares what it returns:
+        // `async def get_client() -> aiohttp.ClientSession`.
+        match self.declared_return(call) {
+            Some(kind) => CallInfo {
+                effect: None,
+                returns: Some(kind),
+                receiver_kind: None,
+            },
+            None => info,
+        }
+    }
+
+    fn declared_return(&self, call: &Call) -> Option<ObjKind> {
+        if !self.project.types.has_declared_returns() {
+            return None;
+        }
+        let target = self.project_target(call)?;
+        let index = &self.project.index;
+        let function = index.function(target);
+        self.project
+            .types
+            .declared_return(&index.module(target).name, &function.qualname)
     }
 
     fn classify_callee(&self, callee: &Expr, qualified: Option<&str>) -> CallInfo {
