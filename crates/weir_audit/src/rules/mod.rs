@@ -372,6 +372,21 @@ pub fn calls_through<'a>(
         })
 }
 
+/// [`calls_through`] for an effect that depends on the call's arguments.
+pub fn calls_through_at<'a>(
+    cx: &'a Cx<'_, '_>,
+    pick: impl Fn(&'a Summary, &'a CallFact<'a>) -> Option<&'a Witness> + 'a,
+) -> impl Iterator<Item = (&'a CallFact<'a>, &'a Witness)> + 'a {
+    cx.facts
+        .calls
+        .iter()
+        .filter(|c| !c.site.in_lambda && !c.site.offloaded)
+        .filter_map(move |c| {
+            let summary = cx.summaries.of_call(c)?;
+            pick(summary, c).map(|w| (c, w))
+        })
+}
+
 /// " (through `load()` → `open()` at app/config.py:12)"
 pub fn through(witness: &Witness) -> String {
     let Some(last) = witness.last() else {

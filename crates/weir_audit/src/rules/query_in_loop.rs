@@ -1,10 +1,11 @@
 use crate::declare_rule;
 use crate::knowledge::{Effect, QueryOp};
+use crate::project::Summary;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::{
-    call_text, calls_through, describe_loop, is_django, is_raw_driver, passes_persistent_loop_item,
-    per_item_loop, through, with_path,
+    call_text, calls_through_at, describe_loop, is_django, is_raw_driver,
+    passes_persistent_loop_item, per_item_loop, through, with_path,
 };
 
 declare_rule! {
@@ -54,7 +55,10 @@ declare_rule! {
     /// not detected yet. Loops that do not run once per item of data are not
     /// reported: `while` and endless worker loops, retries, chunked batches
     /// (one statement per chunk is the fix), literal lists, and loops over
-    /// tables, models or statements.
+    /// tables, models or statements. A helper whose query runs only when an
+    /// optional argument is left out (`grants if grants is not None else
+    /// await load_grants(doc.id)`) is not reported where the loop passes
+    /// that argument: the caller loaded it in bulk.
     pub struct QueryInLoop;
     id: "QE-07",
     name: "query-in-loop",
@@ -119,7 +123,7 @@ impl Rule for QueryInLoop {
             }
         }
         // The same through helpers, in this file or others.
-        for (call, witness) in calls_through(facts, |s| s.reads.as_ref()) {
+        for (call, witness) in calls_through_at(facts, Summary::reads_at) {
             if call.effect.is_some() {
                 continue;
             }
