@@ -785,7 +785,7 @@ impl<'ir> Walker<'ir> {
                 return info;
             }
         }
-        let info = self.classify_callee(&call.callee, call.qualified.as_deref());
+        let info = self.classify_callee_with(&call.callee, call.qualified.as_deref(), Some(call));
         if info.effect.is_some() || info.returns.is_some() {
             return info;
         }
@@ -814,6 +814,15 @@ impl<'ir> Walker<'ir> {
     }
 
     fn classify_callee(&self, callee: &Expr, qualified: Option<&str>) -> CallInfo {
+        self.classify_callee_with(callee, qualified, None)
+    }
+
+    fn classify_callee_with(
+        &self,
+        callee: &Expr,
+        qualified: Option<&str>,
+        call: Option<&Call>,
+    ) -> CallInfo {
         let knowledge = &self.project.knowledge;
         if let Some(entry) = qualified.and_then(|q| knowledge.func(q)) {
             return CallInfo {
@@ -825,6 +834,20 @@ impl<'ir> Walker<'ir> {
         if let ExprKind::Attribute { value, attr } = &callee.kind {
             let receiver_kind = self.kind_of(value);
             if let Some(recv) = receiver_kind {
+                // `Session.get(Model, pk)` takes a mapped class: `session.get("user_id")`
+                // on a name that only looks like a session reads a dict.
+                if attr == "get"
+                    && recv.kind.is_session()
+                    && call
+                        .and_then(|c| c.positional(0))
+                        .is_some_and(|a| a.as_str().is_some())
+                {
+                    return CallInfo {
+                        effect: None,
+                        returns: None,
+                        receiver_kind: None,
+                    };
+                }
                 if let Some(entry) = knowledge.method(recv.kind, attr) {
                     return CallInfo {
                         effect: entry.effect,
