@@ -58,7 +58,10 @@ declare_rule! {
     /// tables, models or statements. A helper whose query runs only when an
     /// optional argument is left out (`grants if grants is not None else
     /// await load_grants(doc.id)`) is not reported where the loop passes
-    /// that argument: the caller loaded it in bulk.
+    /// that argument: the caller loaded it in bulk. Work the loop hands to a
+    /// task, thread or job of its own (`asyncio.create_task(send(item))`)
+    /// is not reported: it is one unit of work per item, not a round trip
+    /// of the loop.
     pub struct QueryInLoop;
     id: "QE-07",
     name: "query-in-loop",
@@ -130,6 +133,9 @@ impl Rule for QueryInLoop {
             let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
+            if handed_to_background_work(facts, call) {
+                continue;
+            }
             let f = finding(&Self::META, facts, call.site.span, format!("{} runs a query on every iteration of the {}{}", call_text(call), describe_loop(lp), through(witness)))
                 .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
                 .help("Give the helper a batch form that loads all items in one query (`WHERE id IN (...)`), or eager-load what it reads, and call it once before the loop.")
@@ -137,6 +143,23 @@ impl Rule for QueryInLoop {
             out.push(with_path(f, witness));
         }
     }
+}
+
+/// `asyncio.create_task(run_job(job))`, `executor.submit(sync_one, item)`:
+/// the loop dispatches each item to work of its own (a task, a thread, a
+/// job), whose queries run there as one unit of work per item, not as
+/// round trips of this loop.
+fn handed_to_background_work(facts: &Cx<'_, '_>, call: &crate::facts::CallFact<'_>) -> bool {
+    let span = call.expr.span;
+    facts.call_exprs().iter().any(|e| {
+        e.as_call().is_some_and(|outer| {
+            crate::facts::resources::starts_long_lived_work(outer).is_some()
+                && outer
+                    .args
+                    .iter()
+                    .any(|a| a.value.unawaited().span.contains(&span))
+        })
+    })
 }
 
 /// `row.relationship` reads on the rows of a query that does not load
