@@ -61,7 +61,8 @@ declare_rule! {
     /// that argument: the caller loaded it in bulk. Work the loop hands to a
     /// task, thread or job of its own (`asyncio.create_task(send(item))`)
     /// is not reported: it is one unit of work per item, not a round trip
-    /// of the loop.
+    /// of the loop. Work in an `if` block that ends by leaving the loop
+    /// (`break`, `return`, `raise`) runs once, on the item searched for.
     pub struct QueryInLoop;
     id: "QE-07",
     name: "query-in-loop",
