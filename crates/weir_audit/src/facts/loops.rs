@@ -48,6 +48,16 @@ const BATCH_PLURALS: &[&str] = &[
     "windows",
 ];
 
+/// `(from_id, to_id)`, `[primary, replica]`: a display of a few values
+/// named one by one (no `*spread`), a fixed number of iterations.
+fn is_fixed_display(iter: &Expr) -> bool {
+    matches!(&iter.kind, weir_ir::ExprKind::Collection { elements, .. }
+        if !elements.is_empty()
+            && elements
+                .iter()
+                .all(|e| !matches!(e.kind, weir_ir::ExprKind::Spread { .. })))
+}
+
 fn last_segment(dotted: &str) -> &str {
     dotted.rsplit('.').next().unwrap_or(dotted)
 }
@@ -90,6 +100,7 @@ pub fn classify(
     };
     let target_name = target.and_then(Expr::dotted).unwrap_or_default();
     if iter.is_constant()
+        || is_fixed_display(iter)
         || iter
             .as_name()
             .is_some_and(|n| literal_names.contains(n) || is_constant_name(n))

@@ -283,7 +283,11 @@ impl CallFact<'_> {
                 // The Django ORM is synchronous whatever the certainty of the
                 // kind (its async API is the awaited `a…` methods).
                 let django = matches!(receiver.kind, ObjKind::QuerySet | ObjKind::DjangoModel);
-                ((receiver.certain && receiver.kind.is_sync_db()) || django)
+                // The legacy `session.query(M)` exists only on the synchronous
+                // Session (`AsyncSession` has no `query()`): running one blocks,
+                // even on a session known only by its name (`db.session`).
+                let legacy = receiver.kind == ObjKind::LegacyQuery;
+                ((receiver.certain && receiver.kind.is_sync_db()) || django || legacy)
                     .then_some(crate::knowledge::IoKind::Database)
             }
             _ => None,

@@ -41,6 +41,9 @@ pub struct ProjectTypes {
     aliases: HashMap<String, ObjKind>,
     /// `module.Class.attr` → kind, from `self.attr = …` in the class's methods.
     class_attrs: HashMap<String, Typed>,
+    /// `module.qualname` → kind, from a function's return annotation:
+    /// `def get_client() -> aiohttp.ClientSession`.
+    returns: HashMap<String, ObjKind>,
 }
 
 impl ProjectTypes {
@@ -50,6 +53,19 @@ impl ProjectTypes {
         for _ in 0..2 {
             for module in modules {
                 types.module_level(module, knowledge);
+            }
+        }
+        for module in modules {
+            for function in &module.functions {
+                let kind = function
+                    .returns
+                    .as_ref()
+                    .and_then(|a| types.annotation_kind(module, knowledge, a));
+                if let Some(kind) = kind {
+                    types
+                        .returns
+                        .insert(format!("{}.{}", module.name, function.qualname), kind);
+                }
             }
         }
         // The walk over every method body is the costly part; it reads only
@@ -139,6 +155,16 @@ impl ProjectTypes {
         self.globals.get(qualified).copied()
     }
 
+    /// The kind a project function declares it returns (`-> requests.Session`).
+    pub fn declared_return(&self, module: &str, qualname: &str) -> Option<ObjKind> {
+        self.returns.get(&format!("{module}.{qualname}")).copied()
+    }
+
+    /// Whether any project function declares a known return kind.
+    pub fn has_declared_returns(&self) -> bool {
+        !self.returns.is_empty()
+    }
+
     pub fn class_attribute(&self, module: &str, class: &str, attr: &str) -> Option<Typed> {
         self.class_attrs
             .get(&format!("{module}.{class}.{attr}"))
@@ -152,7 +178,9 @@ impl ProjectTypes {
         if let Some(entry) = knowledge.func(&qualified) {
             return entry.returns;
         }
-        self.global(&qualified).and_then(|t| t.kind.called())
+        self.global(&qualified)
+            .and_then(|t| t.kind.called())
+            .or_else(|| self.returns.get(&qualified).copied())
     }
 
     /// A value that is itself a type: `Annotated[Session, Depends(get_db)]`.

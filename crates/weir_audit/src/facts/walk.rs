@@ -544,7 +544,7 @@ impl<'ir> Walker<'ir> {
             };
             let acquired = kind
                 .filter(|k| k.kind.is_resource())
-                .filter(|_| is_acquiring_call(value));
+                .filter(|_| is_acquiring_call(value) && !self.borrowed_from_session(value));
             if let (Some(kind), ExprKind::Name { .. }) = (acquired, &target.kind) {
                 let label = value
                     .unawaited()
@@ -559,6 +559,22 @@ impl<'ir> Walker<'ir> {
                 });
             }
         }
+    }
+
+    /// `session.connection()` hands out the connection the session holds for
+    /// its transaction; the session releases it on commit or close, so the
+    /// caller never owns it (SQLAlchemy `Session.connection`).
+    fn borrowed_from_session(&self, value: &Expr) -> bool {
+        let Some(call) = value.unawaited().as_call() else {
+            return false;
+        };
+        let ExprKind::Attribute {
+            value: receiver, ..
+        } = &call.callee.kind
+        else {
+            return false;
+        };
+        self.kind_of(receiver).is_some_and(|t| t.kind.is_session())
     }
 
     fn declare_destructured(&mut self, target: &Expr) {
@@ -799,10 +815,44 @@ impl<'ir> Walker<'ir> {
                 return info;
             }
         }
-        self.classify_callee(&call.callee, call.qualified.as_deref())
+        let info = self.classify_callee_with(&call.callee, call.qualified.as_deref(), Some(call));
+        if info.effect.is_some() || info.returns.is_some() {
+            return info;
+        }
+        // A project function that declares what it returns:
+        // `async def get_client() -> aiohttp.ClientSession`.
+        match self.declared_return(call) {
+            Some(kind) => CallInfo {
+                effect: None,
+                returns: Some(kind),
+                receiver_kind: None,
+            },
+            None => info,
+        }
+    }
+
+    fn declared_return(&self, call: &Call) -> Option<ObjKind> {
+        if !self.project.types.has_declared_returns() {
+            return None;
+        }
+        let target = self.project_target(call)?;
+        let index = &self.project.index;
+        let function = index.function(target);
+        self.project
+            .types
+            .declared_return(&index.module(target).name, &function.qualname)
     }
 
     fn classify_callee(&self, callee: &Expr, qualified: Option<&str>) -> CallInfo {
+        self.classify_callee_with(callee, qualified, None)
+    }
+
+    fn classify_callee_with(
+        &self,
+        callee: &Expr,
+        qualified: Option<&str>,
+        call: Option<&Call>,
+    ) -> CallInfo {
         let knowledge = &self.project.knowledge;
         if let Some(entry) = qualified.and_then(|q| knowledge.func(q)) {
             return CallInfo {
@@ -814,6 +864,20 @@ impl<'ir> Walker<'ir> {
         if let ExprKind::Attribute { value, attr } = &callee.kind {
             let receiver_kind = self.kind_of(value);
             if let Some(recv) = receiver_kind {
+                // `Session.get(Model, pk)` takes a mapped class: `session.get("user_id")`
+                // on a name that only looks like a session reads a dict.
+                if attr == "get"
+                    && recv.kind.is_session()
+                    && call
+                        .and_then(|c| c.positional(0))
+                        .is_some_and(|a| a.as_str().is_some())
+                {
+                    return CallInfo {
+                        effect: None,
+                        returns: None,
+                        receiver_kind: None,
+                    };
+                }
                 if let Some(entry) = knowledge.method(recv.kind, attr) {
                     return CallInfo {
                         effect: entry.effect,

@@ -162,7 +162,12 @@ pub enum Effect {
     /// Releases the receiver (or the first argument, for `pool.release(conn)`).
     Close,
     Blocking(IoKind),
+    /// A synchronous sleep (`time.sleep`): blocks the calling thread.
     Sleep,
+    /// A coroutine that sleeps (`asyncio.sleep`): never blocks. Awaited, it
+    /// waits (and paces a loop on purpose, RT-07); not awaited, it is only a
+    /// coroutine object handed to `ensure_future`/`gather` or returned.
+    AsyncSleep,
     /// Runs its callable arguments off the event loop (`asyncio.to_thread`).
     Offload,
     /// CPU-bound work that holds the event loop: password hashing, image

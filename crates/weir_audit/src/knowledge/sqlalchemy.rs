@@ -90,6 +90,7 @@ pub const PACK: Pack = Pack {
         method(SESSIONS, "begin", Begin),
         method(SESSIONS, "begin_nested", Begin),
         returns(&[Session], "connection", Connection),
+        returns(&[AsyncSession], "connection", AsyncConnection),
         // Engines hand out connections.
         returns(ENGINES, "connect", Connection),
         returns(ENGINES, "begin", Connection),

@@ -3,7 +3,7 @@
 //! <https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code>
 
 use super::{
-    Effect::{Blocking, Offload, Sleep},
+    Effect::{AsyncSleep, Blocking, Offload, Sleep},
     FuncEntry,
     IoKind::{File, Input, Socket, Subprocess},
     ObjKind, Pack, ctor, func, method, returns,
@@ -22,10 +22,10 @@ pub const PACK: Pack = Pack {
         func("codecs.open", FILE),
         func("builtins.input", Blocking(Input)),
         func("time.sleep", Sleep),
-        // Awaited sleeps: never blocking, but they pace a loop on purpose (RT-07).
-        func("asyncio.sleep", Sleep),
-        func("anyio.sleep", Sleep),
-        func("trio.sleep", Sleep),
+        // Coroutines: never blocking, but awaited they pace a loop on purpose (RT-07).
+        func("asyncio.sleep", AsyncSleep),
+        func("anyio.sleep", AsyncSleep),
+        func("trio.sleep", AsyncSleep),
         func("subprocess.run", PROC),
         func("subprocess.call", PROC),
         func("subprocess.check_call", PROC),

@@ -54,6 +54,128 @@ pub struct Summary {
     pub loads_by_param: Vec<ParamLoad>,
     /// Commits of a session the function did not open itself.
     pub commits: Option<Witness>,
+    /// Reads that run only when the caller leaves an optional parameter out
+    /// (or passes `None`): the fallback of a helper whose callers may hand
+    /// it what they loaded in bulk,
+    /// `grants if grants is not None else await load_grants(item.id)`.
+    pub fallback_reads: Option<(Fallback, Witness)>,
+}
+
+/// An optional parameter (default `None`) whose absence a read waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fallback {
+    /// Positional index, not counting `self`/`cls`.
+    pub index: usize,
+    pub param: String,
+}
+
+impl Fallback {
+    /// The call passes the parameter, by position or by name, as something
+    /// other than `None`.
+    pub fn supplied_by(&self, call: &weir_ir::Call) -> bool {
+        call.keyword(&self.param)
+            .or_else(|| call.positional(self.index))
+            .is_some_and(|value| !matches!(value.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+    }
+}
+
+impl Summary {
+    /// The reads a call of this function may run: its unconditional reads,
+    /// or its fallback reads when the call does not supply their parameter.
+    pub fn reads_at(&self, call: &CallFact<'_>) -> Option<&Witness> {
+        self.reads.as_ref().or_else(|| {
+            self.fallback_reads
+                .as_ref()
+                .filter(|(fallback, _)| call.call.is_none_or(|c| !fallback.supplied_by(c)))
+                .map(|(_, witness)| witness)
+        })
+    }
+}
+
+/// The optional parameter whose absence the call waits for: the call sits
+/// under `if p is None:` / `if not p:`, in the `else` of `if p is not None:`
+/// / `if p:`, or in the fallback branch of `p if p is not None else …`.
+fn absent_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Fallback> {
+    let optional: Vec<(usize, &str)> = facts
+        .function
+        .params
+        .iter()
+        .filter(|p| p.name != "self" && p.name != "cls")
+        .enumerate()
+        .filter(|(_, p)| {
+            p.default
+                .as_ref()
+                .is_some_and(|d| matches!(d.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+        })
+        .map(|(i, p)| (i, p.name.as_str()))
+        .collect();
+    if optional.is_empty() {
+        return None;
+    }
+    let fallback = |name: Option<&str>| {
+        let name = name?;
+        optional
+            .iter()
+            .find(|(_, p)| *p == name)
+            .map(|(index, param)| Fallback {
+                index: *index,
+                param: (*param).to_string(),
+            })
+    };
+    for scope in &call.site.scopes {
+        let found = match scope {
+            Scope::If(test, _) => fallback(absent_name(test)),
+            Scope::Else(test) => fallback(present_name(test)),
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    let span = call.expr.span;
+    let mut found = None;
+    weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+        if found.is_some() {
+            return;
+        }
+        if let ExprKind::Conditional { test, body, orelse } = &e.kind {
+            if body.span.contains(&span) {
+                found = fallback(absent_name(test));
+            } else if orelse.span.contains(&span) {
+                found = fallback(present_name(test));
+            }
+        }
+    });
+    found
+}
+
+/// `p is None`, `not p` → `p`.
+fn absent_name(test: &Expr) -> Option<&str> {
+    match &test.kind {
+        ExprKind::Unary {
+            op: Operator::Not,
+            operand,
+        } => operand.as_name(),
+        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::Is] => cmp
+            .comparators
+            .first()
+            .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+            .and_then(|_| cmp.left.as_name()),
+        _ => None,
+    }
+}
+
+/// `p is not None`, `p` → `p`.
+fn present_name(test: &Expr) -> Option<&str> {
+    match &test.kind {
+        ExprKind::Name { id } => Some(id),
+        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::IsNot] => cmp
+            .comparators
+            .first()
+            .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+            .and_then(|_| cmp.left.as_name()),
+        _ => None,
+    }
 }
 
 /// A function loading an entity by one of its parameters.
@@ -412,8 +534,16 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                 });
             }
             (Some(Effect::Query(_)), Some(QueryOp::Select)) => {
-                s.reads
-                    .get_or_insert_with(|| one(step(facts, call, format!("{label} runs a query"))));
+                let witness = || one(step(facts, call, format!("{label} runs a query")));
+                match absent_guard(facts, call) {
+                    Some(fallback) => {
+                        s.fallback_reads
+                            .get_or_insert_with(|| (fallback, witness()));
+                    }
+                    None => {
+                        s.reads.get_or_insert_with(witness);
+                    }
+                }
             }
             (Some(Effect::Query(_)), Some(op @ (QueryOp::Update | QueryOp::Delete))) => {
                 let verb = if op == QueryOp::Update {
@@ -704,7 +834,19 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
     } else if call.site.awaited {
         changed |= adopt(&mut caller.network, callee.network.as_ref(), witness);
     }
-    changed |= adopt(&mut caller.reads, callee.reads.as_ref(), witness);
+    if caller.reads.is_none()
+        && let Some(reads) = callee.reads_at(call)
+    {
+        match absent_guard(f, call) {
+            Some(fallback) => {
+                if caller.fallback_reads.is_none() {
+                    caller.fallback_reads = Some((fallback, witness(reads)));
+                    changed = true;
+                }
+            }
+            None => changed |= adopt(&mut caller.reads, Some(reads), witness),
+        }
+    }
     changed |= adopt(&mut caller.writes, callee.writes.as_ref(), |(op, w)| {
         (*op, witness(w))
     });

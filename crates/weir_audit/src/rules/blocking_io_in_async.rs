@@ -44,6 +44,11 @@ declare_rule! {
     /// that block only behind a first-use guard or in an error handler are
     /// not reported. A bound method stored in a local and called later is
     /// resolved; one passed through containers or attributes is not.
+    /// Database calls count when the session is known to be synchronous
+    /// (by its type or constructor), or when they run a legacy
+    /// `session.query(…)`, which only the synchronous Session has: a
+    /// `db.session.execute(…)` on a session known only by its name is not
+    /// reported.
     pub struct BlockingIoInAsync;
     id: "RT-01",
     name: "blocking-io-in-async",

@@ -42,6 +42,8 @@ declare_rule! {
     /// ## Known limitations
     /// A `close()` that is skipped on an error path is a different finding
     /// (RL-05). Objects handed to other functions are assumed released there.
+    /// `session.connection()` is not an acquisition: the session releases
+    /// the connection it holds when its transaction ends.
     pub struct MissingCleanup;
     id: "RL-03",
     name: "missing-cleanup",

@@ -1,10 +1,11 @@
 use crate::declare_rule;
 use crate::knowledge::{Effect, QueryOp};
+use crate::project::Summary;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::{
-    call_text, calls_through, describe_loop, is_django, is_raw_driver, passes_persistent_loop_item,
-    per_item_loop, through, with_path,
+    call_text, calls_through_at, describe_loop, is_django, is_raw_driver,
+    passes_persistent_loop_item, per_item_loop, through, with_path,
 };
 
 declare_rule! {
@@ -54,7 +55,14 @@ declare_rule! {
     /// not detected yet. Loops that do not run once per item of data are not
     /// reported: `while` and endless worker loops, retries, chunked batches
     /// (one statement per chunk is the fix), literal lists, and loops over
-    /// tables, models or statements.
+    /// tables, models or statements. A helper whose query runs only when an
+    /// optional argument is left out (`grants if grants is not None else
+    /// await load_grants(doc.id)`) is not reported where the loop passes
+    /// that argument: the caller loaded it in bulk. Work the loop hands to a
+    /// task, thread or job of its own (`asyncio.create_task(send(item))`)
+    /// is not reported: it is one unit of work per item, not a round trip
+    /// of the loop. Work in an `if` block that ends by leaving the loop
+    /// (`break`, `return`, `raise`) runs once, on the item searched for.
     pub struct QueryInLoop;
     id: "QE-07",
     name: "query-in-loop",
@@ -119,13 +127,16 @@ impl Rule for QueryInLoop {
             }
         }
         // The same through helpers, in this file or others.
-        for (call, witness) in calls_through(facts, |s| s.reads.as_ref()) {
+        for (call, witness) in calls_through_at(facts, Summary::reads_at) {
             if call.effect.is_some() {
                 continue;
             }
             let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
+            if handed_to_background_work(facts, call) {
+                continue;
+            }
             let f = finding(&Self::META, facts, call.site.span, format!("{} runs a query on every iteration of the {}{}", call_text(call), describe_loop(lp), through(witness)))
                 .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
                 .help("Give the helper a batch form that loads all items in one query (`WHERE id IN (...)`), or eager-load what it reads, and call it once before the loop.")
@@ -133,6 +144,23 @@ impl Rule for QueryInLoop {
             out.push(with_path(f, witness));
         }
     }
+}
+
+/// `asyncio.create_task(run_job(job))`, `executor.submit(sync_one, item)`:
+/// the loop dispatches each item to work of its own (a task, a thread, a
+/// job), whose queries run there as one unit of work per item, not as
+/// round trips of this loop.
+fn handed_to_background_work(facts: &Cx<'_, '_>, call: &crate::facts::CallFact<'_>) -> bool {
+    let span = call.expr.span;
+    facts.call_exprs().iter().any(|e| {
+        e.as_call().is_some_and(|outer| {
+            crate::facts::resources::starts_long_lived_work(outer).is_some()
+                && outer
+                    .args
+                    .iter()
+                    .any(|a| a.value.unawaited().span.contains(&span))
+        })
+    })
 }
 
 /// `row.relationship` reads on the rows of a query that does not load

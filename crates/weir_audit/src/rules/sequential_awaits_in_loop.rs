@@ -132,7 +132,7 @@ fn is_deliberately_sequential(cx: &Cx<'_, '_>, lp: &LoopRef<'_>, call: &CallFact
         }
     });
     let paced = cx.facts.calls.iter().any(|c| {
-        c.effect == Some(Effect::Sleep) && c.site.awaited && lp.span.contains(&c.site.span)
+        c.effect == Some(Effect::AsyncSleep) && c.site.awaited && lp.span.contains(&c.site.span)
     });
     let mut arg_names = Vec::new();
     if let Some(c) = call.call {

@@ -132,6 +132,7 @@ impl Rule for SessionScopeMismatch {
                     && (match c.effect {
                         Some(Effect::Blocking(kind)) => kind != IoKind::Database,
                         Some(Effect::Sleep | Effect::Network) => true,
+                        Some(Effect::AsyncSleep) => c.site.awaited,
                         _ => false,
                     } || cx.summaries.of_call(c).is_some_and(|s| {
                         s.network.is_some()

@@ -147,6 +147,10 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
                 Some(Effect::Sleep) => work
                     .sleeps
                     .push((call.site.span, format!("{} sleeps", call.text()))),
+                // Only an awaited coroutine waits here.
+                Some(Effect::AsyncSleep) if call.site.awaited => work
+                    .sleeps
+                    .push((call.site.span, format!("{} sleeps", call.text()))),
                 None => {
                     let Some(summary) = cx.summaries.of_call(call) else {
                         continue;
