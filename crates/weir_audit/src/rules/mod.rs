@@ -78,32 +78,9 @@ pub fn per_item_loop<'a>(
         })
         .filter(|(depth, lp)| {
             !memoized_across_iterations(facts, &call.site.scopes[depth + 1..], lp)
-                && !leaves_loop_after(&call.site.scopes[depth + 1..])
         })
         .map(|(_, lp)| lp)
         .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp))
-}
-
-/// The call sits in an `if` block of the loop that ends by leaving it
-/// (`break`, `return`, `raise`): the search for a match, which runs its
-/// work once, on the item it was looking for. `inner` are the scopes
-/// between the loop and the call; a nested loop in between owns the
-/// `break`.
-fn leaves_loop_after(inner: &[Scope<'_>]) -> bool {
-    inner
-        .iter()
-        .take_while(|s| !matches!(s, Scope::Loop(_)))
-        .any(|s| match s {
-            Scope::If(_, then) => then.last().is_some_and(|stmt| {
-                matches!(
-                    stmt.kind,
-                    weir_ir::StmtKind::Break
-                        | weir_ir::StmtKind::Return { .. }
-                        | weir_ir::StmtKind::Raise { .. }
-                )
-            }),
-            _ => false,
-        })
 }
 
 /// The call sits under a guard that fills a value kept across iterations

@@ -50,19 +50,23 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Queries behind helper functions are followed across files (the
-    /// finding lists the path loop → call → … → query). Lazy
-    /// relationship loads (`order.items` on rows without eager loading) are
-    /// not detected yet. Loops that do not run once per item of data are not
-    /// reported: `while` and endless worker loops, retries, chunked batches
-    /// (one statement per chunk is the fix), literal lists, and loops over
-    /// tables, models or statements. A helper whose query runs only when an
+    /// finding lists the path loop → call → … → query). Lazy relationship
+    /// loads are reported on the rows of a query in the same function that
+    /// does not load the relationship eagerly; rows that come from
+    /// elsewhere are not followed. Loops that do not run once per item of
+    /// data are not reported: `while` and endless worker loops, retries,
+    /// chunked batches (one statement per chunk is the fix), literal lists,
+    /// a model's own fields (`Model._meta.get_fields()`,
+    /// `Model.__table__.columns`), and loops over tables, models or
+    /// statements. A helper whose query runs only when an
     /// optional argument is left out (`grants if grants is not None else
     /// await load_grants(doc.id)`) is not reported where the loop passes
     /// that argument: the caller loaded it in bulk. Work the loop hands to a
     /// task, thread or job of its own (`asyncio.create_task(send(item))`)
     /// is not reported: it is one unit of work per item, not a round trip
-    /// of the loop. Work in an `if` block that ends by leaving the loop
-    /// (`break`, `return`, `raise`) runs once, on the item searched for.
+    /// of the loop. Work followed in its block by `break`, `return` or
+    /// `raise` (with no `continue` between) runs once, on the item searched
+    /// for.
     pub struct QueryInLoop;
     id: "QE-07",
     name: "query-in-loop",
