@@ -370,14 +370,7 @@ pub fn calls_through<'a>(
     cx: &'a Cx<'_, '_>,
     pick: impl Fn(&'a Summary) -> Option<&'a Witness> + 'a,
 ) -> impl Iterator<Item = (&'a CallFact<'a>, &'a Witness)> + 'a {
-    cx.facts
-        .calls
-        .iter()
-        .filter(|c| !c.site.in_lambda && !c.site.offloaded)
-        .filter_map(move |c| {
-            let summary = cx.summaries.of_call(c)?;
-            pick(summary).map(|w| (c, w))
-        })
+    calls_through_at(cx, move |summary, _| pick(summary))
 }
 
 /// [`calls_through`] for an effect that depends on the call's arguments.
