@@ -57,6 +57,10 @@ pub(super) struct Walker<'ir> {
     instances: HashMap<String, String>,
     /// Locals bound to a literal display (`queries = [q1, q2]`).
     literal_names: HashSet<String>,
+    /// Locals assigned the rows of a query in this function: the model and
+    /// the relations loaded with them. (Parameters are not here: a caller
+    /// may have prefetched their relations.)
+    fetched: HashMap<String, (String, Vec<String>)>,
     scopes: Vec<Scope<'ir>>,
     /// The loops the statement being walked leaves right after it (see
     /// [`Site::leaves_loops`]).
@@ -86,6 +90,7 @@ impl<'ir> Walker<'ir> {
             env: HashMap::default(),
             assigned: HashMap::default(),
             literal_names: HashSet::default(),
+            fetched: HashMap::default(),
             instances: HashMap::default(),
             scopes: Vec::new(),
             leaves_loops: None,
@@ -521,27 +526,29 @@ impl<'ir> Walker<'ir> {
             } else {
                 self.facts.lazy_query_vars.remove(&var);
             }
-            match super::rows::row_source(value, &self.assigned, self.module, &self.project.models)
+            if let Some(rows) =
+                super::rows::row_source(value, &self.assigned, self.module, &self.project.models)
             {
-                Some(rows) => {
-                    // `last = tasks.order_by("finished_at").last()` on a queryset
-                    // `tasks` judged on its own: its options are not this value's.
-                    let derived = chain_root(value).is_some_and(|root| {
-                        self.facts.eager_rows.iter().any(|(v, _, _)| v == root)
-                    });
-                    if !rows.options.is_empty()
-                        && !rows.narrowed
-                        && !derived
-                        && super::rows::is_query_chain(value)
-                    {
-                        self.facts
-                            .eager_rows
-                            .push((var.clone(), stmt.span, rows.clone()));
-                    }
-                    self.facts.entities.insert(var.clone(), rows.model)
+                // `last = tasks.order_by("finished_at").last()` on a queryset
+                // `tasks` judged on its own: its options are not this value's.
+                let derived = chain_root(value)
+                    .is_some_and(|root| self.facts.eager_rows.iter().any(|(v, _, _)| v == root));
+                if !rows.options.is_empty()
+                    && !rows.narrowed
+                    && !derived
+                    && super::rows::is_query_chain(value)
+                {
+                    self.facts
+                        .eager_rows
+                        .push((var.clone(), stmt.span, rows.clone()));
                 }
-                None => self.facts.entities.remove(&var),
-            };
+                self.fetched
+                    .insert(var.clone(), (rows.model.clone(), rows.eager.clone()));
+                self.facts.entities.insert(var.clone(), rows.model);
+            } else {
+                self.fetched.remove(&var);
+                self.facts.entities.remove(&var);
+            }
             let acquired = kind
                 .filter(|k| k.kind.is_resource())
                 .filter(|_| is_acquiring_call(value) && !self.borrowed_from_session(value));
@@ -1047,6 +1054,9 @@ impl<'ir> Walker<'ir> {
                 return Some(t);
             }
         }
+        if self.is_django_related_manager(value, attr) {
+            return Some(Typed::certain(ObjKind::QuerySet));
+        }
         if let Some(kind) = knowledge.attribute(attr) {
             return Some(Typed::hinted(kind));
         }
@@ -1056,6 +1066,25 @@ impl<'ir> Walker<'ir> {
             return knowledge.hint(attr).map(Typed::hinted);
         }
         None
+    }
+
+    /// `author.books` on a Django model instance fetched in this function
+    /// whose model has that to-many relation (a reverse foreign key or a
+    /// many-to-many) and that was not prefetched: a related manager, whose
+    /// `count()`, `exists()`, `first()` run a query and whose `all()` and
+    /// `filter()` are lazy QuerySets, as on `Model.objects`.
+    fn is_django_related_manager(&self, value: &Expr, attr: &str) -> bool {
+        let Some((model, eager)) = value.as_name().and_then(|name| self.fetched.get(name)) else {
+            return false;
+        };
+        !eager.iter().any(|e| e == attr)
+            && self
+                .project
+                .models
+                .get(model)
+                .filter(|model| model.orm == crate::project::Orm::Django)
+                .and_then(|model| model.relationships.get(attr))
+                .is_some_and(|rel| rel.many)
     }
 
     /// `self.engine` in a method, when some method of the class assigns it

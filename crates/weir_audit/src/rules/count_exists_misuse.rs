@@ -13,8 +13,10 @@ declare_rule! {
     /// Finds rows loaded only to be counted or tested for emptiness:
     /// `len(session.scalars(q).all())`, `len(session.query(M).all())`,
     /// `len(Model.objects.filter(...))`, `len(list(qs))`; `count()`
-    /// compared with 0 or 1 to test existence; a QuerySet used only as
-    /// `if qs:`.
+    /// compared to test existence (`> 0`, `>= 1`, `== 0`, `!= 0`, `< 1`;
+    /// not `== 1`, which asks for exactly one row), also through a Django
+    /// related manager of an object fetched in the function
+    /// (`order.items.count() > 0`); a QuerySet used only as `if qs:`.
     ///
     /// ## Why is this bad
     /// Counting in Python transfers and builds every row; the database
@@ -136,20 +138,21 @@ impl Rule for CountExistsMisuse {
                     .as_call()
                     .is_some_and(|c| c.method_name() == Some("count"))
                     && is_query(left);
-                let against_zero_or_one = comparators
-                    .first()
-                    .is_some_and(|c| matches!(c.kind, ExprKind::Literal(Literal::Int(0 | 1))));
+                // `> 0`, `>= 1`, `== 0`, `!= 0`, `< 1`, `<= 0` ask whether
+                // a row exists; `== 1` asks for exactly one, which
+                // `exists()` cannot answer.
+                let bound = comparators.first().and_then(|c| match c.kind {
+                    ExprKind::Literal(Literal::Int(n)) => Some(n),
+                    _ => None,
+                });
                 let existence = matches!(
-                    ops.first(),
-                    Some(
-                        Operator::Gt
-                            | Operator::GtE
-                            | Operator::Eq
-                            | Operator::NotEq
-                            | Operator::Lt
-                    )
+                    (ops.first(), bound),
+                    (
+                        Some(Operator::Gt | Operator::Eq | Operator::NotEq | Operator::LtE),
+                        Some(0)
+                    ) | (Some(Operator::GtE | Operator::Lt), Some(1))
                 );
-                if counts && against_zero_or_one && existence {
+                if counts && existence {
                     found.push((
                         e.span,
                         "counts every match only to test whether one exists",

@@ -183,12 +183,25 @@ fn lazy_loads(
     let Some(model) = cx.facts.project.models.get(&rows.model) else {
         return out;
     };
+    // `row.books.count()` is a query of its own, reported as one: the
+    // relation is not loaded.
+    let queried: Vec<weir_ir::Span> = cx
+        .facts
+        .calls
+        .iter()
+        .filter(|c| matches!(c.effect, Some(Effect::Query(_))))
+        .filter_map(|c| c.call?.receiver().map(|r| r.span))
+        .collect();
     let mut seen: Vec<String> = Vec::new();
     let mut check = |e: &weir_ir::Expr| {
         let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
             return;
         };
-        if value.as_name() != Some(var) || seen.contains(attr) || rows.eager.contains(attr) {
+        if value.as_name() != Some(var)
+            || seen.contains(attr)
+            || rows.eager.contains(attr)
+            || queried.contains(&e.span)
+        {
             return;
         }
         let Some(rel) = model.relationships.get(attr) else {
