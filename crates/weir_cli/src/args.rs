@@ -124,9 +124,9 @@ pub struct SettingsArgs {
     /// Also audit tests and fixtures (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`).
     #[arg(long)]
     pub include_tests: bool,
-    /// Keep each file's parsed form in a cache so the next run re-reads only
-    /// changed files (`.weir_cache` in the project root). Findings are the
-    /// same with and without it.
+    /// Keep each file's parsed form in a cache so the next run re-parses
+    /// only changed files (`.weir_cache` in the project root). Findings are
+    /// the same with and without it.
     #[arg(long)]
     pub cache: bool,
     /// Use this cache directory (implies `--cache`).
