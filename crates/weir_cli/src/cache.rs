@@ -60,6 +60,20 @@ pub struct Stats {
     pub misses: usize,
 }
 
+impl Stats {
+    /// Counted from the next pack's entries: one per file loaded.
+    pub fn of(entries: &[Entry]) -> Stats {
+        let hits = entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Kept(..)))
+            .count();
+        Stats {
+            hits,
+            misses: entries.len() - hits,
+        }
+    }
+}
+
 impl IrCache {
     /// Opens the cache in `dir`. A missing pack, one written by another
     /// build of weir, or a damaged one is an empty cache; the error is for

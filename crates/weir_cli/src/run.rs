@@ -128,7 +128,6 @@ struct LoadedAll {
     warnings: Vec<Warning>,
     /// The next cache pack's entries, in file order (empty without a cache).
     entries: Vec<Entry>,
-    stats: Stats,
 }
 
 impl LoadedAll {
@@ -167,7 +166,6 @@ fn load_all(discovered: &Discovered, cache: Option<&IrCache>) -> LoadedAll {
         candidates: Vec::with_capacity(lowered.len()),
         warnings: Vec::new(),
         entries: Vec::new(),
-        stats: Stats::default(),
     };
     for result in lowered {
         match result {
@@ -175,17 +173,7 @@ fn load_all(discovered: &Discovered, cache: Option<&IrCache>) -> LoadedAll {
                 all.modules.push(module);
                 all.candidates.push(found);
                 all.warnings.extend(syntax);
-                match entry {
-                    Some(entry @ Entry::Kept(..)) => {
-                        all.stats.hits += 1;
-                        all.entries.push(entry);
-                    }
-                    Some(entry @ Entry::New(..)) => {
-                        all.stats.misses += 1;
-                        all.entries.push(entry);
-                    }
-                    None => {}
-                }
+                all.entries.extend(entry);
             }
             Err(warning) => all.warnings.push(warning),
         }
@@ -288,7 +276,7 @@ fn audit_files(
 ) -> Report {
     let phase = timings::phase("read+lower");
     let loaded = load_all(discovered, cache.as_ref());
-    let stats = loaded.stats;
+    let stats = Stats::of(&loaded.entries);
     let entries = loaded.entries;
     let (modules, candidates, mut warnings) = (loaded.modules, loaded.candidates, loaded.warnings);
     warnings.extend(discovered.warnings.iter().cloned());

@@ -57,10 +57,10 @@ pub(super) struct Walker<'ir> {
     instances: HashMap<String, String>,
     /// Locals bound to a literal display (`queries = [q1, q2]`).
     literal_names: HashSet<String>,
-    /// Locals assigned the rows of a query in this function: the model and
-    /// the relations loaded with them. (Parameters are not here: a caller
-    /// may have prefetched their relations.)
-    fetched: HashMap<String, (String, Vec<String>)>,
+    /// Locals assigned the rows of a query in this function (their model is
+    /// in `facts.entities`): the relations loaded with them. (Parameters are
+    /// not here: a caller may have prefetched their relations.)
+    fetched: HashMap<String, Vec<String>>,
     scopes: Vec<Scope<'ir>>,
     /// The loops the statement being walked leaves right after it (see
     /// [`Site::leaves_loops`]).
@@ -186,12 +186,12 @@ impl<'ir> Walker<'ir> {
     }
 
     fn block(&mut self, stmts: &'ir [Stmt]) {
-        let depth = self
-            .scopes
-            .iter()
-            .filter(|s| matches!(s, Scope::Loop(_)))
-            .count();
-        let Some((exit, leaves)) = leaving(stmts, depth) else {
+        let Some((exit, leaves)) = leaving(stmts, || {
+            self.scopes
+                .iter()
+                .filter(|s| matches!(s, Scope::Loop(_)))
+                .count()
+        }) else {
             for stmt in stmts {
                 self.stmt(stmt);
             }
@@ -542,8 +542,7 @@ impl<'ir> Walker<'ir> {
                         .eager_rows
                         .push((var.clone(), stmt.span, rows.clone()));
                 }
-                self.fetched
-                    .insert(var.clone(), (rows.model.clone(), rows.eager.clone()));
+                self.fetched.insert(var.clone(), rows.eager.clone());
                 self.facts.entities.insert(var.clone(), rows.model);
             } else {
                 self.fetched.remove(&var);
@@ -1074,7 +1073,11 @@ impl<'ir> Walker<'ir> {
     /// `count()`, `exists()`, `first()` run a query and whose `all()` and
     /// `filter()` are lazy QuerySets, as on `Model.objects`.
     fn is_django_related_manager(&self, value: &Expr, attr: &str) -> bool {
-        let Some((model, eager)) = value.as_name().and_then(|name| self.fetched.get(name)) else {
+        let Some(name) = value.as_name() else {
+            return false;
+        };
+        let (Some(eager), Some(model)) = (self.fetched.get(name), self.facts.entities.get(name))
+        else {
             return false;
         };
         !eager.iter().any(|e| e == attr)
@@ -1229,21 +1232,24 @@ fn chain_root(expr: &Expr) -> Option<&str> {
     }
 }
 
-/// The first statement of a block inside `depth` loops that leaves loops
-/// unconditionally, and which loops (positions from..to): `return` and
-/// `raise` leave them all, `break` the innermost.
-fn leaving(stmts: &[Stmt], depth: usize) -> Option<(usize, (usize, usize))> {
-    if depth == 0 {
-        return None;
-    }
-    stmts
+/// The first statement of a block that leaves loops unconditionally, and
+/// which of the enclosing loops (positions from..to): `return` and `raise`
+/// leave them all, `break` the innermost. The loop depth is counted only
+/// for the few blocks that have such a statement.
+fn leaving(stmts: &[Stmt], depth: impl FnOnce() -> usize) -> Option<(usize, (usize, usize))> {
+    let (i, breaks) = stmts
         .iter()
         .enumerate()
         .find_map(|(i, stmt)| match stmt.kind {
-            StmtKind::Return { .. } | StmtKind::Raise { .. } => Some((i, (0, depth))),
-            StmtKind::Break => Some((i, (depth - 1, depth))),
+            StmtKind::Return { .. } | StmtKind::Raise { .. } => Some((i, false)),
+            StmtKind::Break => Some((i, true)),
             _ => None,
-        })
+        })?;
+    let depth = depth();
+    if depth == 0 {
+        return None;
+    }
+    Some((i, (if breaks { depth - 1 } else { 0 }, depth)))
 }
 
 /// Whether a `continue` anywhere in `stmt` could skip the exit after it

@@ -156,12 +156,7 @@ fn absent_name(test: &Expr) -> Option<&str> {
             op: Operator::Not,
             operand,
         } => operand.as_name(),
-        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::Is] => cmp
-            .comparators
-            .first()
-            .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
-            .and_then(|_| cmp.left.as_name()),
-        _ => None,
+        _ => compared_with_none(test, Operator::Is),
     }
 }
 
@@ -169,13 +164,22 @@ fn absent_name(test: &Expr) -> Option<&str> {
 fn present_name(test: &Expr) -> Option<&str> {
     match &test.kind {
         ExprKind::Name { id } => Some(id),
-        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::IsNot] => cmp
-            .comparators
-            .first()
-            .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
-            .and_then(|_| cmp.left.as_name()),
-        _ => None,
+        _ => compared_with_none(test, Operator::IsNot),
     }
+}
+
+/// `p is None` (`op` = `Is`) or `p is not None` (`IsNot`) → `p`.
+fn compared_with_none(test: &Expr, op: Operator) -> Option<&str> {
+    let ExprKind::Compare(cmp) = &test.kind else {
+        return None;
+    };
+    let none = cmp
+        .comparators
+        .first()
+        .is_some_and(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)));
+    (cmp.ops.as_slice() == [op] && none)
+        .then(|| cmp.left.as_name())
+        .flatten()
 }
 
 /// A function loading an entity by one of its parameters.
