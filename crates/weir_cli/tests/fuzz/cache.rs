@@ -80,8 +80,6 @@ fn audit_with_pack(target: &str, pack: &[u8]) -> (weir_audit::report::Report, St
 
 fn damaged_entries(rng: &mut Rng) -> Vec<u8> {
     let setup = setup();
-    let entries = rewrite_entries(&setup.pack, |_, _| {}).map_or(0, |_| 1);
-    assert_eq!(entries, 1, "the seed pack reads back");
     let other = setup.pack.clone();
     rewrite_entries(&setup.pack, |_, bytes| {
         if !rng.one_in(3) || bytes.is_empty() {
