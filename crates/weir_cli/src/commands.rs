@@ -61,10 +61,15 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
 #[allow(clippy::print_stderr)]
 fn print_timings() {
     if weir_audit::timings::enabled() {
-        for (name, elapsed) in weir_audit::timings::take() {
+        for ended in weir_audit::timings::take() {
+            let resident = ended
+                .resident
+                .map(|bytes| format!("  {:>6} MiB resident", bytes >> 20))
+                .unwrap_or_default();
             eprintln!(
-                "weir timings: {name:<24} {:>9.1} ms",
-                elapsed.as_secs_f64() * 1000.0
+                "weir timings: {:<24} {:>9.1} ms{resident}",
+                ended.name,
+                ended.elapsed.as_secs_f64() * 1000.0
             );
         }
     }

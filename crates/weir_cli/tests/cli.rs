@@ -366,10 +366,17 @@ fn timings_print_each_phase_to_stderr_only_when_asked() {
         "auditors",
         "render",
     ] {
+        // Time, then (where /proc tells it) the resident memory.
+        let ending = if cfg!(target_os = "linux") {
+            " MiB resident"
+        } else {
+            " ms"
+        };
         assert!(
             err.lines().any(|l| l.starts_with("weir timings: ")
                 && l.contains(phase)
-                && l.ends_with(" ms")),
+                && l.contains(" ms")
+                && l.ends_with(ending)),
             "{phase}: {err}"
         );
     }
