@@ -45,6 +45,12 @@ pub struct Summary {
     /// Awaits network I/O (through awaited async calls).
     pub network: Option<Witness>,
     pub reads: Option<Witness>,
+    /// Reads that run only inside a memoised function (`@cache.memoize()`,
+    /// `@lru_cache`): once per distinct cache key, then from the cache.
+    /// A loop that calls with the same key each time queries once.
+    pub memo_reads: Option<MemoReads>,
+    /// For a memoised function: its parameters, the key of its cache.
+    pub cache_key: Vec<KeyParam>,
     /// UPDATE or DELETE statements.
     pub writes: Option<(QueryOp, Witness)>,
     /// Rows added one at a time: `session.add`, `objects.create`, INSERT.
@@ -59,6 +65,27 @@ pub struct Summary {
     /// it what they loaded in bulk,
     /// `grants if grants is not None else await load_grants(item.id)`.
     pub fallback_reads: Option<(Fallback, Witness)>,
+}
+
+/// A parameter by positional index (not counting `self`/`cls`) and name.
+pub type KeyParam = (usize, String);
+
+/// Reads behind a cache, and what the cache key is made of.
+#[derive(Debug, Clone)]
+pub struct MemoReads {
+    /// The parameters of this function that reach the key.
+    pub keys: Vec<KeyParam>,
+    /// The key also takes values the function computes itself (locals,
+    /// `self`, `*args`): it may differ on every call.
+    pub computed: bool,
+    pub witness: Witness,
+}
+
+/// The arguments a call passes for `keys` (parameters of the callee).
+pub fn key_args<'c>(call: &'c weir_ir::Call, keys: &[KeyParam]) -> Vec<&'c Expr> {
+    keys.iter()
+        .filter_map(|(index, name)| call.keyword(name).or_else(|| call.positional(*index)))
+        .collect()
 }
 
 /// An optional parameter (default `None`) whose absence a read waits for.
@@ -80,6 +107,30 @@ impl Fallback {
 }
 
 impl Summary {
+    /// The reads a call of this function runs through a cache, with the
+    /// parameters of this function its key is made of: all of them when
+    /// the function is itself memoised, else those of memoised callees.
+    pub fn memo_reads_at(&self, call: &CallFact<'_>) -> Option<(&[KeyParam], bool, &Witness)> {
+        if self.memoized {
+            let witness = self
+                .reads_at(call)
+                .or(self.memo_reads.as_ref().map(|m| &m.witness))?;
+            return Some((&self.cache_key, false, witness));
+        }
+        let memo = self.memo_reads.as_ref()?;
+        Some((&memo.keys, memo.computed, &memo.witness))
+    }
+
+    /// The reads a call of this function runs every time: none when the
+    /// function is memoised (see [`Summary::memo_reads_at`]).
+    pub fn uncached_reads_at(&self, call: &CallFact<'_>) -> Option<&Witness> {
+        if self.memoized {
+            None
+        } else {
+            self.reads_at(call)
+        }
+    }
+
     /// The reads a call of this function may run: its unconditional reads,
     /// or its fallback reads when the call does not supply their parameter.
     pub fn reads_at(&self, call: &CallFact<'_>) -> Option<&Witness> {
@@ -486,6 +537,9 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
     // not block on it each time. Its queries still run once per new key.
     let memoized = is_memoized(facts.function);
     s.memoized = memoized;
+    if memoized {
+        s.cache_key = own_params(facts);
+    }
     let params: Vec<&str> = facts
         .function
         .params
@@ -702,6 +756,8 @@ struct Edge<'f, 'ir> {
     call: &'f CallFact<'ir>,
     /// The callee is `async def` or memoised: its blocking effects stay with it.
     shields_blocking: bool,
+    /// The callee is memoised: its reads reach the caller as cached reads.
+    memoized: bool,
     /// The clock when this edge was last looked at (0: never).
     seen: u64,
 }
@@ -763,6 +819,7 @@ impl Summaries {
                             call,
                             shields_blocking: callee_facts.function.is_async
                                 || is_memoized(callee_facts.function),
+                            memoized: is_memoized(callee_facts.function),
                             seen: 0,
                         })
                     })
@@ -838,7 +895,25 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
     } else if call.site.awaited {
         changed |= adopt(&mut caller.network, callee.network.as_ref(), witness);
     }
+    let behind_cache = if edge.memoized {
+        let reads = callee
+            .reads_at(call)
+            .or(callee.memo_reads.as_ref().map(|m| &m.witness));
+        reads.map(|w| (callee.cache_key.as_slice(), false, w))
+    } else {
+        callee
+            .memo_reads
+            .as_ref()
+            .map(|m| (m.keys.as_slice(), m.computed, &m.witness))
+    };
+    if let Some((keys, computed, reads)) = behind_cache {
+        let (mine, local) = key_through(f, call, keys);
+        changed |= merge_memo(&mut caller.memo_reads, mine, computed || local, || {
+            witness(reads)
+        });
+    }
     if caller.reads.is_none()
+        && !edge.memoized
         && let Some(reads) = callee.reads_at(call)
     {
         match absent_guard(f, call) {
@@ -857,6 +932,82 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
     changed |= adopt(&mut caller.stages, callee.stages.as_ref(), witness);
     changed |= adopt(&mut caller.commits, callee.commits.as_ref(), witness);
     changed
+}
+
+/// The parameters of `f` other than `self`/`cls`, by position.
+fn own_params(f: &FunctionFacts<'_>) -> Vec<KeyParam> {
+    f.function
+        .params
+        .iter()
+        .filter(|p| p.name != "self" && p.name != "cls")
+        .enumerate()
+        .map(|(i, p)| (i, p.name.clone()))
+        .collect()
+}
+
+/// What a call in `f` passes for the callee's key parameters, in terms of
+/// `f`: the parameters of `f` the arguments name, and whether they also
+/// name values computed in `f` (locals, `self`, spread arguments). Names
+/// bound nowhere in `f` are module constants and imports: fixed.
+fn key_through(
+    f: &FunctionFacts<'_>,
+    call: &CallFact<'_>,
+    keys: &[KeyParam],
+) -> (Vec<KeyParam>, bool) {
+    let Some(c) = call.call else {
+        return (Vec::new(), true);
+    };
+    let mut computed = c.args.iter().any(|a| a.spread != weir_ir::ArgSpread::None);
+    let params = own_params(f);
+    let mut found: Vec<KeyParam> = Vec::new();
+    for arg in key_args(c, keys) {
+        weir_ir::visit::walk_expr(arg, &mut |e| {
+            let Some(name) = e.as_name() else {
+                return;
+            };
+            if let Some(param) = params.iter().find(|(_, p)| p == name) {
+                if !found.contains(param) {
+                    found.push(param.clone());
+                }
+            } else if matches!(name, "self" | "cls")
+                || f.binding_before(name, call.site.span.start).is_some()
+            {
+                computed = true;
+            }
+        });
+    }
+    (found, computed)
+}
+
+/// Adds a path to cached reads to `mine`: the first witness stays, the
+/// key parameters are joined. True when something was added.
+fn merge_memo(
+    mine: &mut Option<MemoReads>,
+    keys: Vec<KeyParam>,
+    computed: bool,
+    witness: impl FnOnce() -> Witness,
+) -> bool {
+    match mine {
+        None => {
+            *mine = Some(MemoReads {
+                keys,
+                computed,
+                witness: witness(),
+            });
+            true
+        }
+        Some(memo) => {
+            let mut changed = computed && !memo.computed;
+            memo.computed |= computed;
+            for key in keys {
+                if !memo.keys.contains(&key) {
+                    memo.keys.push(key);
+                    changed = true;
+                }
+            }
+            changed
+        }
+    }
 }
 
 /// Fills `mine` from `theirs` (through `carry`) when only the callee has

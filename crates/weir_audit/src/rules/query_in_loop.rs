@@ -12,7 +12,11 @@ declare_rule! {
     /// ## What it does
     /// Finds queries executed once per item of a loop: a `select`, `session.get`,
     /// a legacy `session.query(...).first()`, a Django `Model.objects.get(...)`
-    /// or an iterated QuerySet inside a `for` loop or a comprehension.
+    /// or an iterated QuerySet inside a `for` loop or a comprehension, also
+    /// through the project's helpers. A helper that reads through a memoised
+    /// function (`@lru_cache`, Flask-Caching's `@cache.memoize()`) queries
+    /// once per cache key: it is reported only when the key changes with
+    /// the loop's item (`get_setting(row.key)`, not `get_setting("mode")`).
     ///
     /// ## Why is this bad
     /// This is the N+1 query problem: one round trip per item. Latency and
@@ -131,7 +135,7 @@ impl Rule for QueryInLoop {
             }
         }
         // The same through helpers, in this file or others.
-        for (call, witness) in calls_through_at(facts, Summary::reads_at) {
+        for (call, witness) in calls_through_at(facts, Summary::uncached_reads_at) {
             if call.effect.is_some() {
                 continue;
             }
@@ -147,7 +151,69 @@ impl Rule for QueryInLoop {
                 .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
             out.push(with_path(f, witness));
         }
+        // Through a memoised helper the query runs once per distinct
+        // argument: per item only when the arguments change with the item.
+        for call in facts
+            .facts
+            .calls
+            .iter()
+            .filter(|c| !c.site.in_lambda && !c.site.offloaded)
+        {
+            let Some(summary) = facts.summaries.of_call(call) else {
+                continue;
+            };
+            let Some((keys, computed, witness)) = summary.memo_reads_at(call) else {
+                continue;
+            };
+            if call.effect.is_some() || summary.uncached_reads_at(call).is_some() {
+                continue;
+            }
+            let Some(lp) = per_item_loop(facts, call)
+                .filter(|lp| computed || key_varies_per_item(call, keys, lp))
+            else {
+                continue;
+            };
+            if handed_to_background_work(facts, call) {
+                continue;
+            }
+            let f = finding(&Self::META, facts, call.site.span, format!("{} runs a query on every iteration of the {}: its cache is keyed by the item, so each new item misses it{}", call_text(call), describe_loop(lp), through(witness)))
+                .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
+                .help("Give the helper a batch form that loads all items in one query (`WHERE id IN (...)`), or eager-load what it reads, and call it once before the loop.")
+                .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
+            out.push(with_path(f, witness));
+        }
     }
+}
+
+/// The arguments the call passes for the cache key change with the loop's
+/// item: they name the loop variable or a local assigned in the loop body
+/// (`get_config(row.key)`, not `get_config("end")`).
+fn key_varies_per_item(
+    call: &crate::facts::CallFact<'_>,
+    keys: &[crate::project::summary::KeyParam],
+    lp: &crate::facts::LoopRef<'_>,
+) -> bool {
+    let mut names: Vec<&str> = Vec::new();
+    if let Some(target) = lp.target {
+        weir_ir::visit::walk_expr(target, &mut |e| names.extend(e.as_name()));
+    }
+    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind {
+            for target in targets {
+                weir_ir::visit::walk_expr(target, &mut |e| names.extend(e.as_name()));
+            }
+        }
+    });
+    let Some(c) = call.call else {
+        return false;
+    };
+    let mut found = false;
+    for arg in crate::project::summary::key_args(c, keys) {
+        weir_ir::visit::walk_expr(arg, &mut |e| {
+            found |= e.as_name().is_some_and(|n| names.contains(&n));
+        });
+    }
+    found
 }
 
 /// `asyncio.create_task(run_job(job))`, `executor.submit(sync_one, item)`:
