@@ -28,7 +28,8 @@ declare_rule! {
     ///
     ///
     /// Migrations, tests and one-off scripts (`scripts/`, `bin/`, Django
-    /// `management/commands/`) are skipped: their processes are short-lived,
+    /// `management/commands/`, a top-level module nothing imports that
+    /// defines no function or class) are skipped: their processes are short-lived,
     /// so no pooled connection goes stale and no pool serves concurrent
     /// requests.
     ///
@@ -275,6 +276,30 @@ fn connection_budget(ctx: &ProjectContext) -> Option<(&EngineConfig, Gap, Eviden
     Some((first.engine, gap, evidence))
 }
 
+/// A file run as a program (`wait_for_db.py` at the top of the repository):
+/// outside any package, it defines no function or class and nothing in the
+/// project imports it, so its engine lives only as long as the script. A
+/// `database.py` that holds the application's engine defines nothing
+/// either, but the application imports it (or it sits in a package).
+fn is_standalone_script(facts: &Cx<'_, '_>) -> bool {
+    let module = facts.module;
+    if module.path.contains('/') || module.functions.len() > 1 || !module.classes.is_empty() {
+        return false;
+    }
+    let name = module.name.as_str();
+    let imports_it = |target: &str| {
+        target
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    !facts
+        .project
+        .index
+        .modules()
+        .iter()
+        .any(|m| m.imports.iter().any(|i| imports_it(&i.target)))
+}
+
 impl Rule for PoolConfigGaps {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -286,6 +311,7 @@ impl Rule for PoolConfigGaps {
         // pool never serves concurrent requests.
         if matches!(facts.context, ExecContext::Migration | ExecContext::Test)
             || is_script_path(&facts.module.path)
+            || is_standalone_script(facts)
         {
             return;
         }
