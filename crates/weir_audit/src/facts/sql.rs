@@ -22,7 +22,10 @@ pub fn sql_text_op(text: &str) -> Option<QueryOp> {
         "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "GRANT" | "REVOKE" | "COMMENT" | "VACUUM"
         | "ANALYZE" | "REINDEX" | "CLUSTER" | "SET" | "RESET" | "LOCK" | "BEGIN" | "COMMIT"
         | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "DISCARD" | "LISTEN" | "NOTIFY" | "UNLISTEN"
-        | "PRAGMA" | "ATTACH" | "DETACH" | "USE" => Some(QueryOp::Other),
+        | "PRAGMA" | "ATTACH" | "DETACH" | "USE"
+        // Administration, no rows read: DuckDB extensions (`INSTALL httpfs`,
+        // `LOAD httpfs`), MySQL's `KILL <thread>`.
+        | "INSTALL" | "LOAD" | "KILL" => Some(QueryOp::Other),
         _ => None,
     }
 }
@@ -96,5 +99,7 @@ mod tests {
         assert_eq!(sql_text_op("VACUUM"), Some(QueryOp::Other));
         assert_eq!(sql_text_op("DROP TABLE jobs"), Some(QueryOp::Other));
         assert_eq!(sql_text_op("EXPLAIN SELECT 1"), None);
+        assert_eq!(sql_text_op("INSTALL httpfs"), Some(QueryOp::Other));
+        assert_eq!(sql_text_op("KILL 4711"), Some(QueryOp::Other));
     }
 }
