@@ -105,6 +105,14 @@ const VIEW_BASES: &[&str] = &[
     "ListAPIView",
     "RetrieveAPIView",
 ];
+/// Resource classes whose HTTP-verb methods are the handlers, by qualified
+/// name: a bare `Resource` is too common a class name to trust.
+const RESOURCE_BASES: &[&str] = &[
+    "flask_restx.Resource",
+    "flask_restful.Resource",
+    "flask_restplus.Resource",
+    "flask_smorest.MethodView",
+];
 const HTTP_METHODS: &[&str] = &[
     "get",
     "post",
@@ -242,7 +250,9 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
                 VIEW_BASES
                     .iter()
                     .any(|v| d == *v || d.ends_with(&format!(".{v}")))
-            })
+            }) || module
+                .resolve_expr(b)
+                .is_some_and(|q| RESOURCE_BASES.contains(&q.as_str()))
         });
         if is_view && HTTP_METHODS.contains(&function.name.as_str()) {
             return Some(ExecContext::RequestHandler);
@@ -277,6 +287,20 @@ mod tests {
         assert_eq!(
             context_of("app/main.py", source, "lifespan_fn"),
             ExecContext::Init
+        );
+    }
+
+    #[test]
+    fn flask_restx_resource_methods_are_request_handlers() {
+        let source = "from flask_restx import Namespace, Resource\n\nns = Namespace('configs')\n\n@ns.route('')\nclass ConfigList(Resource):\n    def patch(self):\n        pass\n";
+        assert_eq!(
+            context_of("app/api/v1/config.py", source, "patch"),
+            ExecContext::RequestHandler
+        );
+        let unrelated = "from app.billing import Resource\n\nclass Quota(Resource):\n    def patch(self):\n        pass\n";
+        assert_ne!(
+            context_of("app/billing/quota.py", unrelated, "patch"),
+            ExecContext::RequestHandler
         );
     }
 
