@@ -311,7 +311,8 @@ pub fn is_memoized(function: &weir_ir::Function) -> bool {
 }
 
 /// `if not self.running: … self.running = True`, `if _client is None: _client = …`,
-/// `if slug not in self.loaded: … self.loaded.add(slug)`, or any of these
+/// `if slug not in self.loaded: … self.loaded.add(slug)`, `if not _types: …
+/// _types[oid] = name`, or any of these
 /// in an `and`: a first-use initialisation. Its effects happen once (per
 /// key), not on every call.
 fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt]) -> bool {
@@ -344,6 +345,10 @@ fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt])
     let Some(name) = guarded.filter(|n| persistent(facts, n, test)) else {
         return false;
     };
+    // `if not _types: … _types[oid] = name`: an empty cache filled in place.
+    if fills(then, &name) {
+        return true;
+    }
     let mut assigns = false;
     weir_ir::visit::walk_stmts(then, &mut |stmt| {
         if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
