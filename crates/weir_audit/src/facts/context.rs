@@ -138,11 +138,14 @@ pub fn is_test_path(path: &str) -> bool {
         || file == "conftest.py"
 }
 
-/// A one-off script or command (`scripts/`, `bin/`, Django
-/// `management/commands/`): a short-lived process, not a service.
+/// A one-off script or command (`scripts/`, `bin/`, a `cli/` package of
+/// click commands, Django `management/commands/`): a short-lived process,
+/// not a service.
 pub fn is_script_path(path: &str) -> bool {
     let mut segments = path.split('/').rev().skip(1);
-    segments.clone().any(|seg| seg == "scripts" || seg == "bin")
+    segments
+        .clone()
+        .any(|seg| matches!(seg, "scripts" | "bin" | "cli"))
         || (segments.next() == Some("commands") && segments.next() == Some("management"))
 }
 

@@ -27,7 +27,7 @@ declare_rule! {
     ///   the worker count and the setting as evidence.
     ///
     ///
-    /// Migrations, tests and one-off scripts (`scripts/`, `bin/`, Django
+    /// Migrations, tests and one-off scripts (`scripts/`, `bin/`, `cli/`, Django
     /// `management/commands/`, a top-level module nothing imports that
     /// defines no function or class) are skipped: their processes are short-lived,
     /// so no pooled connection goes stale and no pool serves concurrent
