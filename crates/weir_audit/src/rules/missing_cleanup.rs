@@ -1,6 +1,7 @@
 use weir_ir::FunctionKind;
 
 use crate::declare_rule;
+use crate::facts::{Scope, TryPart};
 use crate::knowledge::{Effect, ObjKind};
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
@@ -11,6 +12,9 @@ declare_rule! {
     /// (`Session()`, `SessionLocal()`, `engine.connect()`, `psycopg2.connect()`,
     /// `await pool.acquire()`, `conn.cursor()`) that is never released: no
     /// `with`, no `close()`, and the object is not returned or handed on.
+    /// A cursor is also released when the function closes the connection
+    /// that made it in a `finally:` block (DB-API: closing a connection
+    /// closes its cursors).
     ///
     /// ## Why is this bad
     /// The connection stays checked out of the pool (with its transaction
@@ -75,10 +79,32 @@ impl Rule for MissingCleanup {
             if facts.managed.contains(var) || facts.escapes.contains(var) {
                 continue;
             }
-            let released = facts
-                .calls_with(|e| e == Effect::Close)
-                .any(|c| c.receiver.as_deref() == Some(var));
-            if released {
+            let closes = |name: &str| {
+                facts
+                    .calls_with(|e| e == Effect::Close)
+                    .any(|c| c.receiver.as_deref() == Some(name))
+            };
+            if closes(var) {
+                continue;
+            }
+            // DB-API: closing the connection closes the cursors it made
+            // (`cursor = conn.cursor()` … `finally: conn.close()`). Only a
+            // close in `finally` runs on every path.
+            let closed_finally = |owner: &str| {
+                facts.calls_with(|e| e == Effect::Close).any(|c| {
+                    c.receiver.as_deref() == Some(owner)
+                        && c.site
+                            .scopes
+                            .iter()
+                            .any(|s| matches!(s, Scope::Try(_, TryPart::Finally)))
+                })
+            };
+            if acq.kind == ObjKind::Cursor
+                && acq
+                    .label
+                    .strip_suffix(".cursor")
+                    .is_some_and(closed_finally)
+            {
                 continue;
             }
             let mut f = finding(&Self::META, facts, acq.site.span, format!("{} `{var}` from `{}` is never closed", acq.kind.describe(), acq.label))
