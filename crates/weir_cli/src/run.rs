@@ -139,6 +139,7 @@ impl LoadedAll {
 fn load_all(discovered: &Discovered, cache: Option<&IrCache>) -> LoadedAll {
     // Every file is read before any is lowered: a module's name depends on
     // how the whole project imports it (see `import_names`).
+    let phase = timings::phase("  read files");
     let sources: Vec<Result<String, Warning>> = discovered
         .files
         .par_iter()
@@ -146,7 +147,10 @@ fn load_all(discovered: &Discovered, cache: Option<&IrCache>) -> LoadedAll {
             read_source(abs).map_err(|m| warning(rel, None, WarningKind::Unreadable, m))
         })
         .collect();
+    phase.done();
+    let phase = timings::phase("  import names");
     let names = import_names(discovered, &sources);
+    phase.done();
     // Stack discovery's prescan looks at each module just lowered, while
     // its IR is still in the cache: later, walking it costs far more.
     let prescan = Prescan::default();
