@@ -144,6 +144,64 @@ pub fn row_source<S: std::hash::BuildHasher>(
     })
 }
 
+/// A row's model and the relations loaded with it.
+pub type Owner<'a> = (&'a str, &'a [String]);
+
+/// Django QuerySet methods that keep the rows of a related manager rows.
+const RELATED_CHAIN: &[&str] = &[
+    "all",
+    "filter",
+    "exclude",
+    "order_by",
+    "select_related",
+    "prefetch_related",
+    "distinct",
+    "iterator",
+];
+
+/// The rows of a to-many relation of an object whose model is known:
+/// `order.lines.all()` (a Django related manager) or `order.lines` (a
+/// SQLAlchemy collection). `owner` gives the model of a local and the
+/// relations loaded with it (`None` when unknown: a parameter). When the
+/// relation itself was loaded eagerly its nested relations may have been
+/// too (`prefetch_related("lines__product")`), so nothing is claimed.
+pub fn related_rows<'e>(
+    iter: &'e Expr,
+    owner: &dyn Fn(&str) -> Option<Owner<'e>>,
+    models: &ModelIndex,
+) -> Option<RowSource> {
+    let mut expr = iter.unawaited();
+    let mut eager = Vec::new();
+    while let Some(call) = expr.as_call() {
+        let method = call.method_name()?;
+        if !RELATED_CHAIN.contains(&method) {
+            return None;
+        }
+        if matches!(method, "select_related" | "prefetch_related") {
+            eager.extend(call.args.iter().filter_map(|a| django_path(&a.value)));
+        }
+        expr = call.receiver()?;
+    }
+    let ExprKind::Attribute { value, attr } = &expr.kind else {
+        return None;
+    };
+    let (model, loaded) = owner(value.as_name()?)?;
+    if loaded.contains(attr) {
+        return None;
+    }
+    let relationship = models.get(model)?.relationships.get(attr)?;
+    if !relationship.many {
+        return None;
+    }
+    let target = models.get(relationship.target.as_deref()?)?;
+    Some(RowSource {
+        model: target.class.clone(),
+        eager,
+        narrowed: false,
+        options: Vec::new(),
+    })
+}
+
 fn model_of(expr: &Expr, module: &Module, models: &ModelIndex) -> Option<String> {
     let qualified = module.resolve_expr(expr).or_else(|| expr.dotted())?;
     models.get(&qualified).map(|m| m.class.clone())

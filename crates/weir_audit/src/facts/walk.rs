@@ -61,6 +61,8 @@ pub(super) struct Walker<'ir> {
     /// in `facts.entities`): the relations loaded with them. (Parameters are
     /// not here: a caller may have prefetched their relations.)
     fetched: HashMap<String, Vec<String>>,
+    /// Loop variables over query rows: the relations loaded with the rows.
+    row_eager: HashMap<String, Vec<String>>,
     scopes: Vec<Scope<'ir>>,
     /// The loops the statement being walked leaves right after it (see
     /// [`Site::leaves_loops`]).
@@ -91,6 +93,7 @@ impl<'ir> Walker<'ir> {
             assigned: HashMap::default(),
             literal_names: HashSet::default(),
             fetched: HashMap::default(),
+            row_eager: HashMap::default(),
             instances: HashMap::default(),
             scopes: Vec::new(),
             leaves_loops: None,
@@ -360,13 +363,18 @@ impl<'ir> Walker<'ir> {
             lp.iteration = loops::Iteration::Literal;
         }
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
+        // A relation of a known row first: following `order` in
+        // `order.lines.all()` to its query would give the rows `Order`.
         lp.rows = lp.iter.and_then(|iter| {
-            super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
+            self.related_rows(iter).or_else(|| {
+                super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
+            })
         });
         if let (Some(rows), Some(name)) = (&lp.rows, lp.target.and_then(Expr::as_name)) {
             self.facts
                 .entities
                 .insert(name.to_string(), rows.model.clone());
+            self.row_eager.insert(name.to_string(), rows.eager.clone());
         }
         if let Some(target) = lp.target {
             let names: Vec<String> = match &target.kind {
@@ -1065,6 +1073,20 @@ impl<'ir> Walker<'ir> {
             return knowledge.hint(attr).map(Typed::hinted);
         }
         None
+    }
+
+    /// `for line in order.lines.all()` with `order` a row fetched in this
+    /// function or a loop variable over rows (see [`super::rows::related_rows`]).
+    fn related_rows(&self, iter: &Expr) -> Option<super::rows::RowSource> {
+        let owner = |name: &str| {
+            let model = self.facts.entities.get(name)?;
+            let loaded = self
+                .fetched
+                .get(name)
+                .or_else(|| self.row_eager.get(name))?;
+            Some((model.as_str(), loaded.as_slice()))
+        };
+        super::rows::related_rows(iter, &owner, &self.project.models)
     }
 
     /// `author.books` on a Django model instance fetched in this function

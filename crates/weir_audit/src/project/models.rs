@@ -325,6 +325,45 @@ fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
     })
 }
 
+/// The related class of a SQLAlchemy 2.0 relationship, from its
+/// annotation: `Mapped[list["OrderLine"]]`, `Mapped[Optional[Customer]]`,
+/// `Mapped["Customer | None"]` → the first class named inside `Mapped[…]`
+/// that is not a container or `Optional`.
+fn annotated_target(annotation: &Expr) -> Option<String> {
+    const WRAPPERS: &[&str] = &[
+        "Mapped",
+        "list",
+        "List",
+        "set",
+        "Set",
+        "Optional",
+        "Union",
+        "None",
+        "WriteOnlyMapped",
+        "DynamicMapped",
+        "typing",
+    ];
+    let mut found = None;
+    weir_ir::visit::walk_expr(annotation, &mut |e| {
+        if found.is_some() {
+            return;
+        }
+        let candidate = match &e.kind {
+            ExprKind::Literal(weir_ir::Literal::Str(text)) => text
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                .find(|word| !word.is_empty() && !WRAPPERS.contains(&last(word)))
+                .map(|word| last(word).to_string()),
+            ExprKind::Name { id } if !WRAPPERS.contains(&id.as_str()) => Some(id.clone()),
+            ExprKind::Attribute { attr, .. } if !WRAPPERS.contains(&attr.as_str()) => {
+                Some(attr.clone())
+            }
+            _ => None,
+        };
+        found = candidate;
+    });
+    found
+}
+
 fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> Relationship {
     let lazy = call
         .keyword("lazy")
@@ -338,7 +377,8 @@ fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> R
     let target = call
         .positional(0)
         .and_then(|t| t.as_str().map(ToString::to_string).or_else(|| t.dotted()))
-        .map(|t| last(&t).to_string());
+        .map(|t| last(&t).to_string())
+        .or_else(|| annotation.and_then(annotated_target));
     let uselist_false = matches!(
         call.keyword("uselist").map(|e| &e.kind),
         Some(ExprKind::Literal(weir_ir::Literal::Bool(false)))
