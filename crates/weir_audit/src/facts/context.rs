@@ -138,9 +138,13 @@ pub fn is_script_path(path: &str) -> bool {
         || (segments.next() == Some("commands") && segments.next() == Some("management"))
 }
 
+/// A migration folder (`migrations/`, `alembic/`, `versions/`), or a
+/// `migrations.py` module: the single-file form of the same ordered list of
+/// schema and data steps, run once per database by a migration runner.
 pub fn is_migration_path(path: &str) -> bool {
-    path.split('/')
-        .any(|seg| seg == "migrations" || seg == "alembic" || seg == "versions")
+    path.split('/').any(|seg| {
+        seg == "migrations" || seg == "alembic" || seg == "versions" || seg == "migrations.py"
+    })
 }
 
 /// An Alembic environment script (`env.py` importing `alembic`), wherever
@@ -277,6 +281,23 @@ mod tests {
         assert_eq!(
             context_of("app/main.py", source, "lifespan_fn"),
             ExecContext::Init
+        );
+    }
+
+    #[test]
+    fn migration_modules_are_migrations() {
+        let source = "async def m002_add_fee_column(db):\n    await db.execute('ALTER TABLE payments ADD COLUMN fee INTEGER')\n";
+        assert_eq!(
+            context_of("shop/core/migrations.py", source, "m002_add_fee_column"),
+            ExecContext::Migration
+        );
+        assert_ne!(
+            context_of(
+                "shop/core/migration_helpers.py",
+                source,
+                "m002_add_fee_column"
+            ),
+            ExecContext::Migration
         );
     }
 
