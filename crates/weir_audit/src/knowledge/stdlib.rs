@@ -53,6 +53,8 @@ pub const PACK: Pack = Pack {
         func("shutil.copytree", FILE),
         func("shutil.rmtree", FILE),
         func("shutil.move", FILE),
+        func("shutil.make_archive", FILE),
+        func("shutil.unpack_archive", FILE),
         func("socket.create_connection", Blocking(Socket)),
         func("os.path.exists", FILE),
         func("os.path.lexists", FILE),
