@@ -141,3 +141,29 @@ fn update_loop_in_a_migration_module_is_low() {
     );
     assert_eq!(qe02("expire_jobs"), weir_audit::report::Severity::High);
 }
+
+/// A helper awaited only by the lifespan handler is startup code (LOW); the
+/// same kind of call in a helper a route also calls, or in a loop the
+/// lifespan spawns as a task that outlives startup, stays HIGH.
+#[test]
+fn helpers_run_only_at_startup_are_startup_code() {
+    use weir_audit::facts::ExecContext;
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/rt01");
+    let project = audit_folder(&root);
+    let rt01 = |function: &str| {
+        let f = project
+            .output
+            .findings
+            .iter()
+            .find(|f| f.rule == "RT-01" && f.function == function)
+            .unwrap_or_else(|| panic!("RT-01 in {function}"));
+        (f.context, f.severity)
+    };
+    assert_eq!(
+        rt01("restore_missing_plugins"),
+        (ExecContext::Init, Severity::Low)
+    );
+    assert_eq!(rt01("unpack_bundle"), (ExecContext::Other, Severity::High));
+    assert_eq!(rt01("watch_bundles"), (ExecContext::Other, Severity::High));
+}
