@@ -10,7 +10,8 @@ declare_rule! {
     /// Finds a session, connection or cursor opened into a local variable
     /// (`Session()`, `SessionLocal()`, `engine.connect()`, `psycopg2.connect()`,
     /// `await pool.acquire()`, `conn.cursor()`) that is never released: no
-    /// `with`, no `close()`, and the object is not returned or handed on.
+    /// `with`, no `close()`, and the object is not returned or handed on (a
+    /// returned `conn.cursor()` hands on its connection: `cursor.connection`).
     ///
     /// ## Why is this bad
     /// The connection stays checked out of the pool (with its transaction
