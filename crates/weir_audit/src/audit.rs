@@ -83,6 +83,8 @@ pub fn audit_with_context(
             })
         })
         .collect();
+    let mut facts = facts;
+    crate::facts::context::inherit_startup_context(&mut facts);
     phase.done();
     let phase = timings::phase("summaries");
     let summaries = catch_unwind(AssertUnwindSafe(|| Summaries::compute(&facts))).unwrap_or_else(|panic| {

@@ -118,3 +118,52 @@ fn lazy_many_to_one_is_not_called_a_collection() {
         finding.message
     );
 }
+
+/// A data migration (`migrations.py`) runs once per database: its per-row
+/// UPDATE is still reported, at LOW (SPEC §2, QE-02), while the same loop in
+/// a request handler stays HIGH.
+#[test]
+fn update_loop_in_a_migration_module_is_low() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe02");
+    let project = audit_folder(&root);
+    let qe02 = |function: &str| {
+        project
+            .output
+            .findings
+            .iter()
+            .find(|f| f.rule == "QE-02" && f.function == function)
+            .unwrap_or_else(|| panic!("QE-02 in {function}"))
+            .severity
+    };
+    assert_eq!(
+        qe02("m002_backfill_expiry"),
+        weir_audit::report::Severity::Low
+    );
+    assert_eq!(qe02("expire_jobs"), weir_audit::report::Severity::High);
+}
+
+/// A helper awaited only by the lifespan handler is startup code (LOW); the
+/// same kind of call in a helper a route also calls, or in a loop the
+/// lifespan spawns as a task that outlives startup, stays HIGH.
+#[test]
+fn helpers_run_only_at_startup_are_startup_code() {
+    use weir_audit::facts::ExecContext;
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/rt01");
+    let project = audit_folder(&root);
+    let rt01 = |function: &str| {
+        let f = project
+            .output
+            .findings
+            .iter()
+            .find(|f| f.rule == "RT-01" && f.function == function)
+            .unwrap_or_else(|| panic!("RT-01 in {function}"));
+        (f.context, f.severity)
+    };
+    assert_eq!(
+        rt01("restore_missing_plugins"),
+        (ExecContext::Init, Severity::Low)
+    );
+    assert_eq!(rt01("unpack_bundle"), (ExecContext::Other, Severity::High));
+    assert_eq!(rt01("watch_bundles"), (ExecContext::Other, Severity::High));
+}

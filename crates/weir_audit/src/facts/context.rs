@@ -149,9 +149,13 @@ pub fn is_script_path(path: &str) -> bool {
         || (segments.next() == Some("commands") && segments.next() == Some("management"))
 }
 
+/// A migration folder (`migrations/`, `alembic/`, `versions/`), or a
+/// `migrations.py` module: the single-file form of the same ordered list of
+/// schema and data steps, run once per database by a migration runner.
 pub fn is_migration_path(path: &str) -> bool {
-    path.split('/')
-        .any(|seg| seg == "migrations" || seg == "alembic" || seg == "versions")
+    path.split('/').any(|seg| {
+        seg == "migrations" || seg == "alembic" || seg == "versions" || seg == "migrations.py"
+    })
 }
 
 /// An Alembic environment script (`env.py` importing `alembic`), wherever
@@ -274,6 +278,76 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
     None
 }
 
+/// Startup helpers: a function of unknown context (`Other`) whose every
+/// resolved caller is startup, CLI or migration code runs only there (SPEC
+/// §2: "startup/init"). `check_extensions()` awaited by the lifespan handler
+/// is startup code as much as the handler itself. A call handed to
+/// long-lived work (`asyncio.create_task(poll())`, `add_task`) is not: the
+/// task outlives the startup that spawned it, so such a caller keeps the
+/// callee's context unknown. Callers in tests do not count either way; a
+/// function nobody calls (a route registered by reference, a callback)
+/// keeps its own context. Runs to a fixed point: helpers of helpers follow.
+pub fn inherit_startup_context(facts: &mut [Vec<super::FunctionFacts<'_>>]) {
+    // callers[m][f]: (caller module, caller function, whether the call is
+    // handed to long-lived work).
+    let mut callers: Vec<Vec<Vec<(usize, usize, bool)>>> =
+        facts.iter().map(|m| vec![Vec::new(); m.len()]).collect();
+    for (m, functions) in facts.iter().enumerate() {
+        for (f, caller) in functions.iter().enumerate() {
+            for call in &caller.calls {
+                let Some(target) = call.target else {
+                    continue;
+                };
+                let Some(slot) = callers
+                    .get_mut(target.module as usize)
+                    .and_then(|c| c.get_mut(target.func as usize))
+                else {
+                    continue;
+                };
+                let span = call.expr.span;
+                let spawned = caller.call_exprs().iter().any(|e| {
+                    e.as_call().is_some_and(|outer| {
+                        super::resources::starts_long_lived_work(outer).is_some()
+                            && outer
+                                .args
+                                .iter()
+                                .any(|a| a.value.unawaited().span.contains(&span))
+                    })
+                });
+                if (m, f) != (target.module as usize, target.func as usize) {
+                    slot.push((m, f, spawned));
+                }
+            }
+        }
+    }
+    loop {
+        let mut changed = false;
+        for m in 0..facts.len() {
+            for f in 0..facts[m].len() {
+                if facts[m][f].context != ExecContext::Other || callers[m][f].is_empty() {
+                    continue;
+                }
+                let mut startup = false;
+                let mut elsewhere = false;
+                for &(cm, cf, spawned) in &callers[m][f] {
+                    match facts[cm][cf].context {
+                        ExecContext::Init | ExecContext::Migration if !spawned => startup = true,
+                        ExecContext::Test => {}
+                        _ => elsewhere = true,
+                    }
+                }
+                if startup && !elsewhere {
+                    facts[m][f].context = ExecContext::Init;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +378,23 @@ mod tests {
         assert_ne!(
             context_of("app/billing/quota.py", unrelated, "patch"),
             ExecContext::RequestHandler
+        );
+    }
+
+    #[test]
+    fn migration_modules_are_migrations() {
+        let source = "async def m002_add_fee_column(db):\n    await db.execute('ALTER TABLE payments ADD COLUMN fee INTEGER')\n";
+        assert_eq!(
+            context_of("shop/core/migrations.py", source, "m002_add_fee_column"),
+            ExecContext::Migration
+        );
+        assert_ne!(
+            context_of(
+                "shop/core/migration_helpers.py",
+                source,
+                "m002_add_fee_column"
+            ),
+            ExecContext::Migration
         );
     }
 

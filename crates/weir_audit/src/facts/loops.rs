@@ -118,7 +118,7 @@ pub fn classify(
     {
         return Iteration::Literal;
     }
-    if is_model_schema(iter) {
+    if is_model_schema(iter) || is_code_namespace(iter) {
         return Iteration::Literal;
     }
     if let Some(call) = iter.unawaited().as_call() {
@@ -170,6 +170,45 @@ fn is_model_schema(iter: &Expr) -> bool {
     path.is_some_and(|path| {
         path.split('.')
             .any(|segment| matches!(segment, "_meta" | "__table__" | "__mapper__"))
+    })
+}
+
+/// The names a module or class defines: `vars(module)`, `module.__dict__`
+/// (and their `.items()`/`.keys()`/`.values()`, copied with `list(…)` or
+/// not), `dir(obj)`,
+/// `inspect.getmembers(obj)`. One iteration per definition of the code (a
+/// migration step, a registered handler), not per item of data.
+fn is_code_namespace(iter: &Expr) -> bool {
+    // `list(vars(module).items())`: a copy of the namespace, iterated.
+    let iter = match iter.as_call() {
+        Some(call)
+            if call.args.len() == 1 && matches!(call.callee.as_name(), Some("list" | "tuple")) =>
+        {
+            &call.args[0].value
+        }
+        _ => iter,
+    };
+    let iter = match iter.as_call() {
+        Some(call)
+            if call.args.is_empty()
+                && matches!(call.method_name(), Some("items" | "keys" | "values")) =>
+        {
+            match call.receiver() {
+                Some(receiver) => receiver,
+                None => return false,
+            }
+        }
+        _ => iter,
+    };
+    if iter.dotted().is_some_and(|d| d.ends_with(".__dict__")) {
+        return true;
+    }
+    iter.as_call().is_some_and(|call| {
+        let callee = call.callee.dotted().unwrap_or_default();
+        let qualified = call.qualified.as_deref().unwrap_or(&callee);
+        matches!(callee.as_str(), "vars" | "dir") && call.args.len() == 1
+            || qualified == "inspect.getmembers"
+            || callee == "inspect.getmembers"
     })
 }
 

@@ -1229,6 +1229,18 @@ fn escaping_names(value: &Expr, out: &mut HashSet<String>) {
         ExprKind::Name { id } => {
             out.insert(id.clone());
         }
+        // `return conn.cursor()`: a DB-API cursor keeps its connection
+        // (`cursor.connection`, PEP 249), so handing on the cursor hands on
+        // the connection, and closing it is the receiver's job.
+        ExprKind::Call(call)
+            if call.method_name() == Some("cursor")
+                && call.receiver().and_then(Expr::as_name).is_some() =>
+        {
+            if let Some(name) = call.receiver().and_then(Expr::as_name) {
+                out.insert(name.to_string());
+            }
+            weir_ir::visit::child_exprs(value, &mut |child| escaping_names(child, out));
+        }
         ExprKind::Attribute { value: base, .. } => {
             if base.as_name().is_none() {
                 escaping_names(base, out);

@@ -53,6 +53,8 @@ pub const PACK: Pack = Pack {
         func("shutil.copytree", FILE),
         func("shutil.rmtree", FILE),
         func("shutil.move", FILE),
+        func("shutil.make_archive", FILE),
+        func("shutil.unpack_archive", FILE),
         func("socket.create_connection", Blocking(Socket)),
         func("os.path.exists", FILE),
         func("os.path.lexists", FILE),
@@ -125,13 +127,15 @@ pub const PACK: Pack = Pack {
         method(PATH, "rename", FILE),
         method(PATH, "touch", FILE),
         method(PATH, "resolve", FILE),
-        method(PATH, "absolute", FILE),
         method(PATH, "samefile", FILE),
         method(PATH, "is_symlink", FILE),
         method(PATH, "chmod", FILE),
         method(PATH, "readlink", FILE),
         // Pure path arithmetic: no I/O, but the result is still a Path.
         returns(PATH, "expanduser", ObjKind::Path),
+        // `absolute()` joins the working directory (`os.getcwd()`), no
+        // normalisation or symlink lookup: nothing touches the disk.
+        returns(PATH, "absolute", ObjKind::Path),
         returns(PATH, "joinpath", ObjKind::Path),
         returns(PATH, "with_name", ObjKind::Path),
         returns(PATH, "with_suffix", ObjKind::Path),

@@ -39,11 +39,12 @@ declare_rule! {
     /// For very large batches, commit every N items (`if i % 500 == 0:`).
     ///
     /// ## Known limitations
-    /// A commit inside a helper called from the loop is not followed yet.
-    /// Not reported: commits under a batching condition (`%`, `len(...)`
-    /// comparisons), commits per chunk or per retry attempt, commits in
-    /// `while` worker loops, sessions opened per item inside the loop (a
-    /// unit of work per item by design).
+    /// Commits inside helpers called from the loop are followed across
+    /// files. Not reported: commits under a batching condition (`%`,
+    /// `len(...)` comparisons), commits per chunk or per retry attempt,
+    /// commits in `while` worker loops, commits per definition of a module
+    /// (`vars(migrations).items()`: one migration step each), sessions
+    /// opened per item inside the loop (a unit of work per item by design).
     pub struct CommitInLoop;
     id: "TX-07",
     name: "commit-in-loop",

@@ -11,7 +11,8 @@ declare_rule! {
     /// Finds a session, connection or cursor opened into a local variable
     /// (`Session()`, `SessionLocal()`, `engine.connect()`, `psycopg2.connect()`,
     /// `await pool.acquire()`, `conn.cursor()`) that is never released: no
-    /// `with`, no `close()`, and the object is not returned or handed on.
+    /// `with`, no `close()`, and the object is not returned or handed on (a
+    /// returned `conn.cursor()` hands on its connection: `cursor.connection`).
     /// A cursor is also released when the function closes the connection
     /// that made it in a `finally:` block (DB-API: closing a connection
     /// closes its cursors).

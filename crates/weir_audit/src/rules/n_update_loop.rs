@@ -1,4 +1,5 @@
 use crate::declare_rule;
+use crate::facts::ExecContext;
 use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
@@ -94,7 +95,7 @@ impl Rule for NUpdateLoop {
             if small && f.severity == Severity::High {
                 f = f.severity(Severity::Medium);
             }
-            out.push(f);
+            out.push(in_migration(facts, f));
         }
         for (call, (op, witness)) in facts.calls.iter().filter_map(|c| {
             let s = facts.summaries.of_call(c)?;
@@ -121,7 +122,16 @@ impl Rule for NUpdateLoop {
                 .why("One statement per row: N round trips and N lock acquisitions where one set-based statement would do.")
                 .help("Give the helper a set-based form that takes all ids (`update(M).where(M.id.in_(ids))`, `QuerySet.update()`) and call it once.")
                 .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
-            out.push(with_path(f, witness));
+            out.push(in_migration(facts, with_path(f, witness)));
         }
+    }
+}
+
+/// A data migration runs once per database, not per request: LOW (SPEC §2).
+fn in_migration(facts: &Cx<'_, '_>, f: Finding) -> Finding {
+    if facts.context == ExecContext::Migration {
+        f.severity(Severity::Low)
+    } else {
+        f
     }
 }

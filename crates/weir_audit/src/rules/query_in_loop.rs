@@ -61,7 +61,9 @@ declare_rule! {
     /// data are not reported: `while` and endless worker loops, retries,
     /// chunked batches (one statement per chunk is the fix), literal lists,
     /// a model's own fields (`Model._meta.get_fields()`,
-    /// `Model.__table__.columns`), and loops over tables, models or
+    /// `Model.__table__.columns`), the definitions of a module or class
+    /// (`vars(module).items()`, `module.__dict__`, `inspect.getmembers(obj)`:
+    /// a migration runner's steps), and loops over tables, models or
     /// statements. A helper whose query runs only when an
     /// optional argument is left out (`grants if grants is not None else
     /// await load_grants(doc.id)`) is not reported where the loop passes
