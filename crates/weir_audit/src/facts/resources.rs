@@ -112,6 +112,7 @@ fn leak_of<'a, 'ir>(
                 .any(|r| r.contains(&span) || span.contains(r))
             || call.site.in_lambda
             || covered(&call.site.scopes)
+            || released_before(&facts.function.body, span, &releases)
             || !may_raise(call, summaries)
         {
             continue;
@@ -151,6 +152,33 @@ fn leak_of<'a, 'ir>(
         release: releases.first().copied(),
         cause,
     })
+}
+
+/// A release runs before `span` on every path that reaches it: a plain
+/// statement that releases comes earlier in one of the blocks around it
+/// (`except: conn.close(); path.unlink(); raise`). Releases nested in an
+/// `if` or a loop of their own are conditional and do not count.
+fn released_before(block: &[Stmt], span: Span, releases: &[Span]) -> bool {
+    let Some(i) = block.iter().position(|s| s.span.contains(&span)) else {
+        return false;
+    };
+    let simple = |s: &Stmt| {
+        matches!(
+            s.kind,
+            StmtKind::Expr { .. } | StmtKind::Assign { .. } | StmtKind::Delete { .. }
+        )
+    };
+    if block[..i]
+        .iter()
+        .any(|s| simple(s) && releases.iter().any(|r| s.span.contains(r)))
+    {
+        return true;
+    }
+    let mut found = false;
+    weir_ir::visit::each_child_block(&block[i], &mut |child| {
+        found |= released_before(child, span, releases);
+    });
+    found
 }
 
 /// Calls that release `var`: `var.close()`, `pool.release(var)`, and

@@ -67,20 +67,98 @@ const SQLALCHEMY_BASES: &[&str] = &[
 impl ModelIndex {
     pub fn build(modules: &[Module]) -> Self {
         let mut index = ModelIndex::default();
+        let mut rest = Vec::new();
         for module in modules {
             for class in &module.classes {
-                if let Some(model) = read_model(module, class) {
-                    index
-                        .by_name
-                        .entry(model.name.clone())
-                        .or_default()
-                        .push(model.class.clone());
-                    index.by_class.insert(model.class.clone(), model);
+                match read_model(module, class, false) {
+                    Some(model) => index.insert(model),
+                    None => rest.push((module, class)),
                 }
             }
         }
+        // Subclasses of the project's own Django models (abstract bases
+        // such as `class Tag(OwnedModel)`, multi-table children) are models
+        // too, however deep the chain.
+        loop {
+            let before = rest.len();
+            rest.retain(|(module, class)| {
+                let parent = base_names(module, class)
+                    .iter()
+                    .any(|b| index.get(b).is_some_and(|m| m.orm == Orm::Django));
+                match parent.then(|| read_model(module, class, true)).flatten() {
+                    Some(model) => {
+                        index.insert(model);
+                        false
+                    }
+                    None => true,
+                }
+            });
+            if rest.len() == before {
+                break;
+            }
+        }
+        index.inherit_relationships(modules);
         index.add_reverse_accessors();
         index
+    }
+
+    fn insert(&mut self, model: Model) {
+        self.by_name
+            .entry(model.name.clone())
+            .or_default()
+            .push(model.class.clone());
+        self.by_class.insert(model.class.clone(), model);
+    }
+
+    /// A Django model has the relation fields of the project models it
+    /// derives from: `owner` declared on an abstract `OwnedModel` is a lazy
+    /// foreign key of every subclass.
+    fn inherit_relationships(&mut self, modules: &[Module]) {
+        let mut parents: Vec<(String, Vec<String>)> = Vec::new();
+        for module in modules {
+            for class in &module.classes {
+                let qualified = format!("{}.{}", module.name, class.qualname);
+                let Some(model) = self.by_class.get(&qualified) else {
+                    continue;
+                };
+                if model.orm != Orm::Django {
+                    continue;
+                }
+                let bases: Vec<String> = base_names(module, class)
+                    .iter()
+                    .filter_map(|b| self.get(b))
+                    .filter(|m| m.orm == Orm::Django && m.class != qualified)
+                    .map(|m| m.class.clone())
+                    .collect();
+                if !bases.is_empty() {
+                    parents.push((qualified, bases));
+                }
+            }
+        }
+        // Each round copies one more level of the hierarchy down.
+        for _ in 0..parents.len().min(8) {
+            let mut changed = false;
+            for (child, bases) in &parents {
+                let inherited: Vec<(String, Relationship)> = bases
+                    .iter()
+                    .filter_map(|b| self.by_class.get(b))
+                    .flat_map(|m| m.relationships.iter().map(|(k, v)| (k.clone(), v.clone())))
+                    .collect();
+                if let Some(model) = self.by_class.get_mut(child) {
+                    for (field, rel) in inherited {
+                        if let std::collections::hash_map::Entry::Vacant(slot) =
+                            model.relationships.entry(field)
+                        {
+                            slot.insert(rel);
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -167,15 +245,45 @@ fn last(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }
 
-fn read_model(module: &Module, class: &weir_ir::Class) -> Option<Model> {
-    let bases: Vec<String> = class
+fn base_names(module: &Module, class: &weir_ir::Class) -> Vec<String> {
+    class
         .bases
         .iter()
         .filter_map(|b| module.resolve_expr(b).or_else(|| b.dotted()))
-        .collect();
-    let django = bases
-        .iter()
-        .any(|b| b.starts_with("django.db.models") || b == "models.Model");
+        .collect()
+}
+
+/// A field of `django.db.models` declared in the class body: only a model
+/// (whatever base it names, `SoftDeleteModel` from a package included)
+/// declares one.
+fn declares_django_field(module: &Module, class: &weir_ir::Class) -> bool {
+    class.body.iter().any(|stmt| {
+        let StmtKind::Assign {
+            value: Some(value), ..
+        } = &stmt.kind
+        else {
+            return false;
+        };
+        value
+            .as_call()
+            .and_then(|c| module.resolve_expr(&c.callee))
+            .is_some_and(|q| {
+                q.strip_prefix("django.db.models.").is_some_and(|f| {
+                    let f = last(f);
+                    f.ends_with("Field") || f == "ForeignKey"
+                })
+            })
+    })
+}
+
+/// `parent_django`: a base is one of the project's Django models.
+fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> Option<Model> {
+    let bases = base_names(module, class);
+    let django = parent_django
+        || bases
+            .iter()
+            .any(|b| b.starts_with("django.db.models") || b == "models.Model")
+        || declares_django_field(module, class);
     let mut table = None;
     let mut columns = 0;
     let mut relationships = HashMap::default();

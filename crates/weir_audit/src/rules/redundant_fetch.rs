@@ -1,5 +1,6 @@
 use crate::declare_rule;
 use crate::facts::CallFact;
+use crate::facts::regions::RegionKind;
 use crate::knowledge::QueryOp;
 use crate::project::summary::ParamLoad;
 use crate::report::{Category, Effort, Finding, Severity};
@@ -15,7 +16,9 @@ declare_rule! {
     /// job_id)`, `Job.objects.get(pk=job_id)`) and then changes, returns or
     /// passes it on. A callee that reloads it only to read a few fields is
     /// QE-03 (unnecessary resolve); a locking reload (`with_for_update()`)
-    /// is deliberate and not reported.
+    /// is deliberate and not reported, nor is a reload inside a transaction
+    /// block (`with transaction.atomic():`) opened after the first load,
+    /// which reads the row back after the block's own writes.
     ///
     /// ## Why is this bad
     /// A round trip for data the process already has. With SQLAlchemy's
@@ -139,9 +142,21 @@ impl Rule for RedundantFetch {
                         && c.site.span.start < to
                 })
             };
+            // A transaction block opened after the first load: the second
+            // reads the row again inside it, after the block's own writes
+            // (`with transaction.atomic(): move(page); Page.objects.get(…)`).
+            let regions = facts.regions(facts.summaries);
+            let inside_later_block = |earlier: &CallFact<'_>| {
+                regions.regions.iter().any(|r| {
+                    r.kind == RegionKind::Block
+                        && r.contains(call.site.span)
+                        && !r.contains(earlier.site.span)
+                })
+            };
             let first = first.filter(|(earlier, _, _)| {
                 !expired_between(earlier.site.span.end, call.site.span.start)
                     && !written_between(earlier.site.span.end, call.site.span.start)
+                    && !inside_later_block(earlier)
             });
             if let Some((earlier, _, _)) = first {
                 out.push(
