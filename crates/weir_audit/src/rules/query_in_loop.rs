@@ -147,11 +147,13 @@ impl Rule for QueryInLoop {
             if handed_to_background_work(facts, call) {
                 continue;
             }
-            let f = finding(&Self::META, facts, call.site.span, format!("{} runs a query on every iteration of the {}{}", call_text(call), describe_loop(lp), through(witness)))
-                .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
-                .help("Give the helper a batch form that loads all items in one query (`WHERE id IN (...)`), or eager-load what it reads, and call it once before the loop.")
-                .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
-            out.push(with_path(f, witness));
+            let message = format!(
+                "{} runs a query on every iteration of the {}{}",
+                call_text(call),
+                describe_loop(lp),
+                through(witness)
+            );
+            out.push(through_helper(facts, call, lp, message, witness));
         }
         // Through a memoised helper the query runs once per distinct
         // argument: per item only when the arguments change with the item.
@@ -178,13 +180,31 @@ impl Rule for QueryInLoop {
             if handed_to_background_work(facts, call) {
                 continue;
             }
-            let f = finding(&Self::META, facts, call.site.span, format!("{} runs a query on every iteration of the {}: its cache is keyed by the item, so each new item misses it{}", call_text(call), describe_loop(lp), through(witness)))
-                .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
-                .help("Give the helper a batch form that loads all items in one query (`WHERE id IN (...)`), or eager-load what it reads, and call it once before the loop.")
-                .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
-            out.push(with_path(f, witness));
+            let message = format!(
+                "{} runs a query on every iteration of the {}: its cache is keyed by the item, so each new item misses it{}",
+                call_text(call),
+                describe_loop(lp),
+                through(witness)
+            );
+            out.push(through_helper(facts, call, lp, message, witness));
         }
     }
+}
+
+/// A query in a loop reached through the project's helpers, with the
+/// witness path as evidence.
+fn through_helper(
+    facts: &Cx<'_, '_>,
+    call: &crate::facts::CallFact<'_>,
+    lp: &crate::facts::LoopRef<'_>,
+    message: String,
+    witness: &crate::project::summary::Witness,
+) -> Finding {
+    let f = finding(&QueryInLoop::META, facts, call.site.span, message)
+        .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
+        .help("Give the helper a batch form that loads all items in one query (`WHERE id IN (...)`), or eager-load what it reads, and call it once before the loop.")
+        .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
+    with_path(f, witness)
 }
 
 /// The arguments the call passes for the cache key change with the loop's
