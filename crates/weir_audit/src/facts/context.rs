@@ -288,34 +288,26 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
 /// function nobody calls (a route registered by reference, a callback)
 /// keeps its own context. Runs to a fixed point: helpers of helpers follow.
 pub fn inherit_startup_context(facts: &mut [Vec<super::FunctionFacts<'_>>]) {
-    // callers[m][f]: (caller module, caller function, whether the call is
-    // handed to long-lived work).
-    let mut callers: Vec<Vec<Vec<(usize, usize, bool)>>> =
+    // callers[m][f]: (caller module, caller function, index of the call,
+    // whether the call is spawned: asked once, and only of startup callers,
+    // since the answer scans the caller's calls).
+    type Caller = (usize, usize, usize, std::cell::OnceCell<bool>);
+    let mut callers: Vec<Vec<Vec<Caller>>> =
         facts.iter().map(|m| vec![Vec::new(); m.len()]).collect();
     for (m, functions) in facts.iter().enumerate() {
         for (f, caller) in functions.iter().enumerate() {
-            for call in &caller.calls {
+            for (c, call) in caller.calls.iter().enumerate() {
                 let Some(target) = call.target else {
                     continue;
                 };
-                let Some(slot) = callers
+                if (m, f) == (target.module as usize, target.func as usize) {
+                    continue;
+                }
+                if let Some(slot) = callers
                     .get_mut(target.module as usize)
                     .and_then(|c| c.get_mut(target.func as usize))
-                else {
-                    continue;
-                };
-                let span = call.expr.span;
-                let spawned = caller.call_exprs().iter().any(|e| {
-                    e.as_call().is_some_and(|outer| {
-                        super::resources::starts_long_lived_work(outer).is_some()
-                            && outer
-                                .args
-                                .iter()
-                                .any(|a| a.value.unawaited().span.contains(&span))
-                    })
-                });
-                if (m, f) != (target.module as usize, target.func as usize) {
-                    slot.push((m, f, spawned));
+                {
+                    slot.push((m, f, c, std::cell::OnceCell::new()));
                 }
             }
         }
@@ -329,9 +321,16 @@ pub fn inherit_startup_context(facts: &mut [Vec<super::FunctionFacts<'_>>]) {
                 }
                 let mut startup = false;
                 let mut elsewhere = false;
-                for &(cm, cf, spawned) in &callers[m][f] {
-                    match facts[cm][cf].context {
-                        ExecContext::Init | ExecContext::Migration if !spawned => startup = true,
+                for (cm, cf, c, spawned) in &callers[m][f] {
+                    let caller = &facts[*cm][*cf];
+                    match caller.context {
+                        ExecContext::Init | ExecContext::Migration
+                            if !*spawned.get_or_init(|| {
+                                caller.handed_to_long_lived_work(&caller.calls[*c])
+                            }) =>
+                        {
+                            startup = true;
+                        }
                         ExecContext::Test => {}
                         _ => elsewhere = true,
                     }

@@ -397,6 +397,22 @@ impl<'ir> FunctionFacts<'ir> {
         })
     }
 
+    /// `asyncio.create_task(run_job(job))`, `executor.submit(sync_one, item)`,
+    /// `background_tasks.add_task(poll)`: the call is handed to long-lived
+    /// work (a task, a thread, a job) that runs apart from this function.
+    pub fn handed_to_long_lived_work(&self, call: &CallFact<'_>) -> bool {
+        let span = call.expr.span;
+        self.call_exprs().iter().any(|e| {
+            e.as_call().is_some_and(|outer| {
+                resources::starts_long_lived_work(outer).is_some()
+                    && outer
+                        .args
+                        .iter()
+                        .any(|a| a.value.unawaited().span.contains(&span))
+            })
+        })
+    }
+
     /// The last binding of `var` before `offset`.
     pub fn binding_before(&self, var: &str, offset: u32) -> Option<Span> {
         self.bindings

@@ -107,10 +107,14 @@ impl Fallback {
 }
 
 impl Summary {
-    /// The reads a call of this function runs through a cache, with the
-    /// parameters of this function its key is made of: all of them when
-    /// the function is itself memoised, else those of memoised callees.
+    /// The reads a call of this function runs only through a cache (none
+    /// when it also reads uncached), with the parameters of this function
+    /// its key is made of: all of them when the function is itself
+    /// memoised, else those of memoised callees.
     pub fn memo_reads_at(&self, call: &CallFact<'_>) -> Option<(&[KeyParam], bool, &Witness)> {
+        if self.uncached_reads_at(call).is_some() {
+            return None;
+        }
         if self.memoized {
             let witness = self
                 .reads_at(call)

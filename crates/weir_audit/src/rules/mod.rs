@@ -373,11 +373,12 @@ pub fn calls_through<'a>(
     calls_through_at(cx, move |summary, _| pick(summary))
 }
 
-/// [`calls_through`] for an effect that depends on the call's arguments.
-pub fn calls_through_at<'a>(
+/// [`calls_through`] for an effect that depends on the call's arguments
+/// (and that may carry more than its witness).
+pub fn calls_through_at<'a, T: 'a>(
     cx: &'a Cx<'_, '_>,
-    pick: impl Fn(&'a Summary, &'a CallFact<'a>) -> Option<&'a Witness> + 'a,
-) -> impl Iterator<Item = (&'a CallFact<'a>, &'a Witness)> + 'a {
+    pick: impl Fn(&'a Summary, &'a CallFact<'a>) -> Option<T> + 'a,
+) -> impl Iterator<Item = (&'a CallFact<'a>, T)> + 'a {
     cx.facts
         .calls
         .iter()

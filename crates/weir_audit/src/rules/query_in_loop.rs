@@ -144,7 +144,7 @@ impl Rule for QueryInLoop {
             let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
-            if handed_to_background_work(facts, call) {
+            if facts.handed_to_long_lived_work(call) {
                 continue;
             }
             let message = format!(
@@ -157,19 +157,8 @@ impl Rule for QueryInLoop {
         }
         // Through a memoised helper the query runs once per distinct
         // argument: per item only when the arguments change with the item.
-        for call in facts
-            .facts
-            .calls
-            .iter()
-            .filter(|c| !c.site.in_lambda && !c.site.offloaded)
-        {
-            let Some(summary) = facts.summaries.of_call(call) else {
-                continue;
-            };
-            let Some((keys, computed, witness)) = summary.memo_reads_at(call) else {
-                continue;
-            };
-            if call.effect.is_some() || summary.uncached_reads_at(call).is_some() {
+        for (call, (keys, computed, witness)) in calls_through_at(facts, Summary::memo_reads_at) {
+            if call.effect.is_some() {
                 continue;
             }
             let Some(lp) = per_item_loop(facts, call)
@@ -177,7 +166,7 @@ impl Rule for QueryInLoop {
             else {
                 continue;
             };
-            if handed_to_background_work(facts, call) {
+            if facts.handed_to_long_lived_work(call) {
                 continue;
             }
             let message = format!(
@@ -236,23 +225,6 @@ fn key_varies_per_item(
         });
     }
     found
-}
-
-/// `asyncio.create_task(run_job(job))`, `executor.submit(sync_one, item)`:
-/// the loop dispatches each item to work of its own (a task, a thread, a
-/// job), whose queries run there as one unit of work per item, not as
-/// round trips of this loop.
-fn handed_to_background_work(facts: &Cx<'_, '_>, call: &crate::facts::CallFact<'_>) -> bool {
-    let span = call.expr.span;
-    facts.call_exprs().iter().any(|e| {
-        e.as_call().is_some_and(|outer| {
-            crate::facts::resources::starts_long_lived_work(outer).is_some()
-                && outer
-                    .args
-                    .iter()
-                    .any(|a| a.value.unawaited().span.contains(&span))
-        })
-    })
 }
 
 /// `row.relationship` reads on the rows of a query that does not load
