@@ -1232,10 +1232,7 @@ fn escaping_names(value: &Expr, out: &mut HashSet<String>) {
         // `return conn.cursor()`: a DB-API cursor keeps its connection
         // (`cursor.connection`, PEP 249), so handing on the cursor hands on
         // the connection, and closing it is the receiver's job.
-        ExprKind::Call(call)
-            if call.method_name() == Some("cursor")
-                && call.receiver().and_then(Expr::as_name).is_some() =>
-        {
+        ExprKind::Call(call) if call.method_name() == Some("cursor") => {
             if let Some(name) = call.receiver().and_then(Expr::as_name) {
                 out.insert(name.to_string());
             }
