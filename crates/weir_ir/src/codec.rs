@@ -230,7 +230,7 @@ impl<'m> Writer<'m> {
         }
     }
 
-    fn opt<'i, T>(&mut self, value: Option<&'i T>, item: impl FnOnce(&mut Self, &'i T)) {
+    fn opt<'i, T: ?Sized>(&mut self, value: Option<&'i T>, item: impl FnOnce(&mut Self, &'i T)) {
         match value {
             None => self.u8(0),
             Some(x) => {
@@ -240,8 +240,8 @@ impl<'m> Writer<'m> {
         }
     }
 
-    fn opt_str(&mut self, value: Option<&'m String>) {
-        self.opt(value, |w, s| w.str(s));
+    fn opt_str(&mut self, value: Option<&'m str>) {
+        self.opt(value, Writer::str);
     }
 }
 
@@ -425,6 +425,10 @@ impl<'a> Reader<'a> {
         self.str().map(str::to_owned)
     }
 
+    fn ident(&mut self) -> Result<crate::Ident> {
+        self.str().map(crate::Ident::new)
+    }
+
     fn span(&mut self) -> Result<Span> {
         // Most spans are five one-byte fields.
         if let Some(&[a, b, c, d, e]) = self.bytes.get(self.pos..self.pos + 5)
@@ -478,6 +482,10 @@ impl<'a> Reader<'a> {
 
     fn opt_string(&mut self) -> Result<Option<String>> {
         self.opt(Reader::string)
+    }
+
+    fn opt_ident(&mut self) -> Result<Option<crate::Ident>> {
+        self.opt(Reader::ident)
     }
 
     fn func_ref(&mut self) -> Result<usize> {
@@ -693,7 +701,7 @@ fn write_function<'m>(w: &mut Writer<'m>, function: &'m Function) {
     w.seq(params, write_param);
     w.opt(returns.as_ref(), write_expr);
     write_block(w, body);
-    w.opt_str(docstring.as_ref());
+    w.opt_str(docstring.as_deref());
     w.span(*span);
 }
 
@@ -1103,7 +1111,7 @@ fn write_handler<'m>(w: &mut Writer<'m>, handler: &'m Handler) {
         span,
     } = handler;
     w.opt(types.as_ref(), write_expr);
-    w.opt_str(name.as_ref());
+    w.opt_str(name.as_deref());
     write_block(w, body);
     w.span(*span);
 }
@@ -1310,13 +1318,13 @@ fn read_expr_kind(r: &mut Reader) -> Result<ExprKind> {
 }
 
 fn read_expr_name(r: &mut Reader) -> Result<ExprKind> {
-    Ok(ExprKind::Name { id: r.string()? })
+    Ok(ExprKind::Name { id: r.ident()? })
 }
 
 fn read_expr_attribute(r: &mut Reader) -> Result<ExprKind> {
     Ok(ExprKind::Attribute {
         value: read_boxed_expr(r)?,
-        attr: r.string()?,
+        attr: r.ident()?,
     })
 }
 
@@ -1476,7 +1484,7 @@ fn write_call<'m>(w: &mut Writer<'m>, call: &'m Call) {
         args,
     } = call;
     write_expr(w, callee);
-    w.opt_str(qualified.as_ref());
+    w.opt_str(qualified.as_deref());
     w.seq(args, write_arg);
 }
 
@@ -1494,14 +1502,14 @@ fn write_arg<'m>(w: &mut Writer<'m>, arg: &'m Arg) {
         value,
         spread,
     } = arg;
-    w.opt_str(name.as_ref());
+    w.opt_str(name.as_deref());
     write_expr(w, value);
     write_arg_spread(w, *spread);
 }
 
 fn read_arg(r: &mut Reader) -> Result<Arg> {
     Ok(Arg {
-        name: r.opt_string()?,
+        name: r.opt_ident()?,
         value: read_expr(r)?,
         spread: read_arg_spread(r)?,
     })

@@ -3,6 +3,11 @@ use serde::Serialize;
 use crate::module::Param;
 use crate::span::Span;
 
+/// A name or attribute: stored inline when it is up to 24 bytes long, as
+/// nearly every identifier is, so the IR does not hold one heap allocation
+/// per name.
+pub type Ident = compact_str::CompactString;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Expr {
     pub kind: ExprKind,
@@ -13,12 +18,12 @@ pub struct Expr {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ExprKind {
     Name {
-        id: String,
+        id: Ident,
     },
     /// `value.attr` — also a method receiver chain when it is a callee.
     Attribute {
         value: Box<Expr>,
-        attr: String,
+        attr: Ident,
     },
     Call(Box<Call>),
     Await {
@@ -174,7 +179,7 @@ pub struct Call {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Arg {
-    pub name: Option<String>,
+    pub name: Option<Ident>,
     pub value: Expr,
     pub spread: ArgSpread,
 }

@@ -16,8 +16,8 @@ pub mod stmt;
 pub mod visit;
 
 pub use expr::{
-    Arg, ArgSpread, Call, ClauseKind, CompClause, Compare, Comprehension, Expr, ExprKind, Literal,
-    Operator, Template,
+    Arg, ArgSpread, Call, ClauseKind, CompClause, Compare, Comprehension, Expr, ExprKind, Ident,
+    Literal, Operator, Template,
 };
 pub use imports::{Import, ImportTable};
 pub use module::{

@@ -331,7 +331,7 @@ pub fn attribute_writes(facts: &FunctionFacts<'_>) -> Vec<AttrWrite> {
                 {
                     out.push(AttrWrite {
                         var: var.to_string(),
-                        attr: attr.clone(),
+                        attr: attr.to_string(),
                         span: stmt.span,
                     });
                 }

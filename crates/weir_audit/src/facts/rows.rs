@@ -186,10 +186,10 @@ pub fn related_rows<'e>(
         return None;
     };
     let (model, loaded) = owner(value.as_name()?)?;
-    if loaded.contains(attr) {
+    if loaded.iter().any(|l| l == attr) {
         return None;
     }
-    let relationship = models.get(model)?.relationships.get(attr)?;
+    let relationship = models.get(model)?.relationships.get(attr.as_str())?;
     if !relationship.many {
         return None;
     }
@@ -210,7 +210,7 @@ fn model_of(expr: &Expr, module: &Module, models: &ModelIndex) -> Option<String>
 /// `Job.items` → `items`; `"items"` → `items`.
 fn relationship_name(expr: &Expr) -> Option<String> {
     match &expr.kind {
-        ExprKind::Attribute { attr, .. } => Some(attr.clone()),
+        ExprKind::Attribute { attr, .. } => Some(attr.to_string()),
         ExprKind::Literal(weir_ir::Literal::Str(s)) => {
             Some(s.split('.').next().unwrap_or(s).to_string())
         }

@@ -290,8 +290,8 @@ fn entity_stmt(stmt: &Stmt, name: &str, uses: &mut EntityUses) {
                 match &target.kind {
                     ExprKind::Attribute { value: base, attr } if is_name(base, name) => {
                         uses.assigned = true;
-                        if !uses.attrs.contains(attr) {
-                            uses.attrs.push(attr.clone());
+                        if !uses.attrs.iter().any(|a| a == attr) {
+                            uses.attrs.push(attr.to_string());
                         }
                     }
                     ExprKind::Subscript { value: base, .. } if is_name(base, name) => {
@@ -350,8 +350,8 @@ fn entity_expr(expr: &Expr, name: &str, uses: &mut EntityUses, ctx: Ctx) {
             uses.escapes = true;
         }
         ExprKind::Attribute { value, attr } if is_name(value, name) => {
-            if !uses.attrs.contains(attr) {
-                uses.attrs.push(attr.clone());
+            if !uses.attrs.iter().any(|a| a == attr) {
+                uses.attrs.push(attr.to_string());
             }
         }
         ExprKind::Subscript { value, index } if is_name(value, name) => {

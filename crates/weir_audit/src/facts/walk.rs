@@ -948,10 +948,12 @@ impl<'ir> Walker<'ir> {
                 })
             }
             ExprKind::Name { id } => {
-                if let Some(t) = self.env.get(id) {
+                if let Some(t) = self.env.get(id.as_str()) {
                     return Some(*t);
                 }
-                if self.facts.params.contains(id) || self.assigned.contains_key(id) {
+                if self.facts.params.contains(id.as_str())
+                    || self.assigned.contains_key(id.as_str())
+                {
                     return knowledge.hint(id).map(Typed::hinted);
                 }
                 // A plain name resolves through its own binding: no allocation.
@@ -999,9 +1001,11 @@ impl<'ir> Walker<'ir> {
         match &expr.kind {
             ExprKind::Await { value } => self.instance_class(value),
             ExprKind::Name { id } if id == "self" || id == "cls" => self.enclosing_class(),
-            ExprKind::Name { id } => self.instances.get(id).cloned().or_else(|| {
+            ExprKind::Name { id } => self.instances.get(id.as_str()).cloned().or_else(|| {
                 // Only a name not bound in the function can be the module's.
-                if self.assigned.contains_key(id.as_str()) || self.facts.params.contains(id) {
+                if self.assigned.contains_key(id.as_str())
+                    || self.facts.params.contains(id.as_str())
+                {
                     return None;
                 }
                 let q = self.module.scope.get(id)?;
@@ -1173,7 +1177,7 @@ fn is_string_expr(value: &Expr, strings: &HashMap<String, u32>) -> bool {
             left,
             ..
         } => is_string_expr(left, strings),
-        ExprKind::Name { id } => strings.contains_key(id),
+        ExprKind::Name { id } => strings.contains_key(id.as_str()),
         _ => false,
     }
 }
@@ -1227,7 +1231,7 @@ fn self_concatenation<'a>(var: &str, value: &'a Expr) -> Option<&'a Expr> {
 fn escaping_names(value: &Expr, out: &mut HashSet<String>) {
     match &value.kind {
         ExprKind::Name { id } => {
-            out.insert(id.clone());
+            out.insert(id.to_string());
         }
         // `return conn.cursor()`: a DB-API cursor keeps its connection
         // (`cursor.connection`, PEP 249), so handing on the cursor hands on

@@ -461,9 +461,9 @@ fn annotated_target(annotation: &Expr) -> Option<String> {
                 .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
                 .find(|word| !word.is_empty() && !WRAPPERS.contains(&last(word)))
                 .map(|word| last(word).to_string()),
-            ExprKind::Name { id } if !WRAPPERS.contains(&id.as_str()) => Some(id.clone()),
+            ExprKind::Name { id } if !WRAPPERS.contains(&id.as_str()) => Some(id.to_string()),
             ExprKind::Attribute { attr, .. } if !WRAPPERS.contains(&attr.as_str()) => {
-                Some(attr.clone())
+                Some(attr.to_string())
             }
             _ => None,
         };

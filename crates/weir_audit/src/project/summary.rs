@@ -716,7 +716,7 @@ fn loaded_entity_reads(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option
                     && value.span.contains(&call.site.span)
                     && is_entity_expr(value, call)
                 {
-                    inline = Some(vec![attr.clone()]);
+                    inline = Some(vec![attr.to_string()]);
                 }
             });
         });

@@ -141,7 +141,7 @@ fn attribute_reads(body: &[Stmt]) -> Vec<(String, String, Span)> {
             && !attr.starts_with("__")
             && attr != "awaitable_attrs"
         {
-            out.push((var.to_string(), attr.clone(), e.span));
+            out.push((var.to_string(), attr.to_string(), e.span));
         }
     });
     out.sort_by_key(|(_, _, s)| s.start);

@@ -96,7 +96,7 @@ impl Rule for CountExistsMisuse {
         let is_query = |e: &Expr| at(e).iter().any(|c| c.call.is_some() && selects(c));
         // A lazy query: returned by a builder, or evaluated right here.
         let is_lazy = |e: &Expr| match &e.kind {
-            ExprKind::Name { id } => facts.lazy_query_vars.contains(id),
+            ExprKind::Name { id } => facts.lazy_query_vars.contains(id.as_str()),
             _ => at(e).iter().any(|c| lazy(c)),
         };
         let mut found: Vec<(weir_ir::Span, &'static str, Severity)> = Vec::new();

@@ -117,9 +117,9 @@ impl Rule for OverFetching {
             let mut whole = false;
             let mut count = |e: &Expr| match &e.kind {
                 ExprKind::Attribute { value, attr }
-                    if value.as_name() == Some(var) && !attributes.contains(attr) =>
+                    if value.as_name() == Some(var) && !attributes.iter().any(|a| a == attr) =>
                 {
-                    attributes.push(attr.clone());
+                    attributes.push(attr.to_string());
                 }
                 // The row itself passed on or returned: it may need everything.
                 ExprKind::Call(c) if c.args.iter().any(|a| a.value.as_name() == Some(var)) => {

@@ -258,19 +258,19 @@ fn lazy_loads(
             return;
         };
         if value.as_name() != Some(var)
-            || seen.contains(attr)
-            || rows.eager.contains(attr)
+            || seen.iter().any(|s| s == attr)
+            || rows.eager.iter().any(|e| e == attr)
             || queried.contains(&e.span)
         {
             return;
         }
-        let Some(rel) = model.relationships.get(attr) else {
+        let Some(rel) = model.relationships.get(attr.as_str()) else {
             return;
         };
         if rel.loading != crate::project::Loading::Lazy {
             return;
         }
-        seen.push(attr.clone());
+        seen.push(attr.to_string());
         let what = if rel.many {
             "collection"
         } else {

@@ -145,7 +145,7 @@ fn is_deliberately_sequential(cx: &Cx<'_, '_>, lp: &LoopRef<'_>, call: &CallFact
         }
     }
     let carried = cx.facts.bindings.iter().any(|(name, span)| {
-        arg_names.contains(name)
+        arg_names.iter().any(|a| a == name)
             && lp.span.contains(span)
             && *span != lp.span
             && span.end >= call.site.span.start

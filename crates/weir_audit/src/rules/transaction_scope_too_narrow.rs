@@ -151,7 +151,7 @@ struct CommitPoint {
 fn names_in(expr: &Expr, out: &mut HashSet<String>) {
     weir_ir::visit::walk_expr(expr, &mut |e| {
         if let ExprKind::Name { id } = &e.kind {
-            out.insert(id.clone());
+            out.insert(id.to_string());
         }
     });
 }

@@ -230,7 +230,7 @@ impl<'m> Scanner<'_, 'm> {
         let mut channels = Vec::new();
         for arg in &call.args {
             match (&arg.name, arg.spread) {
-                (Some(name), _) => channels.push((Some(name.clone()), None)),
+                (Some(name), _) => channels.push((Some(name.to_string()), None)),
                 (None, ArgSpread::None) => {
                     channels.push(channel_name(self.project, self.module, scope, &arg.value));
                 }

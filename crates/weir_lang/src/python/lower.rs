@@ -687,11 +687,11 @@ impl<'a> Lowerer<'a> {
     fn lower_expr_kind(&mut self, expr: &'a ast::Expr) -> ExprKind {
         match expr {
             ast::Expr::Name(n) => ExprKind::Name {
-                id: n.id.as_str().to_owned(),
+                id: weir_ir::Ident::new(n.id.as_str()),
             },
             ast::Expr::Attribute(a) => ExprKind::Attribute {
                 value: self.boxed(&a.value),
-                attr: a.attr.as_str().to_owned(),
+                attr: weir_ir::Ident::new(a.attr.as_str()),
             },
             ast::Expr::Call(c) => ExprKind::Call(Box::new(self.lower_call(c))),
             ast::Expr::Await(a) => ExprKind::Await {
@@ -894,7 +894,7 @@ impl<'a> Lowerer<'a> {
                 ArgSpread::None
             };
             args.push(Arg {
-                name: k.arg.as_ref().map(|a| a.as_str().to_owned()),
+                name: k.arg.as_ref().map(|a| weir_ir::Ident::new(a.as_str())),
                 value: self.lower_expr(&k.value),
                 spread,
             });
