@@ -252,16 +252,20 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
         return Some(ExecContext::Init);
     }
     if let Some(class) = function.class.map(|c| &module.classes[c]) {
-        let is_view = class.bases.iter().any(|b| {
-            b.dotted().is_some_and(|d| {
-                VIEW_BASES
-                    .iter()
-                    .any(|v| d == *v || d.ends_with(&format!(".{v}")))
-            }) || module
-                .resolve_expr(b)
-                .is_some_and(|q| RESOURCE_BASES.contains(&q.as_str()))
-        });
-        if is_view && HTTP_METHODS.contains(&function.name.as_str()) {
+        // The bases are looked at only for a method named like an HTTP verb.
+        let is_view = || {
+            class.bases.iter().any(|b| {
+                b.dotted().is_some_and(|d| {
+                    VIEW_BASES.iter().any(|v| {
+                        d.strip_suffix(v)
+                            .is_some_and(|head| head.is_empty() || head.ends_with('.'))
+                    })
+                }) || module
+                    .resolve_expr(b)
+                    .is_some_and(|q| RESOURCE_BASES.contains(&q.as_str()))
+            })
+        };
+        if HTTP_METHODS.contains(&function.name.as_str()) && is_view() {
             return Some(ExecContext::RequestHandler);
         }
         if class.name.ends_with("Command") && function.name == "handle" {

@@ -157,7 +157,7 @@ impl ProjectTypes {
 
     /// The kind a project function declares it returns (`-> requests.Session`).
     pub fn declared_return(&self, module: &str, qualname: &str) -> Option<ObjKind> {
-        self.returns.get(&format!("{module}.{qualname}")).copied()
+        crate::collections::get_dotted(&self.returns, &[module, qualname]).copied()
     }
 
     /// Whether any project function declares a known return kind.
@@ -166,9 +166,7 @@ impl ProjectTypes {
     }
 
     pub fn class_attribute(&self, module: &str, class: &str, attr: &str) -> Option<Typed> {
-        self.class_attrs
-            .get(&format!("{module}.{class}.{attr}"))
-            .copied()
+        crate::collections::get_dotted(&self.class_attrs, &[module, class, attr]).copied()
     }
 
     /// The kind of a module-level value expression (no local environment).

@@ -292,8 +292,9 @@ impl<'ir> ProjectIndex<'ir> {
 
     /// `Class.method`, looked up through the project's base classes.
     pub fn method(&self, class: &str, name: &str) -> Option<FnRef> {
-        self.lineage(class)
-            .find_map(|current| self.functions.get(&format!("{current}.{name}")).copied())
+        self.lineage(class).find_map(|current| {
+            crate::collections::get_dotted(&self.functions, &[current, name]).copied()
+        })
     }
 
     /// The class of the project instance a module-level name holds, through
@@ -305,9 +306,7 @@ impl<'ir> ProjectIndex<'ir> {
 
     /// The class of the instance stored in `self.attr` of `class`.
     pub fn attribute_class(&self, class: &str, attr: &str) -> Option<&str> {
-        self.attr_classes
-            .get(&format!("{class}.{attr}"))
-            .map(String::as_str)
+        crate::collections::get_dotted(&self.attr_classes, &[class, attr]).map(String::as_str)
     }
 
     /// The qualified class of a function's enclosing class.
