@@ -20,13 +20,18 @@ pub enum Iteration {
     /// `for i in range(0, len(ids), size)`. One statement per chunk is the fix,
     /// not the problem.
     Batch,
-    /// `while` loops and `for n in itertools.count()`: worker and polling loops.
+    /// `while` loops and `for n in itertools.count()`: worker and polling
+    /// loops; and step loops, `for step in range(max_steps)`: the steps of an
+    /// agent, a solver or a conversation, each run on the last one's result.
     Endless,
 }
 
 /// Word prefixes, matched against the words of an identifier
 /// (`run_with_db_retries` → run, with, db, retries).
 const RETRY_WORDS: &[&str] = &["retr", "attempt", "tries", "tenacity"];
+/// The steps of an iterative process: `range(max_steps)`,
+/// `range(self.max_turns)`, `for epoch in range(epochs)`.
+const STEP_WORDS: &[&str] = &["step", "iteration", "turn", "round", "hop", "epoch"];
 const BATCH_WORDS: &[&str] = &[
     "chunk",
     "batch",
@@ -230,13 +235,17 @@ fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {
     if args.len() == 3 {
         return Iteration::Batch;
     }
-    if target == "_"
-        || mentions(target, RETRY_WORDS)
-        || args
-            .iter()
-            .any(|a| a.dotted().is_some_and(|d| mentions(&d, RETRY_WORDS)))
-    {
+    let named = |words: &[&str]| {
+        mentions(target, words)
+            || args
+                .iter()
+                .any(|a| a.dotted().is_some_and(|d| mentions(&d, words)))
+    };
+    if target == "_" || named(RETRY_WORDS) {
         return Iteration::Retry;
+    }
+    if named(STEP_WORDS) {
+        return Iteration::Endless;
     }
     Iteration::PerItem
 }
@@ -296,6 +305,14 @@ mod tests {
             "count" => (Some(call("itertools.count", vec![])), Some(name("n"))),
             "rows" => (Some(name("rows")), Some(name("row"))),
             "range_const" => (Some(call("range", vec![int(3)])), Some(name("i"))),
+            "range_max_steps" => (
+                Some(call("range", vec![name("max_steps")])),
+                Some(name("i")),
+            ),
+            "range_user_count" => (
+                Some(call("range", vec![name("user_count")])),
+                Some(name("i")),
+            ),
             _ => unreachable!(),
         }
     }
@@ -319,6 +336,8 @@ mod tests {
         assert_eq!(classify_src("batched"), Iteration::Batch);
         assert_eq!(classify_src("count"), Iteration::Endless);
         assert_eq!(classify_src("rows"), Iteration::PerItem);
+        assert_eq!(classify_src("range_max_steps"), Iteration::Endless);
+        assert_eq!(classify_src("range_user_count"), Iteration::PerItem);
         assert_eq!(classify_src("range_const"), Iteration::Literal);
     }
 }
