@@ -167,3 +167,40 @@ fn helpers_run_only_at_startup_are_startup_code() {
     assert_eq!(rt01("unpack_bundle"), (ExecContext::Other, Severity::High));
     assert_eq!(rt01("watch_bundles"), (ExecContext::Other, Severity::High));
 }
+
+/// A helper defined inside a function that runs only at boot (`run()`
+/// called from the `__main__` guard calls `initialization()`) is startup
+/// code too: its per-model lookup is reported one level down. The same
+/// nested helper inside a view stays HIGH.
+#[test]
+fn nested_helpers_of_startup_code_are_startup_code() {
+    use weir_audit::facts::ExecContext;
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
+    let project = audit_folder(&root);
+    let qe07 = |path: &str| {
+        let f = project
+            .output
+            .findings
+            .iter()
+            .find(|f| f.rule == "QE-07" && f.path == path)
+            .unwrap_or_else(|| panic!("QE-07 in {path}"));
+        (f.function.as_str(), f.context, f.severity)
+    };
+    assert_eq!(
+        qe07("app/catalogue/initialization.py"),
+        (
+            "initialization.<locals>._update_chat_model_options",
+            ExecContext::Init,
+            Severity::Medium
+        )
+    );
+    assert_eq!(
+        qe07("app/catalogue/views.py"),
+        (
+            "refresh_catalogue.<locals>._update_chat_model_options",
+            ExecContext::RequestHandler,
+            Severity::High
+        )
+    );
+}

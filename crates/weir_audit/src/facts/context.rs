@@ -320,10 +320,24 @@ pub fn inherit_startup_context(facts: &mut [Vec<super::FunctionFacts<'_>>]) {
         let mut changed = false;
         for m in 0..facts.len() {
             for f in 0..facts[m].len() {
-                if facts[m][f].context != ExecContext::Other || callers[m][f].is_empty() {
+                if facts[m][f].context != ExecContext::Other {
                     continue;
                 }
-                let mut startup = false;
+                // A nested def runs when the function around it does: `classify`
+                // already gives it its parent's context, and a parent found to
+                // be startup code only here passes it on the same way.
+                let nested_in_startup = facts[m][f]
+                    .function
+                    .parent
+                    .filter(|&p| p != 0)
+                    .and_then(|p| facts[m].get(p))
+                    .is_some_and(|parent| {
+                        matches!(parent.context, ExecContext::Init | ExecContext::Migration)
+                    });
+                if callers[m][f].is_empty() && !nested_in_startup {
+                    continue;
+                }
+                let mut startup = nested_in_startup;
                 let mut elsewhere = false;
                 for (cm, cf, c, spawned) in &callers[m][f] {
                     let caller = &facts[*cm][*cf];
