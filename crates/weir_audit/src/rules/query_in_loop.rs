@@ -227,6 +227,32 @@ fn key_varies_per_item(
     found
 }
 
+/// The spans of `x.attr` written by a plain assignment (`x.attr = v`,
+/// `x.a, x.b = v, w`): stores, not reads. An augmented assignment reads.
+fn assigned_attributes(body: &[weir_ir::Stmt]) -> Vec<weir_ir::Span> {
+    let mut out = Vec::new();
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        let weir_ir::StmtKind::Assign {
+            targets, op: None, ..
+        } = &stmt.kind
+        else {
+            return;
+        };
+        for target in targets {
+            let elements = match &target.kind {
+                weir_ir::ExprKind::Collection { elements, .. } => elements.as_slice(),
+                _ => std::slice::from_ref(target),
+            };
+            for element in elements {
+                if matches!(element.kind, weir_ir::ExprKind::Attribute { .. }) {
+                    out.push(element.span);
+                }
+            }
+        }
+    });
+    out
+}
+
 /// `row.relationship` reads on the rows of a query that does not load
 /// that relationship eagerly: (span, message, (line, label) of the relationship).
 fn lazy_loads(
@@ -252,6 +278,7 @@ fn lazy_loads(
         .filter(|c| matches!(c.effect, Some(Effect::Query(_))))
         .filter_map(|c| c.call?.receiver().map(|r| r.span))
         .collect();
+    let stored = assigned_attributes(lp.body);
     let mut seen: Vec<String> = Vec::new();
     let mut check = |e: &weir_ir::Expr| {
         let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
@@ -267,7 +294,10 @@ fn lazy_loads(
         let Some(rel) = model.relationships.get(attr.as_str()) else {
             return;
         };
-        if rel.loading != crate::project::Loading::Lazy {
+        // `row.owner = user` sets the foreign key without reading the old
+        // related row. Replacing a collection (`row.tags = [...]`) does load
+        // it: SQLAlchemy compares the old members with the new.
+        if rel.loading != crate::project::Loading::Lazy || (!rel.many && stored.contains(&e.span)) {
             return;
         }
         seen.push(attr.to_string());
