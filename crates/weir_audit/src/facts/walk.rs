@@ -248,7 +248,12 @@ impl<'ir> Walker<'ir> {
             }
             StmtKind::Loop(lp) => {
                 if let Some(iter) = &lp.iter {
-                    self.expr(iter, flags);
+                    match &iter.kind {
+                        // `async for row in qs.aiterator()`: the loop awaits the
+                        // call's rows, as `await` would.
+                        ExprKind::Call(call) if lp.is_async => self.call(iter, call, flags, true),
+                        _ => self.expr(iter, flags),
+                    }
                     self.evaluate_if_lazy(iter, flags, lp.is_async);
                 }
                 let index = self.push_loop(LoopRef {
@@ -389,7 +394,13 @@ impl<'ir> Walker<'ir> {
                 self.facts.strings.remove(name);
             }
             if let (Some(name), Some(iter)) = (target.as_name(), lp.iter) {
-                let iter_kind = self.kind_of(iter);
+                // `qs.iterator()` and `qs.aiterator()` stream the rows of `qs`.
+                let streamed = iter
+                    .as_call()
+                    .filter(|c| matches!(c.method_name(), Some("iterator" | "aiterator")))
+                    .and_then(weir_ir::Call::receiver)
+                    .unwrap_or(iter);
+                let iter_kind = self.kind_of(streamed);
                 let is_queryset = iter_kind.is_some_and(|t| t.kind == ObjKind::QuerySet);
                 let django = self.project.knowledge.is_active("django");
                 // Forms, formsets and admin panels also have `save()`; they are not rows.

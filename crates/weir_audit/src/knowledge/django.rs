@@ -65,6 +65,7 @@ pub const PACK: Pack = Pack {
         method(QS, "latest", Query(Select)),
         method(QS, "in_bulk", Query(Select)),
         method(QS, "iterator", Query(Select)),
+        method(QS, "aiterator", Query(Select)),
         method(QS, "contains", Query(Select)),
         method(QS, "get_or_create", Query(Select)),
         method(QS, "update_or_create", Query(Update)),
