@@ -100,7 +100,14 @@ fn leak_of<'a, 'ir>(
         .filter(|_| !yielded || !releases.is_empty())
         .unwrap_or(rebound)
         .min(rebound);
-    let covered = |scopes: &[Scope<'_>]| scopes.iter().any(|s| protects(s, var, acq, &releases));
+    // A `finally` or `except` that closes the name covers the calls of its
+    // `try` even past a later rebinding (`lock = None` once handed off): an
+    // exception raised before the rebinding finds the resource still there.
+    let guards: Vec<Span> = release_sites(facts, var)
+        .into_iter()
+        .filter(|s| s.start > start)
+        .collect();
+    let covered = |scopes: &[Scope<'_>]| scopes.iter().any(|s| protects(s, var, acq, &guards));
     let in_range = |span: Span| span.start > start && span.start < end;
 
     let mut causes: Vec<LeakCause> = Vec::new();

@@ -514,6 +514,9 @@ impl<'ir> Walker<'ir> {
                 Some(kind) => {
                     self.env.insert(var.clone(), kind);
                 }
+                // `lock = None` once handed off or closed: a later
+                // `if lock: lock.close()` still means the object held before.
+                None if matches!(value.kind, ExprKind::Literal(weir_ir::Literal::Null)) => {}
                 None => {
                     self.env.remove(&var);
                 }
