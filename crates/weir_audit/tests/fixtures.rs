@@ -169,9 +169,10 @@ fn helpers_run_only_at_startup_are_startup_code() {
 }
 
 /// A helper defined inside a function that runs only at boot (`run()`
-/// called from the `__main__` guard calls `initialization()`) is startup
-/// code too: its per-model lookup is reported one level down. The same
-/// nested helper inside a view stays HIGH.
+/// called from the `__main__` guard calls `initialization()`) and called
+/// there is startup code too: its per-model lookup is reported one level
+/// down. The same nested helper inside a view stays HIGH, and so does a
+/// signal receiver that boot code only connects (it runs on every save).
 #[test]
 fn nested_helpers_of_startup_code_are_startup_code() {
     use weir_audit::facts::ExecContext;
@@ -202,5 +203,15 @@ fn nested_helpers_of_startup_code_are_startup_code() {
             ExecContext::RequestHandler,
             Severity::High
         )
+    );
+    let receiver = project
+        .output
+        .findings
+        .iter()
+        .find(|f| f.rule == "QE-02" && f.path == "app/catalogue/signals.py")
+        .expect("QE-02 in the signal receiver");
+    assert_eq!(
+        (receiver.context, receiver.severity),
+        (ExecContext::Other, Severity::High)
     );
 }

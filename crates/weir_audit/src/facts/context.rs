@@ -323,17 +323,24 @@ pub fn inherit_startup_context(facts: &mut [Vec<super::FunctionFacts<'_>>]) {
                 if facts[m][f].context != ExecContext::Other {
                     continue;
                 }
-                // A nested def runs when the function around it does: `classify`
-                // already gives it its parent's context, and a parent found to
-                // be startup code only here passes it on the same way.
-                let nested_in_startup = facts[m][f]
-                    .function
-                    .parent
-                    .filter(|&p| p != 0)
-                    .and_then(|p| facts[m].get(p))
-                    .is_some_and(|parent| {
-                        matches!(parent.context, ExecContext::Init | ExecContext::Migration)
-                    });
+                // A nested def the function around it calls runs when that
+                // function does: a parent found to be startup code only here
+                // passes its context on. A decorated one (`@app.exception_handler`)
+                // or one handed out as a callback runs later, on its own.
+                let function = facts[m][f].function;
+                let nested_in_startup = function.decorators.is_empty()
+                    && function
+                        .parent
+                        .filter(|&p| p != 0)
+                        .and_then(|p| facts[m].get(p))
+                        .is_some_and(|parent| {
+                            matches!(parent.context, ExecContext::Init | ExecContext::Migration)
+                                && parent.call_exprs().iter().any(|e| {
+                                    e.as_call().is_some_and(|c| {
+                                        c.callee.as_name() == Some(function.name.as_str())
+                                    })
+                                })
+                        });
                 if callers[m][f].is_empty() && !nested_in_startup {
                     continue;
                 }
