@@ -201,6 +201,25 @@ impl ModelIndex {
         to_parent || fk || from_parent
     }
 
+    /// The model of the items of a Django to-many accessor named `accessor`
+    /// (`seriesbooks`, `status_set`) when every project model that has one
+    /// by that name relates to the same model: the rows of `x.seriesbooks.all()`
+    /// whatever `x` is.
+    pub fn to_many_target(&self, accessor: &str) -> Option<&Model> {
+        let mut found: Option<&str> = None;
+        for model in self.by_class.values().filter(|m| m.orm == Orm::Django) {
+            let Some(rel) = model.relationships.get(accessor).filter(|r| r.many) else {
+                continue;
+            };
+            let target = rel.target.as_deref()?;
+            match found {
+                Some(seen) if seen != target => return None,
+                _ => found = Some(target),
+            }
+        }
+        self.get(found?)
+    }
+
     /// The model a base class names: the project class it resolves to, or
     /// when it resolves to none (a re-export, a star import), the model of
     /// that name.

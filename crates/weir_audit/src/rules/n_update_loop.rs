@@ -159,14 +159,50 @@ fn runs_model_override(facts: &Cx<'_, '_>, call: &CallFact<'_>, lp: &LoopRef<'_>
     if call.receiver_kind.map(|t| t.kind) != Some(ObjKind::DjangoModel) {
         return false;
     }
-    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+    let Some(var) = lp.target_name() else {
         return false;
     };
-    let Some(model) = facts.project.models.get(&rows.model) else {
+    if c.receiver().and_then(|r| r.as_name()) != Some(var) {
         return false;
+    }
+    let models = &facts.project.models;
+    let model = match &lp.rows {
+        Some(rows) => models.get(&rows.model),
+        // `for sb in book.parent_work.seriesbooks.all()`, the owner's model unknown.
+        None => lp
+            .iter
+            .and_then(to_many_accessor)
+            .and_then(|a| models.to_many_target(a)),
     };
-    c.receiver().and_then(|r| r.as_name()) == Some(var)
-        && facts.project.index.method(&model.class, method).is_some()
+    model.is_some_and(|m| facts.project.index.method(&m.class, method).is_some())
+}
+
+/// `x.accessor` under a chain of queryset methods that keep its rows:
+/// `book.seriesbooks.all()`, `self.editions.filter(...).order_by(...)`.
+fn to_many_accessor(iter: &weir_ir::Expr) -> Option<&str> {
+    let mut expr = iter;
+    let mut called = false;
+    while let Some(call) = expr.as_call() {
+        if !matches!(
+            call.method_name()?,
+            "all"
+                | "filter"
+                | "exclude"
+                | "order_by"
+                | "select_related"
+                | "prefetch_related"
+                | "distinct"
+                | "iterator"
+        ) {
+            return None;
+        }
+        called = true;
+        expr = call.receiver()?;
+    }
+    match &expr.kind {
+        weir_ir::ExprKind::Attribute { attr, .. } if called => Some(attr.as_str()),
+        _ => None,
+    }
 }
 
 /// A data migration runs once per database, not per request: LOW (SPEC §2).
