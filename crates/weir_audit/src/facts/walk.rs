@@ -1032,10 +1032,40 @@ impl<'ir> Walker<'ir> {
                 if call.callee.as_name() == Some("super") {
                     return None;
                 }
+                if let Some(model) = self.registry_model(call) {
+                    return Some(model);
+                }
                 index.canonical_class(&self.module.resolve_expr(&call.callee)?)
             }
             _ => None,
         }
+    }
+
+    /// The project model class Django's app registry returns:
+    /// `apps.get_model("library.Shelf")`, `apps.get_model("library", "Shelf")`.
+    /// Not in a migration, whose `apps` holds historical models without
+    /// the model's custom methods.
+    fn registry_model(&self, call: &Call) -> Option<String> {
+        if call.method_name() != Some("get_model")
+            || self.facts.context == crate::facts::ExecContext::Migration
+        {
+            return None;
+        }
+        let receiver = call.receiver()?;
+        let registry = self
+            .module
+            .resolve_expr(receiver)
+            .is_some_and(|q| q == "django.apps.apps")
+            || receiver.as_name() == Some("apps");
+        if !registry {
+            return None;
+        }
+        let name = match (call.positional(0)?.as_str(), call.positional(1)) {
+            (Some(label), None) => label.rsplit_once('.')?.1,
+            (Some(_), Some(model)) => model.as_str()?,
+            _ => return None,
+        };
+        self.project.models.get(name).map(|m| m.class.clone())
     }
 
     /// The class of the method this function is (or is nested in).

@@ -53,6 +53,8 @@ pub struct Model {
 pub struct ModelIndex {
     by_class: HashMap<String, Model>,
     by_name: HashMap<String, Vec<String>>,
+    /// Qualified names of all the project's classes, models or not.
+    classes: crate::collections::HashSet<String>,
 }
 
 const SQLALCHEMY_BASES: &[&str] = &[
@@ -67,6 +69,18 @@ const SQLALCHEMY_BASES: &[&str] = &[
 impl ModelIndex {
     pub fn build(modules: &[Module]) -> Self {
         let mut index = ModelIndex::default();
+        // Every class of the project: a base that names one of them is
+        // that class, never a model of the same name elsewhere (a
+        // serializer `Edition(Book)` next to the model `Book`).
+        let classes: crate::collections::HashSet<String> = modules
+            .iter()
+            .flat_map(|m| {
+                m.classes
+                    .iter()
+                    .map(|c| format!("{}.{}", m.name, c.qualname))
+            })
+            .collect();
+        index.classes = classes;
         let mut rest = Vec::new();
         for module in modules {
             for class in &module.classes {
@@ -84,7 +98,7 @@ impl ModelIndex {
             rest.retain(|(module, class)| {
                 let parent = base_names(module, class)
                     .iter()
-                    .any(|b| index.get(b).is_some_and(|m| m.orm == Orm::Django));
+                    .any(|b| index.base(b).is_some_and(|m| m.orm == Orm::Django));
                 match parent.then(|| read_model(module, class, true)).flatten() {
                     Some(model) => {
                         index.insert(model);
@@ -126,7 +140,7 @@ impl ModelIndex {
                 }
                 let bases: Vec<String> = base_names(module, class)
                     .iter()
-                    .filter_map(|b| self.get(b))
+                    .filter_map(|b| self.base(b))
                     .filter(|m| m.orm == Orm::Django && m.class != qualified)
                     .map(|m| m.class.clone())
                     .collect();
@@ -185,6 +199,36 @@ impl ModelIndex {
             .values()
             .any(|r| r.many && r.target.as_deref() == Some(child.name.as_str()));
         to_parent || fk || from_parent
+    }
+
+    /// The model of the items of a Django to-many accessor named `accessor`
+    /// (`seriesbooks`, `status_set`) when every project model that has one
+    /// by that name relates to the same model: the rows of `x.seriesbooks.all()`
+    /// whatever `x` is.
+    pub fn to_many_target(&self, accessor: &str) -> Option<&Model> {
+        let mut found: Option<&str> = None;
+        for model in self.by_class.values().filter(|m| m.orm == Orm::Django) {
+            let Some(rel) = model.relationships.get(accessor).filter(|r| r.many) else {
+                continue;
+            };
+            let target = rel.target.as_deref()?;
+            match found {
+                Some(seen) if seen != target => return None,
+                _ => found = Some(target),
+            }
+        }
+        self.get(found?)
+    }
+
+    /// The model a base class names: the project class it resolves to, or
+    /// when it resolves to none (a re-export, a star import), the model of
+    /// that name.
+    fn base(&self, qualified: &str) -> Option<&Model> {
+        if self.classes.contains(qualified) {
+            self.by_class.get(qualified)
+        } else {
+            self.get(qualified)
+        }
     }
 
     /// The model a qualified class name (or, failing that, a bare class
@@ -282,7 +326,11 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
     let django = parent_django
         || bases
             .iter()
-            .any(|b| b.starts_with("django.db.models") || b == "models.Model")
+            // `models.Model`; not the other classes of `django.db.models`
+            // (`TextChoices`, `Manager`, `QuerySet`, fields, `Func`).
+            .any(|b| {
+                (b.starts_with("django.db.models") && last(b) == "Model") || b == "models.Model"
+            })
         || declares_django_field(module, class);
     let mut table = None;
     let mut columns = 0;

@@ -1,11 +1,13 @@
 use crate::declare_rule;
-use crate::facts::FunctionFacts;
+use crate::facts::{ExecContext, FunctionFacts};
 use crate::knowledge::{Effect, QueryOp};
+use crate::project::Orm;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::{
     call_text, calls_through, describe_loop, is_django, per_item_loop, through, with_path,
 };
+use weir_ir::ExprKind;
 
 declare_rule! {
     /// ## What it does
@@ -39,7 +41,11 @@ declare_rule! {
     /// Or `session.execute(insert(Product), rows)`; Django `bulk_create()`.
     ///
     /// ## Known limitations
-    /// Helpers that add rows are not followed yet.
+    /// Helpers that add rows are not followed yet. `Model.objects.create()`
+    /// for a project model that overrides `save()` is not reported:
+    /// `bulk_create()` skips that method and the `pre_save`/`post_save`
+    /// signals (except in a migration, whose historical models have no
+    /// custom methods).
     pub struct MissingBulkOperation;
     id: "QE-05",
     name: "missing-bulk-operation",
@@ -54,6 +60,35 @@ declare_rule! {
         Source { title: "SQLAlchemy: ORM Bulk INSERT Statements", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html#orm-bulk-insert-statements", pack: Some("sqlalchemy") },
         Source { title: "Django: bulk_create", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#bulk-create", pack: Some("django") },
     ],
+}
+
+/// `Model.objects.create(...)` for a project model that overrides `save()`
+/// (itself or through a project base or mixin): `bulk_create()` does not
+/// call it (nor send `pre_save`/`post_save`), so one `create()` per item is
+/// how the model's own logic runs. Not in a migration, whose historical
+/// models have no custom methods.
+fn creates_through_custom_save(facts: &Cx<'_, '_>, call: &crate::facts::CallFact<'_>) -> bool {
+    if facts.context == ExecContext::Migration {
+        return false;
+    }
+    let Some(c) = call.call else {
+        return false;
+    };
+    if !matches!(c.method_name(), Some("create" | "acreate")) {
+        return false;
+    }
+    let Some(ExprKind::Attribute { value, attr }) = c.receiver().map(|r| &r.kind) else {
+        return false;
+    };
+    if attr != "objects" && attr != "_default_manager" {
+        return false;
+    }
+    let Some(qualified) = facts.module.resolve_expr(value).or_else(|| value.dotted()) else {
+        return false;
+    };
+    facts.project.models.get(&qualified).is_some_and(|m| {
+        m.orm == Orm::Django && facts.project.index.method(&m.class, "save").is_some()
+    })
 }
 
 /// `execute(insert(T), rows)` and `insert(T).values(rows)` send many rows.
@@ -114,6 +149,9 @@ impl Rule for MissingBulkOperation {
             let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
+            if creates_through_custom_save(facts, call) {
+                continue;
+            }
             let what = match (call.effect, call.op) {
                 (Some(Effect::Stage(QueryOp::Delete)), _) => "deletes one row",
                 (Some(Effect::Stage(_)), _) => "adds one row",

@@ -1,6 +1,7 @@
 use crate::declare_rule;
 use crate::facts::ExecContext;
-use crate::knowledge::{Effect, QueryOp};
+use crate::facts::{CallFact, LoopRef};
+use crate::knowledge::{Effect, ObjKind, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::{
@@ -42,7 +43,12 @@ declare_rule! {
     /// ## Known limitations
     /// Django `instance.save()`/`delete()` per item is reported for rows of a
     /// queryset or a related manager only: items of other iterables may be new
-    /// objects (an INSERT) or models with their own `save()` logic. Writes
+    /// objects (an INSERT) or models with their own `save()` logic. Rows of
+    /// a project model that overrides `save()`/`delete()` (itself, or through
+    /// a project base or mixin) are not reported either: `QuerySet.update()`
+    /// and `QuerySet.delete()` skip that method, and Django's documentation
+    /// says to call it per instance (except in a migration, whose historical
+    /// models have no custom methods). Writes
     /// through helpers are reported when the helper runs the statement itself
     /// and receives the loop item, outside a per-item `try`.
     pub struct NUpdateLoop;
@@ -84,6 +90,9 @@ impl Rule for NUpdateLoop {
                     None => continue,
                 },
             };
+            if runs_model_override(facts, call, lp) {
+                continue;
+            }
             let mut f = finding(&Self::META, facts, call.site.span, format!("{} issues one {verb} per item of the {}", call_text(call), describe_loop(lp)))
                 .why("One statement per row: N round trips and N lock acquisitions where one set-based statement would do.")
                 .help(if is_django(call) {
@@ -124,6 +133,75 @@ impl Rule for NUpdateLoop {
                 .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
             out.push(in_migration(facts, with_path(f, witness)));
         }
+    }
+}
+
+/// `row.save()`/`row.delete()` on the rows of a project model that
+/// overrides that method (itself or through a project base or mixin).
+/// `QuerySet.update()`/`bulk_update()` and `QuerySet.delete()` do not call
+/// it, and Django's documentation says to loop and call `save()` for a
+/// model with a custom `save()`, and to delete instances one by one to run
+/// a custom `delete()`: the loop is the way to keep that logic. (Not in
+/// a migration: its historical models, `apps.get_model(...)`, have none of
+/// the model's custom methods.)
+fn runs_model_override(facts: &Cx<'_, '_>, call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
+    let Some(c) = call.call else {
+        return false;
+    };
+    if facts.context == ExecContext::Migration {
+        return false;
+    }
+    let method = match c.method_name() {
+        Some("save" | "asave") => "save",
+        Some("delete" | "adelete") => "delete",
+        _ => return false,
+    };
+    if call.receiver_kind.map(|t| t.kind) != Some(ObjKind::DjangoModel) {
+        return false;
+    }
+    let Some(var) = lp.target_name() else {
+        return false;
+    };
+    if c.receiver().and_then(|r| r.as_name()) != Some(var) {
+        return false;
+    }
+    let models = &facts.project.models;
+    let model = match &lp.rows {
+        Some(rows) => models.get(&rows.model),
+        // `for sb in book.parent_work.seriesbooks.all()`, the owner's model unknown.
+        None => lp
+            .iter
+            .and_then(to_many_accessor)
+            .and_then(|a| models.to_many_target(a)),
+    };
+    model.is_some_and(|m| facts.project.index.method(&m.class, method).is_some())
+}
+
+/// `x.accessor` under a chain of queryset methods that keep its rows:
+/// `book.seriesbooks.all()`, `self.editions.filter(...).order_by(...)`.
+fn to_many_accessor(iter: &weir_ir::Expr) -> Option<&str> {
+    let mut expr = iter;
+    let mut called = false;
+    while let Some(call) = expr.as_call() {
+        if !matches!(
+            call.method_name()?,
+            "all"
+                | "filter"
+                | "exclude"
+                | "order_by"
+                | "select_related"
+                | "prefetch_related"
+                | "distinct"
+                | "iterator"
+        ) {
+            return None;
+        }
+        called = true;
+        expr = call.receiver()?;
+    }
+    match &expr.kind {
+        weir_ir::ExprKind::Attribute { attr, .. } if called => Some(attr.as_str()),
+        _ => None,
     }
 }
 

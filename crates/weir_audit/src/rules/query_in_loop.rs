@@ -54,7 +54,9 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Queries behind helper functions are followed across files (the
-    /// finding lists the path loop → call → … → query). Lazy relationship
+    /// finding lists the path loop → call → … → query), also behind the
+    /// methods of a model class taken from Django's app registry
+    /// (`apps.get_model("app.Model")`). Lazy relationship
     /// loads are reported on the rows of a query in the same function that
     /// does not load the relationship eagerly; rows that come from
     /// elsewhere are not followed. Loops that do not run once per item of
