@@ -1105,7 +1105,7 @@ impl<'ir> Walker<'ir> {
                 return Some(t);
             }
         }
-        if self.is_django_related_manager(value, attr) {
+        if self.is_django_related_manager(value, attr) || self.is_django_manager(value, attr) {
             return Some(Typed::certain(ObjKind::QuerySet));
         }
         if let Some(kind) = knowledge.attribute(attr) {
@@ -1131,6 +1131,28 @@ impl<'ir> Walker<'ir> {
             Some((model.as_str(), loaded.as_slice()))
         };
         super::rows::related_rows(iter, &owner, &self.project.models)
+    }
+
+    /// `Issue.issue_objects` with `issue_objects = IssueManager()` declared
+    /// on the model or an abstract parent: a manager, as `Issue.objects`.
+    fn is_django_manager(&self, value: &Expr, attr: &str) -> bool {
+        if !matches!(
+            value.kind,
+            ExprKind::Name { .. } | ExprKind::Attribute { .. }
+        ) {
+            return false;
+        }
+        let models = &self.project.models;
+        if models.is_empty() {
+            return false;
+        }
+        self.module
+            .resolve_expr(value)
+            .or_else(|| value.dotted())
+            .and_then(|q| models.get(&q))
+            .is_some_and(|m| {
+                m.orm == crate::project::Orm::Django && m.managers.iter().any(|x| x == attr)
+            })
     }
 
     /// `author.books` on a Django model instance fetched in this function

@@ -12,6 +12,7 @@ declare_rule! {
     /// ## What it does
     /// Finds queries executed once per item of a loop: a `select`, `session.get`,
     /// a legacy `session.query(...).first()`, a Django `Model.objects.get(...)`
+    /// (or through another manager the model or its abstract parent declares)
     /// or a QuerySet iterated or tested with `in` (which iterates it) inside
     /// a `for` loop or a comprehension, also
     /// through the project's helpers. A helper that reads through a memoised
