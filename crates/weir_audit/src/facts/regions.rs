@@ -65,10 +65,56 @@ impl TxRegion {
         matches!(self.kind, RegionKind::Block | RegionKind::Function)
     }
 
-    /// The last line the transaction is open on.
+    /// The last line the transaction is open on: the commit that ends it,
+    /// the end of its block, or the end of the function.
     pub fn end_line(&self, facts: &FunctionFacts<'_>) -> u32 {
-        self.closed_by
-            .map_or(facts.function.span.end_line, |s| s.line)
+        match (self.closed_by, self.kind) {
+            (Some(s), _) => s.line,
+            (None, RegionKind::Block) => self.opened_at.end_line,
+            (None, _) => facts.function.span.end_line,
+        }
+    }
+
+    /// The lines of code the transaction is open over, from the line that
+    /// opens it to [`Self::end_line`]: the lines of the statements that run
+    /// in it, not blank lines and comments. A compound statement counts its
+    /// header line (its body counts for itself), a nested `def` or `class`
+    /// its header only: defining it does no work.
+    pub fn code_lines(&self, facts: &FunctionFacts<'_>) -> u32 {
+        let first = self.opened_at.line;
+        let last = self.end_line(facts);
+        if last < first {
+            return 0;
+        }
+        let mut covered = vec![false; (last - first + 1) as usize];
+        let mut mark = |from: u32, to: u32| {
+            for line in from.max(first)..=to.min(last) {
+                covered[(line - first) as usize] = true;
+            }
+        };
+        mark(first, first);
+        weir_ir::visit::walk_stmts(&facts.function.body, &mut |stmt: &Stmt| {
+            if stmt.span.start < self.start || stmt.span.start > self.end {
+                return;
+            }
+            let header_only = matches!(
+                stmt.kind,
+                StmtKind::If { .. }
+                    | StmtKind::Loop(_)
+                    | StmtKind::With { .. }
+                    | StmtKind::Try { .. }
+                    | StmtKind::Switch { .. }
+                    | StmtKind::FunctionDef { .. }
+                    | StmtKind::ClassDef { .. }
+            );
+            let to = if header_only {
+                stmt.span.line
+            } else {
+                stmt.span.end_line
+            };
+            mark(stmt.span.line, to);
+        });
+        covered.iter().map(|c| u32::from(*c)).sum()
     }
 
     pub fn describe(&self) -> &'static str {

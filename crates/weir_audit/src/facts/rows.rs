@@ -127,11 +127,16 @@ pub fn row_source<S: std::hash::BuildHasher>(
                     narrowed = true;
                 }
             }
-            // Django `Order.objects…`
-            ExprKind::Attribute { value, attr }
-                if (attr == "objects" || attr == "_default_manager") && model.is_none() =>
-            {
-                model = model_of(value, module, models);
+            // Django `Order.objects…`, or a manager the model declares
+            // (`Issue.issue_objects…`).
+            ExprKind::Attribute { value, attr } if model.is_none() => {
+                let default = attr == "objects" || attr == "_default_manager";
+                model = model_of(value, module, models).filter(|m| {
+                    default
+                        || models
+                            .get(m)
+                            .is_some_and(|m| m.managers.iter().any(|x| x == attr))
+                });
             }
             _ => {}
         });

@@ -14,6 +14,9 @@ use super::{
 };
 use crate::knowledge::{Effect, ObjKind, QueryOp};
 
+/// The label of a lazy query run by iterating it.
+const ITERATION: &str = "iteration of a lazy query";
+
 /// Builtins that evaluate a lazy query passed to them (`list(qs)`, `len(qs)`).
 const EVALUATING_BUILTINS: &[&str] = &[
     "builtins.list",
@@ -254,7 +257,7 @@ impl<'ir> Walker<'ir> {
                         ExprKind::Call(call) if lp.is_async => self.call(iter, call, flags, true),
                         _ => self.expr(iter, flags),
                     }
-                    self.evaluate_if_lazy(iter, flags, lp.is_async);
+                    self.evaluate_if_lazy(iter, flags, lp.is_async, ITERATION);
                 }
                 let index = self.push_loop(LoopRef {
                     kind: lp.kind,
@@ -649,7 +652,7 @@ impl<'ir> Walker<'ir> {
                 let depth = self.scopes.len();
                 for clause in clauses {
                     self.expr(&clause.iter, flags);
-                    self.evaluate_if_lazy(&clause.iter, flags, clause.is_async);
+                    self.evaluate_if_lazy(&clause.iter, flags, clause.is_async, ITERATION);
                     let index = self.push_loop(LoopRef {
                         kind: LoopKind::ForEach,
                         iter: Some(&clause.iter),
@@ -673,6 +676,22 @@ impl<'ir> Walker<'ir> {
                 }
                 self.expr(element, flags);
                 self.scopes.truncate(depth);
+            }
+            ExprKind::Compare(cmp) => {
+                weir_ir::visit::child_exprs(expr, &mut |child| self.expr(child, flags));
+                // `key in queryset` iterates it: Python falls back to
+                // `__iter__` for a class without `__contains__`, as Django's
+                // QuerySet and SQLAlchemy's legacy Query are.
+                for (op, right) in cmp.ops.iter().zip(&cmp.comparators) {
+                    if matches!(op, weir_ir::Operator::In | weir_ir::Operator::NotIn) {
+                        self.evaluate_if_lazy(
+                            right,
+                            flags,
+                            false,
+                            "membership test on a lazy query",
+                        );
+                    }
+                }
             }
             _ => weir_ir::visit::child_exprs(expr, &mut |child| self.expr(child, flags)),
         }
@@ -705,7 +724,7 @@ impl<'ir> Walker<'ir> {
             .is_some_and(|q| EVALUATING_BUILTINS.contains(&q))
             && let Some(arg) = call.positional(0)
         {
-            self.evaluate_if_lazy(arg, flags, false);
+            self.evaluate_if_lazy(arg, flags, false, ITERATION);
         }
         let target = self.project_target(call);
         if info.effect.is_none() && info.returns.is_none() && target.is_none() {
@@ -783,8 +802,15 @@ impl<'ir> Walker<'ir> {
     }
 
     /// Iterating a lazy query (Django `QuerySet`, legacy Query) runs it.
-    /// `awaited`: an `async for` over the query (Django's async iteration).
-    fn evaluate_if_lazy(&mut self, iter: &'ir Expr, flags: Flags, awaited: bool) {
+    /// `awaited`: an `async for` over the query (Django's async iteration);
+    /// `label`: how the evaluation reads in a finding.
+    fn evaluate_if_lazy(
+        &mut self,
+        iter: &'ir Expr,
+        flags: Flags,
+        awaited: bool,
+        label: &'static str,
+    ) {
         let Some(kind) = self.kind_of(iter).filter(|t| t.kind.is_lazy_query()) else {
             return;
         };
@@ -815,7 +841,7 @@ impl<'ir> Walker<'ir> {
             returns: None,
             target: None,
             model: None,
-            label: "iteration of a lazy query".into(),
+            label: label.into(),
         });
     }
 
@@ -1109,7 +1135,7 @@ impl<'ir> Walker<'ir> {
                 return Some(t);
             }
         }
-        if self.is_django_related_manager(value, attr) {
+        if self.is_django_related_manager(value, attr) || self.is_django_manager(value, attr) {
             return Some(Typed::certain(ObjKind::QuerySet));
         }
         if let Some(kind) = knowledge.attribute(attr) {
@@ -1135,6 +1161,28 @@ impl<'ir> Walker<'ir> {
             Some((model.as_str(), loaded.as_slice()))
         };
         super::rows::related_rows(iter, &owner, &self.project.models)
+    }
+
+    /// `Issue.issue_objects` with `issue_objects = IssueManager()` declared
+    /// on the model or an abstract parent: a manager, as `Issue.objects`.
+    fn is_django_manager(&self, value: &Expr, attr: &str) -> bool {
+        if !matches!(
+            value.kind,
+            ExprKind::Name { .. } | ExprKind::Attribute { .. }
+        ) {
+            return false;
+        }
+        let models = &self.project.models;
+        if models.is_empty() {
+            return false;
+        }
+        self.module
+            .resolve_expr(value)
+            .or_else(|| value.dotted())
+            .and_then(|q| models.get(&q))
+            .is_some_and(|m| {
+                m.orm == crate::project::Orm::Django && m.managers.iter().any(|x| x == attr)
+            })
     }
 
     /// `author.books` on a Django model instance fetched in this function

@@ -44,6 +44,11 @@ pub struct Model {
     pub relationships: HashMap<String, Relationship>,
     /// Tables its columns reference: `ForeignKey("orders.id")` → `orders`.
     pub foreign_tables: Vec<String>,
+    /// Django managers declared on the class or inherited from an abstract
+    /// parent (`issue_objects = IssueManager()`,
+    /// `published = PostQuerySet.as_manager()`): `Model.<manager>` is a
+    /// QuerySet entry point like `Model.objects`.
+    pub managers: Vec<String>,
     /// Django relation fields: field → (`related_name`, is one-to-one), for
     /// the reverse accessors on the related model.
     reverse: HashMap<String, (Option<String>, bool)>,
@@ -158,7 +163,18 @@ impl ModelIndex {
                     .filter_map(|b| self.by_class.get(b))
                     .flat_map(|m| m.relationships.iter().map(|(k, v)| (k.clone(), v.clone())))
                     .collect();
+                let managers: Vec<String> = bases
+                    .iter()
+                    .filter_map(|b| self.by_class.get(b))
+                    .flat_map(|m| m.managers.iter().cloned())
+                    .collect();
                 if let Some(model) = self.by_class.get_mut(child) {
+                    for manager in managers {
+                        if !model.managers.contains(&manager) {
+                            model.managers.push(manager);
+                            changed = true;
+                        }
+                    }
                     for (field, rel) in inherited {
                         if let std::collections::hash_map::Entry::Vacant(slot) =
                             model.relationships.entry(field)
@@ -337,6 +353,7 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
     let mut relationships = HashMap::default();
     let mut reverse = HashMap::default();
     let mut foreign_tables = Vec::new();
+    let mut managers = Vec::new();
     let mut has_tablename = false;
     for stmt in &class.body {
         let StmtKind::Assign {
@@ -417,6 +434,9 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
                 }
             }
             name if name.ends_with("Field") => columns += 1,
+            _ if django && call.is_some_and(is_manager_call) => {
+                managers.push(field.to_string());
+            }
             _ => {
                 // `name: Mapped[str]` with no value, or `= mapped_column(...)` already counted.
                 if annotation
@@ -477,8 +497,24 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
         columns,
         relationships,
         foreign_tables,
+        managers,
         reverse,
     })
+}
+
+/// A Django manager instance on a model class: `models.Manager()`, a
+/// `…Manager()` subclass (Django's naming, as `BaseUserManager`),
+/// `SomeQuerySet.as_manager()` or `Manager.from_queryset(SomeQuerySet)()`.
+fn is_manager_call(call: &weir_ir::Call) -> bool {
+    if call.method_name() == Some("as_manager") {
+        return true;
+    }
+    if let Some(inner) = call.callee.as_call() {
+        return inner.method_name() == Some("from_queryset");
+    }
+    call.callee
+        .dotted()
+        .is_some_and(|c| last(&c).ends_with("Manager"))
 }
 
 /// The related class of a SQLAlchemy 2.0 relationship, from its

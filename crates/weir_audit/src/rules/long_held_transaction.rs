@@ -8,8 +8,9 @@ declare_rule! {
     /// ## What it does
     /// Finds transactions held open across sleeps (`asyncio.sleep`,
     /// `time.sleep`, directly or through helpers) or over a long body (more
-    /// than 50 lines between the statement that begins the transaction and
-    /// the commit that ends it, or the end of the function).
+    /// than 50 lines of statements, blank lines and comments aside, from the
+    /// statement that begins the transaction to the commit that ends it, the
+    /// end of its `with` block, or the end of the function).
     ///
     /// ## Why is this bad
     /// An open transaction pins a pooled connection, keeps its row locks and

@@ -12,7 +12,9 @@ declare_rule! {
     /// ## What it does
     /// Finds queries executed once per item of a loop: a `select`, `session.get`,
     /// a legacy `session.query(...).first()`, a Django `Model.objects.get(...)`
-    /// or an iterated QuerySet inside a `for` loop or a comprehension, also
+    /// (or through another manager the model or its abstract parent declares)
+    /// or a QuerySet iterated or tested with `in` (which iterates it) inside
+    /// a `for` loop or a comprehension, also
     /// through the project's helpers. A helper that reads through a memoised
     /// function (`@lru_cache`, Flask-Caching's `@cache.memoize()`) queries
     /// once per cache key: it is reported only when the key changes with

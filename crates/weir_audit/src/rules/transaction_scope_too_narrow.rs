@@ -516,7 +516,14 @@ impl Rule for TransactionScopeTooNarrow {
                     (Some(k), _) => (k.span, format!("{} commits", k.text)),
                     (None, true) => (
                         second.span,
-                        "Django's autocommit (no `transaction.atomic` around the view)".to_string(),
+                        format!(
+                            "Django's autocommit (no `transaction.atomic` around the {}) commits",
+                            if cx.context == ExecContext::BackgroundJob {
+                                "task"
+                            } else {
+                                "view"
+                            }
+                        ),
                     ),
                     (None, false) => continue,
                 };

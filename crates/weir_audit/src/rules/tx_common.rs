@@ -100,7 +100,7 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
     let mut out = Vec::new();
     for region in regions.regions.iter().cloned() {
         let mut work = SlowWork {
-            lines: region.end_line(cx).saturating_sub(region.opened_at.line) + 1,
+            lines: region.code_lines(cx),
             region,
             io: Vec::new(),
             sleeps: Vec::new(),
