@@ -282,7 +282,11 @@ impl CallFact<'_> {
                 let receiver = self.receiver_kind?;
                 // The Django ORM is synchronous whatever the certainty of the
                 // kind (its async API is the awaited `a…` methods).
-                let django = matches!(receiver.kind, ObjKind::QuerySet | ObjKind::DjangoModel);
+                let django = matches!(receiver.kind, ObjKind::QuerySet | ObjKind::DjangoModel)
+                    && !self
+                        .call
+                        .and_then(weir_ir::Call::method_name)
+                        .is_some_and(|m| DJANGO_ASYNC_API.contains(&m));
                 // The legacy `session.query(M)` exists only on the synchronous
                 // Session (`AsyncSession` has no `query()`): running one blocks,
                 // even on a session known only by its name (`db.session`).
@@ -294,6 +298,37 @@ impl CallFact<'_> {
         }
     }
 }
+
+/// Django's async ORM API: coroutines and async iterators, never a
+/// blocking call even where they are not awaited on the spot
+/// (`[x async for x in qs.aiterator()]`, `gather(qs.acount(), …)`).
+const DJANGO_ASYNC_API: &[&str] = &[
+    "aget",
+    "afirst",
+    "alast",
+    "acount",
+    "aexists",
+    "acontains",
+    "aaggregate",
+    "acreate",
+    "aupdate",
+    "adelete",
+    "aget_or_create",
+    "aupdate_or_create",
+    "abulk_create",
+    "abulk_update",
+    "ain_bulk",
+    "aiterator",
+    "aearliest",
+    "alatest",
+    "aexplain",
+    "asave",
+    "arefresh_from_db",
+    "aadd",
+    "aremove",
+    "aclear",
+    "aset",
+];
 
 fn callee_text(expr: &Expr) -> String {
     match &expr.kind {
