@@ -7,6 +7,7 @@ pub mod models;
 pub mod regions;
 pub mod resources;
 pub mod rows;
+pub mod signals;
 pub mod sql;
 mod types;
 pub mod uses;
@@ -39,6 +40,8 @@ pub struct ProjectFacts<'ir> {
     pub thresholds: crate::thresholds::Thresholds,
     /// Models and Core tables by table name (the transaction auditor's view).
     pub tables: models::Models,
+    /// Django models whose save signals have receivers in the project.
+    pub save_signals: signals::SaveSignals,
 }
 
 impl<'ir> ProjectFacts<'ir> {
@@ -71,6 +74,7 @@ impl<'ir> ProjectFacts<'ir> {
                 )
             },
         );
+        let save_signals = signals::SaveSignals::build(modules, &models);
         ProjectFacts {
             knowledge,
             types,
@@ -79,6 +83,7 @@ impl<'ir> ProjectFacts<'ir> {
             context,
             thresholds: crate::thresholds::Thresholds::default(),
             tables,
+            save_signals,
         }
     }
 }

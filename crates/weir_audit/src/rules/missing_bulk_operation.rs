@@ -42,7 +42,8 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Helpers that add rows are not followed yet. `Model.objects.create()`
-    /// for a project model that overrides `save()` is not reported:
+    /// for a project model that overrides `save()`, or whose
+    /// `pre_save`/`post_save` a project receiver listens to, is not reported:
     /// `bulk_create()` skips that method and the `pre_save`/`post_save`
     /// signals (except in a migration, whose historical models have no
     /// custom methods).
@@ -87,7 +88,9 @@ fn creates_through_custom_save(facts: &Cx<'_, '_>, call: &crate::facts::CallFact
         return false;
     };
     facts.project.models.get(&qualified).is_some_and(|m| {
-        m.orm == Orm::Django && facts.project.index.method(&m.class, "save").is_some()
+        m.orm == Orm::Django
+            && (facts.project.index.method(&m.class, "save").is_some()
+                || facts.project.save_signals.models.contains(&m.class))
     })
 }
 

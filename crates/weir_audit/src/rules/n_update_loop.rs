@@ -45,8 +45,10 @@ declare_rule! {
     /// queryset or a related manager only: items of other iterables may be new
     /// objects (an INSERT) or models with their own `save()` logic. Rows of
     /// a project model that overrides `save()`/`delete()` (itself, or through
-    /// a project base or mixin) are not reported either: `QuerySet.update()`
-    /// and `QuerySet.delete()` skip that method, and Django's documentation
+    /// a project base or mixin), or whose `pre_save`/`post_save` a project
+    /// receiver listens to, are not reported either: `QuerySet.update()`
+    /// and `QuerySet.delete()` skip that method (and `update()` the save
+    /// signals), and Django's documentation
     /// says to call it per instance (except in a migration, whose historical
     /// models have no custom methods). Writes
     /// through helpers are reported when the helper runs the statement itself
@@ -174,7 +176,10 @@ fn runs_model_override(facts: &Cx<'_, '_>, call: &CallFact<'_>, lp: &LoopRef<'_>
             .and_then(to_many_accessor)
             .and_then(|a| models.to_many_target(a)),
     };
-    model.is_some_and(|m| facts.project.index.method(&m.class, method).is_some())
+    model.is_some_and(|m| {
+        facts.project.index.method(&m.class, method).is_some()
+            || (method == "save" && facts.project.save_signals.models.contains(&m.class))
+    })
 }
 
 /// `x.accessor` under a chain of queryset methods that keep its rows:
