@@ -213,7 +213,6 @@ fn is_code_namespace(iter: &Expr) -> bool {
         let qualified = call.qualified.as_deref().unwrap_or(&callee);
         matches!(callee.as_str(), "vars" | "dir") && call.args.len() == 1
             || qualified == "inspect.getmembers"
-            || callee == "inspect.getmembers"
     })
 }
 

@@ -86,6 +86,17 @@ impl<'ir> ProjectFacts<'ir> {
             save_signals,
         }
     }
+
+    /// Writing a row of this Django model one at a time runs logic of the
+    /// project's that the set-based form skips: the model (itself or through
+    /// a project base or mixin) overrides `method` (`save`, `delete`), or,
+    /// for `save`, a project receiver listens to its `pre_save`/`post_save`.
+    /// `QuerySet.update()`, `bulk_update()`, `bulk_create()` and
+    /// `QuerySet.delete()` call neither, so the loop is how that logic runs.
+    pub fn writes_run_model_logic(&self, class: &str, method: &str) -> bool {
+        self.index.method(class, method).is_some()
+            || (method == "save" && self.save_signals.models.contains(class))
+    }
 }
 
 /// An enclosing loop: a statement loop or a comprehension.
@@ -291,7 +302,7 @@ impl CallFact<'_> {
                     && !self
                         .call
                         .and_then(weir_ir::Call::method_name)
-                        .is_some_and(|m| DJANGO_ASYNC_API.contains(&m));
+                        .is_some_and(|m| crate::knowledge::DJANGO_ASYNC_API.contains(&m));
                 // The legacy `session.query(M)` exists only on the synchronous
                 // Session (`AsyncSession` has no `query()`): running one blocks,
                 // even on a session known only by its name (`db.session`).
@@ -303,37 +314,6 @@ impl CallFact<'_> {
         }
     }
 }
-
-/// Django's async ORM API: coroutines and async iterators, never a
-/// blocking call even where they are not awaited on the spot
-/// (`[x async for x in qs.aiterator()]`, `gather(qs.acount(), …)`).
-const DJANGO_ASYNC_API: &[&str] = &[
-    "aget",
-    "afirst",
-    "alast",
-    "acount",
-    "aexists",
-    "acontains",
-    "aaggregate",
-    "acreate",
-    "aupdate",
-    "adelete",
-    "aget_or_create",
-    "aupdate_or_create",
-    "abulk_create",
-    "abulk_update",
-    "ain_bulk",
-    "aiterator",
-    "aearliest",
-    "alatest",
-    "aexplain",
-    "asave",
-    "arefresh_from_db",
-    "aadd",
-    "aremove",
-    "aclear",
-    "aset",
-];
 
 fn callee_text(expr: &Expr) -> String {
     match &expr.kind {

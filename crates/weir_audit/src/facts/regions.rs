@@ -360,17 +360,29 @@ impl Regions {
 pub struct AttrWrite {
     pub var: String,
     pub attr: String,
+    /// The assignment statement.
     pub span: Span,
+    /// The `name.attr` target itself.
+    pub target: Span,
+    /// `name.attr += …`: the old value is read first.
+    pub augmented: bool,
 }
 
-/// Every `name.attr = …` (and `name.attr += …`) of the function, `self`
-/// and `cls` excluded.
+/// Every `name.attr = …` (also in a tuple target, `a.x, a.y = …`) and
+/// `name.attr += …` of the function, `self` and `cls` excluded.
 pub fn attribute_writes(facts: &FunctionFacts<'_>) -> Vec<AttrWrite> {
     let mut out = Vec::new();
     weir_ir::visit::walk_stmts(&facts.function.body, &mut |stmt: &Stmt| {
-        if let StmtKind::Assign { targets, .. } = &stmt.kind {
-            for target in targets {
-                if let ExprKind::Attribute { value, attr } = &target.kind
+        let StmtKind::Assign { targets, op, .. } = &stmt.kind else {
+            return;
+        };
+        for target in targets {
+            let elements = match &target.kind {
+                ExprKind::Collection { elements, .. } => elements.as_slice(),
+                _ => std::slice::from_ref(target),
+            };
+            for element in elements {
+                if let ExprKind::Attribute { value, attr } = &element.kind
                     && let Some(var) = value.as_name()
                     && var != "self"
                     && var != "cls"
@@ -379,6 +391,8 @@ pub fn attribute_writes(facts: &FunctionFacts<'_>) -> Vec<AttrWrite> {
                         var: var.to_string(),
                         attr: attr.to_string(),
                         span: stmt.span,
+                        target: element.span,
+                        augmented: op.is_some(),
                     });
                 }
             }

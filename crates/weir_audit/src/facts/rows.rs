@@ -164,6 +164,44 @@ const RELATED_CHAIN: &[&str] = &[
     "iterator",
 ];
 
+/// `owner.accessor` under a chain of QuerySet methods that keep a related
+/// manager's rows (`order.lines.all()`, `book.seriesbooks.filter(…)`), or
+/// bare (`order.lines`, a SQLAlchemy collection).
+pub struct RelatedChain<'e> {
+    pub owner: &'e Expr,
+    pub accessor: &'e str,
+    /// The relations the chain loads eagerly (`select_related`, `prefetch_related`).
+    pub eager: Vec<String>,
+    /// At least one method is called: a Django related manager.
+    pub called: bool,
+}
+
+pub fn related_chain(iter: &Expr) -> Option<RelatedChain<'_>> {
+    let mut expr = iter.unawaited();
+    let mut eager = Vec::new();
+    let mut called = false;
+    while let Some(call) = expr.as_call() {
+        let method = call.method_name()?;
+        if !RELATED_CHAIN.contains(&method) {
+            return None;
+        }
+        if matches!(method, "select_related" | "prefetch_related") {
+            eager.extend(call.args.iter().filter_map(|a| django_path(&a.value)));
+        }
+        called = true;
+        expr = call.receiver()?;
+    }
+    let ExprKind::Attribute { value, attr } = &expr.kind else {
+        return None;
+    };
+    Some(RelatedChain {
+        owner: value,
+        accessor: attr.as_str(),
+        eager,
+        called,
+    })
+}
+
 /// The rows of a to-many relation of an object whose model is known:
 /// `order.lines.all()` (a Django related manager) or `order.lines` (a
 /// SQLAlchemy collection). `owner` gives the model of a local and the
@@ -175,26 +213,17 @@ pub fn related_rows<'e>(
     owner: &dyn Fn(&str) -> Option<Owner<'e>>,
     models: &ModelIndex,
 ) -> Option<RowSource> {
-    let mut expr = iter.unawaited();
-    let mut eager = Vec::new();
-    while let Some(call) = expr.as_call() {
-        let method = call.method_name()?;
-        if !RELATED_CHAIN.contains(&method) {
-            return None;
-        }
-        if matches!(method, "select_related" | "prefetch_related") {
-            eager.extend(call.args.iter().filter_map(|a| django_path(&a.value)));
-        }
-        expr = call.receiver()?;
-    }
-    let ExprKind::Attribute { value, attr } = &expr.kind else {
-        return None;
-    };
+    let RelatedChain {
+        owner: value,
+        accessor: attr,
+        eager,
+        ..
+    } = related_chain(iter)?;
     let (model, loaded) = owner(value.as_name()?)?;
     if loaded.iter().any(|l| l == attr) {
         return None;
     }
-    let relationship = models.get(model)?.relationships.get(attr.as_str())?;
+    let relationship = models.get(model)?.relationships.get(attr)?;
     if !relationship.many {
         return None;
     }

@@ -97,3 +97,34 @@ pub const PACK: Pack = Pack {
         ("_base_manager", QuerySet),
     ],
 };
+
+/// Django's async ORM API: coroutines and async iterators, never a
+/// blocking call even where they are not awaited on the spot
+/// (`[x async for x in qs.aiterator()]`, `gather(qs.acount(), …)`).
+pub const ASYNC_API: &[&str] = &[
+    "aget",
+    "afirst",
+    "alast",
+    "acount",
+    "aexists",
+    "acontains",
+    "aaggregate",
+    "acreate",
+    "aupdate",
+    "adelete",
+    "aget_or_create",
+    "aupdate_or_create",
+    "abulk_create",
+    "abulk_update",
+    "ain_bulk",
+    "aiterator",
+    "aearliest",
+    "alatest",
+    "aexplain",
+    "asave",
+    "arefresh_from_db",
+    "aadd",
+    "aremove",
+    "aclear",
+    "aset",
+];

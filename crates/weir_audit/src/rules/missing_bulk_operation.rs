@@ -88,9 +88,7 @@ fn creates_through_custom_save(facts: &Cx<'_, '_>, call: &crate::facts::CallFact
         return false;
     };
     facts.project.models.get(&qualified).is_some_and(|m| {
-        m.orm == Orm::Django
-            && (facts.project.index.method(&m.class, "save").is_some()
-                || facts.project.save_signals.models.contains(&m.class))
+        m.orm == Orm::Django && facts.project.writes_run_model_logic(&m.class, "save")
     })
 }
 

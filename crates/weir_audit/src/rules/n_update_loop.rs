@@ -173,41 +173,11 @@ fn runs_model_override(facts: &Cx<'_, '_>, call: &CallFact<'_>, lp: &LoopRef<'_>
         // `for sb in book.parent_work.seriesbooks.all()`, the owner's model unknown.
         None => lp
             .iter
-            .and_then(to_many_accessor)
-            .and_then(|a| models.to_many_target(a)),
+            .and_then(crate::facts::rows::related_chain)
+            .filter(|chain| chain.called)
+            .and_then(|chain| models.to_many_target(chain.accessor)),
     };
-    model.is_some_and(|m| {
-        facts.project.index.method(&m.class, method).is_some()
-            || (method == "save" && facts.project.save_signals.models.contains(&m.class))
-    })
-}
-
-/// `x.accessor` under a chain of queryset methods that keep its rows:
-/// `book.seriesbooks.all()`, `self.editions.filter(...).order_by(...)`.
-fn to_many_accessor(iter: &weir_ir::Expr) -> Option<&str> {
-    let mut expr = iter;
-    let mut called = false;
-    while let Some(call) = expr.as_call() {
-        if !matches!(
-            call.method_name()?,
-            "all"
-                | "filter"
-                | "exclude"
-                | "order_by"
-                | "select_related"
-                | "prefetch_related"
-                | "distinct"
-                | "iterator"
-        ) {
-            return None;
-        }
-        called = true;
-        expr = call.receiver()?;
-    }
-    match &expr.kind {
-        weir_ir::ExprKind::Attribute { attr, .. } if called => Some(attr.as_str()),
-        _ => None,
-    }
+    model.is_some_and(|m| facts.project.writes_run_model_logic(&m.class, method))
 }
 
 /// A data migration runs once per database, not per request: LOW (SPEC §2).

@@ -142,15 +142,9 @@ impl Rule for QueryInLoop {
         }
         // The same through helpers, in this file or others.
         for (call, witness) in calls_through_at(facts, Summary::uncached_reads_at) {
-            if call.effect.is_some() {
-                continue;
-            }
-            let Some(lp) = per_item_loop(facts, call) else {
+            let Some(lp) = helper_call_loop(facts, call) else {
                 continue;
             };
-            if facts.handed_to_long_lived_work(call) {
-                continue;
-            }
             let message = format!(
                 "{} runs a query on every iteration of the {}{}",
                 call_text(call),
@@ -162,17 +156,11 @@ impl Rule for QueryInLoop {
         // Through a memoised helper the query runs once per distinct
         // argument: per item only when the arguments change with the item.
         for (call, (keys, computed, witness)) in calls_through_at(facts, Summary::memo_reads_at) {
-            if call.effect.is_some() {
-                continue;
-            }
-            let Some(lp) = per_item_loop(facts, call)
+            let Some(lp) = helper_call_loop(facts, call)
                 .filter(|lp| computed || key_varies_per_item(call, keys, lp))
             else {
                 continue;
             };
-            if facts.handed_to_long_lived_work(call) {
-                continue;
-            }
             let message = format!(
                 "{} runs a query on every iteration of the {}: its cache is keyed by the item, so each new item misses it{}",
                 call_text(call),
@@ -182,6 +170,19 @@ impl Rule for QueryInLoop {
             out.push(through_helper(facts, call, lp, message, witness));
         }
     }
+}
+
+/// The per-item loop a call into a querying helper runs in. Not for a call
+/// with an effect of its own (reported as a direct query), nor one handed
+/// to a task or thread (one unit of work per item there).
+fn helper_call_loop<'a>(
+    facts: &'a Cx<'_, '_>,
+    call: &crate::facts::CallFact<'_>,
+) -> Option<&'a crate::facts::LoopRef<'a>> {
+    if call.effect.is_some() {
+        return None;
+    }
+    per_item_loop(facts, call).filter(|_| !facts.handed_to_long_lived_work(call))
 }
 
 /// A query in a loop reached through the project's helpers, with the
@@ -231,32 +232,6 @@ fn key_varies_per_item(
     found
 }
 
-/// The spans of `x.attr` written by a plain assignment (`x.attr = v`,
-/// `x.a, x.b = v, w`): stores, not reads. An augmented assignment reads.
-fn assigned_attributes(body: &[weir_ir::Stmt]) -> Vec<weir_ir::Span> {
-    let mut out = Vec::new();
-    weir_ir::visit::walk_stmts(body, &mut |stmt| {
-        let weir_ir::StmtKind::Assign {
-            targets, op: None, ..
-        } = &stmt.kind
-        else {
-            return;
-        };
-        for target in targets {
-            let elements = match &target.kind {
-                weir_ir::ExprKind::Collection { elements, .. } => elements.as_slice(),
-                _ => std::slice::from_ref(target),
-            };
-            for element in elements {
-                if matches!(element.kind, weir_ir::ExprKind::Attribute { .. }) {
-                    out.push(element.span);
-                }
-            }
-        }
-    });
-    out
-}
-
 /// `row.relationship` reads on the rows of a query that does not load
 /// that relationship eagerly: (span, message, (line, label) of the relationship).
 fn lazy_loads(
@@ -282,7 +257,12 @@ fn lazy_loads(
         .filter(|c| matches!(c.effect, Some(Effect::Query(_))))
         .filter_map(|c| c.call?.receiver().map(|r| r.span))
         .collect();
-    let stored = assigned_attributes(lp.body);
+    // `row.owner = user` stores; `row.count += 1` reads first.
+    let stored: Vec<weir_ir::Span> = crate::facts::regions::attribute_writes(cx.facts)
+        .into_iter()
+        .filter(|w| !w.augmented && w.var == var)
+        .map(|w| w.target)
+        .collect();
     let mut seen: Vec<String> = Vec::new();
     let mut check = |e: &weir_ir::Expr| {
         let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
