@@ -145,13 +145,7 @@ impl Rule for QueryInLoop {
             let Some(lp) = helper_call_loop(facts, call) else {
                 continue;
             };
-            let message = format!(
-                "{} runs a query on every iteration of the {}{}",
-                call_text(call),
-                describe_loop(lp),
-                through(witness)
-            );
-            out.push(through_helper(facts, call, lp, message, witness));
+            out.push(through_helper(facts, call, lp, "", witness));
         }
         // Through a memoised helper the query runs once per distinct
         // argument: per item only when the arguments change with the item.
@@ -161,13 +155,8 @@ impl Rule for QueryInLoop {
             else {
                 continue;
             };
-            let message = format!(
-                "{} runs a query on every iteration of the {}: its cache is keyed by the item, so each new item misses it{}",
-                call_text(call),
-                describe_loop(lp),
-                through(witness)
-            );
-            out.push(through_helper(facts, call, lp, message, witness));
+            let cached = ": its cache is keyed by the item, so each new item misses it";
+            out.push(through_helper(facts, call, lp, cached, witness));
         }
     }
 }
@@ -186,14 +175,20 @@ fn helper_call_loop<'a>(
 }
 
 /// A query in a loop reached through the project's helpers, with the
-/// witness path as evidence.
+/// witness path as evidence; `why_per_item` explains a cached helper.
 fn through_helper(
     facts: &Cx<'_, '_>,
     call: &crate::facts::CallFact<'_>,
     lp: &crate::facts::LoopRef<'_>,
-    message: String,
+    why_per_item: &str,
     witness: &crate::project::summary::Witness,
 ) -> Finding {
+    let message = format!(
+        "{} runs a query on every iteration of the {}{why_per_item}{}",
+        call_text(call),
+        describe_loop(lp),
+        through(witness)
+    );
     let f = finding(&QueryInLoop::META, facts, call.site.span, message)
         .why("N+1 queries: one database round trip per item, so latency and load grow with the collection.")
         .help("Give the helper a batch form that loads all items in one query (`WHERE id IN (...)`), or eager-load what it reads, and call it once before the loop.")
