@@ -24,6 +24,9 @@ pub enum Iteration {
     /// loops; and step loops, `for step in range(max_steps)`: the steps of an
     /// agent, a solver or a conversation, each run on the last one's result.
     Endless,
+    /// A generator that yields one value: `for db in get_db():` over a
+    /// session dependency runs its body once.
+    Once,
 }
 
 /// Word prefixes, matched against the words of an identifier
@@ -247,6 +250,42 @@ fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {
         return Iteration::Endless;
     }
     Iteration::PerItem
+}
+
+/// A generator whose body yields one value: one `yield`, outside any loop,
+/// and no `yield from`. `def get_db(): db = Session(); try: yield db
+/// finally: db.close()`: looping over it (`for db in get_db():`) runs the
+/// body once, with one session, not once per item.
+pub fn yields_once(body: &[weir_ir::Stmt]) -> bool {
+    fn visit(block: &[weir_ir::Stmt], in_loop: bool, yields: &mut usize) -> bool {
+        for stmt in block {
+            let in_loop = in_loop || matches!(stmt.kind, weir_ir::StmtKind::Loop(_));
+            let mut ok = true;
+            weir_ir::visit::stmt_exprs(stmt, &mut |e| {
+                weir_ir::visit::walk_expr(e, &mut |e| {
+                    if let weir_ir::ExprKind::Yield { delegate, .. } = e.kind {
+                        *yields += 1;
+                        ok &= !delegate && !in_loop;
+                    }
+                    // A yield in a comprehension yields once per element.
+                    if matches!(e.kind, weir_ir::ExprKind::Comprehension(_)) {
+                        weir_ir::visit::child_exprs(e, &mut |c| {
+                            weir_ir::visit::walk_expr(c, &mut |c| {
+                                ok &= !matches!(c.kind, weir_ir::ExprKind::Yield { .. });
+                            });
+                        });
+                    }
+                });
+            });
+            weir_ir::visit::each_child_block(stmt, &mut |b| ok &= visit(b, in_loop, yields));
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+    let mut yields = 0;
+    visit(body, false, &mut yields) && yields == 1
 }
 
 #[cfg(test)]

@@ -370,6 +370,16 @@ impl<'ir> Walker<'ir> {
         {
             lp.iteration = loops::Iteration::Literal;
         }
+        // `for db in get_db():` over a project generator that yields one session.
+        if lp.iteration == loops::Iteration::PerItem
+            && let Some(call) = lp.iter.map(Expr::unawaited).and_then(Expr::as_call)
+            && let Some(target) = self.project_target(call)
+            && let function = self.project.index.function(target)
+            && function.is_generator
+            && loops::yields_once(&function.body)
+        {
+            lp.iteration = loops::Iteration::Once;
+        }
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
         // A relation of a known row first: following `order` in
         // `order.lines.all()` to its query would give the rows `Order`.
