@@ -205,7 +205,7 @@ fn absent_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Fallba
 }
 
 /// `p is None`, `not p` → `p`.
-fn absent_name(test: &Expr) -> Option<&str> {
+pub(crate) fn absent_name(test: &Expr) -> Option<&str> {
     match &test.kind {
         ExprKind::Unary {
             op: Operator::Not,

@@ -18,7 +18,9 @@ declare_rule! {
     /// QE-03 (unnecessary resolve); a locking reload (`with_for_update()`)
     /// is deliberate and not reported, nor is a reload inside a transaction
     /// block (`with transaction.atomic():`) opened after the first load,
-    /// which reads the row back after the block's own writes.
+    /// which reads the row back after the block's own writes, nor one under
+    /// `if row is None:` after a first query (often a join) that found
+    /// nothing: the branch looks again to tell what is missing.
     ///
     /// ## Why is this bad
     /// A round trip for data the process already has. With SQLAlchemy's
@@ -157,6 +159,7 @@ impl Rule for RedundantFetch {
                 !expired_between(earlier.site.span.end, call.site.span.start)
                     && !written_between(earlier.site.span.end, call.site.span.start)
                     && !inside_later_block(earlier)
+                    && !in_not_found_branch(facts, earlier, call)
             });
             if let Some((earlier, _, _)) = first {
                 out.push(
@@ -299,6 +302,27 @@ pub fn held_entity_reloads<'a, 'ir>(facts: &'a Cx<'_, 'ir>) -> Vec<HeldReload<'a
         }
     }
     out
+}
+
+/// `later` runs only when what the earlier load returned came back empty:
+/// it sits under `if row is None:` / `if not row:` where `row` was bound by
+/// the earlier load's statement or after it (`row = result.one_or_none()`).
+/// The first query (often a join, or with filters) found nothing, and the
+/// branch looks again to tell what is missing: no entity is held yet.
+fn in_not_found_branch(facts: &Cx<'_, '_>, earlier: &CallFact<'_>, later: &CallFact<'_>) -> bool {
+    later.site.scopes[earlier.site.scopes.len().min(later.site.scopes.len())..]
+        .iter()
+        .any(|scope| {
+            let crate::facts::Scope::If(test, _) = scope else {
+                return false;
+            };
+            crate::project::summary::absent_name(test).is_some_and(|name| {
+                facts
+                    .facts
+                    .binding_before(name, test.span.start)
+                    .is_some_and(|bound| bound.end >= earlier.site.span.start)
+            })
+        })
 }
 
 pub fn short(model: &str) -> &str {
