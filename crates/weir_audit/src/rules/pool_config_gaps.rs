@@ -58,7 +58,11 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Settings passed through `**kwargs` or read from configuration files
-    /// are not checked. SQLite engines are skipped; `NullPool` and
+    /// are not checked. SQLite engines are skipped: a `sqlite` URL, or a URL
+    /// variable in a function named for SQLite or with SQLite-only arguments
+    /// (`connect_args={"check_same_thread": False}`, a `sqlite_...` creator).
+    /// A project's own `create_engine` wrapper is checked where it calls
+    /// SQLAlchemy's, not at its callers. `NullPool` and
     /// `StaticPool` engines are only checked for the NullPool gap. A "web
     /// service" is a project whose stack has a web framework. The connection
     /// budget needs literal (or environment-default) pool sizes and a
@@ -89,6 +93,34 @@ fn url_prefix(url: &weir_ir::Expr) -> Option<&str> {
         }
         _ => None,
     }
+}
+
+/// An engine whose URL is a variable but that is SQLite all the same: the
+/// function building it says so (`def aio_sqlite_engine(url)`), or its
+/// arguments do (`creator=sqlite_connection_factory(path)`, or
+/// `connect_args={"check_same_thread": False}`, an option only the sqlite3
+/// driver has). A file database has no server to drop pooled connections.
+fn names_sqlite(facts: &Cx<'_, '_>, call: &weir_ir::Call) -> bool {
+    // Names and keys only: a string default (`getenv("DATABASE_URL",
+    // "sqlite:///dev.db")`) says what runs in development, and a conditional
+    // (`{...} if url.startswith("sqlite") else {}`) that SQLite is one case.
+    fn visit(expr: &weir_ir::Expr, found: &mut bool) {
+        match &expr.kind {
+            ExprKind::Conditional { .. } => return,
+            ExprKind::Name { id } => *found |= id.to_ascii_lowercase().contains("sqlite"),
+            ExprKind::Attribute { attr, .. } => {
+                *found |= attr.to_ascii_lowercase().contains("sqlite");
+            }
+            ExprKind::Literal(weir_ir::Literal::Str(s)) => *found |= s == "check_same_thread",
+            _ => {}
+        }
+        weir_ir::visit::child_exprs(expr, &mut |child| visit(child, found));
+    }
+    let mut found = facts.function.name.to_ascii_lowercase().contains("sqlite");
+    for arg in &call.args {
+        visit(&arg.value, &mut found);
+    }
+    found
 }
 
 /// One pool-configuration gap of an engine.
@@ -327,7 +359,11 @@ impl Rule for PoolConfigGaps {
             let Some(name) = call.qualified.as_deref() else {
                 continue;
             };
-            if !(name.ends_with(".create_engine") || name.ends_with(".create_async_engine")) {
+            // A project's own `create_engine(...)` wrapper is checked where it
+            // calls SQLAlchemy's, not at each call of the wrapper.
+            if !(name.ends_with(".create_engine") || name.ends_with(".create_async_engine"))
+                || facts.project.index.resolve_function(name).is_some()
+            {
                 continue;
             }
             if call.has_kwargs_spread() {
@@ -336,7 +372,8 @@ impl Rule for PoolConfigGaps {
             let url = call.positional(0).or_else(|| call.keyword("url"));
             let is_sqlite = url
                 .and_then(url_prefix)
-                .is_some_and(|s| s.starts_with("sqlite"));
+                .is_some_and(|s| s.starts_with("sqlite"))
+                || names_sqlite(facts, call);
             if is_sqlite {
                 continue;
             }
