@@ -62,7 +62,9 @@ declare_rule! {
     /// variable in a function named for SQLite or with SQLite-only arguments
     /// (`connect_args={"check_same_thread": False}`, a `sqlite_...` creator).
     /// A project's own `create_engine` wrapper is checked where it calls
-    /// SQLAlchemy's, not at its callers. `NullPool` and
+    /// SQLAlchemy's, not at its callers. An engine that its function
+    /// disposes of (`engine = create_engine(url)` … `engine.dispose()`) lives
+    /// for one task and is not checked. `NullPool` and
     /// `StaticPool` engines are only checked for the NullPool gap. A "web
     /// service" is a project whose stack has a web framework. The connection
     /// budget needs literal (or environment-default) pool sizes and a
@@ -121,6 +123,29 @@ fn names_sqlite(facts: &Cx<'_, '_>, call: &weir_ir::Call) -> bool {
         visit(&arg.value, &mut found);
     }
     found
+}
+
+/// `engine = create_engine(url)` and `engine.dispose()` in the same
+/// function: an engine opened for one task and closed again (a migration
+/// lock, a version probe). Its pool never holds a connection long enough to
+/// go stale, nor serves concurrent requests.
+fn disposed_here(facts: &Cx<'_, '_>, engine: &crate::facts::CallFact<'_>) -> bool {
+    let mut bound = None;
+    weir_ir::visit::walk_stmts(&facts.function.body, &mut |stmt| {
+        if let Some(([target], value)) = stmt.plain_assign()
+            && value.unawaited().span == engine.site.span
+        {
+            bound = target.as_name();
+        }
+    });
+    bound.is_some_and(|name| {
+        facts.call_exprs().iter().any(|e| {
+            e.as_call().is_some_and(|c| {
+                c.method_name() == Some("dispose")
+                    && c.receiver().and_then(weir_ir::Expr::as_name) == Some(name)
+            })
+        })
+    })
 }
 
 /// One pool-configuration gap of an engine.
@@ -366,7 +391,7 @@ impl Rule for PoolConfigGaps {
             {
                 continue;
             }
-            if call.has_kwargs_spread() {
+            if call.has_kwargs_spread() || disposed_here(facts, fact) {
                 continue;
             }
             let url = call.positional(0).or_else(|| call.keyword("url"));
