@@ -255,6 +255,11 @@ pub struct ParamLoad {
     /// The loaded entity is only read for a few attributes (not changed,
     /// returned or passed on): the function resolves values from it.
     pub reads: Option<Vec<String>>,
+    /// The load runs on a session the function opens itself (`async with
+    /// session_scope() as session:`, `session = SessionLocal()`), not one
+    /// handed in: a caller's object belongs to another session and cannot
+    /// stand in for it.
+    pub own_session: bool,
 }
 
 pub struct Summaries {
@@ -536,6 +541,24 @@ fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
     })
 }
 
+/// `call` runs on a session bound in this function, by `with`/`async with`
+/// or from a session factory, not on a parameter or an attribute.
+fn on_own_session(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
+    let Some(root) = call.receiver.as_deref() else {
+        return false;
+    };
+    if root.contains('.') || facts.params.contains(root) || matches!(root, "self" | "cls") {
+        return false;
+    }
+    let session = call.receiver_kind.is_some_and(|t| {
+        matches!(
+            t.kind,
+            crate::knowledge::ObjKind::Session | crate::knowledge::ObjKind::AsyncSession
+        )
+    });
+    session && (facts.managed.contains(root) || facts.bindings.iter().any(|(n, _)| n == root))
+}
+
 /// The function's own effects, first witness in source order.
 fn direct(facts: &FunctionFacts<'_>) -> Summary {
     let mut s = Summary {
@@ -569,6 +592,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                 label: call_label(call),
                 locking: is_locking(call),
                 reads: loaded_entity_reads(facts, call),
+                own_session: on_own_session(facts, call),
             });
         }
         if call.site.offloaded || call.site.in_lambda || is_exceptional(facts, call) {

@@ -69,7 +69,10 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Loads by primary key only; the callee must load by the parameter
-    /// itself (one function away). When the caller commits between holding
+    /// itself (one function away). A callee that loads on a session it opens
+    /// itself (`with SessionLocal() as session:`) is not reported: the
+    /// caller's object belongs to another session, and a short unit of work
+    /// of its own is the point. When the caller commits between holding
     /// the object and the call, and the session expires objects on commit,
     /// the reload may be wanted: reported LOW, and said so.
     pub struct RedundantFetch;
@@ -189,7 +192,9 @@ impl Rule for RedundantFetch {
         // A held entity's id passed to a function that loads it again and
         // uses it as a whole (QE-03 takes the loads that only read fields).
         for reload in held_entity_reloads(facts) {
-            if reload.load.reads.is_some() {
+            // A callee that loads on a session of its own needs the row in
+            // that session: the caller's object cannot be handed over.
+            if reload.load.reads.is_some() || reload.load.own_session {
                 continue;
             }
             let (holder, attr) = (reload.holder, reload.attr);
