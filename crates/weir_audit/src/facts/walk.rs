@@ -60,6 +60,10 @@ pub(super) struct Walker<'ir> {
     instances: HashMap<String, String>,
     /// Locals bound to a literal display (`queries = [q1, q2]`).
     literal_names: HashSet<String>,
+    /// Locals bound to an empty dict and filled, so far, only at keys
+    /// written in the code (`sources = {}; sources["chat"] = …`): a fixed,
+    /// small set of entries, literal once the first one is stored.
+    keyed_dicts: HashSet<String>,
     /// Locals assigned the rows of a query in this function (their model is
     /// in `facts.entities`): the relations loaded with them. (Parameters are
     /// not here: a caller may have prefetched their relations.)
@@ -95,6 +99,7 @@ impl<'ir> Walker<'ir> {
             env: HashMap::default(),
             assigned: HashMap::default(),
             literal_names: HashSet::default(),
+            keyed_dicts: HashSet::default(),
             fetched: HashMap::default(),
             row_eager: HashMap::default(),
             instances: HashMap::default(),
@@ -497,6 +502,21 @@ impl<'ir> Walker<'ir> {
             self.mark_escapes(value);
         }
         for target in targets {
+            if let ExprKind::Subscript {
+                value: container,
+                index,
+            } = &target.kind
+                && let Some(name) = container.as_name()
+                && self.keyed_dicts.contains(name)
+            {
+                if index.is_constant() {
+                    self.literal_names.insert(name.to_string());
+                } else {
+                    // `by_id[row.id] = row`: keyed by data, as many entries as rows.
+                    self.keyed_dicts.remove(name);
+                    self.literal_names.remove(name);
+                }
+            }
             let Some(var) = target.dotted() else {
                 self.declare_destructured(target);
                 continue;
@@ -512,6 +532,11 @@ impl<'ir> Walker<'ir> {
                 self.literal_names.insert(var.clone());
             } else {
                 self.literal_names.remove(&var);
+            }
+            if matches!(&value.kind, ExprKind::Dict { entries } if entries.is_empty()) {
+                self.keyed_dicts.insert(var.clone());
+            } else {
+                self.keyed_dicts.remove(&var);
             }
             match kind {
                 Some(kind) => {
@@ -713,10 +738,13 @@ impl<'ir> Walker<'ir> {
         // A list filled at run time is no longer a fixed literal.
         if matches!(
             call.method_name(),
-            Some("append" | "extend" | "insert" | "add" | "update")
+            Some("append" | "extend" | "insert" | "add" | "update" | "setdefault")
         ) && let Some(name) = call.receiver().and_then(Expr::as_name)
         {
-            self.literal_names.remove(name);
+            if call.method_name() != Some("setdefault") || self.keyed_dicts.contains(name) {
+                self.literal_names.remove(name);
+            }
+            self.keyed_dicts.remove(name);
         }
         if call
             .qualified

@@ -63,7 +63,8 @@ declare_rule! {
     /// does not load the relationship eagerly; rows that come from
     /// elsewhere are not followed. Loops that do not run once per item of
     /// data are not reported: `while` and endless worker loops, retries,
-    /// chunked batches (one statement per chunk is the fix), literal lists,
+    /// chunked batches (one statement per chunk is the fix), literal lists
+    /// (and dicts filled only at keys written in the code),
     /// a model's own fields (`Model._meta.get_fields()`,
     /// `Model.__table__.columns`), the definitions of a module or class
     /// (`vars(module).items()`, `module.__dict__`, `inspect.getmembers(obj)`:
