@@ -375,6 +375,15 @@ impl<'ir> Walker<'ir> {
         {
             lp.iteration = loops::Iteration::Literal;
         }
+        // `pending = [root_id]; for node in pending: pending.extend(children)`:
+        // a work list the loop grows as it goes, one iteration per item
+        // found, however few it starts with.
+        if lp.iteration == loops::Iteration::Literal
+            && let Some(name) = lp.iter.and_then(Expr::as_name)
+            && grows(lp.body, name)
+        {
+            lp.iteration = loops::Iteration::PerItem;
+        }
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
         // A relation of a known row first: following `order` in
         // `order.lines.all()` to its query would give the rows `Order`.
@@ -1417,6 +1426,32 @@ fn continues(stmt: &Stmt) -> bool {
     let mut found = false;
     weir_ir::visit::each_child_block(stmt, &mut |block: &[Stmt]| {
         found = found || block.iter().any(continues);
+    });
+    found
+}
+
+/// `block` adds items to the list `name`: `name.append(x)`,
+/// `name.extend(xs)`, `name.insert(i, x)`, `name += xs`.
+fn grows(block: &[weir_ir::Stmt], name: &str) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_block_exprs(block, &mut |e| {
+        if let ExprKind::Call(call) = &e.kind
+            && matches!(call.method_name(), Some("append" | "extend" | "insert"))
+            && call.receiver().and_then(Expr::as_name) == Some(name)
+        {
+            found = true;
+        }
+    });
+    weir_ir::visit::walk_stmts(block, &mut |stmt| {
+        if let StmtKind::Assign {
+            targets,
+            op: Some(weir_ir::Operator::Add),
+            ..
+        } = &stmt.kind
+            && targets.first().and_then(Expr::as_name) == Some(name)
+        {
+            found = true;
+        }
     });
     found
 }
