@@ -149,6 +149,25 @@ pub fn is_script_path(path: &str) -> bool {
         || (segments.next() == Some("commands") && segments.next() == Some("management"))
 }
 
+/// A command-line command: a click/typer command (`@click.command()`,
+/// `@cli.command(name="upgrade")`, `@app.command()`) or a Django management
+/// command's `handle`, or a function nested in one. It runs once per
+/// invocation of a short-lived process, not in a service.
+pub fn is_cli_command(module: &Module, function: &Function) -> bool {
+    let own = function
+        .decorators
+        .iter()
+        .any(|d| decorator_name(d) == Some("command"))
+        || (function.name == "handle"
+            && function
+                .class
+                .is_some_and(|c| module.classes[c].name.ends_with("Command")));
+    own || function
+        .parent
+        .filter(|&p| p != 0)
+        .is_some_and(|p| is_cli_command(module, module.function(p)))
+}
+
 /// A migration folder (`migrations/`, `alembic/`, `versions/`), or a
 /// `migrations.py` module: the single-file form of the same ordered list of
 /// schema and data steps, run once per database by a migration runner.

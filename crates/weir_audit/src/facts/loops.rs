@@ -11,7 +11,10 @@ pub enum Iteration {
     /// One iteration per item of a collection of unknown size.
     PerItem,
     /// A literal display, `range(<constant>)`, or a name bound to a literal
-    /// display in this function: a small, fixed number of iterations.
+    /// display in this function (or to a dict filled only at keys written in
+    /// the code, `sources = {}; sources["note"] = …`): a small, fixed number
+    /// of iterations. A list the loop itself grows (`for n in pending:
+    /// pending.extend(children)`, a work list) is per item instead.
     Literal,
     /// Attempts of one operation: `for attempt in Retrying(...)`,
     /// `for _ in range(max_retries)`.

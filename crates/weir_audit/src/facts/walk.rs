@@ -60,6 +60,10 @@ pub(super) struct Walker<'ir> {
     instances: HashMap<String, String>,
     /// Locals bound to a literal display (`queries = [q1, q2]`).
     literal_names: HashSet<String>,
+    /// Locals bound to an empty dict and filled, so far, only at keys
+    /// written in the code (`sources = {}; sources["chat"] = …`): a fixed,
+    /// small set of entries, literal once the first one is stored.
+    keyed_dicts: HashSet<String>,
     /// Locals assigned the rows of a query in this function (their model is
     /// in `facts.entities`): the relations loaded with them. (Parameters are
     /// not here: a caller may have prefetched their relations.)
@@ -95,6 +99,7 @@ impl<'ir> Walker<'ir> {
             env: HashMap::default(),
             assigned: HashMap::default(),
             literal_names: HashSet::default(),
+            keyed_dicts: HashSet::default(),
             fetched: HashMap::default(),
             row_eager: HashMap::default(),
             instances: HashMap::default(),
@@ -380,6 +385,15 @@ impl<'ir> Walker<'ir> {
         {
             lp.iteration = loops::Iteration::Once;
         }
+        // `pending = [root_id]; for node in pending: pending.extend(children)`:
+        // a work list the loop grows as it goes, one iteration per item
+        // found, however few it starts with.
+        if lp.iteration == loops::Iteration::Literal
+            && let Some(name) = lp.iter.and_then(Expr::as_name)
+            && grows(lp.body, name)
+        {
+            lp.iteration = loops::Iteration::PerItem;
+        }
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
         // A relation of a known row first: following `order` in
         // `order.lines.all()` to its query would give the rows `Order`.
@@ -507,6 +521,21 @@ impl<'ir> Walker<'ir> {
             self.mark_escapes(value);
         }
         for target in targets {
+            if let ExprKind::Subscript {
+                value: container,
+                index,
+            } = &target.kind
+                && let Some(name) = container.as_name()
+                && self.keyed_dicts.contains(name)
+            {
+                if index.is_constant() {
+                    self.literal_names.insert(name.to_string());
+                } else {
+                    // `by_id[row.id] = row`: keyed by data, as many entries as rows.
+                    self.keyed_dicts.remove(name);
+                    self.literal_names.remove(name);
+                }
+            }
             let Some(var) = target.dotted() else {
                 self.declare_destructured(target);
                 continue;
@@ -522,6 +551,11 @@ impl<'ir> Walker<'ir> {
                 self.literal_names.insert(var.clone());
             } else {
                 self.literal_names.remove(&var);
+            }
+            if matches!(&value.kind, ExprKind::Dict { entries } if entries.is_empty()) {
+                self.keyed_dicts.insert(var.clone());
+            } else {
+                self.keyed_dicts.remove(&var);
             }
             match kind {
                 Some(kind) => {
@@ -723,10 +757,13 @@ impl<'ir> Walker<'ir> {
         // A list filled at run time is no longer a fixed literal.
         if matches!(
             call.method_name(),
-            Some("append" | "extend" | "insert" | "add" | "update")
+            Some("append" | "extend" | "insert" | "add" | "update" | "setdefault")
         ) && let Some(name) = call.receiver().and_then(Expr::as_name)
         {
-            self.literal_names.remove(name);
+            if call.method_name() != Some("setdefault") || self.keyed_dicts.contains(name) {
+                self.literal_names.remove(name);
+            }
+            self.keyed_dicts.remove(name);
         }
         if call
             .qualified
@@ -1399,6 +1436,32 @@ fn continues(stmt: &Stmt) -> bool {
     let mut found = false;
     weir_ir::visit::each_child_block(stmt, &mut |block: &[Stmt]| {
         found = found || block.iter().any(continues);
+    });
+    found
+}
+
+/// `block` adds items to the list `name`: `name.append(x)`,
+/// `name.extend(xs)`, `name.insert(i, x)`, `name += xs`.
+fn grows(block: &[weir_ir::Stmt], name: &str) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_block_exprs(block, &mut |e| {
+        if let ExprKind::Call(call) = &e.kind
+            && matches!(call.method_name(), Some("append" | "extend" | "insert"))
+            && call.receiver().and_then(Expr::as_name) == Some(name)
+        {
+            found = true;
+        }
+    });
+    weir_ir::visit::walk_stmts(block, &mut |stmt| {
+        if let StmtKind::Assign {
+            targets,
+            op: Some(weir_ir::Operator::Add),
+            ..
+        } = &stmt.kind
+            && targets.first().and_then(Expr::as_name) == Some(name)
+        {
+            found = true;
+        }
     });
     found
 }

@@ -44,7 +44,10 @@ declare_rule! {
     /// `len(...)` comparisons), commits per chunk or per retry attempt,
     /// commits in `while` worker loops, commits per definition of a module
     /// (`vars(migrations).items()`: one migration step each), sessions
-    /// opened per item inside the loop (a unit of work per item by design).
+    /// opened per item inside the loop (a unit of work per item by design),
+    /// and a flush that isolates one row's constraint violation (in a `try`
+    /// that catches `IntegrityError`, or in a `begin_nested()` savepoint):
+    /// the transaction still ends once, after the loop.
     pub struct CommitInLoop;
     id: "TX-07",
     name: "commit-in-loop",
@@ -86,6 +89,9 @@ impl Rule for CommitInLoop {
                 .iter()
                 .any(|s| matches!(s, Scope::Try(_, crate::facts::TryPart::Handler(_))));
             if in_handler {
+                continue;
+            }
+            if call.effect == Some(Effect::Flush) && isolates_row_errors(call) {
                 continue;
             }
             let batched = call.site.scopes_in_innermost_loop().iter().any(
@@ -148,6 +154,45 @@ fn is_unit_of_work_per_item(
         .is_some_and(|bound| {
             bound.start > lp.span.start && bound.start < lp.span.end && bound.start != lp.span.start
         })
+}
+
+/// The flush sends one row on its own to learn whether that row breaks a
+/// constraint: it is in the body of a `try` that catches `IntegrityError`,
+/// or in a savepoint (`with session.begin_nested():`), SQLAlchemy's
+/// documented way to skip or retry one failing row without losing the
+/// transaction. The transaction still ends once, after the loop.
+fn isolates_row_errors(call: &CallFact<'_>) -> bool {
+    use weir_ir::StmtKind;
+    call.site
+        .scopes_in_innermost_loop()
+        .iter()
+        .any(|s| match s {
+            Scope::Try(stmt, crate::facts::TryPart::Body) => {
+                matches!(&stmt.kind, StmtKind::Try { handlers, .. } if handlers.iter().any(|h| {
+                    h.types.as_ref().is_some_and(catches_integrity_error)
+                }))
+            }
+            Scope::With(stmt) => {
+                matches!(&stmt.kind, StmtKind::With { items, .. } if items.iter().any(|item| {
+                    item.context
+                        .as_call()
+                        .is_some_and(|c| c.method_name() == Some("begin_nested"))
+                }))
+            }
+            _ => false,
+        })
+}
+
+/// `except IntegrityError`, `except (IntegrityError, UniqueViolation)`,
+/// `except sqlalchemy.exc.IntegrityError`.
+fn catches_integrity_error(types: &Expr) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_expr(types, &mut |e| {
+        found |= e
+            .dotted()
+            .is_some_and(|d| d.rsplit('.').next() == Some("IntegrityError"));
+    });
+    found
 }
 
 /// `i % 100 == 0`, `len(batch) >= size`: the commit happens every N items.

@@ -51,6 +51,16 @@ pub fn per_item_loop<'a>(
     facts: &'a FunctionFacts<'_>,
     call: &CallFact<'_>,
 ) -> Option<&'a LoopRef<'a>> {
+    per_item_loop_where(facts, call, |_| true)
+}
+
+/// [`per_item_loop`], also looking through the loops `runs_call` says do
+/// not run the call once per iteration.
+pub fn per_item_loop_where<'a>(
+    facts: &'a FunctionFacts<'_>,
+    call: &CallFact<'_>,
+    runs_call: impl Fn(&LoopRef<'_>) -> bool,
+) -> Option<&'a LoopRef<'a>> {
     // Work done in an `except` handler inside the loop runs for failing
     // items only, not once per item.
     let handler_depth = call
@@ -80,7 +90,7 @@ pub fn per_item_loop<'a>(
             !memoized_across_iterations(facts, &call.site.scopes[depth + 1..], lp)
         })
         .map(|(_, lp)| lp)
-        .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp))
+        .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp) && runs_call(lp))
 }
 
 /// The call sits under a guard that fills a value kept across iterations

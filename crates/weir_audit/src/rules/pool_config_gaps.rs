@@ -3,7 +3,7 @@ use weir_ir::ExprKind;
 use crate::context::{ConfigValue, EngineConfig, ProjectContext};
 use crate::declare_rule;
 use crate::facts::ExecContext;
-use crate::facts::context::is_script_path;
+use crate::facts::context::{is_cli_command, is_script_path};
 use crate::knowledge::ObjKind;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
@@ -29,7 +29,8 @@ declare_rule! {
     ///
     /// Migrations, tests and one-off scripts (`scripts/`, `bin/`, `cli/`, Django
     /// `management/commands/`, a top-level module nothing imports that
-    /// defines no function or class) are skipped: their processes are short-lived,
+    /// defines no function or class, an engine created inside a click/typer
+    /// command or a management command's `handle`) are skipped: their processes are short-lived,
     /// so no pooled connection goes stale and no pool serves concurrent
     /// requests.
     ///
@@ -368,6 +369,7 @@ impl Rule for PoolConfigGaps {
         // pool never serves concurrent requests.
         if matches!(facts.context, ExecContext::Migration | ExecContext::Test)
             || is_script_path(&facts.module.path)
+            || is_cli_command(facts.module, facts.function)
             || is_standalone_script(facts)
         {
             return;

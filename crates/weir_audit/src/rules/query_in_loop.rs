@@ -5,7 +5,7 @@ use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::{
     call_text, calls_through_at, describe_loop, is_django, is_raw_driver,
-    passes_persistent_loop_item, per_item_loop, through, with_path,
+    passes_persistent_loop_item, per_item_loop, per_item_loop_where, through, with_path,
 };
 
 declare_rule! {
@@ -63,7 +63,8 @@ declare_rule! {
     /// does not load the relationship eagerly; rows that come from
     /// elsewhere are not followed. Loops that do not run once per item of
     /// data are not reported: `while` and endless worker loops, retries,
-    /// chunked batches (one statement per chunk is the fix), literal lists,
+    /// chunked batches (one statement per chunk is the fix), literal lists
+    /// (and dicts filled only at keys written in the code),
     /// a model's own fields (`Model._meta.get_fields()`,
     /// `Model.__table__.columns`), the definitions of a module or class
     /// (`vars(module).items()`, `module.__dict__`, `inspect.getmembers(obj)`:
@@ -74,7 +75,12 @@ declare_rule! {
     /// that argument: the caller loaded it in bulk. Work the loop hands to a
     /// task, thread or job of its own (`asyncio.create_task(send(item))`)
     /// is not reported: it is one unit of work per item, not a round trip
-    /// of the loop. Work followed in its block by `break`, `return` or
+    /// of the loop. Nor is a loop that only collects the coroutines of an
+    /// `async def` helper to run them together afterwards
+    /// (`tasks.append(fetch(url))` with `tasks` bound before the loop, or
+    /// `[fetch(url) for url in urls]`, then `await asyncio.gather(*tasks)`):
+    /// the helper's body runs after the loop, concurrently; a loop around
+    /// the `gather` is still reported. Work followed in its block by `break`, `return` or
     /// `raise` (with no `continue` between) runs once, on the item searched
     /// for.
     pub struct QueryInLoop;
@@ -163,7 +169,9 @@ impl Rule for QueryInLoop {
 
 /// The per-item loop a call into a querying helper runs in. Not for a call
 /// with an effect of its own (reported as a direct query), nor one handed
-/// to a task or thread (one unit of work per item there).
+/// to a task or thread (one unit of work per item there); a loop that only
+/// collects the coroutine of an `async def` helper, to be run after it, is
+/// looked through.
 fn helper_call_loop<'a>(
     facts: &'a Cx<'_, '_>,
     call: &crate::facts::CallFact<'_>,
@@ -171,7 +179,68 @@ fn helper_call_loop<'a>(
     if call.effect.is_some() {
         return None;
     }
-    per_item_loop(facts, call).filter(|_| !facts.handed_to_long_lived_work(call))
+    let coroutine = !call.site.awaited && facts.summaries.of_call(call).is_some_and(|s| s.is_async);
+    per_item_loop_where(facts, call, |lp| {
+        !(coroutine && collects_for_later(facts, call, lp))
+    })
+    .filter(|_| !facts.handed_to_long_lived_work(call))
+}
+
+/// The coroutine `call` makes is kept, not run, by each iteration of `lp`:
+/// it is the element of the comprehension `lp` (`[fetch(u) for u in urls]`),
+/// or stored into a collection that outlives the iteration
+/// (`tasks.append(fetch(u))`, `pending[u] = fetch(u)`, with `tasks` bound
+/// before the loop). The body runs when the collection is awaited
+/// (`asyncio.gather(*tasks)`), after the loop and concurrently.
+fn collects_for_later(
+    facts: &Cx<'_, '_>,
+    call: &crate::facts::CallFact<'_>,
+    lp: &crate::facts::LoopRef<'_>,
+) -> bool {
+    use weir_ir::{ExprKind, StmtKind};
+    let span = call.expr.span;
+    if lp.is_comprehension {
+        return lp.element.is_some_and(|e| e.span == span);
+    }
+    let outlives = |container: &weir_ir::Expr| {
+        let Some(path) = container.dotted() else {
+            return false;
+        };
+        let head = path.split('.').next().unwrap_or(&path);
+        matches!(head, "self" | "cls")
+            || facts.params.contains(head)
+            || (facts.binding_before(head, lp.span.start).is_some()
+                && !facts.rebound_between(head, lp.span.start, lp.span.end))
+    };
+    let mut found = false;
+    weir_ir::visit::walk_block_exprs(lp.body, &mut |e| {
+        if let ExprKind::Call(c) = &e.kind
+            && matches!(
+                c.method_name(),
+                Some("append" | "appendleft" | "add" | "insert")
+            )
+            && c.args.last().is_some_and(|a| a.value.span == span)
+            && c.receiver().is_some_and(outlives)
+        {
+            found = true;
+        }
+    });
+    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+        if let StmtKind::Assign {
+            targets,
+            value: Some(value),
+            op: None,
+            ..
+        } = &stmt.kind
+            && value.span == span
+            && targets
+                .iter()
+                .any(|t| matches!(&t.kind, ExprKind::Subscript { value, .. } if outlives(value)))
+        {
+            found = true;
+        }
+    });
+    found
 }
 
 /// A query in a loop reached through the project's helpers, with the
