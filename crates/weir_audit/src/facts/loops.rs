@@ -164,6 +164,17 @@ pub fn classify(
     if mentions(&target_name, BATCH_WORDS) {
         return Iteration::Batch;
     }
+    // `for batch_tasks, batch_formats in load_streaming(...)`: the unpacked
+    // parts of one batch. Only "batch": a `chunk_text`, a `page` or a
+    // `partition_mapper` among unpacked parts is one item.
+    if let Some(weir_ir::ExprKind::Collection { elements, .. }) = target.map(|t| &t.kind)
+        && elements
+            .iter()
+            .filter_map(Expr::as_name)
+            .any(|n| words(n).iter().any(|w| w == "batch"))
+    {
+        return Iteration::Batch;
+    }
     Iteration::PerItem
 }
 
