@@ -304,13 +304,18 @@ const MEMOIZING_DECORATORS: &[&str] = &[
     "once",
 ];
 
-/// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`.
-pub fn is_memoized(function: &weir_ir::Function) -> bool {
+/// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`,
+/// also under an import alias (`from functools import cache as
+/// functools_cache`).
+pub fn is_memoized(module: &weir_ir::Module, function: &weir_ir::Function) -> bool {
+    let memoizing =
+        |name: &str| MEMOIZING_DECORATORS.contains(&name.rsplit('.').next().unwrap_or(name));
     function.decorators.iter().any(|d| {
         let target = d.as_call().map_or(d, |c| &c.callee);
-        target.dotted().is_some_and(|name| {
-            MEMOIZING_DECORATORS.contains(&name.rsplit('.').next().unwrap_or(&name))
-        })
+        target.dotted().is_some_and(|name| memoizing(&name))
+            || module
+                .resolve_expr(target)
+                .is_some_and(|name| memoizing(&name))
     })
 }
 
@@ -385,7 +390,9 @@ fn persistent(facts: &FunctionFacts<'_>, name: &str, test: &Expr) -> bool {
 }
 
 /// The statement at `bound` assigns `….get(…)` of a cache (`cache.get(key)`,
-/// `self._cache.get(key)`).
+/// `self._cache.get(key)`), alone or as one operand of an `or` chain of
+/// lookups tried in turn (`getattr(obj, "_cached", None) or
+/// obj.cache.get(key)`: a per-instance memo, then the shared cache).
 fn read_from_cache(body: &[weir_ir::Stmt], bound: weir_ir::Span) -> bool {
     let mut found = false;
     weir_ir::visit::walk_stmts(body, &mut |stmt| {
@@ -393,17 +400,31 @@ fn read_from_cache(body: &[weir_ir::Stmt], bound: weir_ir::Span) -> bool {
             && let weir_ir::StmtKind::Assign {
                 value: Some(value), ..
             } = &stmt.kind
-            && let Some(call) = value.unawaited().as_call()
-            && matches!(call.method_name(), Some("get" | "get_many"))
-            && call
-                .receiver()
-                .and_then(Expr::dotted)
-                .is_some_and(|r| r.to_ascii_lowercase().contains("cache"))
+            && is_cache_lookup(value)
         {
             found = true;
         }
     });
     found
+}
+
+/// `cache.get(key)`, or an `or` chain one of whose operands is.
+fn is_cache_lookup(value: &Expr) -> bool {
+    if let ExprKind::Binary {
+        op: Operator::Or,
+        left,
+        right,
+    } = &value.kind
+    {
+        return is_cache_lookup(left) || is_cache_lookup(right);
+    }
+    value.unawaited().as_call().is_some_and(|call| {
+        matches!(call.method_name(), Some("get" | "get_many"))
+            && call
+                .receiver()
+                .and_then(Expr::dotted)
+                .is_some_and(|r| r.to_ascii_lowercase().contains("cache"))
+    })
 }
 
 /// `cache[key] = …`, `cache.add(key)`, `cache.append(…)`, `cache.update(…)`,
@@ -544,7 +565,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
     };
     // A memoised function does its I/O once per argument set: callers do
     // not block on it each time. Its queries still run once per new key.
-    let memoized = is_memoized(facts.function);
+    let memoized = is_memoized(facts.module, facts.function);
     s.memoized = memoized;
     if memoized {
         s.cache_key = own_params(facts);
@@ -827,8 +848,8 @@ impl Summaries {
                             callee_facts,
                             call,
                             shields_blocking: callee_facts.function.is_async
-                                || is_memoized(callee_facts.function),
-                            memoized: is_memoized(callee_facts.function),
+                                || is_memoized(callee_facts.module, callee_facts.function),
+                            memoized: is_memoized(callee_facts.module, callee_facts.function),
                             seen: 0,
                         })
                     })
