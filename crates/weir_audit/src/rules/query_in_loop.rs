@@ -61,7 +61,10 @@ declare_rule! {
     /// (`apps.get_model("app.Model")`). Lazy relationship
     /// loads are reported on the rows of a query in the same function that
     /// does not load the relationship eagerly; rows that come from
-    /// elsewhere are not followed. Loops that do not run once per item of
+    /// elsewhere are not followed. A write through a Django related
+    /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
+    /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
+    /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
     /// data are not reported: `while` and endless worker loops, retries,
     /// chunked batches (one statement per chunk is the fix), literal lists,
     /// a model's own fields (`Model._meta.get_fields()`,
@@ -258,6 +261,25 @@ fn lazy_loads(
         .filter(|w| !w.augmented && w.var == var)
         .map(|w| w.target)
         .collect();
+    // `row.tags.add(tag)`, `row.comments.create(…)`, `row.checks.filter(…).delete()`:
+    // writes through a Django related manager, which no prefetch serves.
+    let mut written: Vec<weir_ir::Span> = Vec::new();
+    if model.orm == crate::project::Orm::Django {
+        let mut note = |e: &weir_ir::Expr| {
+            if let Some(call) = e.as_call()
+                && call
+                    .method_name()
+                    .is_some_and(|m| RELATED_MANAGER_WRITES.contains(&m))
+                && let Some(manager) = call.receiver().map(manager_of_chain)
+            {
+                written.push(manager.span);
+            }
+        };
+        if let Some(element) = lp.element {
+            weir_ir::visit::walk_expr(element, &mut note);
+        }
+        weir_ir::visit::walk_block_exprs(lp.body, &mut note);
+    }
     let mut seen: Vec<String> = Vec::new();
     let mut check = |e: &weir_ir::Expr| {
         let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
@@ -276,7 +298,10 @@ fn lazy_loads(
         // `row.owner = user` sets the foreign key without reading the old
         // related row. Replacing a collection (`row.tags = [...]`) does load
         // it: SQLAlchemy compares the old members with the new.
-        if rel.loading != crate::project::Loading::Lazy || (!rel.many && stored.contains(&e.span)) {
+        if rel.loading != crate::project::Loading::Lazy
+            || (!rel.many && stored.contains(&e.span))
+            || (rel.many && written.contains(&e.span))
+        {
             return;
         }
         seen.push(attr.to_string());
@@ -303,4 +328,33 @@ fn lazy_loads(
     }
     weir_ir::visit::walk_block_exprs(lp.body, &mut check);
     out
+}
+
+/// Methods of a Django related manager (or of a queryset built from it)
+/// that write rows: they never read the collection a prefetch would hold.
+/// Per-item writes are QE-02's and QE-05's business.
+const RELATED_MANAGER_WRITES: &[&str] = &[
+    "add",
+    "remove",
+    "set",
+    "clear",
+    "create",
+    "get_or_create",
+    "update_or_create",
+    "bulk_create",
+    "bulk_update",
+    "update",
+    "delete",
+];
+
+/// `row.checks` in `row.checks.filter(…).exclude(…)`: the manager a
+/// method chain starts from.
+fn manager_of_chain(expr: &weir_ir::Expr) -> &weir_ir::Expr {
+    let mut current = expr;
+    while let Some(call) = current.as_call()
+        && let weir_ir::ExprKind::Attribute { value, .. } = &call.callee.kind
+    {
+        current = value;
+    }
+    current
 }
