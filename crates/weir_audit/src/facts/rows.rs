@@ -114,6 +114,11 @@ pub fn row_source<S: std::hash::BuildHasher>(
                         None => django_path(&a.value),
                     }));
                 }
+                // `Translation.objects.prefetch()`: a project QuerySet method
+                // that adds eager loads.
+                if let Some(loads) = models.queryset_method_eager(name) {
+                    eager.extend(loads.iter().cloned());
+                }
                 if NARROWING.contains(&name) {
                     narrowed = true;
                 }

@@ -61,7 +61,10 @@ declare_rule! {
     /// (`apps.get_model("app.Model")`). Lazy relationship
     /// loads are reported on the rows of a query in the same function that
     /// does not load the relationship eagerly; rows that come from
-    /// elsewhere are not followed. A write through a Django related
+    /// elsewhere are not followed. Eager loads added by a method of the
+    /// project's Django QuerySet or Manager classes (`def for_display(self):
+    /// return self.select_related(…)`) count wherever a chain calls it
+    /// (matched by the method's name, not by the model's QuerySet class). A write through a Django related
     /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
     /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
     /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
