@@ -64,7 +64,11 @@ declare_rule! {
     /// elsewhere are not followed. Eager loads added by a method of the
     /// project's Django QuerySet or Manager classes (`def for_display(self):
     /// return self.select_related(…)`) count wherever a chain calls it
-    /// (matched by the method's name, not by the model's QuerySet class). A write through a Django related
+    /// (matched by the method's name, not by the model's QuerySet class).
+    /// The model of the rows never comes from a queryset embedded in
+    /// `Subquery(…)`/`Exists(…)` (an annotation or a filter of the outer
+    /// query); a local rebound to a chain on itself (`qs = qs.annotate(…)`)
+    /// loses the model, and is not followed. A write through a Django related
     /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
     /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
     /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
