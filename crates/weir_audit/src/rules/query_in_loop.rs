@@ -81,7 +81,10 @@ declare_rule! {
     /// statements. A helper whose query runs only when an
     /// optional argument is left out (`grants if grants is not None else
     /// await load_grants(doc.id)`) is not reported where the loop passes
-    /// that argument: the caller loaded it in bulk. Work the loop hands to a
+    /// that argument: the caller loaded it in bulk. Likewise a helper whose
+    /// query runs only when an optional argument is given (`if
+    /// attachments: for a in attachments: File.objects.get(pk=a)`) is not
+    /// reported where the loop leaves it out or passes `None`. Work the loop hands to a
     /// task, thread or job of its own (`asyncio.create_task(send(item))`)
     /// is not reported: it is one unit of work per item, not a round trip
     /// of the loop. Work followed in its block by `break`, `return` or
