@@ -59,9 +59,10 @@ fn sources<'a, S: std::hash::BuildHasher>(
     let mut i = 0;
     while i < out.len() && out.len() < 12 {
         let current = out[i];
-        weir_ir::visit::walk_expr(current, &mut |e| {
+        walk_outer_query(current, &mut |e| {
             if let Some(name) = e.as_name()
                 && let Some(value) = assigned.get(name)
+                && !is_embedded_query(value)
                 && !out.iter().any(|o| std::ptr::eq(*o, *value))
                 && out.len() < 12
             {
@@ -71,6 +72,24 @@ fn sources<'a, S: std::hash::BuildHasher>(
         i += 1;
     }
     out
+}
+
+/// `Subquery(…)`, `Exists(…)`: a Django expression that embeds another
+/// queryset in the SQL of the outer one (an annotation, a filter); its
+/// model is not the model of the outer query's rows.
+fn is_embedded_query(expr: &Expr) -> bool {
+    expr.as_call()
+        .and_then(|c| c.callee.dotted())
+        .is_some_and(|name| matches!(name.rsplit('.').next(), Some("Subquery" | "Exists")))
+}
+
+/// Walks `expr` as `walk_expr` does, but not into embedded queries.
+fn walk_outer_query<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
+    f(expr);
+    if is_embedded_query(expr) {
+        return;
+    }
+    weir_ir::visit::child_exprs(expr, &mut |child| walk_outer_query(child, f));
 }
 
 /// The rows an iterable yields, when it is (built from) a query of a project model.
@@ -90,7 +109,7 @@ pub fn row_source<S: std::hash::BuildHasher>(
     let mut options = Vec::new();
     spine_options(iter, assigned, 0, &mut options);
     for expr in &exprs {
-        weir_ir::visit::walk_expr(expr, &mut |e| match &e.kind {
+        walk_outer_query(expr, &mut |e| match &e.kind {
             ExprKind::Call(call) => {
                 let name = call.method_name().unwrap_or_default();
                 let is_query_builder = matches!(name, "select" | "query" | "get" | "get_one")
@@ -113,6 +132,11 @@ pub fn row_source<S: std::hash::BuildHasher>(
                         Some(n) => assigned.get(n).and_then(|v| django_path(v)),
                         None => django_path(&a.value),
                     }));
+                }
+                // `Translation.objects.prefetch()`: a project QuerySet method
+                // that adds eager loads.
+                if let Some(loads) = models.queryset_method_eager(name) {
+                    eager.extend(loads.iter().cloned());
                 }
                 if NARROWING.contains(&name) {
                     narrowed = true;

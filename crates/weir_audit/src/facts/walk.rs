@@ -742,7 +742,10 @@ impl<'ir> Walker<'ir> {
     }
 
     fn call(&mut self, expr: &'ir Expr, call: &'ir Call, flags: Flags, awaited: bool) {
-        let info = self.classify(call);
+        let mut info = self.classify(call);
+        if info.effect == Some(Effect::Query(QueryOp::Update)) && self.saves_new_row(call, &info) {
+            info.effect = Some(Effect::Query(QueryOp::Insert));
+        }
         let offloads = info.effect == Some(Effect::Offload);
         // Receiver chain first (it runs first), then the arguments.
         self.expr(&call.callee, flags);
@@ -831,6 +834,36 @@ impl<'ir> Walker<'ir> {
                 .or_else(|| call.callee.dotted())
                 .unwrap_or_else(|| "call".into()),
         });
+    }
+
+    /// Django `obj.save()` that INSERTs: `save(force_insert=True)`, or a
+    /// save after the code cleared the primary key (`obj.pk = None`, the
+    /// documented way to copy a model instance) since `obj` was last bound.
+    fn saves_new_row(&self, call: &Call, info: &CallInfo) -> bool {
+        if !matches!(call.method_name(), Some("save" | "asave"))
+            || info.receiver_kind.map(|t| t.kind) != Some(ObjKind::DjangoModel)
+        {
+            return false;
+        }
+        if call
+            .keyword("force_insert")
+            .is_some_and(|v| matches!(v.kind, ExprKind::Literal(weir_ir::Literal::Bool(true))))
+        {
+            return true;
+        }
+        let Some(receiver) = call.receiver().and_then(Expr::dotted) else {
+            return false;
+        };
+        let bound = self.facts.binding_before(&receiver, call.callee.span.start);
+        ["pk", "id"].iter().any(|key| {
+            self.assigned
+                .get(&format!("{receiver}.{key}"))
+                .is_some_and(|value| {
+                    matches!(value.kind, ExprKind::Literal(weir_ir::Literal::Null))
+                        && value.span.start < call.callee.span.start
+                        && bound.is_none_or(|b| value.span.start > b.start)
+                })
+        })
     }
 
     /// Values passed to a call are the callee's business from then on,

@@ -60,7 +60,41 @@ pub struct ModelIndex {
     by_name: HashMap<String, Vec<String>>,
     /// Qualified names of all the project's classes, models or not.
     classes: crate::collections::HashSet<String>,
+    /// Methods of the project's Django QuerySet and Manager classes that
+    /// add eager loads (`def prefetch(self): return
+    /// self.prefetch_related("component", …)`): method name → the
+    /// attributes they load on the rows.
+    queryset_eager: HashMap<String, Vec<String>>,
 }
+
+/// Methods of Django's own QuerySet API: a project class that overrides
+/// one does not make every chain that calls it eager.
+const QUERYSET_API: &[&str] = &[
+    "get_queryset",
+    "all",
+    "filter",
+    "exclude",
+    "get",
+    "order_by",
+    "annotate",
+    "values",
+    "values_list",
+    "iterator",
+    "first",
+    "last",
+    "count",
+    "exists",
+    "none",
+    "using",
+    "only",
+    "defer",
+    "distinct",
+    "create",
+    "update",
+    "delete",
+    "select_related",
+    "prefetch_related",
+];
 
 const SQLALCHEMY_BASES: &[&str] = &[
     "Base",
@@ -118,7 +152,14 @@ impl ModelIndex {
         }
         index.inherit_relationships(modules);
         index.add_reverse_accessors();
+        index.queryset_eager = queryset_eager(modules);
         index
+    }
+
+    /// The attributes a project QuerySet/Manager method loads eagerly on
+    /// the rows of the chain that calls it.
+    pub fn queryset_method_eager(&self, method: &str) -> Option<&[String]> {
+        self.queryset_eager.get(method).map(Vec::as_slice)
     }
 
     fn insert(&mut self, model: Model) {
@@ -591,5 +632,146 @@ fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> R
         target,
         loading,
         many: !uselist_false && (annotated_many || annotation.is_none()),
+    }
+}
+
+/// Methods of the project's Django QuerySet/Manager classes (a base named
+/// `…QuerySet` or `…Manager`) that call `select_related`/`prefetch_related`,
+/// directly or through another such method on `self`
+/// (`prefetch_for_render` → `self.prefetch()`); Django documents custom
+/// QuerySet methods as the way to reuse such chains (`as_manager()`,
+/// `Manager.from_queryset()`).
+fn queryset_eager(modules: &[Module]) -> HashMap<String, Vec<String>> {
+    let mut own: HashMap<String, Vec<String>> = HashMap::default();
+    let mut calls: Vec<(String, String)> = Vec::new();
+    for module in modules {
+        for class in &module.classes {
+            let is_queryset = class.bases.iter().any(|b| {
+                // `models.QuerySet["Change"]`
+                let b = match &b.kind {
+                    ExprKind::Subscript { value, .. } => value,
+                    _ => b,
+                };
+                module
+                    .resolve_expr(b)
+                    .or_else(|| b.dotted())
+                    .is_some_and(|n| {
+                        let last = n.rsplit('.').next().unwrap_or(&n);
+                        last.ends_with("QuerySet") || last.ends_with("Manager")
+                    })
+            });
+            if !is_queryset {
+                continue;
+            }
+            for &id in &class.methods {
+                let function = module.function(id);
+                let name = function.name.as_str();
+                if QUERYSET_API.contains(&name) || name.starts_with('_') {
+                    continue;
+                }
+                let mut loads = Vec::new();
+                weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+                    let Some(call) = e.as_call() else { return };
+                    match call.method_name() {
+                        Some("select_related" | "prefetch_related") => {
+                            for arg in &call.args {
+                                match arg.value.as_name() {
+                                    // `prefetch_related(component_prefetch, …)`,
+                                    // `prefetch_related(*PREFETCH_FIELDS)`: every
+                                    // value the local or module constant is given.
+                                    Some(local) => {
+                                        let constants = module
+                                            .top_level()
+                                            .into_iter()
+                                            .flat_map(|top| assigned_values(top, local));
+                                        for value in
+                                            assigned_values(function, local).chain(constants)
+                                        {
+                                            match &value.kind {
+                                                ExprKind::Collection { elements, .. } => {
+                                                    loads.extend(
+                                                        elements.iter().filter_map(eager_attr),
+                                                    );
+                                                }
+                                                _ => loads.extend(eager_attr(value)),
+                                            }
+                                        }
+                                    }
+                                    None => loads.extend(eager_attr(&arg.value)),
+                                }
+                            }
+                        }
+                        Some(other)
+                            if call
+                                .receiver()
+                                .and_then(Expr::as_name)
+                                .is_some_and(|r| r == "self") =>
+                        {
+                            calls.push((name.to_string(), other.to_string()));
+                        }
+                        _ => {}
+                    }
+                });
+                if !loads.is_empty() {
+                    own.entry(name.to_string()).or_default().extend(loads);
+                }
+            }
+        }
+    }
+    // Through `self.other()`, to a fixed point.
+    loop {
+        let mut changed = false;
+        for (caller, callee) in &calls {
+            let Some(inherited) = own.get(callee).cloned() else {
+                continue;
+            };
+            let entry = own.entry(caller.clone()).or_default();
+            for attr in inherited {
+                if !entry.contains(&attr) {
+                    entry.push(attr);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    own
+}
+
+/// The values a function's body assigns to the local `name`.
+fn assigned_values<'a>(
+    function: &'a weir_ir::Function,
+    name: &'a str,
+) -> impl Iterator<Item = &'a Expr> {
+    let mut out = Vec::new();
+    weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+        if let StmtKind::Assign {
+            targets,
+            value: Some(value),
+            ..
+        } = &stmt.kind
+            && targets.iter().any(|t| t.as_name() == Some(name))
+        {
+            out.push(value);
+        }
+    });
+    out.into_iter()
+}
+
+/// `"component__project"` → `component`; `Prefetch("lines",
+/// to_attr="open_lines")` → `open_lines`.
+fn eager_attr(expr: &Expr) -> Option<String> {
+    match &expr.kind {
+        ExprKind::Literal(weir_ir::Literal::Str(s)) => {
+            Some(s.split("__").next().unwrap_or(s).to_string())
+        }
+        ExprKind::Call(call) => call
+            .keyword("to_attr")
+            .and_then(Expr::as_str)
+            .map(ToString::to_string)
+            .or_else(|| call.positional(0).and_then(eager_attr)),
+        _ => None,
     }
 }

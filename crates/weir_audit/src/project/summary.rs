@@ -65,6 +65,10 @@ pub struct Summary {
     /// it what they loaded in bulk,
     /// `grants if grants is not None else await load_grants(item.id)`.
     pub fallback_reads: Option<(Fallback, Witness)>,
+    /// Reads that run only when the caller passes an optional parameter
+    /// (default `None`): `if attachments: for a in attachments:
+    /// File.objects.get(pk=a)`. A call that leaves it out runs none.
+    pub given_reads: Option<(Fallback, Witness)>,
 }
 
 /// A parameter by positional index (not counting `self`/`cls`) and name.
@@ -138,12 +142,20 @@ impl Summary {
     /// The reads a call of this function may run: its unconditional reads,
     /// or its fallback reads when the call does not supply their parameter.
     pub fn reads_at(&self, call: &CallFact<'_>) -> Option<&Witness> {
-        self.reads.as_ref().or_else(|| {
-            self.fallback_reads
-                .as_ref()
-                .filter(|(fallback, _)| call.call.is_none_or(|c| !fallback.supplied_by(c)))
-                .map(|(_, witness)| witness)
-        })
+        self.reads
+            .as_ref()
+            .or_else(|| {
+                self.fallback_reads
+                    .as_ref()
+                    .filter(|(fallback, _)| call.call.is_none_or(|c| !fallback.supplied_by(c)))
+                    .map(|(_, witness)| witness)
+            })
+            .or_else(|| {
+                self.given_reads
+                    .as_ref()
+                    .filter(|(given, _)| call.call.is_none_or(|c| given.supplied_by(c)))
+                    .map(|(_, witness)| witness)
+            })
     }
 }
 
@@ -151,6 +163,44 @@ impl Summary {
 /// under `if p is None:` / `if not p:`, in the `else` of `if p is not None:`
 /// / `if p:`, or in the fallback branch of `p if p is not None else …`.
 fn absent_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Fallback> {
+    param_guard(facts, call, false)
+}
+
+/// The optional parameter whose presence the call waits for: the mirror of
+/// [`absent_guard`] (under `if p:` / `if p is not None:`, in the `else` of
+/// `if not p:`, in the body of `… if p else …`), or a loop over `p` itself.
+fn present_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Fallback> {
+    param_guard(facts, call, true)
+}
+
+/// The optional parameter (default `None`) named `name`, if `f` has one.
+fn optional_param(f: &FunctionFacts<'_>, name: &str) -> Option<Fallback> {
+    f.function
+        .params
+        .iter()
+        .filter(|p| p.name != "self" && p.name != "cls")
+        .enumerate()
+        .find(|(_, p)| {
+            p.name == name
+                && p.default
+                    .as_ref()
+                    .is_some_and(|d| matches!(d.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+        })
+        .map(|(index, p)| Fallback {
+            index,
+            param: p.name.clone(),
+        })
+}
+
+/// A test that names the parameter it checks (`p is None` → `p`).
+type NameTest = fn(&Expr) -> Option<&str>;
+
+fn param_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>, present: bool) -> Option<Fallback> {
+    let (when_then, when_else): (NameTest, NameTest) = if present {
+        (present_name, absent_name)
+    } else {
+        (absent_name, present_name)
+    };
     let optional: Vec<(usize, &str)> = facts
         .function
         .params
@@ -179,8 +229,16 @@ fn absent_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Fallba
     };
     for scope in &call.site.scopes {
         let found = match scope {
-            Scope::If(test, _) => fallback(absent_name(test)),
-            Scope::Else(test) => fallback(present_name(test)),
+            Scope::If(test, _) => fallback(when_then(test)),
+            Scope::Else(test) => fallback(when_else(test)),
+            // `for a in attachments:` runs only when it was given.
+            Scope::Loop(i) if present => fallback(
+                facts
+                    .loops
+                    .get(*i)
+                    .and_then(|lp| lp.iter)
+                    .and_then(Expr::as_name),
+            ),
             _ => None,
         };
         if found.is_some() {
@@ -195,9 +253,9 @@ fn absent_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Fallba
         }
         if let ExprKind::Conditional { test, body, orelse } = &e.kind {
             if body.span.contains(&span) {
-                found = fallback(absent_name(test));
+                found = fallback(when_then(test));
             } else if orelse.span.contains(&span) {
-                found = fallback(present_name(test));
+                found = fallback(when_else(test));
             }
         }
     });
@@ -309,13 +367,18 @@ const MEMOIZING_DECORATORS: &[&str] = &[
     "once",
 ];
 
-/// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`.
-pub fn is_memoized(function: &weir_ir::Function) -> bool {
+/// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`,
+/// also under an import alias (`from functools import cache as
+/// functools_cache`).
+pub fn is_memoized(module: &weir_ir::Module, function: &weir_ir::Function) -> bool {
+    let memoizing =
+        |name: &str| MEMOIZING_DECORATORS.contains(&name.rsplit('.').next().unwrap_or(name));
     function.decorators.iter().any(|d| {
         let target = d.as_call().map_or(d, |c| &c.callee);
-        target.dotted().is_some_and(|name| {
-            MEMOIZING_DECORATORS.contains(&name.rsplit('.').next().unwrap_or(&name))
-        })
+        target.dotted().is_some_and(|name| memoizing(&name))
+            || module
+                .resolve_expr(target)
+                .is_some_and(|name| memoizing(&name))
     })
 }
 
@@ -390,7 +453,9 @@ fn persistent(facts: &FunctionFacts<'_>, name: &str, test: &Expr) -> bool {
 }
 
 /// The statement at `bound` assigns `….get(…)` of a cache (`cache.get(key)`,
-/// `self._cache.get(key)`).
+/// `self._cache.get(key)`), alone or as one operand of an `or` chain of
+/// lookups tried in turn (`getattr(obj, "_cached", None) or
+/// obj.cache.get(key)`: a per-instance memo, then the shared cache).
 fn read_from_cache(body: &[weir_ir::Stmt], bound: weir_ir::Span) -> bool {
     let mut found = false;
     weir_ir::visit::walk_stmts(body, &mut |stmt| {
@@ -398,17 +463,31 @@ fn read_from_cache(body: &[weir_ir::Stmt], bound: weir_ir::Span) -> bool {
             && let weir_ir::StmtKind::Assign {
                 value: Some(value), ..
             } = &stmt.kind
-            && let Some(call) = value.unawaited().as_call()
-            && matches!(call.method_name(), Some("get" | "get_many"))
-            && call
-                .receiver()
-                .and_then(Expr::dotted)
-                .is_some_and(|r| r.to_ascii_lowercase().contains("cache"))
+            && is_cache_lookup(value)
         {
             found = true;
         }
     });
     found
+}
+
+/// `cache.get(key)`, or an `or` chain one of whose operands is.
+fn is_cache_lookup(value: &Expr) -> bool {
+    if let ExprKind::Binary {
+        op: Operator::Or,
+        left,
+        right,
+    } = &value.kind
+    {
+        return is_cache_lookup(left) || is_cache_lookup(right);
+    }
+    value.unawaited().as_call().is_some_and(|call| {
+        matches!(call.method_name(), Some("get" | "get_many"))
+            && call
+                .receiver()
+                .and_then(Expr::dotted)
+                .is_some_and(|r| r.to_ascii_lowercase().contains("cache"))
+    })
 }
 
 /// `cache[key] = …`, `cache.add(key)`, `cache.append(…)`, `cache.update(…)`,
@@ -567,7 +646,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
     };
     // A memoised function does its I/O once per argument set: callers do
     // not block on it each time. Its queries still run once per new key.
-    let memoized = is_memoized(facts.function);
+    let memoized = is_memoized(facts.module, facts.function);
     s.memoized = memoized;
     if memoized {
         s.cache_key = own_params(facts);
@@ -626,12 +705,15 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
             }
             (Some(Effect::Query(_)), Some(QueryOp::Select)) => {
                 let witness = || one(step(facts, call, format!("{label} runs a query")));
-                match absent_guard(facts, call) {
-                    Some(fallback) => {
+                match (absent_guard(facts, call), present_guard(facts, call)) {
+                    (Some(fallback), _) => {
                         s.fallback_reads
                             .get_or_insert_with(|| (fallback, witness()));
                     }
-                    None => {
+                    (None, Some(given)) => {
+                        s.given_reads.get_or_insert_with(|| (given, witness()));
+                    }
+                    (None, None) => {
                         s.reads.get_or_insert_with(witness);
                     }
                 }
@@ -851,8 +933,8 @@ impl Summaries {
                             callee_facts,
                             call,
                             shields_blocking: callee_facts.function.is_async
-                                || is_memoized(callee_facts.function),
-                            memoized: is_memoized(callee_facts.function),
+                                || is_memoized(callee_facts.module, callee_facts.function),
+                            memoized: is_memoized(callee_facts.module, callee_facts.function),
                             seen: 0,
                         })
                     })
@@ -945,10 +1027,30 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
             witness(reads)
         });
     }
+    // `mail(…, attachments=attachments)` with `attachments` an optional
+    // parameter of the caller too: the callee's given reads stay given.
+    let passed_through = callee
+        .given_reads
+        .as_ref()
+        .filter(|_| {
+            callee.reads.is_none()
+                && callee
+                    .fallback_reads
+                    .as_ref()
+                    .is_none_or(|(fallback, _)| call.call.is_some_and(|c| fallback.supplied_by(c)))
+        })
+        .and_then(|(given, _)| {
+            let arg = call
+                .call?
+                .keyword(&given.param)
+                .or_else(|| call.call?.positional(given.index))?;
+            optional_param(f, arg.as_name()?)
+        });
     if caller.reads.is_none()
         && !edge.memoized
         && let Some(reads) = callee.reads_at(call)
     {
+        let given = || present_guard(f, call).or_else(|| passed_through.clone());
         match absent_guard(f, call) {
             Some(fallback) => {
                 if caller.fallback_reads.is_none() {
@@ -956,7 +1058,15 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
                     changed = true;
                 }
             }
-            None => changed |= adopt(&mut caller.reads, Some(reads), witness),
+            None => match given() {
+                Some(given) => {
+                    if caller.given_reads.is_none() {
+                        caller.given_reads = Some((given, witness(reads)));
+                        changed = true;
+                    }
+                }
+                None => changed |= adopt(&mut caller.reads, Some(reads), witness),
+            },
         }
     }
     changed |= adopt(&mut caller.writes, callee.writes.as_ref(), |(op, w)| {

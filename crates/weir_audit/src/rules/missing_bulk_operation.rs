@@ -41,7 +41,9 @@ declare_rule! {
     /// Or `session.execute(insert(Product), rows)`; Django `bulk_create()`.
     ///
     /// ## Known limitations
-    /// Helpers that add rows are not followed yet. `Model.objects.create()`
+    /// Helpers that add rows are not followed yet. Django `row.save()` is an
+    /// INSERT here when forced (`force_insert=True`) or after `row.pk =
+    /// None` (copying rows). `Model.objects.create()`, or such a copy,
     /// for a project model that overrides `save()`, or whose
     /// `pre_save`/`post_save` a project receiver listens to, is not reported:
     /// `bulk_create()` skips that method and the `pre_save`/`post_save`
@@ -90,6 +92,23 @@ fn creates_through_custom_save(facts: &Cx<'_, '_>, call: &crate::facts::CallFact
     facts.project.models.get(&qualified).is_some_and(|m| {
         m.orm == Orm::Django && facts.project.writes_run_model_logic(&m.class, "save")
     })
+}
+
+/// `row.pk = None; row.save()` (or `save(force_insert=True)`) copying the
+/// rows of a project model that overrides `save()` or has save-signal
+/// receivers: `bulk_create()` would skip that logic. Not in a migration.
+fn copies_through_custom_save(
+    facts: &Cx<'_, '_>,
+    call: &crate::facts::CallFact<'_>,
+    lp: &crate::facts::LoopRef<'_>,
+) -> bool {
+    facts.context != ExecContext::Migration
+        && call
+            .call
+            .is_some_and(|c| matches!(c.method_name(), Some("save" | "asave")))
+        && crate::rules::loop_item_model(facts, call, lp).is_some_and(|m| {
+            m.orm == Orm::Django && facts.project.writes_run_model_logic(&m.class, "save")
+        })
 }
 
 /// `execute(insert(T), rows)` and `insert(T).values(rows)` send many rows.
@@ -150,7 +169,9 @@ impl Rule for MissingBulkOperation {
             let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
-            if creates_through_custom_save(facts, call) {
+            if creates_through_custom_save(facts, call)
+                || copies_through_custom_save(facts, call, lp)
+            {
                 continue;
             }
             let what = match (call.effect, call.op) {

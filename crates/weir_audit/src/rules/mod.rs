@@ -274,6 +274,33 @@ fn names_a_table(name: &str) -> bool {
         || matches!(lower.as_str(), "table_name" | "tablename" | "tbl")
 }
 
+/// The project model of the loop item a Django model method is called on
+/// (`row.save()` for `row in Model.objects.filter(…)` or for `row in
+/// owner.children.all()`), when the loop's rows say which model it is.
+pub fn loop_item_model<'a>(
+    facts: &'a FunctionFacts<'_>,
+    call: &CallFact<'_>,
+    lp: &LoopRef<'_>,
+) -> Option<&'a crate::project::models::Model> {
+    if call.receiver_kind.map(|t| t.kind) != Some(ObjKind::DjangoModel) {
+        return None;
+    }
+    let var = lp.target_name()?;
+    if call.call?.receiver().and_then(|r| r.as_name()) != Some(var) {
+        return None;
+    }
+    let models = &facts.project.models;
+    match &lp.rows {
+        Some(rows) => models.get(&rows.model),
+        // `for sb in book.parent_work.seriesbooks.all()`, the owner's model unknown.
+        None => lp
+            .iter
+            .and_then(crate::facts::rows::related_chain)
+            .filter(|chain| chain.called)
+            .and_then(|chain| models.to_many_target(chain.accessor)),
+    }
+}
+
 /// The call's first argument is the item of an enclosing loop over rows
 /// this function queried (`session.add(job)` for `job in session.scalars(q)`):
 /// the object is already persistent and in the session.

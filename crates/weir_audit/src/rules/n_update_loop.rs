@@ -1,7 +1,7 @@
 use crate::declare_rule;
 use crate::facts::ExecContext;
 use crate::facts::{CallFact, LoopRef};
-use crate::knowledge::{Effect, ObjKind, QueryOp};
+use crate::knowledge::{Effect, QueryOp};
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
 use crate::rules::{
@@ -50,7 +50,9 @@ declare_rule! {
     /// and `QuerySet.delete()` skip that method (and `update()` the save
     /// signals), and Django's documentation
     /// says to call it per instance (except in a migration, whose historical
-    /// models have no custom methods). Writes
+    /// models have no custom methods). A `save(force_insert=True)`, or a
+    /// save after the loop cleared the row's key (`row.pk = None`, Django's
+    /// way to copy an instance), INSERTs a new row: QE-05 weighs it. Writes
     /// through helpers are reported when the helper runs the statement itself
     /// and receives the loop item, outside a per-item `try`.
     pub struct NUpdateLoop;
@@ -158,26 +160,8 @@ fn runs_model_override(facts: &Cx<'_, '_>, call: &CallFact<'_>, lp: &LoopRef<'_>
         Some("delete" | "adelete") => "delete",
         _ => return false,
     };
-    if call.receiver_kind.map(|t| t.kind) != Some(ObjKind::DjangoModel) {
-        return false;
-    }
-    let Some(var) = lp.target_name() else {
-        return false;
-    };
-    if c.receiver().and_then(|r| r.as_name()) != Some(var) {
-        return false;
-    }
-    let models = &facts.project.models;
-    let model = match &lp.rows {
-        Some(rows) => models.get(&rows.model),
-        // `for sb in book.parent_work.seriesbooks.all()`, the owner's model unknown.
-        None => lp
-            .iter
-            .and_then(crate::facts::rows::related_chain)
-            .filter(|chain| chain.called)
-            .and_then(|chain| models.to_many_target(chain.accessor)),
-    };
-    model.is_some_and(|m| facts.project.writes_run_model_logic(&m.class, method))
+    crate::rules::loop_item_model(facts, call, lp)
+        .is_some_and(|m| facts.project.writes_run_model_logic(&m.class, method))
 }
 
 /// A data migration runs once per database, not per request: LOW (SPEC §2).

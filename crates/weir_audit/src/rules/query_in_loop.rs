@@ -61,7 +61,17 @@ declare_rule! {
     /// (`apps.get_model("app.Model")`). Lazy relationship
     /// loads are reported on the rows of a query in the same function that
     /// does not load the relationship eagerly; rows that come from
-    /// elsewhere are not followed. Loops that do not run once per item of
+    /// elsewhere are not followed. Eager loads added by a method of the
+    /// project's Django QuerySet or Manager classes (`def for_display(self):
+    /// return self.select_related(…)`) count wherever a chain calls it
+    /// (matched by the method's name, not by the model's QuerySet class).
+    /// The model of the rows never comes from a queryset embedded in
+    /// `Subquery(…)`/`Exists(…)` (an annotation or a filter of the outer
+    /// query); a local rebound to a chain on itself (`qs = qs.annotate(…)`)
+    /// loses the model, and is not followed. A write through a Django related
+    /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
+    /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
+    /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
     /// data are not reported: `while` and endless worker loops, retries,
     /// chunked batches (one statement per chunk is the fix), literal lists
     /// (and dicts filled only at keys written in the code),
@@ -72,7 +82,10 @@ declare_rule! {
     /// statements. A helper whose query runs only when an
     /// optional argument is left out (`grants if grants is not None else
     /// await load_grants(doc.id)`) is not reported where the loop passes
-    /// that argument: the caller loaded it in bulk. Work the loop hands to a
+    /// that argument: the caller loaded it in bulk. Likewise a helper whose
+    /// query runs only when an optional argument is given (`if
+    /// attachments: for a in attachments: File.objects.get(pk=a)`) is not
+    /// reported where the loop leaves it out or passes `None`. Work the loop hands to a
     /// task, thread or job of its own (`asyncio.create_task(send(item))`)
     /// is not reported: it is one unit of work per item, not a round trip
     /// of the loop. Nor is a loop that only collects the coroutines of an
@@ -327,6 +340,25 @@ fn lazy_loads(
         .filter(|w| !w.augmented && w.var == var)
         .map(|w| w.target)
         .collect();
+    // `row.tags.add(tag)`, `row.comments.create(…)`, `row.checks.filter(…).delete()`:
+    // writes through a Django related manager, which no prefetch serves.
+    let mut written: Vec<weir_ir::Span> = Vec::new();
+    if model.orm == crate::project::Orm::Django {
+        let mut note = |e: &weir_ir::Expr| {
+            if let Some(call) = e.as_call()
+                && call
+                    .method_name()
+                    .is_some_and(|m| RELATED_MANAGER_WRITES.contains(&m))
+                && let Some(manager) = call.receiver().map(manager_of_chain)
+            {
+                written.push(manager.span);
+            }
+        };
+        if let Some(element) = lp.element {
+            weir_ir::visit::walk_expr(element, &mut note);
+        }
+        weir_ir::visit::walk_block_exprs(lp.body, &mut note);
+    }
     let mut seen: Vec<String> = Vec::new();
     let mut check = |e: &weir_ir::Expr| {
         let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
@@ -345,7 +377,10 @@ fn lazy_loads(
         // `row.owner = user` sets the foreign key without reading the old
         // related row. Replacing a collection (`row.tags = [...]`) does load
         // it: SQLAlchemy compares the old members with the new.
-        if rel.loading != crate::project::Loading::Lazy || (!rel.many && stored.contains(&e.span)) {
+        if rel.loading != crate::project::Loading::Lazy
+            || (!rel.many && stored.contains(&e.span))
+            || (rel.many && written.contains(&e.span))
+        {
             return;
         }
         seen.push(attr.to_string());
@@ -372,4 +407,33 @@ fn lazy_loads(
     }
     weir_ir::visit::walk_block_exprs(lp.body, &mut check);
     out
+}
+
+/// Methods of a Django related manager (or of a queryset built from it)
+/// that write rows: they never read the collection a prefetch would hold.
+/// Per-item writes are QE-02's and QE-05's business.
+const RELATED_MANAGER_WRITES: &[&str] = &[
+    "add",
+    "remove",
+    "set",
+    "clear",
+    "create",
+    "get_or_create",
+    "update_or_create",
+    "bulk_create",
+    "bulk_update",
+    "update",
+    "delete",
+];
+
+/// `row.checks` in `row.checks.filter(…).exclude(…)`: the manager a
+/// method chain starts from.
+fn manager_of_chain(expr: &weir_ir::Expr) -> &weir_ir::Expr {
+    let mut current = expr;
+    while let Some(call) = current.as_call()
+        && let weir_ir::ExprKind::Attribute { value, .. } = &call.callee.kind
+    {
+        current = value;
+    }
+    current
 }

@@ -72,7 +72,7 @@ impl Rule for WrongCachingScope {
     fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         let function = facts.function;
         // Memoisation first: it is cheap, typing the parameters is not.
-        let session_param = if is_memoized(function) {
+        let session_param = if is_memoized(facts.module, function) {
             session_param(facts)
         } else {
             None
