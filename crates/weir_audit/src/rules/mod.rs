@@ -179,7 +179,12 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     if names.is_empty() {
         return false;
     }
+    let per_table = per_iteration_tables(lp, &names);
     let is_var = |e: &Expr| e.as_name().is_some_and(|n| names.contains(&n));
+    let is_model_var = |e: &Expr| {
+        e.as_name()
+            .is_some_and(|n| names.contains(&n) || per_table.contains(&n))
+    };
     let loops_over_tables = names.iter().any(|n| names_a_table(n));
     let grouped = names.len() > 1
         && lp
@@ -193,7 +198,16 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     let mut check = |e: &Expr| match &e.kind {
         // `model.objects…`, `model._default_manager…`
         ExprKind::Attribute { value, attr }
-            if is_var(value) && (attr == "objects" || attr.ends_with("_manager")) =>
+            if is_model_var(value) && (attr == "objects" || attr.ends_with("_manager")) =>
+        {
+            found = true;
+        }
+        // `queryset.values_list(…)` with `queryset = model.objects.filter(…)`
+        // bound in this iteration: the query of this iteration's table.
+        ExprKind::Call(c)
+            if c.receiver()
+                .and_then(chain_root)
+                .is_some_and(|root| per_table.contains(&root)) =>
         {
             found = true;
         }
@@ -255,6 +269,53 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
         weir_ir::visit::walk_expr(statement, &mut check);
     }
     found
+}
+
+/// Names bound in the body of `lp` to this iteration's model class or to a
+/// queryset of it: `model = ct.model_class()`, `model = apps.get_model(…)`,
+/// `queryset = model.objects.filter(…)` with `model` the loop variable or
+/// one of these. A query through them runs against another table each
+/// iteration: one statement per table, which no bulk form can merge.
+fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> Vec<&'a str> {
+    let mut tables: Vec<&'a str> = Vec::new();
+    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+        let Some(([target], value)) = stmt.plain_assign() else {
+            return;
+        };
+        let Some(name) = target.as_name() else {
+            return;
+        };
+        let mut per_table = false;
+        weir_ir::visit::walk_expr(value, &mut |e| match &e.kind {
+            ExprKind::Call(c) if matches!(c.method_name(), Some("model_class" | "get_model")) => {
+                per_table = true;
+            }
+            ExprKind::Attribute { value, attr }
+                if (attr == "objects" || attr.ends_with("_manager"))
+                    && value
+                        .as_name()
+                        .is_some_and(|n| targets.contains(&n) || tables.contains(&n)) =>
+            {
+                per_table = true;
+            }
+            _ => {}
+        });
+        if per_table && !tables.contains(&name) {
+            tables.push(name);
+        }
+    });
+    tables
+}
+
+/// The name at the root of a receiver chain: `queryset` in
+/// `queryset.filter(…).values_list(…)`.
+fn chain_root(expr: &Expr) -> Option<&str> {
+    match &expr.kind {
+        ExprKind::Name { id } => Some(id),
+        ExprKind::Attribute { value, .. } | ExprKind::Subscript { value, .. } => chain_root(value),
+        ExprKind::Call(c) => chain_root(&c.callee),
+        _ => None,
+    }
 }
 
 /// `product_ids`, `pks`, `keys`: a name for a group of keys.

@@ -79,7 +79,8 @@ declare_rule! {
     /// `Model.__table__.columns`), the definitions of a module or class
     /// (`vars(module).items()`, `module.__dict__`, `inspect.getmembers(obj)`:
     /// a migration runner's steps), and loops over tables, models or
-    /// statements. A helper whose query runs only when an
+    /// statements (also through a model class or queryset bound in the
+    /// iteration: `model = ct.model_class(); model.objects.filter(…)`). A helper whose query runs only when an
     /// optional argument is left out (`grants if grants is not None else
     /// await load_grants(doc.id)`) is not reported where the loop passes
     /// that argument: the caller loaded it in bulk. Likewise a helper whose
