@@ -378,6 +378,10 @@ impl<'ir> Walker<'ir> {
         // `for db in get_db():` over a project generator that yields one session.
         if lp.iteration == loops::Iteration::PerItem
             && let Some(call) = lp.iter.map(Expr::unawaited).and_then(Expr::as_call)
+            && call
+                .callee
+                .dotted_last()
+                .is_some_and(|name| self.project.index.may_yield_once(name))
             && let Some(target) = self.project_target(call)
             && let function = self.project.index.function(target)
             && function.is_generator

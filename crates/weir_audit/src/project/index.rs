@@ -35,6 +35,9 @@ pub struct ProjectIndex<'ir> {
     /// `module.NAME` bound at module level to a non-empty literal display
     /// (`default_severities = [{...}, {...}]`): a small, fixed collection.
     literal_constants: crate::collections::HashSet<String>,
+    /// Names of the generator functions that yield one value (`get_db`):
+    /// a cheap first test before resolving the callee of every loop.
+    once_generators: crate::collections::HashSet<&'ir str>,
 }
 
 /// How deep re-exports are followed (`pkg/__init__.py` importing from a submodule).
@@ -61,6 +64,12 @@ impl<'ir> ProjectIndex<'ir> {
             attr_classes: HashMap::default(),
             module_instances: HashMap::default(),
             literal_constants: crate::collections::HashSet::default(),
+            once_generators: modules
+                .iter()
+                .flat_map(|m| &m.functions)
+                .filter(|f| f.is_generator && crate::facts::loops::yields_once(&f.body))
+                .map(|f| f.name.as_str())
+                .collect(),
         };
         // Qualified names are formatted in parallel and inserted in module
         // order: a later class wins, the first function of a name stays.
@@ -291,6 +300,11 @@ impl<'ir> ProjectIndex<'ir> {
     }
 
     /// `Class.method`, looked up through the project's base classes.
+    /// Some project generator of this name yields one value.
+    pub fn may_yield_once(&self, name: &str) -> bool {
+        self.once_generators.contains(name)
+    }
+
     pub fn method(&self, class: &str, name: &str) -> Option<FnRef> {
         self.lineage(class).find_map(|current| {
             crate::collections::get_dotted(&self.functions, &[current, name]).copied()
