@@ -179,11 +179,14 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     if names.is_empty() {
         return false;
     }
-    let per_table = per_iteration_tables(lp, &names);
+    let (bound, per_table) = per_iteration_tables(lp, &names);
     let is_var = |e: &Expr| e.as_name().is_some_and(|n| names.contains(&n));
+    // `model.objects` on a name bound in the iteration: only a model class
+    // has a manager (Django refuses it on instances), so `model` is this
+    // iteration's table (`model = model_map[ct_pk]`).
     let is_model_var = |e: &Expr| {
         e.as_name()
-            .is_some_and(|n| names.contains(&n) || per_table.contains(&n))
+            .is_some_and(|n| names.contains(&n) || bound.contains(&n))
     };
     let loops_over_tables = names.iter().any(|n| names_a_table(n));
     let grouped = names.len() > 1
@@ -271,12 +274,14 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     found
 }
 
-/// Names bound in the body of `lp` to this iteration's model class or to a
-/// queryset of it: `model = ct.model_class()`, `model = apps.get_model(…)`,
-/// `queryset = model.objects.filter(…)` with `model` the loop variable or
-/// one of these. A query through them runs against another table each
+/// The names bound in the body of `lp` (plain assignments), and those of
+/// them bound to this iteration's model class or to a queryset of it:
+/// `model = ct.model_class()`, `model = apps.get_model(…)`, `queryset =
+/// model.objects.filter(…)` with `model` the loop variable or a name bound
+/// before in the body. A query through them runs against another table each
 /// iteration: one statement per table, which no bulk form can merge.
-fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> Vec<&'a str> {
+fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut bound: Vec<&'a str> = Vec::new();
     let mut tables: Vec<&'a str> = Vec::new();
     weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
         let Some(([target], value)) = stmt.plain_assign() else {
@@ -294,7 +299,7 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> Vec<&'a str> 
                 if (attr == "objects" || attr.ends_with("_manager"))
                     && value
                         .as_name()
-                        .is_some_and(|n| targets.contains(&n) || tables.contains(&n)) =>
+                        .is_some_and(|n| targets.contains(&n) || bound.contains(&n)) =>
             {
                 per_table = true;
             }
@@ -303,8 +308,11 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> Vec<&'a str> 
         if per_table && !tables.contains(&name) {
             tables.push(name);
         }
+        if !bound.contains(&name) {
+            bound.push(name);
+        }
     });
-    tables
+    (bound, tables)
 }
 
 /// The name at the root of a receiver chain: `queryset` in
