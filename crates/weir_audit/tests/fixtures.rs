@@ -100,6 +100,37 @@ fn unnecessary_resolve_after_commit_is_reported_lower() {
     );
 }
 
+/// A file-system metadata call (`exists()`, `resolve()`) in an async
+/// handler is reported one level lower than reading a file, directly or
+/// through a helper; a helper that also reads the file shows the read.
+#[test]
+fn metadata_calls_in_async_handlers_are_reported_lower() {
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/rt01");
+    let project = audit_folder(&root);
+    let rt01 = |line: u32| {
+        project
+            .output
+            .findings
+            .iter()
+            .find(|f| f.rule == "RT-01" && f.path == "app/api/exports.py" && f.line == line)
+            .unwrap_or_else(|| panic!("RT-01 at line {line}"))
+    };
+    assert_eq!(rt01(26).severity, Severity::Medium, "{}", rt01(26).message);
+    assert_eq!(rt01(27).severity, Severity::Medium, "{}", rt01(27).message);
+    assert!(
+        rt01(27).message.contains("metadata"),
+        "{}",
+        rt01(27).message
+    );
+    assert_eq!(rt01(34).severity, Severity::High, "{}", rt01(34).message);
+    assert!(
+        rt01(34).message.contains("file I/O"),
+        "{}",
+        rt01(34).message
+    );
+}
+
 /// A legacy `relationship("Workspace")` next to its `workspace_id` foreign
 /// key is many-to-one: the N+1 message says so, not "a collection".
 #[test]

@@ -130,6 +130,10 @@ pub enum QueryOp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IoKind {
     File,
+    /// A file-system metadata call (`os.path.exists`, `Path.stat()`,
+    /// `Path.resolve()`): one system call, microseconds on a local disk,
+    /// blocking only on a slow or network file system.
+    FileMetadata,
     Http,
     Subprocess,
     Socket,
@@ -141,6 +145,7 @@ impl IoKind {
     pub fn describe(self) -> &'static str {
         match self {
             IoKind::File => "file I/O",
+            IoKind::FileMetadata => "a file-system metadata call",
             IoKind::Http => "a synchronous HTTP request",
             IoKind::Subprocess => "a subprocess call",
             IoKind::Socket => "socket I/O",

@@ -681,13 +681,14 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
         if let Some(kind) = call
             .blocking_io()
             .filter(|_| !call.site.awaited && !memoized)
+            && s.blocks
+                .as_ref()
+                .is_none_or(|(k, _)| weaker_block(*k, kind))
         {
-            s.blocks.get_or_insert_with(|| {
-                (
-                    kind,
-                    one(step(facts, call, format!("{label}: {}", kind.describe()))),
-                )
-            });
+            s.blocks = Some((
+                kind,
+                one(step(facts, call, format!("{label}: {}", kind.describe()))),
+            ));
         }
         match (call.effect, call.op) {
             (Some(Effect::Sleep), _) if !call.site.awaited && !memoized => {
@@ -1005,6 +1006,13 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
         changed |= adopt(&mut caller.blocks, callee.blocks.as_ref(), |(kind, w)| {
             (*kind, witness(w))
         });
+        // A metadata call is the witness only until real I/O is found.
+        if let (Some((mine, _)), Some((theirs, w))) = (&caller.blocks, &callee.blocks)
+            && weaker_block(*mine, *theirs)
+        {
+            caller.blocks = Some((*theirs, witness(w)));
+            changed = true;
+        }
         changed |= adopt(&mut caller.sleeps, callee.sleeps.as_ref(), witness);
         changed |= adopt(&mut caller.cpu, callee.cpu.as_ref(), witness);
     } else if call.site.awaited {
@@ -1155,6 +1163,12 @@ fn merge_memo(
 
 /// Fills `mine` from `theirs` (through `carry`) when only the callee has
 /// the effect; true when it did.
+/// `held` (a file-system metadata call) is a weaker witness of blocking
+/// than `found` (real I/O): the summary shows the stronger one.
+fn weaker_block(held: IoKind, found: IoKind) -> bool {
+    held == IoKind::FileMetadata && found != IoKind::FileMetadata
+}
+
 fn adopt<T>(mine: &mut Option<T>, theirs: Option<&T>, carry: impl FnOnce(&T) -> T) -> bool {
     match (&mine, theirs) {
         (None, Some(t)) => {

@@ -11,6 +11,9 @@ declare_rule! {
     /// `httpx` module functions and `httpx.Client`), `subprocess` and
     /// `os.system`, `input()`, and synchronous database drivers and sessions
     /// (`psycopg2.connect`, `sqlite3`, a sync SQLAlchemy `Session`).
+    /// File-system metadata calls (`os.path.exists`, `Path.stat()`,
+    /// `Path.resolve()`) are one system call each, quick on a local disk:
+    /// they are reported one level lower than reading or writing a file.
     ///
     /// ## Why is this bad
     /// An event loop runs one thing at a time. A blocking call stops every
@@ -83,7 +86,7 @@ impl Rule for BlockingIoInAsync {
                 continue;
             };
             let help = match kind {
-                IoKind::File => {
+                IoKind::File | IoKind::FileMetadata => {
                     "Offload it with `await asyncio.to_thread(...)`, or use `aiofiles` / `anyio.Path`."
                 }
                 IoKind::Http => {
@@ -99,12 +102,13 @@ impl Rule for BlockingIoInAsync {
                     "Use asyncio streams, or offload with `await asyncio.to_thread(...)`."
                 }
             };
-            out.push(
+            out.push(metadata_lower(
+                kind,
                 finding(&Self::META, facts, call.site.span, format!("{} is {} inside `async def {}`", call_text(call), kind.describe(), facts.function.name))
                     .why("A blocking call stalls the event loop: every other request and task waits until it returns.")
                     .help(help)
                     .evidence(&facts.module.path, facts.function.span.line, format!("`async def {}`", facts.function.name)),
-            );
+            ));
         }
         for call in &facts.calls {
             if call.effect.is_some()
@@ -128,7 +132,22 @@ impl Rule for BlockingIoInAsync {
                 .why("A blocking call stalls the event loop: every other request and task waits until it returns, even when it hides in a sync helper.")
                 .help("Offload the helper with `await asyncio.to_thread(helper, ...)`, or make it async with an async library.")
                 .evidence(&facts.module.path, facts.function.span.line, format!("`async def {}`", facts.function.name));
-            out.push(with_path(f, witness));
+            out.push(metadata_lower(*kind, with_path(f, witness)));
         }
     }
+}
+
+/// A file-system metadata call (`exists()`, `stat()`, `resolve()`) is one
+/// system call, microseconds on a local disk: reported one level lower
+/// than reading or writing a file, and said so.
+fn metadata_lower(kind: IoKind, finding: Finding) -> Finding {
+    if kind != IoKind::FileMetadata {
+        return finding;
+    }
+    let severity = finding.severity.down();
+    let why = format!(
+        "{} A metadata call is one system call, quick on a local disk but blocking for as long as a slow or network file system takes: one level lower than reading or writing a file.",
+        finding.why
+    );
+    finding.severity(severity).why(why)
 }

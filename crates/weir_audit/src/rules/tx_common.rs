@@ -137,7 +137,7 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
                         true,
                     ));
                 }
-                Some(Effect::Blocking(IoKind::File)) => {
+                Some(Effect::Blocking(IoKind::File | IoKind::FileMetadata)) => {
                     work.io.push((
                         call.site.span,
                         format!("{} does file I/O", call.text()),
@@ -162,10 +162,13 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
                             true,
                         ));
                         work.witness.get_or_insert_with(|| w.clone());
-                    } else if let Some((kind @ (IoKind::Http | IoKind::Socket | IoKind::File), w)) =
-                        &summary.blocks
+                    } else if let Some((
+                        kind
+                        @ (IoKind::Http | IoKind::Socket | IoKind::File | IoKind::FileMetadata),
+                        w,
+                    )) = &summary.blocks
                     {
-                        let net = *kind != IoKind::File;
+                        let net = !matches!(kind, IoKind::File | IoKind::FileMetadata);
                         work.io.push((
                             call.site.span,
                             format!("{} does {}", call.text(), kind.describe()),
