@@ -131,6 +131,30 @@ fn metadata_calls_in_async_handlers_are_reported_lower() {
     );
 }
 
+/// A query per group of keys in a DataLoader's batch function is reported
+/// one level lower than the same loop in a plain function.
+#[test]
+fn queries_in_a_dataloader_batch_function_are_reported_lower() {
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
+    let project = audit_folder(&root);
+    let qe07 = |function: &str| {
+        project
+            .output
+            .findings
+            .iter()
+            .find(|f| {
+                f.rule == "QE-07"
+                    && f.path == "app/graphql/loaders.py"
+                    && f.function.ends_with(function)
+            })
+            .unwrap_or_else(|| panic!("QE-07 in {function}"))
+    };
+    assert_eq!(qe07("_load_fn").severity, Severity::Medium);
+    assert!(qe07("_load_fn").why.contains("DataLoader"));
+    assert_eq!(qe07("token_counts").severity, Severity::High);
+}
+
 /// A legacy `relationship("Workspace")` next to its `workspace_id` foreign
 /// key is many-to-one: the N+1 message says so, not "a collection".
 #[test]

@@ -19,6 +19,9 @@ declare_rule! {
     /// function (`@lru_cache`, Flask-Caching's `@cache.memoize()`) queries
     /// once per cache key: it is reported only when the key changes with
     /// the loop's item (`get_setting(row.key)`, not `get_setting("mode")`).
+    /// In a DataLoader's batch function (`class CountLoader(DataLoader[K,
+    /// V])`'s `_load_fn`, `batch_load_fn`) a query per group of keys is how
+    /// it batches: reported one level lower.
     ///
     /// ## Why is this bad
     /// This is the N+1 query problem: one round trip per item. Latency and
@@ -119,6 +122,40 @@ impl Rule for QueryInLoop {
     }
 
     fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+        let start = out.len();
+        Self::check_loops(facts, out);
+        if in_dataloader_batch(facts) {
+            for f in &mut out[start..] {
+                f.severity = f.severity.down();
+                f.why.push_str(" This is a DataLoader's batch function, which already turns N loads into one call per batch of keys: a query per group of keys (one per distinct filter or range) is how it batches, so the finding is one level lower.");
+            }
+        }
+    }
+}
+
+/// The batch function of a DataLoader (`class CountLoader(DataLoader[K, V]):
+/// async def _load_fn(self, keys)`, aiodataloader's `batch_load_fn`).
+fn in_dataloader_batch(facts: &Cx<'_, '_>) -> bool {
+    let function = facts.function;
+    if function.name == "batch_load_fn" {
+        return true;
+    }
+    let Some(class) = function.class.and_then(|id| facts.module.classes.get(id)) else {
+        return false;
+    };
+    function.name.contains("load")
+        && class.bases.iter().any(|base| {
+            let base = match &base.kind {
+                weir_ir::ExprKind::Subscript { value, .. } => value,
+                _ => base,
+            };
+            base.dotted_last()
+                .is_some_and(|name| name.ends_with("DataLoader"))
+        })
+}
+
+impl QueryInLoop {
+    fn check_loops(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         for call in facts.calls_with(|e| matches!(e, Effect::Query(_))) {
             if call.op != Some(QueryOp::Select) || call.site.in_lambda {
                 continue;
