@@ -245,6 +245,24 @@ impl Expr {
 
     /// The last link of a name/attribute chain (`self.repo.get` → `get`),
     /// when `dotted` would give a path; without building the path.
+    /// The name at the root of a receiver chain, through method calls and
+    /// awaits: `session` in `session.query(M).filter(…).all()`, `queryset`
+    /// in `queryset.values_list(…)`.
+    pub fn chain_root(&self) -> Option<&str> {
+        let mut current = self.unawaited();
+        loop {
+            match &current.kind {
+                ExprKind::Call(call) => match &call.callee.kind {
+                    ExprKind::Attribute { value, .. } => current = value.unawaited(),
+                    _ => return None,
+                },
+                ExprKind::Attribute { value, .. } => current = value.unawaited(),
+                ExprKind::Name { id } => return Some(id),
+                _ => return None,
+            }
+        }
+    }
+
     pub fn dotted_last(&self) -> Option<&str> {
         match &self.kind {
             ExprKind::Name { id } => Some(id),

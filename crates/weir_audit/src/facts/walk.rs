@@ -604,7 +604,8 @@ impl<'ir> Walker<'ir> {
             {
                 // `last = tasks.order_by("finished_at").last()` on a queryset
                 // `tasks` judged on its own: its options are not this value's.
-                let derived = chain_root(value)
+                let derived = value
+                    .chain_root()
                     .is_some_and(|root| self.facts.eager_rows.iter().any(|(v, _, _)| v == root));
                 if !rows.options.is_empty()
                     && !rows.narrowed
@@ -1424,22 +1425,6 @@ fn escaping_names(value: &Expr, out: &mut HashSet<String>) {
             }
         }
         _ => weir_ir::visit::child_exprs(value, &mut |child| escaping_names(child, out)),
-    }
-}
-
-/// The name a method chain starts from: `tasks.order_by(…).last()` → `tasks`.
-fn chain_root(expr: &Expr) -> Option<&str> {
-    let mut current = expr.unawaited();
-    loop {
-        match &current.kind {
-            ExprKind::Call(call) => match &call.callee.kind {
-                ExprKind::Attribute { value, .. } => current = value.unawaited(),
-                _ => return None,
-            },
-            ExprKind::Attribute { value, .. } => current = value.unawaited(),
-            ExprKind::Name { id } => return Some(id),
-            _ => return None,
-        }
     }
 }
 

@@ -173,23 +173,28 @@ fn present_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Fallb
     param_guard(facts, call, true)
 }
 
-/// The optional parameter (default `None`) named `name`, if `f` has one.
-fn optional_param(f: &FunctionFacts<'_>, name: &str) -> Option<Fallback> {
+/// The optional parameters (default `None`) of `f`, with their positions
+/// not counting `self`/`cls`.
+fn optional_params<'f>(f: &'f FunctionFacts<'_>) -> impl Iterator<Item = Fallback> + 'f {
     f.function
         .params
         .iter()
         .filter(|p| p.name != "self" && p.name != "cls")
         .enumerate()
-        .find(|(_, p)| {
-            p.name == name
-                && p.default
-                    .as_ref()
-                    .is_some_and(|d| matches!(d.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+        .filter(|(_, p)| {
+            p.default
+                .as_ref()
+                .is_some_and(|d| matches!(d.kind, ExprKind::Literal(weir_ir::Literal::Null)))
         })
         .map(|(index, p)| Fallback {
             index,
             param: p.name.clone(),
         })
+}
+
+/// The optional parameter (default `None`) named `name`, if `f` has one.
+fn optional_param(f: &FunctionFacts<'_>, name: &str) -> Option<Fallback> {
+    optional_params(f).find(|p| p.param == name)
 }
 
 /// A test that names the parameter it checks (`p is None` → `p`).
@@ -201,31 +206,13 @@ fn param_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>, present: bool) ->
     } else {
         (absent_name, present_name)
     };
-    let optional: Vec<(usize, &str)> = facts
-        .function
-        .params
-        .iter()
-        .filter(|p| p.name != "self" && p.name != "cls")
-        .enumerate()
-        .filter(|(_, p)| {
-            p.default
-                .as_ref()
-                .is_some_and(|d| matches!(d.kind, ExprKind::Literal(weir_ir::Literal::Null)))
-        })
-        .map(|(i, p)| (i, p.name.as_str()))
-        .collect();
+    let optional: Vec<Fallback> = optional_params(facts).collect();
     if optional.is_empty() {
         return None;
     }
     let fallback = |name: Option<&str>| {
         let name = name?;
-        optional
-            .iter()
-            .find(|(_, p)| *p == name)
-            .map(|(index, param)| Fallback {
-                index: *index,
-                param: (*param).to_string(),
-            })
+        optional.iter().find(|p| p.param == name).cloned()
     };
     for scope in &call.site.scopes {
         let found = match scope {

@@ -209,7 +209,7 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
         // bound in this iteration: the query of this iteration's table.
         ExprKind::Call(c)
             if c.receiver()
-                .and_then(chain_root)
+                .and_then(Expr::chain_root)
                 .is_some_and(|root| per_table.contains(&root)) =>
         {
             found = true;
@@ -313,17 +313,6 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>
         }
     });
     (bound, tables)
-}
-
-/// The name at the root of a receiver chain: `queryset` in
-/// `queryset.filter(…).values_list(…)`.
-fn chain_root(expr: &Expr) -> Option<&str> {
-    match &expr.kind {
-        ExprKind::Name { id } => Some(id),
-        ExprKind::Attribute { value, .. } | ExprKind::Subscript { value, .. } => chain_root(value),
-        ExprKind::Call(c) => chain_root(&c.callee),
-        _ => None,
-    }
 }
 
 /// `product_ids`, `pks`, `keys`: a name for a group of keys.
