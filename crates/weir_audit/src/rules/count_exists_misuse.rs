@@ -16,7 +16,11 @@ declare_rule! {
     /// compared to test existence (`> 0`, `>= 1`, `== 0`, `!= 0`, `< 1`;
     /// not `== 1`, which asks for exactly one row), also through a Django
     /// related manager of an object fetched in the function
-    /// (`order.items.count() > 0`); a QuerySet used only as `if qs:`.
+    /// (`order.items.count() > 0`); a QuerySet used only as `if qs:`; rows
+    /// fetched in place only to be tested (`if session.query(M).filter(...).all():`,
+    /// `if not Model.objects.filter(...):`, `bool(q.all())`) or searched
+    /// for one object (`item in order.items.all()`, where Django's
+    /// `contains()` or `filter(pk=...).exists()` asks the database).
     ///
     /// ## Why is this bad
     /// Counting in Python transfers and builds every row; the database
@@ -40,7 +44,8 @@ declare_rule! {
     /// def open_tickets(session: Session, project_id: int) -> int:
     ///     return session.scalar(select(func.count(Ticket.id)).where(Ticket.project_id == project_id))
     /// ```
-    /// For existence: `session.query(q.exists()).scalar()`, Django `qs.exists()`.
+    /// For existence: `session.query(q.exists()).scalar()`, Django `qs.exists()`;
+    /// for membership: Django `qs.contains(obj)`.
     ///
     /// ## Known limitations
     /// `len()` of rows kept in a variable and used for more than the count is
@@ -49,7 +54,7 @@ declare_rule! {
     id: "QE-08",
     name: "count-exists-misuse",
     category: Category::QueryEfficiency,
-    summary: "rows loaded only to count them or to test for emptiness",
+    summary: "rows loaded only to count them or to test for emptiness or membership",
     severity: Severity::Medium,
     job: None,
     init: None,
@@ -57,9 +62,12 @@ declare_rule! {
     languages: PYTHON,
     sources: &[
         Source { title: "Django: QuerySet.count() and exists()", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#exists", pack: Some("django") },
+        Source { title: "Django: QuerySet.contains()", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#contains", pack: Some("django") },
         Source { title: "SQLAlchemy: Query.exists()", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/query.html#sqlalchemy.orm.Query.exists", pack: Some("sqlalchemy") },
     ],
 }
+
+const EMPTINESS: &str = "loads every row only to test whether there is one";
 
 impl Rule for CountExistsMisuse {
     fn meta(&self) -> &'static RuleMeta {
@@ -99,6 +107,24 @@ impl Rule for CountExistsMisuse {
             ExprKind::Name { id } => facts.lazy_query_vars.contains(id.as_str()),
             _ => at(e).iter().any(|c| lazy(c)),
         };
+        // Rows fetched right here only for a yes/no answer: `.all()` on a
+        // query, or a QuerySet built in place (`Model.objects.filter(…)`,
+        // `user.blocks.all()`). A name is left to the `if qs:` check below,
+        // which knows whether the rows are used later.
+        let runs_for_truth = |e: &Expr| {
+            let e = e.unawaited();
+            match &e.kind {
+                ExprKind::Name { .. } => false,
+                ExprKind::Call(inner)
+                    if matches!(inner.method_name(), Some("all" | "fetchall")) =>
+                {
+                    is_query(e)
+                        || is_lazy(e)
+                        || inner.receiver().is_some_and(|r| is_query(r.unawaited()))
+                }
+                _ => is_lazy(e),
+            }
+        };
         let mut found: Vec<(weir_ir::Span, &'static str, Severity)> = Vec::new();
         weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| match &e.kind {
             ExprKind::Call(call)
@@ -128,12 +154,32 @@ impl Rule for CountExistsMisuse {
                     found.push((e.span, "loads every row to count them", Severity::Medium));
                 }
             }
+            // `bool(session.query(M).all())`
+            ExprKind::Call(call)
+                if call.qualified.as_deref() == Some("builtins.bool")
+                    && call.args.len() == 1
+                    && call.positional(0).is_some_and(runs_for_truth) =>
+            {
+                found.push((e.span, EMPTINESS, Severity::Medium));
+            }
             ExprKind::Compare(cmp) => {
                 let weir_ir::Compare {
                     left,
                     ops,
                     comparators,
                 } = &**cmp;
+                // `obj in user.blocks.all()`: every row is built to find one.
+                if let ([Operator::In | Operator::NotIn], [rows]) =
+                    (ops.as_slice(), comparators.as_slice())
+                    && runs_for_truth(rows)
+                {
+                    found.push((
+                        e.span,
+                        "loads every row only to test whether one object is among them",
+                        Severity::Medium,
+                    ));
+                    return;
+                }
                 let counts = left
                     .as_call()
                     .is_some_and(|c| c.method_name() == Some("count"))
@@ -167,6 +213,18 @@ impl Rule for CountExistsMisuse {
             let StmtKind::If { test, .. } = &stmt.kind else {
                 return;
             };
+            // `if session.query(M).filter(…).all():`, `if not Model.objects.filter(…):`
+            let tested = match &test.kind {
+                ExprKind::Unary {
+                    op: Operator::Not,
+                    operand,
+                } => operand,
+                _ => test,
+            };
+            if runs_for_truth(tested) {
+                found.push((tested.span, EMPTINESS, Severity::Medium));
+                return;
+            }
             let Some(name) = test
                 .as_name()
                 .filter(|n| facts.lazy_query_vars.contains(*n))
@@ -191,7 +249,7 @@ impl Rule for CountExistsMisuse {
         for (span, what, severity) in found {
             let mut f = finding(&Self::META, facts, span, format!("this expression {what}"))
                 .why("Counting or testing for rows in Python fetches and builds every row; the database answers COUNT/EXISTS directly.")
-                .help("Use `select(func.count(...))` / `query.count()` / `qs.count()` for numbers, and `exists()` / `qs.exists()` for existence.");
+                .help("Use `select(func.count(...))` / `query.count()` / `qs.count()` for numbers, and `exists()` / `qs.exists()` for existence, and `qs.contains(obj)` for membership.");
             if f.severity != severity {
                 f = f.severity(severity);
             }
