@@ -112,11 +112,14 @@ pub fn row_source<S: std::hash::BuildHasher>(
         walk_outer_query(expr, &mut |e| match &e.kind {
             ExprKind::Call(call) => {
                 let name = call.method_name().unwrap_or_default();
+                // Django's shortcuts take the model (or a queryset) first:
+                // `get_object_or_404(Order, pk=pk)` is `Order.objects.get(pk=pk)`.
                 let is_query_builder = matches!(name, "select" | "query" | "get" | "get_one")
-                    || call
-                        .qualified
-                        .as_deref()
-                        .is_some_and(|q| q.ends_with(".select"));
+                    || call.qualified.as_deref().is_some_and(|q| {
+                        q.ends_with(".select")
+                            || q == "django.shortcuts.get_object_or_404"
+                            || q == "django.shortcuts.get_list_or_404"
+                    });
                 if is_query_builder
                     && model.is_none()
                     && let Some(first) = call.positional(0)
