@@ -114,7 +114,6 @@ impl Rule for CountExistsMisuse {
         let runs_for_truth = |e: &Expr| {
             let e = e.unawaited();
             match &e.kind {
-                ExprKind::Name { .. } => false,
                 ExprKind::Call(inner)
                     if matches!(inner.method_name(), Some("all" | "fetchall")) =>
                 {
@@ -122,7 +121,10 @@ impl Rule for CountExistsMisuse {
                         || is_lazy(e)
                         || inner.receiver().is_some_and(|r| is_query(r.unawaited()))
                 }
-                _ => is_lazy(e),
+                // A call building the QuerySet; not a name, nor a bare
+                // attribute such as `self.objects` (a manager cannot be iterated).
+                ExprKind::Call(_) => is_lazy(e),
+                _ => false,
             }
         };
         let mut found: Vec<(weir_ir::Span, &'static str, Severity)> = Vec::new();
