@@ -155,6 +155,36 @@ fn queries_in_a_dataloader_batch_function_are_reported_lower() {
     assert_eq!(qe07("token_counts").severity, Severity::High);
 }
 
+/// A lazy relation read in async code fails differently per ORM: Django
+/// raises `SynchronousOnlyOperation`, SQLAlchemy `MissingGreenlet`. Each
+/// finding names its own.
+#[test]
+fn lazy_reads_in_async_code_name_their_orm_error() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/tx08");
+    let project = audit_folder(&root);
+    let tx08 = |path: &str| {
+        project
+            .output
+            .findings
+            .iter()
+            .filter(|f| {
+                f.rule == "TX-08" && f.path == path && f.message.contains("lazy relationship")
+            })
+            .collect::<Vec<_>>()
+    };
+    let django = tx08("desk/views.py");
+    assert_eq!(django.len(), 3);
+    assert!(
+        django
+            .iter()
+            .all(|f| f.why.contains("SynchronousOnlyOperation"))
+    );
+    assert!(django.iter().all(|f| f.help.contains("select_related")));
+    let sqlalchemy = tx08("app/orders.py");
+    assert!(!sqlalchemy.is_empty());
+    assert!(sqlalchemy.iter().all(|f| f.why.contains("MissingGreenlet")));
+}
+
 /// A legacy `relationship("Workspace")` next to its `workspace_id` foreign
 /// key is many-to-one: the N+1 message says so, not "a collection".
 #[test]

@@ -15,7 +15,10 @@ declare_rule! {
     /// session.commit()` while the session expires objects on commit; a lazy
     /// relationship read from query rows that did not eager-load it; one
     /// session handed to several coroutines that run concurrently
-    /// (`asyncio.gather`, `create_task`, `TaskGroup`).
+    /// (`asyncio.gather`, `create_task`, `TaskGroup`). In Django async code,
+    /// a foreign key read from a row of the async API (`await
+    /// Model.objects.aget(…)`, `afirst()`, `async for`) that the query did
+    /// not `select_related`.
     ///
     /// ## Why is this bad
     /// With `expire_on_commit=True` (the default) every object is expired by
@@ -25,7 +28,8 @@ declare_rule! {
     /// same error. An `AsyncSession` is not safe for concurrent use: two
     /// tasks sharing one interleave their statements on one connection and
     /// fail with "another operation is in progress" or corrupt the unit of
-    /// work.
+    /// work. Django fetches an unloaded related object with a synchronous
+    /// query, which async code refuses with `SynchronousOnlyOperation`.
     ///
     /// ## Example
     /// ```python
@@ -92,6 +96,7 @@ declare_rule! {
     languages: PYTHON,
     sources: &[
         Source { title: "SQLAlchemy: Asynchronous I/O (asyncio) — Preventing Implicit IO when Using AsyncSession", url: "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#preventing-implicit-io-when-using-asyncsession", pack: Some("sqlalchemy") },
+        Source { title: "Django: Asynchronous queries", url: "https://docs.djangoproject.com/en/stable/topics/db/queries/#asynchronous-queries", pack: Some("django") },
         Source { title: "SQLAlchemy: Using AsyncSession with Concurrent Tasks", url: "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#using-asyncsession-with-concurrent-tasks", pack: Some("sqlalchemy") },
     ],
 }
@@ -313,6 +318,7 @@ fn expired_reads(
 }
 
 fn lazy_reads(facts: &Cx<'_, '_>, reads: &[(String, String, Span)], out: &mut Vec<Finding>) {
+    use crate::project::models::{Loading, Orm};
     let mut reported: Vec<(String, String)> = Vec::new();
     for (var, attr, span) in reads {
         if reported.contains(&(var.clone(), attr.clone())) {
@@ -321,48 +327,103 @@ fn lazy_reads(facts: &Cx<'_, '_>, reads: &[(String, String, Span)], out: &mut Ve
         let Some(bound) = facts.binding_before(var, span.start) else {
             continue;
         };
-        let lazy = if let Some(lp) = facts.loops.iter().find(|l| l.span == bound) {
+        let orm = if let Some(lp) = facts.loops.iter().find(|l| l.span == bound) {
             let Some(rows) = &lp.rows else { continue };
             let Some(model) = facts.project.models.get(&rows.model) else {
                 continue;
             };
-            model
-                .relationships
-                .get(attr)
-                .is_some_and(|r| r.loading == crate::project::models::Loading::Lazy)
-                && !rows.eager.iter().any(|e| e == attr)
-        } else {
-            let exprs = origin_exprs(facts, var, span.start);
-            if !is_query(&exprs) {
+            let lazy = model.relationships.get(attr).is_some_and(|r| {
+                r.loading == Loading::Lazy && !(model.orm == Orm::Django && r.many)
+            }) && !rows.eager.iter().any(|e| e == attr);
+            if !lazy {
                 continue;
             }
-            let Some(model) = exprs
-                .iter()
-                .find_map(|e| facts.project.tables.mentioned(facts.module, e))
-            else {
-                continue;
-            };
-            model.lazy_relationship(attr)
-                && !contains_call(&exprs, &|c| {
-                    c.method_name().is_some_and(|m| EAGER_LOADERS.contains(&m))
-                        && c.args.iter().any(|a| {
-                            a.value
-                                .dotted()
-                                .is_some_and(|d| d.ends_with(&format!(".{attr}")))
-                                || a.value.as_str() == Some(attr.as_str())
-                        })
-                })
+            model.orm
+        } else {
+            let exprs = origin_exprs(facts, var, span.start);
+            if django_lazy_fk(facts, var, attr, &exprs) {
+                Orm::Django
+            } else {
+                if !is_query(&exprs) {
+                    continue;
+                }
+                let Some(model) = exprs
+                    .iter()
+                    .find_map(|e| facts.project.tables.mentioned(facts.module, e))
+                else {
+                    continue;
+                };
+                let lazy = model.lazy_relationship(attr)
+                    && !contains_call(&exprs, &|c| {
+                        c.method_name().is_some_and(|m| EAGER_LOADERS.contains(&m))
+                            && c.args.iter().any(|a| {
+                                a.value
+                                    .dotted()
+                                    .is_some_and(|d| d.ends_with(&format!(".{attr}")))
+                                    || a.value.as_str() == Some(attr.as_str())
+                            })
+                    });
+                if !lazy {
+                    continue;
+                }
+                Orm::SqlAlchemy
+            }
         };
-        if !lazy {
-            continue;
-        }
         reported.push((var.clone(), attr.clone()));
-        out.push(
-            finding(&AsyncSessionHazards::META, facts, *span, format!("`{var}.{attr}` loads a lazy relationship in async code"))
+        let found = finding(
+            &AsyncSessionHazards::META,
+            facts,
+            *span,
+            format!("`{var}.{attr}` loads a lazy relationship in async code"),
+        );
+        out.push(match orm {
+            Orm::SqlAlchemy => found
                 .why("A lazy relationship runs a query on first access; an `AsyncSession` cannot do implicit I/O, so the read raises `MissingGreenlet`.")
                 .help(format!("Eager-load it in the query (`.options(selectinload(….{attr}))`), or `await {var}.awaitable_attrs.{attr}`.")),
-        );
+            Orm::Django => found
+                .why("A related object that was not loaded with the row is fetched by a synchronous query on first access; in async code Django refuses it with `SynchronousOnlyOperation`.")
+                .help(format!("Load it with the row (`.select_related(\"{attr}\")`), or read it in a sync function wrapped in `sync_to_async`.")),
+        });
     }
+}
+
+/// Django's async fetches of one row (`await Order.objects.aget(…)`,
+/// `afirst()`…): the row's forward relation (a `ForeignKey`, a
+/// `OneToOneField`) is not cached unless the query selected it, and reading
+/// it in async code raises `SynchronousOnlyOperation`. A sync `get()` in
+/// async code already fails at the query (RT-01).
+fn django_lazy_fk(facts: &Cx<'_, '_>, var: &str, attr: &str, exprs: &[&Expr]) -> bool {
+    use crate::project::models::{Loading, Orm};
+    let Some(model) = facts
+        .entities
+        .get(var)
+        .and_then(|m| facts.project.models.get(m))
+        .filter(|m| m.orm == Orm::Django)
+    else {
+        return false;
+    };
+    let forward = model
+        .relationships
+        .get(attr)
+        .is_some_and(|r| r.loading == Loading::Lazy && !r.many);
+    let async_fetch = contains_call(exprs, &|c| {
+        matches!(
+            c.method_name(),
+            Some("aget" | "afirst" | "alast" | "aearliest" | "alatest")
+        )
+    });
+    // A path that is not a plain string (`Prefetch("setting", …)`, a name
+    // bound to one) may load the relation: the read is given the benefit.
+    let selected = contains_call(exprs, &|c| {
+        matches!(c.method_name(), Some("select_related" | "prefetch_related"))
+            && (c.args.is_empty()
+                || c.args.iter().any(|a| {
+                    a.value
+                        .as_str()
+                        .is_none_or(|p| p.split("__").next() == Some(attr))
+                }))
+    });
+    forward && async_fetch && !selected
 }
 
 /// A local that holds a session (not a factory).
