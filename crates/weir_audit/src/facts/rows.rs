@@ -108,17 +108,23 @@ pub fn row_source<S: std::hash::BuildHasher>(
     let mut narrowed = false;
     let mut options = Vec::new();
     spine_options(iter, assigned, 0, &mut options);
-    for expr in &exprs {
+    for (hop, expr) in exprs.iter().enumerate() {
         walk_outer_query(expr, &mut |e| match &e.kind {
             ExprKind::Call(call) => {
                 let name = call.method_name().unwrap_or_default();
                 // Django's shortcuts take the model (or a queryset) first:
                 // `get_object_or_404(Order, pk=pk)` is `Order.objects.get(pk=pk)`.
+                // Only in the value itself: a name that merely passed through
+                // one (`prov = Paypal(event)`) does not hold its rows.
                 let is_query_builder = matches!(name, "select" | "query" | "get" | "get_one")
                     || call.qualified.as_deref().is_some_and(|q| {
                         q.ends_with(".select")
-                            || q == "django.shortcuts.get_object_or_404"
-                            || q == "django.shortcuts.get_list_or_404"
+                            || (hop == 0
+                                && matches!(
+                                    q,
+                                    "django.shortcuts.get_object_or_404"
+                                        | "django.shortcuts.get_list_or_404"
+                                ))
                     });
                 if is_query_builder
                     && model.is_none()

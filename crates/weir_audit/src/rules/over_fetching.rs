@@ -121,8 +121,12 @@ impl Rule for OverFetching {
                 {
                     attributes.push(attr.to_string());
                 }
-                // The row itself passed on or returned: it may need everything.
-                ExprKind::Call(c) if c.args.iter().any(|a| a.value.as_name() == Some(var)) => {
+                // The row itself passed on, or asked to act
+                // (`check.rename_and_delete()`): it may need everything.
+                ExprKind::Call(c)
+                    if c.args.iter().any(|a| a.value.as_name() == Some(var))
+                        || c.receiver().and_then(Expr::as_name) == Some(var) =>
+                {
                     whole = true;
                 }
                 _ => {}
