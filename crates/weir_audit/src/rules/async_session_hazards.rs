@@ -15,7 +15,9 @@ declare_rule! {
     /// session.commit()` while the session expires objects on commit; a lazy
     /// relationship read from query rows that did not eager-load it; one
     /// session handed to several coroutines that run concurrently
-    /// (`asyncio.gather`, `create_task`, `TaskGroup`). In Django async code,
+    /// (`asyncio.gather`, `create_task`, `TaskGroup`), also one coroutine per
+    /// item (`gather(*(f(session, x) for x in xs))`, `create_task` in a
+    /// loop). In Django async code,
     /// a foreign key read from a row of the async API (`await
     /// Model.objects.aget(…)`, `afirst()`, `async for`) that the query did
     /// not `select_related`.
@@ -428,6 +430,35 @@ fn django_lazy_fk(facts: &Cx<'_, '_>, var: &str, attr: &str, exprs: &[&Expr]) ->
 
 /// A local that holds a session (not a factory).
 fn is_session_var(facts: &FunctionFacts<'_>, name: &str) -> bool {
+    !is_http_session(facts, name)
+        && (is_declared_session(facts, name)
+            || name == "session"
+            || name == "db"
+            || name.ends_with("_session"))
+}
+
+/// An HTTP client session (`aiohttp.ClientSession`, `httpx.AsyncClient`,
+/// `requests.Session`), which is meant to be shared by concurrent requests.
+fn is_http_session(facts: &FunctionFacts<'_>, name: &str) -> bool {
+    const HTTP: &[&str] = &["aiohttp.", "httpx.", "requests."];
+    let annotated = facts.function.params.iter().any(|p| {
+        p.name == name
+            && p.annotation
+                .as_ref()
+                .and_then(Expr::dotted)
+                .is_some_and(|a| a.ends_with("ClientSession") || a.ends_with("AsyncClient"))
+    });
+    let bound = bound_value(facts, name, u32::MAX)
+        .and_then(|v| v.unawaited().as_call())
+        .and_then(|c| c.qualified.as_deref())
+        .is_some_and(|q| HTTP.iter().any(|h| q.starts_with(h)));
+    annotated || bound
+}
+
+/// A local known to hold a database session by its type or its annotation,
+/// not only by its name (`db`, `session` are also the names of handles that
+/// are safe to share: a Motor database, an HTTP client session).
+fn is_declared_session(facts: &FunctionFacts<'_>, name: &str) -> bool {
     let typed = facts.calls.iter().any(|c| {
         c.receiver.as_deref() == Some(name)
             && c.receiver_kind
@@ -438,9 +469,13 @@ fn is_session_var(facts: &FunctionFacts<'_>, name: &str) -> bool {
             && p.annotation
                 .as_ref()
                 .and_then(Expr::dotted)
-                .is_some_and(|a| a.ends_with("Session"))
+                .is_some_and(|a| {
+                    a.rsplit('.')
+                        .next()
+                        .is_some_and(|last| last.ends_with("Session") && last != "ClientSession")
+                })
     });
-    typed || annotated || name == "session" || name == "db" || name.ends_with("_session")
+    typed || annotated
 }
 
 /// Session locals passed to a coroutine call `f(session, …)`.
@@ -456,17 +491,42 @@ fn sessions_passed(facts: &FunctionFacts<'_>, arg: &Expr) -> Vec<String> {
         .collect()
 }
 
+/// The element of a comprehension spread into a call: the comprehension
+/// itself, or the local it was assigned to.
+fn comprehension_element<'a>(
+    facts: &'a FunctionFacts<'_>,
+    value: &'a Expr,
+    offset: u32,
+) -> Option<&'a Expr> {
+    let value = match value.as_name() {
+        Some(name) => bound_value(facts, name, offset)?,
+        None => value,
+    };
+    match &value.kind {
+        ExprKind::Comprehension(c) => Some(&c.element),
+        _ => None,
+    }
+}
+
 fn shared_sessions(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
-    let mut tasks: BTreeMap<String, Vec<Span>> = BTreeMap::new();
+    let mut tasks: BTreeMap<String, Vec<(Span, bool)>> = BTreeMap::new();
     let mut gathers = Vec::new();
     facts.call_exprs().iter().for_each(|&e| {
         let Some(call) = e.as_call() else { return };
         match call.method_name() {
             Some("gather") => gathers.push((e.span, call)),
             Some("create_task" | "ensure_future" | "start_soon") => {
+                // One call in a loop starts a task per item.
+                let in_loop = facts
+                    .loops
+                    .iter()
+                    .any(|l| l.span.start < e.span.start && e.span.end <= l.span.end);
                 if let Some(arg) = call.positional(0) {
                     for s in sessions_passed(facts, arg) {
-                        tasks.entry(s).or_default().push(e.span);
+                        if in_loop && !is_declared_session(facts, &s) {
+                            continue;
+                        }
+                        tasks.entry(s).or_default().push((e.span, in_loop));
                     }
                 }
             }
@@ -475,28 +535,70 @@ fn shared_sessions(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     });
     for (span, call) in gathers {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut per_item: Option<String> = None;
         for arg in call.args.iter().filter(|a| a.name.is_none()) {
+            // `gather(*(sync_one(session, t) for t in tasks))`, or the list
+            // of coroutines built first: one coroutine per item, each
+            // given the session.
+            if arg.spread == weir_ir::ArgSpread::Positional
+                && let Some(element) = comprehension_element(facts, &arg.value, span.start)
+            {
+                per_item = per_item.or(sessions_passed(facts, element)
+                    .into_iter()
+                    .find(|s| is_declared_session(facts, s)));
+                continue;
+            }
             for s in sessions_passed(facts, &arg.value) {
                 *seen.entry(s).or_default() += 1;
             }
         }
-        if let Some((session, n)) = seen.into_iter().find(|(_, n)| *n >= 2) {
+        let shared = match per_item {
+            Some(session) => Some(format!("one session `{session}` is shared by the coroutines `gather` runs concurrently, one per item")),
+            None => seen
+                .into_iter()
+                .find(|(_, n)| *n >= 2)
+                .map(|(session, n)| format!("one session `{session}` is shared by {n} coroutines run concurrently by `gather`")),
+        };
+        if let Some(message) = shared {
             out.push(
-                finding(&AsyncSessionHazards::META, facts, span, format!("one session `{session}` is shared by {n} coroutines run concurrently by `gather`"))
+                finding(&AsyncSessionHazards::META, facts, span, message)
                     .why("An `AsyncSession` is not safe for concurrent use: the tasks interleave statements on one connection (\"another operation is in progress\") and corrupt its unit of work.")
                     .help("Open a session per task from the factory (`async with SessionLocal() as s:` inside each coroutine), or await the calls one after another."),
             );
         }
     }
     for (session, spans) in tasks {
-        if spans.len() < 2 {
+        let finding = if let Some((span, _)) = spans.iter().find(|(_, in_loop)| *in_loop) {
+            finding(
+                &AsyncSessionHazards::META,
+                facts,
+                *span,
+                format!(
+                    "one session `{session}` is shared by the tasks started in the loop, one per item"
+                ),
+            )
+        } else if let [(first, _), (second, _), ..] = spans.as_slice() {
+            finding(
+                &AsyncSessionHazards::META,
+                facts,
+                *second,
+                format!(
+                    "one session `{session}` is shared by {} concurrently running tasks",
+                    spans.len()
+                ),
+            )
+            .evidence(
+                &facts.module.path,
+                first.line,
+                "first task given the session",
+            )
+        } else {
             continue;
-        }
+        };
         out.push(
-            finding(&AsyncSessionHazards::META, facts, spans[1], format!("one session `{session}` is shared by {} concurrently running tasks", spans.len()))
+            finding
                 .why("An `AsyncSession` is not safe for concurrent use: the tasks interleave statements on one connection (\"another operation is in progress\") and corrupt its unit of work.")
-                .help("Open a session per task from the factory inside each task, or await the work one task after another.")
-                .evidence(&facts.module.path, spans[0].line, "first task given the session"),
+                .help("Open a session per task from the factory inside each task, or await the work one task after another."),
         );
     }
 }
