@@ -294,7 +294,9 @@ impl Regions {
             let kind = call.receiver_kind.map(|t| t.kind);
             // A project helper that commits the session it is handed.
             let helper_commits = call.effect.is_none()
-                && summaries.of_call(call).is_some_and(|s| s.commits.is_some());
+                && summaries
+                    .of_call(call)
+                    .is_some_and(|s| s.commits_at(call).is_some());
             if helper_commits {
                 for mut region in open.drain(..) {
                     region.end = call.site.span.end;

@@ -261,7 +261,7 @@ fn may_raise(call: &CallFact<'_>, summaries: &Summaries) -> bool {
             s.reads.is_some()
                 || s.memo_reads.is_some()
                 || s.writes.is_some()
-                || s.commits.is_some()
+                || s.commits_at(call).is_some()
                 || s.blocks.is_some()
                 || s.network.is_some()
         }),

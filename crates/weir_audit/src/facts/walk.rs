@@ -643,11 +643,23 @@ impl<'ir> Walker<'ir> {
 
     /// `session.connection()` hands out the connection the session holds for
     /// its transaction; the session releases it on commit or close, so the
-    /// caller never owns it (SQLAlchemy `Session.connection`).
+    /// caller never owns it (SQLAlchemy `Session.connection`). Likewise
+    /// `object_session(obj)`: the session `obj` is attached to.
     fn borrowed_from_session(&self, value: &Expr) -> bool {
         let Some(call) = value.unawaited().as_call() else {
             return false;
         };
+        // `object_session(obj)`, `Session.object_session(obj)`,
+        // `async_object_session(obj)`: the session `obj` already belongs to,
+        // owned by whoever opened it.
+        if call.callee.dotted().is_some_and(|d| {
+            matches!(
+                d.rsplit('.').next(),
+                Some("object_session" | "async_object_session")
+            )
+        }) {
+            return true;
+        }
         let ExprKind::Attribute {
             value: receiver, ..
         } = &call.callee.kind

@@ -75,6 +75,9 @@ pub const PACK: Pack = Pack {
         method(SESSIONS, "scalar", Query(FromArgument)),
         method(SESSIONS, "stream", Query(FromArgument)),
         method(SESSIONS, "stream_scalars", Query(FromArgument)),
+        // SQLModel's `Session.exec` / `AsyncSession.exec`: `execute` that
+        // returns scalars for a single-entity select.
+        method(SESSIONS, "exec", Query(FromArgument)),
         method(SESSIONS, "get", Query(Select)),
         method(SESSIONS, "get_one", Query(Select)),
         method(SESSIONS, "refresh", Query(Select)),

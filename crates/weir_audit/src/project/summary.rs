@@ -60,6 +60,10 @@ pub struct Summary {
     pub loads_by_param: Vec<ParamLoad>,
     /// Commits of a session the function did not open itself.
     pub commits: Option<Witness>,
+    /// Commits that run only when a boolean parameter says so:
+    /// `async def delete(self, id, commit: bool = True): … if commit:
+    /// await self.session.commit()`. A call passing `commit=False` runs none.
+    pub flag_commits: Option<(CommitFlag, Witness)>,
     /// Reads that run only when the caller leaves an optional parameter out
     /// (or passes `None`): the fallback of a helper whose callers may hand
     /// it what they loaded in bulk,
@@ -110,7 +114,54 @@ impl Fallback {
     }
 }
 
+/// A boolean parameter that decides whether a function commits
+/// (`commit: bool = True`, `auto_commit=False`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitFlag {
+    /// Positional index, not counting `self`/`cls`; `None` for a
+    /// keyword-only parameter.
+    pub index: Option<usize>,
+    pub param: String,
+    /// What leaving it out means: its default is `True`.
+    pub default_on: bool,
+}
+
+impl CommitFlag {
+    /// The argument a call passes for the flag, by name or by position.
+    fn arg<'c>(&self, call: &'c weir_ir::Call) -> Option<&'c Expr> {
+        call.keyword(&self.param)
+            .or_else(|| self.index.and_then(|i| call.positional(i)))
+    }
+
+    /// A call with these arguments commits: the flag is passed as anything
+    /// but a literal false (`False`, `None`, `0`), or left at a true default.
+    pub fn set_by(&self, call: &weir_ir::Call) -> bool {
+        match self.arg(call) {
+            Some(value) => !matches!(
+                value.kind,
+                ExprKind::Literal(
+                    weir_ir::Literal::Bool(false)
+                        | weir_ir::Literal::Null
+                        | weir_ir::Literal::Int(0)
+                )
+            ),
+            None => self.default_on || call.has_kwargs_spread(),
+        }
+    }
+}
+
 impl Summary {
+    /// The commits a call of this function runs: its unconditional commits,
+    /// or those behind a boolean parameter when the call sets it.
+    pub fn commits_at(&self, call: &CallFact<'_>) -> Option<&Witness> {
+        self.commits.as_ref().or_else(|| {
+            self.flag_commits
+                .as_ref()
+                .filter(|(flag, _)| call.call.is_none_or(|c| flag.set_by(c)))
+                .map(|(_, witness)| witness)
+        })
+    }
+
     /// The reads a call of this function runs only through a cache (none
     /// when it also reads uncached), with the parameters of this function
     /// its key is made of: all of them when the function is itself
@@ -730,8 +781,15 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
             (Some(Effect::Commit), _)
                 if !opens_own_session(facts, call) && !facts.function.is_generator =>
             {
-                s.commits
-                    .get_or_insert_with(|| one(step(facts, call, format!("{label} commits"))));
+                let witness = || one(step(facts, call, format!("{label} commits")));
+                match commit_flag(facts, call) {
+                    Some(flag) => {
+                        s.flag_commits.get_or_insert_with(|| (flag, witness()));
+                    }
+                    None => {
+                        s.commits.get_or_insert_with(witness);
+                    }
+                }
             }
             _ => {}
         }
@@ -1068,8 +1126,89 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
         (*op, witness(w))
     });
     changed |= adopt(&mut caller.stages, callee.stages.as_ref(), witness);
-    changed |= adopt(&mut caller.commits, callee.commits.as_ref(), witness);
+    if caller.commits.is_none()
+        && let Some(commits) = callee.commits_at(call)
+    {
+        // `self._delete(id, commit=commit)`, or the call under `if commit:`:
+        // the caller commits only when its own flag says so.
+        let passed_through = || {
+            let (flag, _) = callee
+                .flag_commits
+                .as_ref()
+                .filter(|_| callee.commits.is_none())?;
+            flag_param(f, flag.arg(call.call?)?.as_name()?)
+        };
+        match passed_through().or_else(|| commit_flag(f, call)) {
+            Some(flag) => {
+                if caller.flag_commits.is_none() {
+                    caller.flag_commits = Some((flag, witness(commits)));
+                    changed = true;
+                }
+            }
+            None => changed |= adopt(&mut caller.commits, Some(commits), witness),
+        }
+    }
     changed
+}
+
+/// The boolean parameter of `f` named `name`: a default of `True` or
+/// `False`, or a `bool` annotation.
+fn flag_param(f: &FunctionFacts<'_>, name: &str) -> Option<CommitFlag> {
+    let (at, p) = f
+        .function
+        .params
+        .iter()
+        .filter(|p| p.name != "self" && p.name != "cls")
+        .enumerate()
+        .find(|(_, p)| p.name == name)?;
+    let default_on = match p.default.as_ref().map(|d| &d.kind) {
+        Some(ExprKind::Literal(weir_ir::Literal::Bool(b))) => *b,
+        None if p.annotation.as_ref().and_then(Expr::as_name) == Some("bool") => true,
+        _ => return None,
+    };
+    Some(CommitFlag {
+        index: (p.kind == weir_ir::ParamKind::Positional).then_some(at),
+        param: p.name.clone(),
+        default_on,
+    })
+}
+
+/// The boolean parameter a commit (or a call that commits) waits for: it
+/// sits under `if commit:` / `if case and track_view:`, or in the `else`
+/// of `if not commit:`.
+fn commit_flag(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<CommitFlag> {
+    fn truthy<'e>(test: &'e Expr, names: &mut Vec<&'e str>) {
+        match &test.kind {
+            ExprKind::Name { id } => names.push(id),
+            ExprKind::Binary {
+                op: Operator::And,
+                left,
+                right,
+            } => {
+                truthy(left, names);
+                truthy(right, names);
+            }
+            _ => {}
+        }
+    }
+    call.site.scopes.iter().find_map(|scope| {
+        let mut names = Vec::new();
+        match scope {
+            Scope::If(test, _) => truthy(test, &mut names),
+            Scope::Else(test) => {
+                if let ExprKind::Unary {
+                    op: Operator::Not,
+                    operand,
+                } = &test.kind
+                    && let Some(name) = operand.as_name()
+                {
+                    names.push(name);
+                }
+            }
+            _ => {}
+        }
+        names.into_iter().find_map(|name| flag_param(facts, name))
+    })
 }
 
 /// The parameters of `f` other than `self`/`cls`, by position.

@@ -79,6 +79,8 @@ declare_rule! {
     /// session from the factory.
     ///
     /// ## Known limitations
+    /// A `Result` (`result = await session.execute(update(M)…)`, then
+    /// `result.rowcount`) is not an ORM object and is not expired.
     /// Only objects bound to a local of the function are followed (not
     /// attributes of `self`, not objects returned by helpers). The session's
     /// factory is known when the session is opened in the function
@@ -225,6 +227,18 @@ fn is_query(exprs: &[&Expr]) -> bool {
     })
 }
 
+/// `await session.execute(…)` / `session.scalars(…)` itself: the bound
+/// value is a `Result` (its `rowcount`, its rows), not an ORM object.
+fn is_result(value: &Expr) -> bool {
+    value.unawaited().as_call().is_some_and(|c| {
+        c.receiver().is_some()
+            && matches!(
+                c.method_name(),
+                Some("execute" | "scalars" | "stream" | "stream_scalars")
+            )
+    })
+}
+
 /// Whether the session in `receiver` expires objects on commit.
 fn expires_on_commit(facts: &FunctionFacts<'_>, receiver: &str, offset: u32) -> bool {
     let sessions = &facts.project.context.db_config.sessions;
@@ -288,6 +302,11 @@ fn expired_reads(
                 .iter()
                 .any(|c| c.site.span.start > at.end && c.site.span.start < span.start)
             {
+                continue;
+            }
+            // `result = await session.execute(update(M)…)`: a `Result`,
+            // whose `rowcount` the commit does not expire.
+            if bound_value(facts, var, at.start).is_some_and(is_result) {
                 continue;
             }
             let refreshed = facts.calls.iter().any(|c| {

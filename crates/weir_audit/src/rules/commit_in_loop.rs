@@ -5,7 +5,7 @@ use crate::facts::{CallFact, FunctionFacts, LoopRef, Scope};
 use crate::knowledge::Effect;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
-use crate::rules::{call_text, calls_through, describe_loop, through, with_path};
+use crate::rules::{call_text, calls_through_at, describe_loop, through, with_path};
 
 declare_rule! {
     /// ## What it does
@@ -40,7 +40,10 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Commits inside helpers called from the loop are followed across
-    /// files. Not reported: commits under a batching condition (`%`,
+    /// files; a helper that commits only under a boolean parameter
+    /// (`if commit: await self.session.commit()`) commits when the call
+    /// passes it true or leaves it at a true default, not when it passes
+    /// `commit=False`. Not reported: commits under a batching condition (`%`,
     /// `len(...)` comparisons), commits per chunk or per retry attempt,
     /// commits in `while` worker loops, commits per definition of a module
     /// (`vars(migrations).items()`: one migration step each), sessions
@@ -112,7 +115,7 @@ impl Rule for CommitInLoop {
                     .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
             );
         }
-        for (call, witness) in calls_through(facts, |s| s.commits.as_ref()) {
+        for (call, witness) in calls_through_at(facts, |s, c| s.commits_at(c)) {
             if call.effect.is_some() {
                 continue;
             }

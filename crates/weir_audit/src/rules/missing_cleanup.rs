@@ -48,7 +48,9 @@ declare_rule! {
     /// A `close()` that is skipped on an error path is a different finding
     /// (RL-05). Objects handed to other functions are assumed released there.
     /// `session.connection()` is not an acquisition: the session releases
-    /// the connection it holds when its transaction ends.
+    /// the connection it holds when its transaction ends; nor is
+    /// `object_session(obj)` / `async_object_session(obj)`, the session an
+    /// object already belongs to.
     pub struct MissingCleanup;
     id: "RL-03",
     name: "missing-cleanup",

@@ -262,7 +262,10 @@ fn commits_within(cx: &Cx<'_, '_>, span: Span) -> bool {
         span.contains(&c.site.span)
             && (c.effect == Some(Effect::Commit)
                 || (c.effect.is_none()
-                    && cx.summaries.of_call(c).is_some_and(|s| s.commits.is_some())))
+                    && cx
+                        .summaries
+                        .of_call(c)
+                        .is_some_and(|s| s.commits_at(c).is_some())))
     })
 }
 
@@ -274,7 +277,10 @@ fn delivering_commit(cx: &Cx<'_, '_>, span: Span) -> Option<Span> {
         .filter(|c| {
             c.effect == Some(Effect::Commit)
                 || (c.effect.is_none()
-                    && cx.summaries.of_call(c).is_some_and(|s| s.commits.is_some()))
+                    && cx
+                        .summaries
+                        .of_call(c)
+                        .is_some_and(|s| s.commits_at(c).is_some()))
         })
         .map(|c| c.site.span)
         .min_by_key(|s| s.start)

@@ -19,7 +19,7 @@ declare_rule! {
     /// is deliberate and not reported, nor is a reload inside a transaction
     /// block (`with transaction.atomic():`) opened after the first load,
     /// which reads the row back after the block's own writes, nor one under
-    /// `if row is None:` after a first query (often a join) that found
+    /// `if row is None:` (or `if row is None and …:`) after a first query (often a join) that found
     /// nothing: the branch looks again to tell what is missing.
     ///
     /// ## Why is this bad
@@ -310,7 +310,8 @@ pub fn held_entity_reloads<'a, 'ir>(facts: &'a Cx<'_, 'ir>) -> Vec<HeldReload<'a
 }
 
 /// `later` runs only when what the earlier load returned came back empty:
-/// it sits under `if row is None:` / `if not row:` where `row` was bound by
+/// it sits under `if row is None:` / `if not row:` (alone or in an `and`
+/// chain: `if row is None and is_admin:`) where `row` was bound by
 /// the earlier load's statement or after it (`row = result.one_or_none()`).
 /// The first query (often a join, or with filters) found nothing, and the
 /// branch looks again to tell what is missing: no entity is held yet.
@@ -321,13 +322,33 @@ fn in_not_found_branch(facts: &Cx<'_, '_>, earlier: &CallFact<'_>, later: &CallF
             let crate::facts::Scope::If(test, _) = scope else {
                 return false;
             };
-            crate::project::summary::absent_name(test).is_some_and(|name| {
-                facts
-                    .facts
-                    .binding_before(name, test.span.start)
-                    .is_some_and(|bound| bound.end >= earlier.site.span.start)
+            let mut conjuncts = Vec::new();
+            and_conjuncts(test, &mut conjuncts);
+            conjuncts.into_iter().any(|test| {
+                crate::project::summary::absent_name(test).is_some_and(|name| {
+                    facts
+                        .facts
+                        .binding_before(name, test.span.start)
+                        .is_some_and(|bound| bound.end >= earlier.site.span.start)
+                })
             })
         })
+}
+
+/// The operands of an `and` chain (`row is None and is_admin` → both), or
+/// the test itself.
+fn and_conjuncts<'e>(test: &'e weir_ir::Expr, out: &mut Vec<&'e weir_ir::Expr>) {
+    match &test.kind {
+        weir_ir::ExprKind::Binary {
+            op: weir_ir::Operator::And,
+            left,
+            right,
+        } => {
+            and_conjuncts(left, out);
+            and_conjuncts(right, out);
+        }
+        _ => out.push(test),
+    }
 }
 
 pub fn short(model: &str) -> &str {

@@ -70,7 +70,9 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Lines are counted, not statements; a commit or close before the slow
-    /// work is not taken as the end of the session's use.
+    /// work is not taken as the end of the session's use. An object built
+    /// around the session (`service = OrderService(session)`, a CapWords
+    /// class given it) uses the session wherever it is used.
     pub struct SessionScopeMismatch;
     id: "RL-01",
     name: "session-scope-mismatch",
@@ -85,6 +87,29 @@ declare_rule! {
         Source { title: "FastAPI: Dependencies with yield", url: "https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/", pack: None },
         Source { title: "SQLAlchemy: When do I construct a Session, when do I commit it, and when do I close it?", url: "https://docs.sqlalchemy.org/en/20/orm/session_basics.html#session-faq-whentocreate", pack: Some("sqlalchemy") },
     ],
+}
+
+/// Locals holding an object built around the session: `service =
+/// IntegrationService(session, role=role)`, a class (by its CapWords name)
+/// given the session. Its methods use the session, so using it is using the
+/// session. A plain function's result (`keys = list_keys(session)`) is data.
+fn session_holders(body: &[weir_ir::Stmt], var: &str) -> Vec<String> {
+    let mut holders = Vec::new();
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if let Some(([target], value)) = stmt.plain_assign()
+            && let Some(name) = target.as_name()
+            && let Some(call) = value.unawaited().as_call()
+            && call
+                .callee
+                .dotted()
+                .and_then(|d| d.rsplit('.').next().and_then(|n| n.chars().next()))
+                .is_some_and(char::is_uppercase)
+            && call.args.iter().any(|a| mentions(&a.value, var))
+        {
+            holders.push(name.to_string());
+        }
+    });
+    holders
 }
 
 const MIN_BODY_LINES: u32 = 10;
@@ -110,9 +135,12 @@ impl Rule for SessionScopeMismatch {
             return;
         }
         for held in injected_sessions(cx.facts) {
+            let holders = session_holders(body, &held.var);
             let mut uses: Vec<Span> = Vec::new();
             weir_ir::visit::walk_block_exprs(body, &mut |e| {
-                if e.as_name() == Some(held.var.as_str()) {
+                if e.as_name()
+                    .is_some_and(|n| n == held.var || holders.iter().any(|h| h == n))
+                {
                     uses.push(e.span);
                 }
             });

@@ -450,7 +450,10 @@ impl Rule for TransactionScopeTooNarrow {
             .filter(|c| {
                 c.effect == Some(Effect::Commit)
                     || (c.effect.is_none()
-                        && cx.summaries.of_call(c).is_some_and(|s| s.commits.is_some()))
+                        && cx
+                            .summaries
+                            .of_call(c)
+                            .is_some_and(|s| s.commits_at(c).is_some()))
             })
             .map(|c| CommitPoint {
                 span: c.site.span,
