@@ -162,6 +162,14 @@ pub fn row_source<S: std::hash::BuildHasher>(
             }
             // Django `Order.objects…`, or a manager the model declares
             // (`Issue.issue_objects…`).
+            // Flask-SQLAlchemy's `User.query…` (a query property).
+            ExprKind::Attribute { value, attr } if model.is_none() && attr == "query" => {
+                model = module
+                    .resolve_expr(value)
+                    .or_else(|| value.dotted())
+                    .and_then(|q| models.query_property_model(&q))
+                    .map(|m| m.class.clone());
+            }
             ExprKind::Attribute { value, attr } if model.is_none() => {
                 let default = attr == "objects" || attr == "_default_manager";
                 model = model_of(value, module, models).filter(|m| {

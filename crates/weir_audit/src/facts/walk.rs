@@ -403,6 +403,11 @@ impl<'ir> Walker<'ir> {
         // `order.lines.all()` to its query would give the rows `Order`.
         lp.rows = lp.iter.and_then(|iter| {
             self.related_rows(iter).or_else(|| {
+                // `challenge.files`, `user.get_solves()` on one row whose
+                // relation is not known: not the rows of that row's query.
+                if self.on_single_row(iter) {
+                    return None;
+                }
                 super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
             })
         });
@@ -599,8 +604,16 @@ impl<'ir> Walker<'ir> {
             } else {
                 self.facts.lazy_query_vars.remove(&var);
             }
-            if let Some(rows) =
-                super::rows::row_source(value, &self.assigned, self.module, &self.project.models)
+            if let Some(rows) = (!self.on_single_row(value))
+                .then(|| {
+                    super::rows::row_source(
+                        value,
+                        &self.assigned,
+                        self.module,
+                        &self.project.models,
+                    )
+                })
+                .flatten()
             {
                 // `last = tasks.order_by("finished_at").last()` on a queryset
                 // `tasks` judged on its own: its options are not this value's.
@@ -1235,6 +1248,9 @@ impl<'ir> Walker<'ir> {
         if self.is_django_related_manager(value, attr) || self.is_django_manager(value, attr) {
             return Some(Typed::certain(ObjKind::QuerySet));
         }
+        if attr == "query" && self.query_property_model(value).is_some() {
+            return Some(Typed::certain(ObjKind::LegacyQuery));
+        }
         if let Some(kind) = knowledge.attribute(attr) {
             return Some(Typed::hinted(kind));
         }
@@ -1280,6 +1296,58 @@ impl<'ir> Walker<'ir> {
             .is_some_and(|m| {
                 m.orm == crate::project::Orm::Django && m.managers.iter().any(|x| x == attr)
             })
+    }
+
+    /// `iter` reads an attribute or calls a method of a local bound to one
+    /// row (`challenge = Challenge.query.filter_by(id=i).first_or_404()`):
+    /// `challenge.files`, `user.team.get_solves()`.
+    fn on_single_row(&self, iter: &Expr) -> bool {
+        // `all_solves = user.get_solves()` … `for s in all_solves`.
+        if let Some(name) = iter.unawaited().as_name() {
+            return self
+                .assigned
+                .get(name)
+                .is_some_and(|v| v.unawaited().as_name().is_none() && self.on_single_row(v));
+        }
+        iter.chain_root()
+            .and_then(|n| self.assigned.get(n))
+            .and_then(|v| v.unawaited().as_call())
+            .and_then(weir_ir::Call::method_name)
+            .is_some_and(|m| {
+                matches!(
+                    m,
+                    "first"
+                        | "one"
+                        | "one_or_none"
+                        | "first_or_404"
+                        | "one_or_404"
+                        | "get_or_404"
+                        | "scalar_one"
+                        | "scalar_one_or_none"
+                )
+            })
+    }
+
+    /// The SQLAlchemy model whose query property `value.query` is:
+    /// `User.query` (Flask-SQLAlchemy, or `Base.query =
+    /// Session.query_property()`), also `cls.query` in the model's own
+    /// class methods.
+    fn query_property_model(&self, value: &Expr) -> Option<&crate::project::Model> {
+        let models = &self.project.models;
+        let qualified = match &value.kind {
+            ExprKind::Name { id } if id == "cls" => self.enclosing_class()?,
+            ExprKind::Name { id }
+                if self.assigned.contains_key(id.as_str())
+                    || self.facts.params.contains(id.as_str()) =>
+            {
+                return None;
+            }
+            ExprKind::Name { .. } | ExprKind::Attribute { .. } => {
+                self.module.resolve_expr(value).or_else(|| value.dotted())?
+            }
+            _ => return None,
+        };
+        models.query_property_model(&qualified)
     }
 
     /// `author.books` on a Django model instance fetched in this function

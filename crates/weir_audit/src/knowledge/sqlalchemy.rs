@@ -136,6 +136,11 @@ pub const PACK: Pack = Pack {
         method(QUERY, "scalar", Query(Select)),
         method(QUERY, "count", Query(Select)),
         method(QUERY, "get", Query(Select)),
+        // Flask-SQLAlchemy's Query (what `Model.query` returns) adds these.
+        method(QUERY, "first_or_404", Query(Select)),
+        method(QUERY, "one_or_404", Query(Select)),
+        method(QUERY, "get_or_404", Query(Select)),
+        method(QUERY, "paginate", Query(Select)),
         method(QUERY, "update", Query(Update)),
         method(QUERY, "delete", Query(Delete)),
     ],

@@ -65,6 +65,10 @@ pub struct ModelIndex {
     /// self.prefetch_related("component", …)`): method name → the
     /// attributes they load on the rows.
     queryset_eager: HashMap<String, Vec<String>>,
+    /// The project's SQLAlchemy models carry a query property: it uses
+    /// Flask-SQLAlchemy (`db.Model` gives every model `Model.query`) or
+    /// declares one with `scoped_session.query_property()`.
+    query_property: bool,
 }
 
 /// Methods of Django's own QuerySet API: a project class that overrides
@@ -153,7 +157,23 @@ impl ModelIndex {
         index.inherit_relationships(modules);
         index.add_reverse_accessors();
         index.queryset_eager = queryset_eager(modules);
+        index.query_property = modules.iter().any(|m| {
+            m.imports.iter().any(|i| {
+                i.target == "flask_sqlalchemy" || i.target.starts_with("flask_sqlalchemy.")
+            })
+        }) || modules.iter().any(declares_query_property);
         index
+    }
+
+    /// `Model.query` on a SQLAlchemy model of this project is a legacy
+    /// `Query` of that model: Flask-SQLAlchemy's query property
+    /// (`User.query.filter_by(name=n).first()`), or one the project
+    /// declares with `Base.query = Session.query_property()`.
+    pub fn query_property_model(&self, qualified: &str) -> Option<&Model> {
+        if !self.query_property {
+            return None;
+        }
+        self.get(qualified).filter(|m| m.orm == Orm::SqlAlchemy)
     }
 
     /// The attributes a project QuerySet/Manager method loads eagerly on
@@ -340,6 +360,26 @@ impl ModelIndex {
             }
         }
     }
+}
+
+/// `Base.query = db_session.query_property()` (or `query = …query_property()`
+/// in a class body): SQLAlchemy's documented way to give models a
+/// `Model.query` attribute without Flask-SQLAlchemy.
+fn declares_query_property(module: &Module) -> bool {
+    let is_property = |value: &Option<Expr>| {
+        value
+            .as_ref()
+            .and_then(Expr::as_call)
+            .is_some_and(|c| c.method_name() == Some("query_property"))
+    };
+    let assigns = |body: &[weir_ir::Stmt]| {
+        body.iter().any(|stmt| {
+            matches!(&stmt.kind, StmtKind::Assign { targets, value, .. }
+                if is_property(value) && targets.iter().any(|t| t.dotted().is_some_and(|d| d == "query" || d.ends_with(".query"))))
+        })
+    };
+    module.top_level().is_some_and(|top| assigns(&top.body))
+        || module.classes.iter().any(|c| assigns(&c.body))
 }
 
 fn last(name: &str) -> &str {
@@ -598,10 +638,17 @@ fn annotated_target(annotation: &Expr) -> Option<String> {
 }
 
 fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> Relationship {
-    let lazy = call
-        .keyword("lazy")
-        .and_then(Expr::as_str)
-        .unwrap_or("select");
+    // `lazy=False` is SQLAlchemy's synonym for "joined", `lazy=True` for
+    // "select" and `lazy=None` for "noload".
+    let lazy = match call.keyword("lazy").map(|e| &e.kind) {
+        Some(ExprKind::Literal(weir_ir::Literal::Bool(false))) => "joined",
+        Some(ExprKind::Literal(weir_ir::Literal::Null)) => "noload",
+        Some(ExprKind::Literal(weir_ir::Literal::Bool(true))) | None => "select",
+        Some(_) => call
+            .keyword("lazy")
+            .and_then(Expr::as_str)
+            .unwrap_or("select"),
+    };
     let loading = match lazy {
         "select" | "True" => Loading::Lazy,
         "selectin" | "joined" | "subquery" | "immediate" => Loading::Eager,

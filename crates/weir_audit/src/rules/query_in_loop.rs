@@ -11,7 +11,9 @@ use crate::rules::{
 declare_rule! {
     /// ## What it does
     /// Finds queries executed once per item of a loop: a `select`, `session.get`,
-    /// a legacy `session.query(...).first()`, a Django `Model.objects.get(...)`
+    /// a legacy `session.query(...).first()` (also through a model's query
+    /// property: Flask-SQLAlchemy's `User.query.filter_by(...).first()`,
+    /// or `Base.query = Session.query_property()`), a Django `Model.objects.get(...)`
     /// (or through another manager the model or its abstract parent declares)
     /// or a QuerySet iterated or tested with `in` (which iterates it) inside
     /// a `for` loop or a comprehension, also
