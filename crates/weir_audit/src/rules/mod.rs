@@ -216,6 +216,12 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
         }
         ExprKind::Call(c) => {
             let first_is_var = c.positional(0).is_some_and(is_var);
+            // `child_class = rel.argument.class_` bound in the iteration, then
+            // `session.query(child_class)`: this iteration's table.
+            let first_is_table = c
+                .positional(0)
+                .and_then(Expr::as_name)
+                .is_some_and(|n| names_a_table(n) && bound_outside_inner_loops(lp.body, n));
             // `delete(model)`, `select(table)`, `text(sql)`: a statement built on the loop variable.
             let is_builder = c.qualified.as_deref().is_some_and(|q| {
                 crate::knowledge::STATEMENT_BUILDERS
@@ -240,7 +246,7 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
                 Some("select" | "insert" | "update" | "delete")
             );
             // `session.query(model)`: a query of the table the loop is at.
-            let queries_var = first_is_var && c.method_name() == Some("query");
+            let queries_var = (first_is_var || first_is_table) && c.method_name() == Some("query");
             // `find_matches(session, model=model)`: a helper handed one model class.
             let hands_a_model = c.args.iter().any(|a| {
                 a.value
@@ -256,6 +262,7 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
                         .is_some_and(|n| is_var(&a.value) && names_keys(n))
                 });
             if (first_is_var && (is_builder || is_set_filter))
+                || (first_is_table && is_builder)
                 || in_lookup
                 || queries_var
                 || table_statement
@@ -313,6 +320,26 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>
         }
     });
     (bound, tables)
+}
+
+/// `name` is assigned in `block` itself, not in a loop nested in it: a
+/// table bound per item of an inner loop changes per inner item, and the
+/// outer loop still repeats the whole inner loop per item.
+fn bound_outside_inner_loops(block: &[weir_ir::Stmt], name: &str) -> bool {
+    block.iter().any(|stmt| match &stmt.kind {
+        weir_ir::StmtKind::Loop(_) => false,
+        _ => {
+            stmt.plain_assign()
+                .is_some_and(|(targets, _)| targets.iter().any(|t| t.as_name() == Some(name)))
+                || {
+                    let mut inner = false;
+                    weir_ir::visit::each_child_block(stmt, &mut |child| {
+                        inner = inner || bound_outside_inner_loops(child, name);
+                    });
+                    inner
+                }
+        }
+    })
 }
 
 /// `product_ids`, `pks`, `keys`: a name for a group of keys.
