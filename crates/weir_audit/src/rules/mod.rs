@@ -283,13 +283,7 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
 fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>, Vec<&'a str>) {
     let mut bound: Vec<&'a str> = Vec::new();
     let mut tables: Vec<&'a str> = Vec::new();
-    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
-        let Some(([target], value)) = stmt.plain_assign() else {
-            return;
-        };
-        let Some(name) = target.as_name() else {
-            return;
-        };
+    let mut note = |name: &'a str, value: &'a Expr| {
         let mut per_table = false;
         weir_ir::visit::walk_expr(value, &mut |e| match &e.kind {
             ExprKind::Call(c) if matches!(c.method_name(), Some("model_class" | "get_model")) => {
@@ -310,6 +304,27 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>
         }
         if !bound.contains(&name) {
             bound.push(name);
+        }
+    };
+    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+        match &stmt.kind {
+            // `if model := ot.model_class():` binds in the test.
+            weir_ir::StmtKind::If { test, .. } => {
+                weir_ir::visit::walk_expr(test, &mut |e| {
+                    if let ExprKind::AssignExpr { target, value } = &e.kind
+                        && let Some(name) = target.as_name()
+                    {
+                        note(name, value);
+                    }
+                });
+            }
+            _ => {
+                if let Some(([target], value)) = stmt.plain_assign()
+                    && let Some(name) = target.as_name()
+                {
+                    note(name, value);
+                }
+            }
         }
     });
     (bound, tables)
