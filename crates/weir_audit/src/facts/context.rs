@@ -203,6 +203,17 @@ fn decorator_name(expr: &Expr) -> Option<&str> {
     }
 }
 
+/// A task of a queue (`@shared_task`, `@app.task`, `@dramatiq.actor`,
+/// `@job`): its parameters are what the queue carries, ids rather than
+/// objects, so a synchronous call of it passes ids too.
+pub fn is_queued_task(function: &Function) -> bool {
+    function
+        .decorators
+        .iter()
+        .filter_map(decorator_name)
+        .any(|name| matches!(name, "task" | "shared_task" | "actor" | "job"))
+}
+
 /// Classifies one function, falling back on its parent's context.
 pub fn classify(module: &Module, function: &Function) -> ExecContext {
     if is_test_path(&module.path) || function.name.starts_with("test_") {

@@ -88,6 +88,7 @@ pub fn per_item_loop_where<'a>(
         })
         .filter(|(depth, lp)| {
             !memoized_across_iterations(facts, &call.site.scopes[depth + 1..], lp)
+                && !dispatched_on_item(&call.site.scopes[depth + 1..], lp)
         })
         .map(|(_, lp)| lp)
         .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp) && runs_call(lp))
@@ -141,6 +142,61 @@ fn memo_guard(test: &Expr, then: &[weir_ir::Stmt], outside: &dyn Fn(&str) -> boo
         }
         _ => false,
     }
+}
+
+/// The call sits under a test of the loop's item against one constant:
+/// `for attribute in CONTENT_FIELDS: if attribute == "content": …`,
+/// `if kind == NotificationType.REVIEW:`. A loop over distinct kinds or
+/// keys dispatches on them, and the branch runs for the one item equal to
+/// the constant, not once per item.
+fn dispatched_on_item(inner: &[Scope<'_>], lp: &LoopRef<'_>) -> bool {
+    let Some(var) = lp.target_name() else {
+        return false;
+    };
+    inner.iter().any(|scope| match scope {
+        Scope::If(test, _) => tests_item_against_constant(test, var),
+        _ => false,
+    })
+}
+
+fn tests_item_against_constant(test: &Expr, var: &str) -> bool {
+    use weir_ir::Operator;
+    match &test.kind {
+        ExprKind::Binary {
+            op: Operator::And,
+            left,
+            right,
+        } => tests_item_against_constant(left, var) || tests_item_against_constant(right, var),
+        ExprKind::Compare(cmp) if matches!(cmp.ops.as_slice(), [Operator::Eq | Operator::Is]) => {
+            let Some(other) = cmp.comparators.first() else {
+                return false;
+            };
+            let is_var = |e: &Expr| e.as_name() == Some(var);
+            (is_var(&cmp.left) && is_constant(other)) || (is_var(other) && is_constant(&cmp.left))
+        }
+        _ => false,
+    }
+}
+
+/// A literal other than `None`, or a named constant: `"content"`, `3`,
+/// `Kind.REVIEW`, `DEFAULT_LOCALE`.
+fn is_constant(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Literal(weir_ir::Literal::Null) => false,
+        ExprKind::Literal(_) => true,
+        ExprKind::Name { id } => is_constant_name(id),
+        ExprKind::Attribute { value, attr } => is_constant_name(attr) && value.dotted().is_some(),
+        _ => false,
+    }
+}
+
+/// `REVIEW`, `TYPE_MULTISELECT`: upper-case, the convention of constants
+/// and enum members.
+fn is_constant_name(name: &str) -> bool {
+    name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// `name = …` somewhere in `block`.
@@ -290,13 +346,7 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
 fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>, Vec<&'a str>) {
     let mut bound: Vec<&'a str> = Vec::new();
     let mut tables: Vec<&'a str> = Vec::new();
-    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
-        let Some(([target], value)) = stmt.plain_assign() else {
-            return;
-        };
-        let Some(name) = target.as_name() else {
-            return;
-        };
+    let mut note = |name: &'a str, value: &'a Expr| {
         let mut per_table = false;
         weir_ir::visit::walk_expr(value, &mut |e| match &e.kind {
             ExprKind::Call(c) if matches!(c.method_name(), Some("model_class" | "get_model")) => {
@@ -317,6 +367,27 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>
         }
         if !bound.contains(&name) {
             bound.push(name);
+        }
+    };
+    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+        match &stmt.kind {
+            // `if model := ot.model_class():` binds in the test.
+            weir_ir::StmtKind::If { test, .. } => {
+                weir_ir::visit::walk_expr(test, &mut |e| {
+                    if let ExprKind::AssignExpr { target, value } = &e.kind
+                        && let Some(name) = target.as_name()
+                    {
+                        note(name, value);
+                    }
+                });
+            }
+            _ => {
+                if let Some(([target], value)) = stmt.plain_assign()
+                    && let Some(name) = target.as_name()
+                {
+                    note(name, value);
+                }
+            }
         }
     });
     (bound, tables)

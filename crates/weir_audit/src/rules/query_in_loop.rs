@@ -101,7 +101,9 @@ declare_rule! {
     /// the helper's body runs after the loop, concurrently; a loop around
     /// the `gather` is still reported. Work followed in its block by `break`, `return` or
     /// `raise` (with no `continue` between) runs once, on the item searched
-    /// for.
+    /// for; so does work under a test of the loop's item against a
+    /// constant (`for field in fields: if field == "content": …`, `if kind
+    /// == Notice.REVIEW:`), the branch of a dispatch over distinct kinds.
     pub struct QueryInLoop;
     id: "QE-07",
     name: "query-in-loop",

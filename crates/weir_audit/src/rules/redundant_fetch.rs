@@ -20,7 +20,10 @@ declare_rule! {
     /// block (`with transaction.atomic():`) opened after the first load,
     /// which reads the row back after the block's own writes, nor one under
     /// `if row is None:` (or `if row is None and …:`) after a first query (often a join) that found
-    /// nothing: the branch looks again to tell what is missing.
+    /// nothing: the branch looks again to tell what is missing. A call of
+    /// a queue's task (`@shared_task`, `@app.task`, `@dramatiq.actor`) is
+    /// not reported either: a task takes ids by design, and calling it
+    /// directly is the fallback when no worker runs.
     ///
     /// ## Why is this bad
     /// A round trip for data the process already has. With SQLAlchemy's
@@ -260,6 +263,14 @@ pub fn held_entity_reloads<'a, 'ir>(facts: &'a Cx<'_, 'ir>) -> Vec<HeldReload<'a
             continue;
         };
         let Some(c) = call.call else { continue };
+        // A queue's task takes ids by design (the broker carries no
+        // objects): the synchronous call of it, the fallback when no worker
+        // runs, passes the id like the `.delay(…)` beside it.
+        if call.target.is_some_and(|t| {
+            crate::facts::context::is_queued_task(facts.facts.project.index.function(t))
+        }) {
+            continue;
+        }
         for load in summary.loads_by_param.iter().filter(|l| !l.locking) {
             let Some(arg) = c.positional(load.index).or_else(|| c.keyword(&load.param)) else {
                 continue;
