@@ -123,6 +123,15 @@ fn metadata_calls_in_async_handlers_are_reported_lower() {
         "{}",
         rt01(27).message
     );
+    // Directory-entry changes (unlink, makedirs, rename) are metadata calls too.
+    for line in [40, 46, 47] {
+        assert_eq!(
+            rt01(line).severity,
+            Severity::Medium,
+            "{}",
+            rt01(line).message
+        );
+    }
     assert_eq!(rt01(34).severity, Severity::High, "{}", rt01(34).message);
     assert!(
         rt01(34).message.contains("file I/O"),

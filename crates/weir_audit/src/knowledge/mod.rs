@@ -131,8 +131,10 @@ pub enum QueryOp {
 pub enum IoKind {
     File,
     /// A file-system metadata call (`os.path.exists`, `Path.stat()`,
-    /// `Path.resolve()`): one system call, microseconds on a local disk,
-    /// blocking only on a slow or network file system.
+    /// `Path.resolve()`, `os.makedirs`, `Path.unlink()`, `os.rename`): one
+    /// system call on a directory entry or an inode, no file content,
+    /// microseconds on a local disk, blocking only on a slow or network
+    /// file system.
     FileMetadata,
     Http,
     Subprocess,

@@ -10,7 +10,8 @@ use super::{
 };
 
 const FILE: super::Effect = Blocking(File);
-/// One `stat`-like system call: no file content is read or written.
+/// One system call on a directory entry or an inode (`stat`, `mkdir`,
+/// `unlink`, `rename`, `chmod`): no file content is read or written.
 const META: super::Effect = Blocking(FileMetadata);
 const PROC: super::Effect = Blocking(Subprocess);
 const PATH: &[ObjKind] = &[ObjKind::Path];
@@ -73,12 +74,12 @@ pub const PACK: Pack = Pack {
         func("os.scandir", FILE),
         func("os.walk", FILE),
         func("os.stat", META),
-        func("os.remove", FILE),
-        func("os.unlink", FILE),
-        func("os.rename", FILE),
-        func("os.makedirs", FILE),
-        func("os.mkdir", FILE),
-        func("os.rmdir", FILE),
+        func("os.remove", META),
+        func("os.unlink", META),
+        func("os.rename", META),
+        func("os.makedirs", META),
+        func("os.mkdir", META),
+        func("os.rmdir", META),
         func("glob.glob", FILE),
         ctor("pathlib.Path", ObjKind::Path),
         FuncEntry {
@@ -123,15 +124,15 @@ pub const PACK: Pack = Pack {
         method(PATH, "glob", FILE),
         method(PATH, "rglob", FILE),
         method(PATH, "iterdir", FILE),
-        method(PATH, "mkdir", FILE),
-        method(PATH, "unlink", FILE),
-        method(PATH, "rmdir", FILE),
-        method(PATH, "rename", FILE),
-        method(PATH, "touch", FILE),
+        method(PATH, "mkdir", META),
+        method(PATH, "unlink", META),
+        method(PATH, "rmdir", META),
+        method(PATH, "rename", META),
+        method(PATH, "touch", META),
         method(PATH, "resolve", META),
         method(PATH, "samefile", META),
         method(PATH, "is_symlink", META),
-        method(PATH, "chmod", FILE),
+        method(PATH, "chmod", META),
         method(PATH, "readlink", META),
         // Pure path arithmetic: no I/O, but the result is still a Path.
         returns(PATH, "expanduser", ObjKind::Path),

@@ -12,7 +12,8 @@ declare_rule! {
     /// `os.system`, `input()`, and synchronous database drivers and sessions
     /// (`psycopg2.connect`, `sqlite3`, a sync SQLAlchemy `Session`).
     /// File-system metadata calls (`os.path.exists`, `Path.stat()`,
-    /// `Path.resolve()`) are one system call each, quick on a local disk:
+    /// `Path.resolve()`, `os.makedirs`, `Path.unlink()`, `os.rename`) are
+    /// one system call each on a directory entry, quick on a local disk:
     /// they are reported one level lower than reading or writing a file.
     ///
     /// ## Why is this bad
@@ -137,8 +138,8 @@ impl Rule for BlockingIoInAsync {
     }
 }
 
-/// A file-system metadata call (`exists()`, `stat()`, `resolve()`) is one
-/// system call, microseconds on a local disk: reported one level lower
+/// A file-system metadata call (`exists()`, `stat()`, `resolve()`,
+/// `mkdir()`, `unlink()`, `rename()`) is one system call, microseconds on a local disk: reported one level lower
 /// than reading or writing a file, and said so.
 fn metadata_lower(kind: IoKind, finding: Finding) -> Finding {
     if kind != IoKind::FileMetadata {
