@@ -155,6 +155,7 @@ impl ModelIndex {
             }
         }
         index.inherit_relationships(modules);
+        index.add_user_model();
         index.add_reverse_accessors();
         index.queryset_eager = queryset_eager(modules);
         index.query_property = modules.iter().any(|m| {
@@ -180,6 +181,45 @@ impl ModelIndex {
     /// the rows of the chain that calls it.
     pub fn queryset_method_eager(&self, method: &str) -> Option<&[String]> {
         self.queryset_eager.get(method).map(Vec::as_slice)
+    }
+
+    /// Django's user model, which most projects relate to without defining
+    /// it: `ForeignKey(settings.AUTH_USER_MODEL)` (or `"auth.User"`) is a
+    /// relation to the project's own `User` when it has one, else to
+    /// `django.contrib.auth.models.User`, added here so its rows
+    /// (`User.objects.filter(…)`) and reverse accessors (`user.profile`
+    /// from `Profile.user = OneToOneField(settings.AUTH_USER_MODEL)`) are
+    /// known like those of any other model.
+    fn add_user_model(&mut self) {
+        let mut related = false;
+        for model in self.by_class.values_mut().filter(|m| m.orm == Orm::Django) {
+            for rel in model.relationships.values_mut() {
+                match rel.target.as_deref() {
+                    Some("AUTH_USER_MODEL") => {
+                        rel.target = Some("User".to_string());
+                        related = true;
+                    }
+                    Some("User") => related = true,
+                    _ => {}
+                }
+            }
+        }
+        if !related || self.by_name.contains_key("User") {
+            return;
+        }
+        self.insert(Model {
+            class: "django.contrib.auth.models.User".to_string(),
+            name: "User".to_string(),
+            orm: Orm::Django,
+            table: Some("auth_user".to_string()),
+            // id, password, last_login, is_superuser, username, first_name,
+            // last_name, email, is_staff, is_active, date_joined
+            columns: 11,
+            relationships: HashMap::default(),
+            foreign_tables: Vec::new(),
+            managers: Vec::new(),
+            reverse: HashMap::default(),
+        });
     }
 
     fn insert(&mut self, model: Model) {
