@@ -457,26 +457,31 @@ fn is_session_var(facts: &FunctionFacts<'_>, name: &str) -> bool {
 }
 
 /// An HTTP client session (`aiohttp.ClientSession`, `httpx.AsyncClient`,
-/// `requests.Session`), which is meant to be shared by concurrent requests.
+/// `requests.Session`), which is meant to be shared by concurrent requests:
+/// annotated with, or bound to, a type the HTTP knowledge pack knows.
 fn is_http_session(facts: &FunctionFacts<'_>, name: &str) -> bool {
-    const HTTP: &[&str] = &["aiohttp.", "httpx.", "requests."];
+    let knowledge = &facts.project.knowledge;
+    let http = |kind: Option<ObjKind>| {
+        matches!(kind, Some(ObjKind::HttpClient | ObjKind::AsyncHttpClient))
+    };
     let annotated = facts.function.params.iter().any(|p| {
         p.name == name
             && p.annotation
                 .as_ref()
-                .and_then(Expr::dotted)
-                .is_some_and(|a| a.ends_with("ClientSession") || a.ends_with("AsyncClient"))
+                .and_then(|a| facts.module.resolve_expr(a))
+                .is_some_and(|q| http(knowledge.type_kind(&q)))
     });
     let bound = bound_value(facts, name, u32::MAX)
         .and_then(|v| v.unawaited().as_call())
         .and_then(|c| c.qualified.as_deref())
-        .is_some_and(|q| HTTP.iter().any(|h| q.starts_with(h)));
+        .is_some_and(|q| http(knowledge.func(q).and_then(|f| f.returns)));
     annotated || bound
 }
 
-/// A local known to hold a database session by its type or its annotation,
-/// not only by its name (`db`, `session` are also the names of handles that
-/// are safe to share: a Motor database, an HTTP client session).
+/// A local known to hold a session by its type or its annotation, not only
+/// by its name (`db` is also the name of handles that are safe to share,
+/// such as a Motor database). Asked of locals `is_session_var` accepted,
+/// so HTTP client sessions are already left out.
 fn is_declared_session(facts: &FunctionFacts<'_>, name: &str) -> bool {
     let typed = facts.calls.iter().any(|c| {
         c.receiver.as_deref() == Some(name)
@@ -488,11 +493,7 @@ fn is_declared_session(facts: &FunctionFacts<'_>, name: &str) -> bool {
             && p.annotation
                 .as_ref()
                 .and_then(Expr::dotted)
-                .is_some_and(|a| {
-                    a.rsplit('.')
-                        .next()
-                        .is_some_and(|last| last.ends_with("Session") && last != "ClientSession")
-                })
+                .is_some_and(|a| a.ends_with("Session"))
     });
     typed || annotated
 }
