@@ -235,7 +235,11 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     if names.is_empty() {
         return false;
     }
-    let (bound, per_table) = per_iteration_tables(lp, &names);
+    let PerIteration {
+        bound,
+        own,
+        tables: per_table,
+    } = per_iteration_tables(lp, &names);
     let is_var = |e: &Expr| e.as_name().is_some_and(|n| names.contains(&n));
     // `model.objects` on a name bound in the iteration: only a model class
     // has a manager (Django refuses it on instances), so `model` is this
@@ -277,7 +281,7 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
             let first_is_table = c
                 .positional(0)
                 .and_then(Expr::as_name)
-                .is_some_and(|n| names_a_table(n) && bound_outside_inner_loops(lp.body, n));
+                .is_some_and(|n| names_a_table(n) && own.contains(&n));
             // `delete(model)`, `select(table)`, `text(sql)`: a statement built on the loop variable.
             let is_builder = c.qualified.as_deref().is_some_and(|q| {
                 crate::knowledge::STATEMENT_BUILDERS
@@ -343,10 +347,14 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
 /// model.objects.filter(…)` with `model` the loop variable or a name bound
 /// before in the body. A query through them runs against another table each
 /// iteration: one statement per table, which no bulk form can merge.
-fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>, Vec<&'a str>) {
+fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> PerIteration<'a> {
     let mut bound: Vec<&'a str> = Vec::new();
+    let mut own: Vec<&'a str> = Vec::new();
     let mut tables: Vec<&'a str> = Vec::new();
-    let mut note = |name: &'a str, value: &'a Expr| {
+    let mut note = |name: &'a str, value: &'a Expr, nested: bool| {
+        if !nested && !own.contains(&name) {
+            own.push(name);
+        }
         let mut per_table = false;
         weir_ir::visit::walk_expr(value, &mut |e| match &e.kind {
             ExprKind::Call(c) if matches!(c.method_name(), Some("model_class" | "get_model")) => {
@@ -369,7 +377,7 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>
             bound.push(name);
         }
     };
-    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+    walk_marking_inner_loops(lp.body, false, &mut |stmt, nested| {
         match &stmt.kind {
             // `if model := ot.model_class():` binds in the test.
             weir_ir::StmtKind::If { test, .. } => {
@@ -377,7 +385,7 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>
                     if let ExprKind::AssignExpr { target, value } = &e.kind
                         && let Some(name) = target.as_name()
                     {
-                        note(name, value);
+                        note(name, value, nested);
                     }
                 });
             }
@@ -385,32 +393,40 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> (Vec<&'a str>
                 if let Some(([target], value)) = stmt.plain_assign()
                     && let Some(name) = target.as_name()
                 {
-                    note(name, value);
+                    note(name, value, nested);
                 }
             }
         }
     });
-    (bound, tables)
+    PerIteration { bound, own, tables }
 }
 
-/// `name` is assigned in `block` itself, not in a loop nested in it: a
-/// table bound per item of an inner loop changes per inner item, and the
-/// outer loop still repeats the whole inner loop per item.
-fn bound_outside_inner_loops(block: &[weir_ir::Stmt], name: &str) -> bool {
-    block.iter().any(|stmt| match &stmt.kind {
-        weir_ir::StmtKind::Loop(_) => false,
-        _ => {
-            stmt.plain_assign()
-                .is_some_and(|(targets, _)| targets.iter().any(|t| t.as_name() == Some(name)))
-                || {
-                    let mut inner = false;
-                    weir_ir::visit::each_child_block(stmt, &mut |child| {
-                        inner = inner || bound_outside_inner_loops(child, name);
-                    });
-                    inner
-                }
-        }
-    })
+/// The names a loop body binds (see [`per_iteration_tables`]).
+struct PerIteration<'a> {
+    /// Every name bound in the body, inner loops included.
+    bound: Vec<&'a str>,
+    /// Those bound outside inner loops: a value bound per item of an inner
+    /// loop changes per inner item, and this loop still repeats the whole
+    /// inner loop per item.
+    own: Vec<&'a str>,
+    /// Those bound to this iteration's model class or a queryset of it.
+    tables: Vec<&'a str>,
+}
+
+/// `walk_stmts`, telling `f` whether each statement sits in a loop nested
+/// in `block`.
+fn walk_marking_inner_loops<'a>(
+    block: &'a [weir_ir::Stmt],
+    nested: bool,
+    f: &mut dyn FnMut(&'a weir_ir::Stmt, bool),
+) {
+    for stmt in block {
+        f(stmt, nested);
+        let inner = nested || matches!(stmt.kind, weir_ir::StmtKind::Loop(_));
+        weir_ir::visit::each_child_block(stmt, &mut |child| {
+            walk_marking_inner_loops(child, inner, f);
+        });
+    }
 }
 
 /// `product_ids`, `pks`, `keys`: a name for a group of keys.
