@@ -243,8 +243,6 @@ impl Expr {
         Some(out)
     }
 
-    /// The last link of a name/attribute chain (`self.repo.get` → `get`),
-    /// when `dotted` would give a path; without building the path.
     /// The name at the root of a receiver chain, through method calls and
     /// awaits: `session` in `session.query(M).filter(…).all()`, `queryset`
     /// in `queryset.values_list(…)`.
@@ -263,6 +261,8 @@ impl Expr {
         }
     }
 
+    /// The last link of a name/attribute chain (`self.repo.get` → `get`),
+    /// when `dotted` would give a path; without building the path.
     pub fn dotted_last(&self) -> Option<&str> {
         match &self.kind {
             ExprKind::Name { id } => Some(id),

@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use crate::expr::Expr;
+use crate::expr::{Expr, ExprKind};
 use crate::imports::ImportTable;
 use crate::span::Span;
 use crate::stmt::Block;
@@ -135,8 +135,15 @@ impl Module {
         self.scope.resolve(dotted)
     }
 
-    /// Qualifies an expression when it is a name/attribute chain.
+    /// Qualifies an expression when it is a name/attribute chain. The
+    /// chain's root is looked up first: most roots are locals, and their
+    /// path is never built.
     pub fn resolve_expr(&self, expr: &Expr) -> Option<String> {
+        let mut root = expr;
+        while let ExprKind::Attribute { value, .. } = &root.kind {
+            root = value;
+        }
+        self.scope.get(root.as_name()?)?;
         self.resolve(&expr.dotted()?)
     }
 }

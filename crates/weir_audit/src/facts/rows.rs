@@ -79,8 +79,8 @@ fn sources<'a, S: std::hash::BuildHasher>(
 /// model is not the model of the outer query's rows.
 fn is_embedded_query(expr: &Expr) -> bool {
     expr.as_call()
-        .and_then(|c| c.callee.dotted())
-        .is_some_and(|name| matches!(name.rsplit('.').next(), Some("Subquery" | "Exists")))
+        .and_then(|c| c.callee.dotted_last())
+        .is_some_and(|last| matches!(last, "Subquery" | "Exists"))
 }
 
 /// Walks `expr` as `walk_expr` does, but not into embedded queries.

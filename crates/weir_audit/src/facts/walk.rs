@@ -13,6 +13,7 @@ use super::{
     TryPart, Typed, context, loops, sql,
 };
 use crate::knowledge::{Effect, ObjKind, QueryOp};
+use crate::project::FnRef;
 
 /// The label of a lazy query run by iterating it.
 const ITERATION: &str = "iteration of a lazy query";
@@ -78,6 +79,13 @@ pub(super) struct Walker<'ir> {
     /// The qualified class of the method (or of the method a nested
     /// function is in), asked for every `self.…` call: found once.
     enclosing_class: std::cell::OnceCell<Option<String>>,
+}
+
+/// Whether classifying a call already looked up the project function it
+/// reaches (and what it found), so that the walker does not do it twice.
+enum TargetLookup {
+    NotDone,
+    Done(Option<FnRef>),
 }
 
 /// What the packs say about one call.
@@ -772,7 +780,7 @@ impl<'ir> Walker<'ir> {
     }
 
     fn call(&mut self, expr: &'ir Expr, call: &'ir Call, flags: Flags, awaited: bool) {
-        let mut info = self.classify(call);
+        let (mut info, known_target) = self.classify_and_target(call);
         if info.effect == Some(Effect::Query(QueryOp::Update)) && self.saves_new_row(call, &info) {
             info.effect = Some(Effect::Query(QueryOp::Insert));
         }
@@ -806,7 +814,10 @@ impl<'ir> Walker<'ir> {
         {
             self.evaluate_if_lazy(arg, flags, false, ITERATION);
         }
-        let target = self.project_target(call);
+        let target = match known_target {
+            TargetLookup::Done(target) => target,
+            TargetLookup::NotDone => self.project_target(call),
+        };
         if info.effect.is_none() && info.returns.is_none() && target.is_none() {
             return;
         }
@@ -968,6 +979,13 @@ impl<'ir> Walker<'ir> {
     }
 
     fn classify(&self, call: &Call) -> CallInfo {
+        self.classify_and_target(call).0
+    }
+
+    /// `classify`, and the project function the call reaches when finding
+    /// the class needed it (a declared return type), so that the walker does
+    /// not resolve the same call twice.
+    fn classify_and_target(&self, call: &Call) -> (CallInfo, TargetLookup) {
         // A bound method or an aliased function held in a local:
         // `read = path.read_text; read()`, `nap = time.sleep; nap(1)`.
         if let Some(bound) = call.callee.as_name().and_then(|n| self.assigned.get(n))
@@ -976,30 +994,33 @@ impl<'ir> Walker<'ir> {
             let qualified = self.module.resolve_expr(bound);
             let info = self.classify_callee(bound, qualified.as_deref());
             if info.effect.is_some() || info.returns.is_some() {
-                return info;
+                return (info, TargetLookup::NotDone);
             }
         }
         let info = self.classify_callee_with(&call.callee, call.qualified.as_deref(), Some(call));
         if info.effect.is_some() || info.returns.is_some() {
-            return info;
+            return (info, TargetLookup::NotDone);
         }
         // A project function that declares what it returns:
         // `async def get_client() -> aiohttp.ClientSession`.
-        match self.declared_return(call) {
-            Some(kind) => CallInfo {
-                effect: None,
-                returns: Some(kind),
-                receiver_kind: None,
-            },
-            None => info,
+        if !self.project.types.has_declared_returns() {
+            return (info, TargetLookup::NotDone);
+        }
+        let target = self.project_target(call);
+        match target.and_then(|t| self.declared_return(t)) {
+            Some(kind) => (
+                CallInfo {
+                    effect: None,
+                    returns: Some(kind),
+                    receiver_kind: None,
+                },
+                TargetLookup::Done(target),
+            ),
+            None => (info, TargetLookup::Done(target)),
         }
     }
 
-    fn declared_return(&self, call: &Call) -> Option<ObjKind> {
-        if !self.project.types.has_declared_returns() {
-            return None;
-        }
-        let target = self.project_target(call)?;
+    fn declared_return(&self, target: FnRef) -> Option<ObjKind> {
         let index = &self.project.index;
         let function = index.function(target);
         self.project
@@ -1135,7 +1156,7 @@ impl<'ir> Walker<'ir> {
     /// The project function a call runs: a function or class by qualified
     /// name, or a method of a project class instance (`self.helper()`,
     /// `self.repo.get(...)`, `JobRepository(s).get(...)`).
-    fn project_target(&self, call: &Call) -> Option<crate::project::FnRef> {
+    fn project_target(&self, call: &Call) -> Option<FnRef> {
         let index = &self.project.index;
         if let ExprKind::Attribute { value, attr } = &call.callee.kind
             && let Some(class) = self.instance_class(value)

@@ -20,6 +20,10 @@ pub struct FnRef {
 pub struct ProjectIndex<'ir> {
     modules: &'ir [Module],
     module_by_name: HashMap<&'ir str, usize>,
+    /// First segments of the project's module names (`app` of `app.models`):
+    /// a qualified name under any other root (`builtins.len`,
+    /// `sqlalchemy.select` in an application) is not the project's.
+    roots: crate::collections::HashSet<&'ir str>,
     functions: HashMap<String, FnRef>,
     /// Qualified class name → (module index, class id).
     classes: HashMap<String, (usize, usize)>,
@@ -40,6 +44,11 @@ pub struct ProjectIndex<'ir> {
     once_generators: crate::collections::HashSet<&'ir str>,
 }
 
+/// The first segment of a dotted name.
+fn root(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(head, _)| head)
+}
+
 /// How deep re-exports are followed (`pkg/__init__.py` importing from a submodule).
 const MAX_REEXPORT_HOPS: usize = 6;
 
@@ -58,6 +67,7 @@ impl<'ir> ProjectIndex<'ir> {
                 .enumerate()
                 .map(|(i, m)| (m.name.as_str(), i))
                 .collect(),
+            roots: modules.iter().map(|m| root(&m.name)).collect(),
             functions: HashMap::default(),
             classes: HashMap::default(),
             bases: HashMap::default(),
@@ -217,6 +227,10 @@ impl<'ir> ProjectIndex<'ir> {
         // `sqlalchemy.select`): they are answered without an allocation.
         let mut name = std::borrow::Cow::Borrowed(qualified);
         for _ in 0..MAX_REEXPORT_HOPS {
+            // Every definition and module is named under a project root.
+            if !self.roots.contains(root(&name)) {
+                return None;
+            }
             if self.functions.contains_key(name.as_ref())
                 || self.classes.contains_key(name.as_ref())
                 || self.module_instances.contains_key(name.as_ref())

@@ -142,11 +142,15 @@ fn attribute_reads(body: &[Stmt]) -> Vec<(String, String, Span)> {
             skip.push(call.callee.span);
         }
     });
+    // Searched once per attribute read: sorted, not scanned.
+    skip.sort_unstable_by_key(|s| (s.start, s.end));
     let mut out = Vec::new();
     weir_ir::visit::walk_block_exprs(body, &mut |e: &Expr| {
         if let ExprKind::Attribute { value, attr } = &e.kind
             && let Some(var) = value.as_name()
-            && !skip.contains(&e.span)
+            && skip
+                .binary_search_by_key(&(e.span.start, e.span.end), |s| (s.start, s.end))
+                .is_err()
             && !attr.starts_with("__")
             && attr != "awaitable_attrs"
         {
