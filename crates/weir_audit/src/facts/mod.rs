@@ -118,6 +118,9 @@ pub struct LoopRef<'ir> {
     pub rows: Option<rows::RowSource>,
     /// For comprehensions: the element expression (their "body").
     pub element: Option<&'ir Expr>,
+    /// For comprehensions: the clause's `if` conditions, tested on every
+    /// item (`[p.title for p in posts if p.author.is_active]`).
+    pub conditions: &'ir [Expr],
 }
 
 impl LoopRef<'_> {

@@ -136,11 +136,20 @@ pub fn row_source<S: std::hash::BuildHasher>(
                     eager.extend(call.args.iter().filter_map(|a| relationship_name(&a.value)));
                 }
                 if matches!(name, "select_related" | "prefetch_related") {
-                    // `prefetch_related(bids)` with `bids = Prefetch("bid_set", ...)`.
-                    eager.extend(call.args.iter().filter_map(|a| match a.value.as_name() {
-                        Some(n) => assigned.get(n).and_then(|v| django_path(v)),
-                        None => django_path(&a.value),
-                    }));
+                    // `prefetch_related(bids)` with `bids = Prefetch("bid_set", ...)`;
+                    // `prefetch_related(*prefetch)` with `prefetch = ("object", "object_type")`.
+                    for arg in &call.args {
+                        let value = match arg.value.as_name() {
+                            Some(n) => assigned.get(n).copied(),
+                            None => Some(&arg.value),
+                        };
+                        match value.map(|v| &v.kind) {
+                            Some(ExprKind::Collection { elements, .. }) => {
+                                eager.extend(elements.iter().filter_map(django_path));
+                            }
+                            _ => eager.extend(value.and_then(django_path)),
+                        }
+                    }
                 }
                 // `Translation.objects.prefetch()`: a project QuerySet method
                 // that adds eager loads.
@@ -172,7 +181,7 @@ pub fn row_source<S: std::hash::BuildHasher>(
             }
             ExprKind::Attribute { value, attr } if model.is_none() => {
                 let default = attr == "objects" || attr == "_default_manager";
-                model = model_of(value, module, models).filter(|m| {
+                model = class_model(value, assigned, module, models).filter(|m| {
                     default
                         || models
                             .get(m)
@@ -275,6 +284,22 @@ pub fn related_rows<'e>(
         narrowed: false,
         options: Vec::new(),
     })
+}
+
+/// The model a class expression names, including a local bound to
+/// Django's `get_user_model()` (`UserModel = get_user_model()` in a view).
+pub fn class_model<S: std::hash::BuildHasher>(
+    expr: &Expr,
+    assigned: &HashMap<String, &Expr, S>,
+    module: &Module,
+    models: &ModelIndex,
+) -> Option<String> {
+    if let Some(value) = expr.as_name().and_then(|n| assigned.get(n))
+        && crate::project::models::is_get_user_model(value, module)
+    {
+        return models.user_model().map(|m| m.class.clone());
+    }
+    model_of(expr, module, models)
 }
 
 fn model_of(expr: &Expr, module: &Module, models: &ModelIndex) -> Option<String> {

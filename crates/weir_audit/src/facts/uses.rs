@@ -283,6 +283,16 @@ pub fn entity_uses_in_value(value: &Expr, name: &str) -> EntityUses {
     uses
 }
 
+/// How a comprehension uses its item: the element is the value built (it
+/// may leave), the conditions only read it.
+pub fn entity_uses_in_comprehension(element: &Expr, conditions: &[Expr], name: &str) -> EntityUses {
+    let mut uses = entity_uses_in_value(element, name);
+    for condition in conditions {
+        entity_expr(condition, name, &mut uses, Ctx::Read);
+    }
+    uses
+}
+
 fn entity_stmt(stmt: &Stmt, name: &str, uses: &mut EntityUses) {
     match &stmt.kind {
         StmtKind::Assign { targets, value, .. } => {

@@ -287,6 +287,7 @@ impl<'ir> Walker<'ir> {
                     iterates_query_rows: false,
                     rows: None,
                     element: None,
+                    conditions: &[],
                 });
                 self.scopes.push(Scope::Loop(index));
                 if let Some(test) = &lp.test {
@@ -750,6 +751,7 @@ impl<'ir> Walker<'ir> {
                         iterates_query_rows: false,
                         rows: None,
                         element: Some(element),
+                        conditions: &clause.conditions,
                     });
                     self.scopes.push(Scope::Loop(index));
                     for condition in &clause.conditions {
@@ -1310,13 +1312,20 @@ impl<'ir> Walker<'ir> {
         if models.is_empty() {
             return false;
         }
-        self.module
-            .resolve_expr(value)
-            .or_else(|| value.dotted())
-            .and_then(|q| models.get(&q))
-            .is_some_and(|m| {
-                m.orm == crate::project::Orm::Django && m.managers.iter().any(|x| x == attr)
-            })
+        let model = match value.as_name().and_then(|n| self.assigned.get(n)) {
+            // `UserModel = get_user_model()` … `UserModel.objects`.
+            Some(bound) if crate::project::models::is_get_user_model(bound, self.module) => {
+                models.user_model()
+            }
+            _ => self
+                .module
+                .resolve_expr(value)
+                .or_else(|| value.dotted())
+                .and_then(|q| models.get(&q)),
+        };
+        model.is_some_and(|m| {
+            m.orm == crate::project::Orm::Django && m.managers.iter().any(|x| x == attr)
+        })
     }
 
     /// `iter` reads an attribute or calls a method of a local bound to one

@@ -69,7 +69,14 @@ pub struct ModelIndex {
     /// Flask-SQLAlchemy (`db.Model` gives every model `Model.query`) or
     /// declares one with `scoped_session.query_property()`.
     query_property: bool,
+    /// Module-level names bound to `get_user_model()`
+    /// (`UserModel = get_user_model()` in `accounts/forms.py` gives
+    /// `accounts.forms.UserModel`): Django's user model under another name.
+    user_model_aliases: crate::collections::HashSet<String>,
 }
+
+/// Django's documented way to name the user model from any module.
+pub const GET_USER_MODEL: &str = "django.contrib.auth.get_user_model";
 
 /// Methods of Django's own QuerySet API: a project class that overrides
 /// one does not make every chain that calls it eager.
@@ -155,7 +162,9 @@ impl ModelIndex {
             }
         }
         index.inherit_relationships(modules);
-        index.add_user_model();
+        index.user_model_aliases = user_model_aliases(modules);
+        let calls_get_user_model = modules.iter().any(imports_get_user_model);
+        index.add_user_model(calls_get_user_model);
         index.add_reverse_accessors();
         index.queryset_eager = queryset_eager(modules);
         index.query_property = modules.iter().any(|m| {
@@ -190,8 +199,8 @@ impl ModelIndex {
     /// (`User.objects.filter(…)`) and reverse accessors (`user.profile`
     /// from `Profile.user = OneToOneField(settings.AUTH_USER_MODEL)`) are
     /// known like those of any other model.
-    fn add_user_model(&mut self) {
-        let mut related = false;
+    fn add_user_model(&mut self, calls_get_user_model: bool) {
+        let mut related = calls_get_user_model;
         for model in self.by_class.values_mut().filter(|m| m.orm == Orm::Django) {
             for rel in model.relationships.values_mut() {
                 match rel.target.as_deref() {
@@ -354,9 +363,22 @@ impl ModelIndex {
         if let Some(m) = self.by_class.get(qualified) {
             return Some(m);
         }
+        if self.user_model_aliases.contains(qualified) {
+            return self.user_model();
+        }
         let name = qualified.rsplit('.').next()?;
         match self.by_name.get(name).map(Vec::as_slice) {
             Some([only]) => self.by_class.get(only),
+            _ => None,
+        }
+    }
+
+    /// The model `get_user_model()` returns: the project's `User`, or
+    /// Django's own when the project relates to it without defining one
+    /// (see `add_user_model`).
+    pub fn user_model(&self) -> Option<&Model> {
+        match self.by_name.get("User").map(Vec::as_slice) {
+            Some([only]) => self.by_class.get(only).filter(|m| m.orm == Orm::Django),
             _ => None,
         }
     }
@@ -861,4 +883,47 @@ fn eager_attr(expr: &Expr) -> Option<String> {
             .or_else(|| call.positional(0).and_then(eager_attr)),
         _ => None,
     }
+}
+
+/// `UserModel = get_user_model()` at the top of a module: the qualified
+/// names that hold Django's user model.
+fn user_model_aliases(modules: &[Module]) -> crate::collections::HashSet<String> {
+    let mut aliases = crate::collections::HashSet::default();
+    for module in modules {
+        if !imports_get_user_model(module) {
+            continue;
+        }
+        let Some(top) = module.top_level() else {
+            continue;
+        };
+        for stmt in &top.body {
+            if let StmtKind::Assign {
+                targets,
+                value: Some(value),
+                ..
+            } = &stmt.kind
+                && is_get_user_model(value, module)
+            {
+                for name in targets.iter().filter_map(Expr::as_name) {
+                    aliases.insert(format!("{}.{name}", module.name));
+                }
+            }
+        }
+    }
+    aliases
+}
+
+/// The module imports `get_user_model` (or `django.contrib.auth` itself).
+fn imports_get_user_model(module: &Module) -> bool {
+    module
+        .imports
+        .iter()
+        .any(|i| i.target == GET_USER_MODEL || i.target == "django.contrib.auth")
+}
+
+/// A call of `django.contrib.auth.get_user_model()`.
+pub fn is_get_user_model(expr: &Expr, module: &Module) -> bool {
+    expr.as_call()
+        .and_then(|c| module.resolve_expr(&c.callee))
+        .is_some_and(|q| q == GET_USER_MODEL)
 }

@@ -2,7 +2,7 @@ use weir_ir::{Expr, ExprKind};
 
 use crate::declare_rule;
 use crate::facts::rows::RowSource;
-use crate::facts::uses::{EntityUses, entity_uses, entity_uses_in_value};
+use crate::facts::uses::{EntityUses, entity_uses, entity_uses_in_comprehension};
 use crate::facts::{CallFact, ExecContext, sql};
 use crate::knowledge::Effect;
 use crate::report::{Category, Effort, Finding, Severity};
@@ -114,7 +114,11 @@ impl Rule for OverFetching {
                 continue;
             }
             let mut attributes: Vec<String> = Vec::new();
-            let mut whole = false;
+            // `next(org for org in orgs if …)`: the comprehension hands the
+            // rows themselves on.
+            let mut whole = lp
+                .element
+                .is_some_and(|e| crate::facts::uses::entity_uses_in_value(e, var).escapes);
             let mut count = |e: &Expr| match &e.kind {
                 ExprKind::Attribute { value, attr }
                     if value.as_name() == Some(var) && !attributes.iter().any(|a| a == attr) =>
@@ -131,8 +135,8 @@ impl Rule for OverFetching {
                 }
                 _ => {}
             };
-            if let Some(element) = lp.element {
-                weir_ir::visit::walk_expr(element, &mut count);
+            for e in lp.element.iter().copied().chain(lp.conditions) {
+                weir_ir::visit::walk_expr(e, &mut count);
             }
             weir_ir::visit::walk_block_exprs(lp.body, &mut count);
             if whole || attributes.is_empty() || attributes.len() > FEW_ATTRIBUTES {
@@ -188,7 +192,7 @@ fn unused_eager_loads(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             continue;
         }
         let items = match lp.element {
-            Some(element) => entity_uses_in_value(element, item),
+            Some(element) => entity_uses_in_comprehension(element, lp.conditions, item),
             None => entity_uses(lp.body, item, 0, u32::MAX),
         };
         let uses = EntityUses {

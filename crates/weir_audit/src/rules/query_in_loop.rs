@@ -396,8 +396,8 @@ fn lazy_loads(
                 written.push(manager.span);
             }
         };
-        if let Some(element) = lp.element {
-            weir_ir::visit::walk_expr(element, &mut note);
+        for e in lp.element.iter().copied().chain(lp.conditions) {
+            weir_ir::visit::walk_expr(e, &mut note);
         }
         weir_ir::visit::walk_block_exprs(lp.body, &mut note);
     }
@@ -444,8 +444,8 @@ fn lazy_loads(
             ),
         ));
     };
-    if let Some(element) = lp.element {
-        weir_ir::visit::walk_expr(element, &mut check);
+    for e in lp.conditions.iter().chain(lp.element) {
+        weir_ir::visit::walk_expr(e, &mut check);
     }
     weir_ir::visit::walk_block_exprs(lp.body, &mut check);
     out
