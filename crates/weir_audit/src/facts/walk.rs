@@ -13,6 +13,7 @@ use super::{
     TryPart, Typed, context, loops, sql,
 };
 use crate::knowledge::{Effect, ObjKind, QueryOp};
+use crate::knowledge::{SINGLE_ROW_METHODS, SINGLE_ROW_OR_404};
 use crate::project::FnRef;
 
 /// The label of a lazy query run by iterating it.
@@ -1343,19 +1344,7 @@ impl<'ir> Walker<'ir> {
             .and_then(|n| self.assigned.get(n))
             .and_then(|v| v.unawaited().as_call())
             .and_then(weir_ir::Call::method_name)
-            .is_some_and(|m| {
-                matches!(
-                    m,
-                    "first"
-                        | "one"
-                        | "one_or_none"
-                        | "first_or_404"
-                        | "one_or_404"
-                        | "get_or_404"
-                        | "scalar_one"
-                        | "scalar_one_or_none"
-                )
-            })
+            .is_some_and(|m| SINGLE_ROW_METHODS.contains(&m) || SINGLE_ROW_OR_404.contains(&m))
     }
 
     /// The SQLAlchemy model whose query property `value.query` is:

@@ -12,7 +12,7 @@ pub mod notes;
 mod redis;
 mod sqlalchemy;
 
-pub use sqlalchemy::STATEMENT_BUILDERS;
+pub use sqlalchemy::{SINGLE_ROW_METHODS, SINGLE_ROW_OR_404, STATEMENT_BUILDERS};
 mod stdlib;
 pub mod units_of_work;
 

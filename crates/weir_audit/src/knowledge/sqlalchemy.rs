@@ -159,6 +159,20 @@ pub const PACK: Pack = Pack {
     attributes: &[],
 };
 
+/// Result and Query methods that return one row (or `None`), not rows:
+/// `session.scalars(q).first()`, `query.one_or_none()`.
+pub const SINGLE_ROW_METHODS: &[&str] = &[
+    "first",
+    "one",
+    "one_or_none",
+    "scalar_one",
+    "scalar_one_or_none",
+];
+
+/// Flask-SQLAlchemy's single-row loads that answer 404 when there is none:
+/// `User.query.get_or_404(pk)`, `query.first_or_404()`.
+pub const SINGLE_ROW_OR_404: &[&str] = &["first_or_404", "one_or_404", "get_or_404"];
+
 /// `update(M)`, `delete(M)`, `insert(M)` constructors of Core statements.
 pub const STATEMENT_BUILDERS: &[(&str, super::QueryOp)] = &[
     ("sqlalchemy.select", Select),

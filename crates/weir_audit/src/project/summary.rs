@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use weir_ir::{Expr, ExprKind, Operator};
 
 use crate::facts::{CallFact, FunctionFacts, Scope, TryPart};
+use crate::knowledge::SINGLE_ROW_METHODS;
 use crate::knowledge::{Effect, IoKind, QueryOp};
 use crate::project::FnRef;
 
@@ -845,19 +846,14 @@ fn loaded_entity_reads(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option
         {
             // `order = (await session.scalars(q)).one()`: the load is the value.
             let outer_is_load = std::ptr::eq(value.unawaited(), call.expr)
-                || value.as_call().is_some_and(|c| {
-                    matches!(
-                        c.method_name(),
-                        Some(
-                            "one"
-                                | "first"
-                                | "one_or_none"
-                                | "scalar_one"
-                                | "scalar_one_or_none"
-                                | "scalar"
-                        )
-                    )
-                });
+                || value
+                    .as_call()
+                    .and_then(weir_ir::Call::method_name)
+                    .is_some_and(|m| {
+                        // `scalar()`: the first column of the first row, an entity
+                        // for `select(Model)`.
+                        SINGLE_ROW_METHODS.contains(&m) || m == "scalar"
+                    });
             if outer_is_load {
                 bound = Some((var.to_string(), stmt.span.end));
             }
@@ -892,10 +888,9 @@ fn is_entity_expr(expr: &Expr, call: &CallFact<'_>) -> bool {
         return true;
     }
     expr.as_call().is_some_and(|c| {
-        matches!(
-            c.method_name(),
-            Some("one" | "first" | "one_or_none" | "scalar_one" | "scalar_one_or_none")
-        ) && c.receiver().is_some_and(|r| is_entity_expr(r, call))
+        c.method_name()
+            .is_some_and(|m| SINGLE_ROW_METHODS.contains(&m))
+            && c.receiver().is_some_and(|r| is_entity_expr(r, call))
     })
 }
 
