@@ -392,6 +392,10 @@ pub struct FunctionFacts<'ir> {
     /// Every call expression of the body, in walk order; computed on first
     /// use, so that the rules looking at all calls share one walk.
     pub(crate) call_exprs: std::sync::OnceLock<Vec<&'ir Expr>>,
+    /// The spans of the arguments handed to long-lived work (see
+    /// `handed_to_long_lived_work`), found on first use: asked once per
+    /// call of a module's top level, which may hold thousands.
+    pub(crate) long_lived_args: std::sync::OnceLock<Vec<Span>>,
     /// The transaction regions, built on first use (see `regions`).
     pub(crate) regions: std::sync::OnceLock<regions::Regions>,
 }
@@ -425,15 +429,17 @@ impl<'ir> FunctionFacts<'ir> {
     /// work (a task, a thread, a job) that runs apart from this function.
     pub fn handed_to_long_lived_work(&self, call: &CallFact<'_>) -> bool {
         let span = call.expr.span;
-        self.call_exprs().iter().any(|e| {
-            e.as_call().is_some_and(|outer| {
-                resources::starts_long_lived_work(outer).is_some()
-                    && outer
-                        .args
-                        .iter()
-                        .any(|a| a.value.unawaited().span.contains(&span))
+        self.long_lived_args
+            .get_or_init(|| {
+                self.call_exprs()
+                    .iter()
+                    .filter_map(|e| e.as_call())
+                    .filter(|outer| resources::starts_long_lived_work(outer).is_some())
+                    .flat_map(|outer| outer.args.iter().map(|a| a.value.unawaited().span))
+                    .collect()
             })
-        })
+            .iter()
+            .any(|arg| arg.contains(&span))
     }
 
     /// The last binding of `var` before `offset`.

@@ -625,26 +625,43 @@ pub fn body_mentions(body: &[Stmt], var: &str) -> bool {
 /// Long-lived work a call starts: a background task, a task on the event
 /// loop, a thread or an executor job. Returns a label.
 pub fn starts_long_lived_work(call: &weir_ir::Call) -> Option<&'static str> {
-    let name = call.callee.dotted().unwrap_or_default();
-    let qualified = call.qualified.as_deref().unwrap_or(&name);
     let method = call.method_name().unwrap_or("");
     if method == "add_task" {
         return Some("a background task");
     }
-    if matches!(method, "create_task" | "ensure_future" | "start_soon")
-        || qualified.ends_with("asyncio.create_task")
-        || qualified.ends_with("asyncio.ensure_future")
-    {
+    if matches!(method, "create_task" | "ensure_future" | "start_soon") {
         return Some("a task on the event loop");
-    }
-    if qualified.ends_with("threading.Thread") || qualified.ends_with("Process") {
-        return Some("a thread");
     }
     if matches!(
         method,
         "submit" | "run_in_executor" | "apply_async" | "delay" | "enqueue" | "send_task"
     ) {
         return Some("work outside the request");
+    }
+    // By name: `create_task(…)` imported from asyncio, `Thread(target=…)`.
+    // Most calls end otherwise, and need no path built.
+    let last = call
+        .qualified
+        .as_deref()
+        .or_else(|| call.callee.dotted_last())?;
+    if !["create_task", "ensure_future", "Thread", "Process"]
+        .iter()
+        .any(|end| last.ends_with(end))
+    {
+        return None;
+    }
+    let name;
+    let qualified = if let Some(q) = call.qualified.as_deref() {
+        q
+    } else {
+        name = call.callee.dotted().unwrap_or_default();
+        &name
+    };
+    if qualified.ends_with("asyncio.create_task") || qualified.ends_with("asyncio.ensure_future") {
+        return Some("a task on the event loop");
+    }
+    if qualified.ends_with("threading.Thread") || qualified.ends_with("Process") {
+        return Some("a thread");
     }
     None
 }

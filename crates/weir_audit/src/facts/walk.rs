@@ -135,6 +135,7 @@ impl<'ir> Walker<'ir> {
                 eager_rows: Vec::new(),
                 params: function.params.iter().map(|p| p.name.clone()).collect(),
                 call_exprs: std::sync::OnceLock::new(),
+                long_lived_args: std::sync::OnceLock::new(),
                 regions: std::sync::OnceLock::new(),
             },
         };
