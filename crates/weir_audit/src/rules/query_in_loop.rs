@@ -475,7 +475,7 @@ const RELATED_MANAGER_WRITES: &[&str] = &[
 
 /// `row.checks` in `row.checks.filter(…).exclude(…)`: the manager a
 /// method chain starts from.
-fn manager_of_chain(expr: &weir_ir::Expr) -> &weir_ir::Expr {
+pub(crate) fn manager_of_chain(expr: &weir_ir::Expr) -> &weir_ir::Expr {
     let mut current = expr;
     while let Some(call) = current.as_call()
         && let weir_ir::ExprKind::Attribute { value, .. } = &call.callee.kind
