@@ -96,7 +96,11 @@ declare_rule! {
     /// that argument: the caller loaded it in bulk. Likewise a helper whose
     /// query runs only when an optional argument is given (`if
     /// attachments: for a in attachments: File.objects.get(pk=a)`) is not
-    /// reported where the loop leaves it out or passes `None`. Work the loop hands to a
+    /// reported where the loop leaves it out or passes `None`. A model
+    /// method whose query runs only once the instance is saved (under `if
+    /// self.pk:`, `if not self._state.adding:`) is not reported where it is
+    /// called on an instance built in place without a key
+    /// (`QueuedMail(to=address).send()`). Work the loop hands to a
     /// task, thread or job of its own (`asyncio.create_task(send(item))`)
     /// is not reported: it is one unit of work per item, not a round trip
     /// of the loop. Nor is a loop that only collects the coroutines of an
