@@ -20,7 +20,8 @@ pub enum Iteration {
     /// `for _ in range(max_retries)`.
     Retry,
     /// Chunks of a collection: `for chunk in batched(ids, 500)`,
-    /// `for i in range(0, len(ids), size)`. One statement per chunk is the fix,
+    /// `for i in range(0, len(ids), size)`, `for i in range(num_batches)`,
+    /// `for page in range(1, n)`. One statement per chunk is the fix,
     /// not the problem.
     Batch,
     /// `while` loops and `for n in itertools.count()`: worker and polling
@@ -260,6 +261,21 @@ fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {
     if target == "_" || named(RETRY_WORDS) {
         return Iteration::Retry;
     }
+    // `for i in range(num_batches)`, `for page in range(1, total_pages + 1)`:
+    // the index of a chunk, each iteration a slice of the collection.
+    let mut counts_chunks = mentions(target, BATCH_WORDS);
+    for arg in &args {
+        weir_ir::visit::walk_expr(arg, &mut |e| {
+            counts_chunks |= e.dotted().is_some_and(|d| {
+                words(last_segment(&d))
+                    .iter()
+                    .any(|w| BATCH_PLURALS.contains(&w.as_str()))
+            });
+        });
+    }
+    if counts_chunks {
+        return Iteration::Batch;
+    }
     if named(STEP_WORDS) {
         return Iteration::Endless;
     }
@@ -365,6 +381,14 @@ mod tests {
                 Some(call("range", vec![name("user_count")])),
                 Some(name("i")),
             ),
+            "range_num_batches" => (
+                Some(call("range", vec![name("num_batches")])),
+                Some(name("i")),
+            ),
+            "range_batch_size" => (
+                Some(call("range", vec![name("batch_size")])),
+                Some(name("i")),
+            ),
             _ => unreachable!(),
         }
     }
@@ -390,6 +414,8 @@ mod tests {
         assert_eq!(classify_src("rows"), Iteration::PerItem);
         assert_eq!(classify_src("range_max_steps"), Iteration::Endless);
         assert_eq!(classify_src("range_user_count"), Iteration::PerItem);
+        assert_eq!(classify_src("range_num_batches"), Iteration::Batch);
+        assert_eq!(classify_src("range_batch_size"), Iteration::PerItem);
         assert_eq!(classify_src("range_const"), Iteration::Literal);
     }
 }

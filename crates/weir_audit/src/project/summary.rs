@@ -74,6 +74,11 @@ pub struct Summary {
     /// (default `None`): `if attachments: for a in attachments:
     /// File.objects.get(pk=a)`. A call that leaves it out runs none.
     pub given_reads: Option<(Fallback, Witness)>,
+    /// Reads of a method that run only once its Django instance is in the
+    /// database: under `if self.pk:` / `if self.id is not None:` / `if not
+    /// self._state.adding:`. A call on an instance constructed in place
+    /// (`QueuedMail(to=…).send()`, no primary key given) runs none.
+    pub persisted_reads: Option<Witness>,
 }
 
 /// A parameter by positional index (not counting `self`/`cls`) and name.
@@ -208,7 +213,79 @@ impl Summary {
                     .filter(|(given, _)| call.call.is_none_or(|c| given.supplied_by(c)))
                     .map(|(_, witness)| witness)
             })
+            .or_else(|| {
+                self.persisted_reads
+                    .as_ref()
+                    .filter(|_| !call.call.is_some_and(on_unsaved_instance))
+            })
     }
+}
+
+/// `QueuedMail(event=event, to=address).send()`: a method called on a model
+/// instance constructed in place, without a primary key (`pk=`/`id=`, or
+/// `**kwargs` that may hold one): it has no row yet, `self.pk` is `None`.
+fn on_unsaved_instance(call: &weir_ir::Call) -> bool {
+    let Some(constructor) = call.receiver().and_then(Expr::as_call) else {
+        return false;
+    };
+    constructor
+        .callee
+        .dotted()
+        .is_some_and(|d| last_is_class_name(&d))
+        && !constructor.has_kwargs_spread()
+        && constructor.keyword("pk").is_none()
+        && constructor.keyword("id").is_none()
+}
+
+fn last_is_class_name(dotted: &str) -> bool {
+    let last = dotted.rsplit('.').next().unwrap_or(dotted);
+    last.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && last.chars().any(|c| c.is_ascii_lowercase())
+}
+
+/// The call runs only once `self` is saved: it sits under `if self.pk:`,
+/// `if self.id is not None:`, `if not self._state.adding:` (or in the
+/// `else` of the opposite test).
+fn persisted_guard(call: &CallFact<'_>) -> bool {
+    call.site.scopes.iter().any(|scope| match scope {
+        Scope::If(test, _) => tests_saved(test, true),
+        Scope::Else(test) => tests_saved(test, false),
+        _ => false,
+    })
+}
+
+/// `test` is true exactly when `self` is saved (`saved`), or unsaved (`!saved`).
+fn tests_saved(test: &Expr, saved: bool) -> bool {
+    let is_key = |e: &Expr| matches!(e.dotted().as_deref(), Some("self.pk" | "self.id"));
+    let is_adding = |e: &Expr| e.dotted().as_deref() == Some("self._state.adding");
+    match &test.kind {
+        // Not through `and`: `not (self.pk and ready)` says nothing of `self.pk`.
+        ExprKind::Unary {
+            op: Operator::Not,
+            operand,
+        } if !matches!(operand.kind, ExprKind::Binary { .. }) => tests_saved(operand, !saved),
+        ExprKind::Binary {
+            op: Operator::And,
+            left,
+            right,
+        } if saved => tests_saved(left, true) || tests_saved(right, true),
+        _ if is_key(test) => saved,
+        _ if is_adding(test) => !saved,
+        _ => key_compared_with_none(test, if saved { Operator::IsNot } else { Operator::Is }),
+    }
+}
+
+/// `self.pk is not None` (`op` = `IsNot`), `self.id is None` (`Is`).
+fn key_compared_with_none(test: &Expr, op: Operator) -> bool {
+    let ExprKind::Compare(cmp) = &test.kind else {
+        return false;
+    };
+    cmp.ops.as_slice() == [op]
+        && cmp
+            .comparators
+            .first()
+            .is_some_and(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+        && matches!(cmp.left.dotted().as_deref(), Some("self.pk" | "self.id"))
 }
 
 /// The optional parameter whose absence the call waits for: the call sits
@@ -746,6 +823,9 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
             (Some(Effect::Query(_)), Some(QueryOp::Select)) => {
                 let witness = || one(step(facts, call, format!("{label} runs a query")));
                 match (absent_guard(facts, call), present_guard(facts, call)) {
+                    _ if persisted_guard(call) => {
+                        s.persisted_reads.get_or_insert_with(witness);
+                    }
                     (Some(fallback), _) => {
                         s.fallback_reads
                             .get_or_insert_with(|| (fallback, witness()));
@@ -1100,6 +1180,9 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
     {
         let given = || present_guard(f, call).or_else(|| passed_through.clone());
         match absent_guard(f, call) {
+            _ if persisted_guard(call) => {
+                changed |= adopt(&mut caller.persisted_reads, Some(reads), witness);
+            }
             Some(fallback) => {
                 if caller.fallback_reads.is_none() {
                     caller.fallback_reads = Some((fallback, witness(reads)));

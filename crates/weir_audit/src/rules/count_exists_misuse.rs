@@ -14,7 +14,8 @@ declare_rule! {
     /// `len(session.scalars(q).all())`, `len(session.query(M).all())`,
     /// `len(Model.objects.filter(...))`, `len(list(qs))`; `count()`
     /// compared to test existence (`> 0`, `>= 1`, `== 0`, `!= 0`, `< 1`;
-    /// not `== 1`, which asks for exactly one row), also through a Django
+    /// not `== 1`, which asks for exactly one row) or tested for truth
+    /// (`if qs.count():`, `if not qs.count():`), also through a Django
     /// related manager of an object fetched in the function
     /// (`order.items.count() > 0`); a QuerySet used only as `if qs:`; rows
     /// fetched in place only to be tested (`if session.query(M).filter(...).all():`,
@@ -215,6 +216,17 @@ impl Rule for CountExistsMisuse {
             let StmtKind::If { test, .. } = &stmt.kind else {
                 return;
             };
+            // `if invalid.count():`, `if not qs.count():`: the number is
+            // only tested for truth, an existence test.
+            truth_tested_counts(test, &mut |count| {
+                if is_query(count) {
+                    found.push((
+                        count.span,
+                        "counts every match only to test whether one exists",
+                        Severity::Low,
+                    ));
+                }
+            });
             // `if session.query(M).filter(…).all():`, `if not Model.objects.filter(…):`
             let tested = match &test.kind {
                 ExprKind::Unary {
@@ -257,5 +269,29 @@ impl Rule for CountExistsMisuse {
             }
             out.push(f);
         }
+    }
+}
+
+/// The `count()` calls whose result `test` only tests for truth: the test
+/// itself, under `not`, or an operand of `and`/`or` (`if a.count():`,
+/// `if not qs.count() or force:`).
+fn truth_tested_counts<'e>(test: &'e Expr, f: &mut impl FnMut(&'e Expr)) {
+    match &test.kind {
+        ExprKind::Unary {
+            op: Operator::Not,
+            operand,
+        } => truth_tested_counts(operand, f),
+        ExprKind::Binary {
+            op: Operator::And | Operator::Or,
+            left,
+            right,
+        } => {
+            truth_tested_counts(left, f);
+            truth_tested_counts(right, f);
+        }
+        ExprKind::Call(call) if call.method_name() == Some("count") && call.args.is_empty() => {
+            f(test);
+        }
+        _ => {}
     }
 }

@@ -257,12 +257,51 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     if call.statement.is_some_and(is_var) {
         return true;
     }
+    // `apps.get_model(app_label, model_name)` with the labels of this item
+    // (`app_label, model_name = check.model.split(".")`): the model class of
+    // this iteration, looked up inline.
+    let mut unpacked: Vec<&str> = Vec::new();
+    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind {
+            for target in targets {
+                match &target.kind {
+                    ExprKind::Name { id } => unpacked.push(id),
+                    ExprKind::Collection { elements, .. } => {
+                        unpacked.extend(elements.iter().filter_map(Expr::as_name));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    });
+    let is_model_lookup = |e: &Expr| {
+        e.as_call().is_some_and(|c| {
+            matches!(c.method_name(), Some("get_model" | "model_class"))
+                && c.args.iter().any(|a| {
+                    let mut per_item = false;
+                    weir_ir::visit::walk_expr(&a.value, &mut |n| {
+                        per_item |= n
+                            .as_name()
+                            .is_some_and(|n| names.contains(&n) || unpacked.contains(&n));
+                    });
+                    per_item
+                })
+        })
+    };
     let mut found = false;
     let mut check = |e: &Expr| match &e.kind {
-        // `model.objects…`, `model._default_manager…`
+        // `model.objects…`, `model._default_manager…`,
+        // `apps.get_model(label, name).objects…`
         ExprKind::Attribute { value, attr }
-            if is_model_var(value) && (attr == "objects" || attr.ends_with("_manager")) =>
+            if (is_model_var(value) || is_model_lookup(value))
+                && (attr == "objects" || attr.ends_with("_manager")) =>
         {
+            found = true;
+        }
+        // `{obj.pk: obj for obj in queryset}` with `queryset =
+        // model.objects.filter(pk__in=object_ids)` bound in this iteration:
+        // the rows of this iteration's table or group of keys.
+        ExprKind::Name { id } if per_table.contains(&id.as_str()) => {
             found = true;
         }
         // `queryset.values_list(…)` with `queryset = model.objects.filter(…)`
@@ -365,6 +404,16 @@ fn per_iteration_tables<'a>(lp: &LoopRef<'a>, targets: &[&str]) -> PerIteration<
                     && value
                         .as_name()
                         .is_some_and(|n| targets.contains(&n) || bound.contains(&n)) =>
+            {
+                per_table = true;
+            }
+            // `Device.objects.filter(pk__in=object_ids)` with `object_ids`
+            // this iteration's group of keys: one query per group.
+            ExprKind::Call(c)
+                if c.args.iter().any(|a| {
+                    a.name.as_deref().is_some_and(|n| n.ends_with("__in"))
+                        && a.value.as_name().is_some_and(|n| targets.contains(&n))
+                }) =>
             {
                 per_table = true;
             }

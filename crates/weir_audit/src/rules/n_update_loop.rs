@@ -54,7 +54,11 @@ declare_rule! {
     /// save after the loop cleared the row's key (`row.pk = None`, Django's
     /// way to copy an instance), INSERTs a new row: QE-05 weighs it. Writes
     /// through helpers are reported when the helper runs the statement itself
-    /// and receives the loop item, outside a per-item `try`.
+    /// and receives the loop item, outside a per-item `try`. A write through
+    /// a Django related manager of the loop's rows (`for task in
+    /// Task.objects.filter(…): task.annotations.update(…)`,
+    /// `order.lines.filter(…).delete()`) is one QuerySet statement per row
+    /// and is reported too.
     pub struct NUpdateLoop;
     id: "QE-02",
     name: "n-update-loop",
@@ -137,7 +141,103 @@ impl Rule for NUpdateLoop {
                 .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
             out.push(in_migration(facts, with_path(f, witness)));
         }
+        for lp in &facts.loops {
+            for (call, verb, rel) in related_manager_writes(facts, lp) {
+                let f = finding(&Self::META, facts, call.span, format!("`{}` issues one {verb} per item of the {}", call_label(call), describe_loop(lp)))
+                    .why("One statement per row: N round trips and N lock acquisitions where one set-based statement would do.")
+                    .help("Use one `QuerySet.update(...)`/`.delete()` on the related model over all the rows (`filter(<fk>__in=rows)`), or `bulk_update()`.")
+                    .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
+                    .evidence(&facts.module.path, call.span.line, format!("`{rel}` is a related manager of the loop's rows"));
+                out.push(in_migration(facts, f));
+            }
+        }
     }
+}
+
+/// `task.annotations.update(task_id=first)`, `order.lines.filter(…).delete()`
+/// on the rows of a Django query in the loop (`for task in
+/// Task.objects.filter(…)`), with `annotations` a to-many relation of the
+/// model: a QuerySet `update()`/`delete()` of the related model per row,
+/// which the call facts do not see as a query (a loop variable is not a
+/// fetched row). Returns (call, verb, `row.relation`).
+fn related_manager_writes<'a>(
+    facts: &Cx<'a, '_>,
+    lp: &LoopRef<'a>,
+) -> Vec<(&'a weir_ir::Expr, &'static str, String)> {
+    let mut out = Vec::new();
+    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+        return out;
+    };
+    if !lp.is_per_item() || lp.is_comprehension {
+        return out;
+    }
+    let Some(model) = facts.facts.project.models.get(&rows.model) else {
+        return out;
+    };
+    if model.orm != crate::project::Orm::Django {
+        return out;
+    }
+    weir_ir::visit::walk_block_exprs(lp.body, &mut |e| {
+        let Some(call) = e.as_call() else {
+            return;
+        };
+        let verb = match call.method_name() {
+            Some("update") if !call.args.is_empty() => "UPDATE",
+            Some("delete") if call.args.is_empty() => "DELETE",
+            _ => return,
+        };
+        let Some(receiver) = call.receiver() else {
+            return;
+        };
+        // Only QuerySet methods between the manager and the write.
+        let mut current = receiver;
+        while let Some(inner) = current.as_call() {
+            if !matches!(inner.method_name(), Some("filter" | "exclude" | "all")) {
+                return;
+            }
+            let Some(next) = inner.receiver() else {
+                return;
+            };
+            current = next;
+        }
+        // A write the call facts already know as a query is reported above.
+        if facts
+            .calls
+            .iter()
+            .any(|c| c.expr.span == e.span && matches!(c.effect, Some(Effect::Query(_))))
+        {
+            return;
+        }
+        let manager = crate::rules::query_in_loop::manager_of_chain(receiver);
+        if let weir_ir::ExprKind::Attribute { value, attr } = &manager.kind
+            && value.as_name() == Some(var)
+            && model
+                .relationships
+                .get(attr.as_str())
+                .is_some_and(|rel| rel.many)
+        {
+            out.push((e, verb, format!("{var}.{attr}")));
+        }
+    });
+    out
+}
+
+/// `task.annotations.filter(…).update(…)`: the chain with its arguments elided.
+fn call_label(call: &weir_ir::Expr) -> String {
+    let mut parts = Vec::new();
+    let mut current = call;
+    while let weir_ir::ExprKind::Call(inner) = &current.kind {
+        parts.push(format!("{}(…)", inner.method_name().unwrap_or("?")));
+        match inner.receiver() {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    if !matches!(current.kind, weir_ir::ExprKind::Call(_)) {
+        parts.push(current.dotted().unwrap_or_else(|| "…".into()));
+    }
+    parts.reverse();
+    parts.join(".")
 }
 
 /// `row.save()`/`row.delete()` on the rows of a project model that

@@ -78,20 +78,29 @@ declare_rule! {
     /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
     /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
     /// data are not reported: `while` and endless worker loops, retries,
-    /// chunked batches (one statement per chunk is the fix), literal lists
+    /// chunked batches (one statement per chunk is the fix, also `for i in
+    /// range(num_batches)`), literal lists
     /// (and dicts filled only at keys written in the code),
     /// a model's own fields (`Model._meta.get_fields()`,
     /// `Model.__table__.columns`), the definitions of a module or class
     /// (`vars(module).items()`, `module.__dict__`, `inspect.getmembers(obj)`:
     /// a migration runner's steps), and loops over tables, models or
     /// statements (also through a model class or queryset bound in the
-    /// iteration: `model = ct.model_class(); model.objects.filter(…)`). A helper whose query runs only when an
+    /// iteration: `model = ct.model_class(); model.objects.filter(…)`, or
+    /// looked up inline from the item: `apps.get_model(app_label,
+    /// name).objects.iterator()`), and the rows of a queryset bound per
+    /// group of keys (`for ct_id, ids in ids_by_type.items(): qs =
+    /// model.objects.filter(pk__in=ids)`). A helper whose query runs only when an
     /// optional argument is left out (`grants if grants is not None else
     /// await load_grants(doc.id)`) is not reported where the loop passes
     /// that argument: the caller loaded it in bulk. Likewise a helper whose
     /// query runs only when an optional argument is given (`if
     /// attachments: for a in attachments: File.objects.get(pk=a)`) is not
-    /// reported where the loop leaves it out or passes `None`. Work the loop hands to a
+    /// reported where the loop leaves it out or passes `None`. A model
+    /// method whose query runs only once the instance is saved (under `if
+    /// self.pk:`, `if not self._state.adding:`) is not reported where it is
+    /// called on an instance built in place without a key
+    /// (`QueuedMail(to=address).send()`). Work the loop hands to a
     /// task, thread or job of its own (`asyncio.create_task(send(item))`)
     /// is not reported: it is one unit of work per item, not a round trip
     /// of the loop. Nor is a loop that only collects the coroutines of an
@@ -470,7 +479,7 @@ const RELATED_MANAGER_WRITES: &[&str] = &[
 
 /// `row.checks` in `row.checks.filter(…).exclude(…)`: the manager a
 /// method chain starts from.
-fn manager_of_chain(expr: &weir_ir::Expr) -> &weir_ir::Expr {
+pub(crate) fn manager_of_chain(expr: &weir_ir::Expr) -> &weir_ir::Expr {
     let mut current = expr;
     while let Some(call) = current.as_call()
         && let weir_ir::ExprKind::Attribute { value, .. } = &call.callee.kind
