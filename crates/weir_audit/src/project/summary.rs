@@ -422,7 +422,8 @@ pub fn is_memoized(module: &weir_ir::Module, function: &weir_ir::Function) -> bo
 
 /// `if not self.running: … self.running = True`, `if _client is None: _client = …`,
 /// `if slug not in self.loaded: … self.loaded.add(slug)`, `if not _types: …
-/// _types[oid] = name`, or any of these
+/// _types[oid] = name`, `if stamp != _seen: … _seen = stamp` (reloaded only
+/// when a key, such as a file's modification time, changed), or any of these
 /// in an `and`: a first-use initialisation. Its effects happen once (per
 /// key), not on every call.
 fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt]) -> bool {
@@ -444,6 +445,17 @@ fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt])
             .first()
             .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
             .and_then(|_| guarded_name(&cmp.left)),
+        // `if stamp != _seen: … _seen = stamp`: a module-level cache
+        // validated by a key (a file's modification time, a version),
+        // reloaded only when the key changed since the last call. (Not an
+        // attribute: `if row.amount != amount: row.amount = amount` is a
+        // change written only when there is one, every time it differs.)
+        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::NotEq] => {
+            return std::iter::once(&cmp.left)
+                .chain(cmp.comparators.first())
+                .filter_map(Expr::as_name)
+                .any(|name| module_global(facts, name) && assigns(then, name));
+        }
         // `key not in self.cache`: the cache is filled in the block.
         ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::NotIn] => {
             let cache = cmp.comparators.first().and_then(Expr::dotted);
@@ -459,17 +471,38 @@ fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt])
     if fills(then, &name) {
         return true;
     }
-    let mut assigns = false;
-    weir_ir::visit::walk_stmts(then, &mut |stmt| {
+    assigns(then, &name)
+}
+
+/// A name the module binds at its top level (`_seen = None`): state every
+/// call of its functions shares.
+fn module_global(facts: &FunctionFacts<'_>, name: &str) -> bool {
+    facts.module.functions.first().is_some_and(|top| {
+        top.body.iter().any(|stmt| {
+            matches!(&stmt.kind, weir_ir::StmtKind::Assign { targets, .. }
+                if targets.iter().any(|t| t.as_name() == Some(name)))
+        })
+    })
+}
+
+/// `name = …` somewhere in `block`, also as one target of a destructuring
+/// assignment (`_seen, _paused = seen, paused`).
+fn assigns(block: &[weir_ir::Stmt], name: &str) -> bool {
+    fn binds(target: &Expr, name: &str) -> bool {
+        match &target.kind {
+            ExprKind::Collection { elements, .. } => elements.iter().any(|e| binds(e, name)),
+            _ => target.dotted().as_deref() == Some(name),
+        }
+    }
+    let mut found = false;
+    weir_ir::visit::walk_stmts(block, &mut |stmt| {
         if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
-            && targets
-                .iter()
-                .any(|t| t.dotted().as_deref() == Some(name.as_str()))
+            && targets.iter().any(|t| binds(t, name))
         {
-            assigns = true;
+            found = true;
         }
     });
-    assigns
+    found
 }
 
 /// State that outlives the call: on `self`/`cls` (`self.loaded`) or a
