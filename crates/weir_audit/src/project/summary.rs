@@ -67,7 +67,8 @@ pub struct Summary {
     /// Reads that run only when the caller leaves an optional parameter out
     /// (or passes `None`): the fallback of a helper whose callers may hand
     /// it what they loaded in bulk,
-    /// `grants if grants is not None else await load_grants(item.id)`.
+    /// `grants if grants is not None else await load_grants(item.id)`; also
+    /// under `if p is None:` on a parameter without a default.
     pub fallback_reads: Option<(Fallback, Witness)>,
     /// Reads that run only when the caller passes an optional parameter
     /// (default `None`): `if attachments: for a in attachments:
@@ -243,6 +244,27 @@ fn optional_params<'f>(f: &'f FunctionFacts<'_>) -> impl Iterator<Item = Fallbac
         })
 }
 
+/// The parameters of `f` without a default (not `*args`/`**kwargs`), with
+/// their positions not counting `self`/`cls`.
+fn required_params<'f>(f: &'f FunctionFacts<'_>) -> impl Iterator<Item = Fallback> + 'f {
+    f.function
+        .params
+        .iter()
+        .filter(|p| p.name != "self" && p.name != "cls")
+        .enumerate()
+        .filter(|(_, p)| {
+            p.default.is_none()
+                && matches!(
+                    p.kind,
+                    weir_ir::ParamKind::Positional | weir_ir::ParamKind::KeywordOnly
+                )
+        })
+        .map(|(index, p)| Fallback {
+            index,
+            param: p.name.clone(),
+        })
+}
+
 /// The optional parameter (default `None`) named `name`, if `f` has one.
 fn optional_param(f: &FunctionFacts<'_>, name: &str) -> Option<Fallback> {
     optional_params(f).find(|p| p.param == name)
@@ -258,17 +280,41 @@ fn param_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>, present: bool) ->
         (absent_name, present_name)
     };
     let optional: Vec<Fallback> = optional_params(facts).collect();
-    if optional.is_empty() {
+    // `if p is None: p = load(…)` on a parameter without a default: the
+    // caller passes `None` to ask for the load, or what it loaded before
+    // (`valves = apply_valves(module, valves)` threaded through a loop), as
+    // it would for an optional one. Only an explicit `is None` test says so.
+    let nullable: Vec<Fallback> = if present {
+        Vec::new()
+    } else {
+        required_params(facts).collect()
+    };
+    if optional.is_empty() && nullable.is_empty() {
         return None;
     }
     let fallback = |name: Option<&str>| {
         let name = name?;
         optional.iter().find(|p| p.param == name).cloned()
     };
+    let explicit = |test: &Expr, op: Operator| {
+        let name = compared_with_none(test, op)?;
+        nullable.iter().find(|p| p.param == name).cloned()
+    };
+    let then_absent = |test: &Expr| {
+        fallback(when_then(test))
+            .or_else(|| (!present).then(|| explicit(test, Operator::Is)).flatten())
+    };
+    let else_absent = |test: &Expr| {
+        fallback(when_else(test)).or_else(|| {
+            (!present)
+                .then(|| explicit(test, Operator::IsNot))
+                .flatten()
+        })
+    };
     for scope in &call.site.scopes {
         let found = match scope {
-            Scope::If(test, _) => fallback(when_then(test)),
-            Scope::Else(test) => fallback(when_else(test)),
+            Scope::If(test, _) => then_absent(test),
+            Scope::Else(test) => else_absent(test),
             // `for a in attachments:` runs only when it was given.
             Scope::Loop(i) if present => fallback(
                 facts
@@ -291,9 +337,9 @@ fn param_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>, present: bool) ->
         }
         if let ExprKind::Conditional { test, body, orelse } = &e.kind {
             if body.span.contains(&span) {
-                found = fallback(when_then(test));
+                found = then_absent(test);
             } else if orelse.span.contains(&span) {
-                found = fallback(when_else(test));
+                found = else_absent(test);
             }
         }
     });
