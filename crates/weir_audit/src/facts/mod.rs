@@ -222,6 +222,10 @@ pub struct CallFact<'ir> {
     /// The statement a query runs (`execute(stmt)`), with a local name
     /// followed to the value assigned to it.
     pub statement: Option<&'ir Expr>,
+    /// The value the statement's local held before it was refined from
+    /// itself (`stmt = insert(T).values(rows); stmt =
+    /// stmt.on_conflict_do_nothing()` → `insert(T).values(rows)`).
+    pub statement_base: Option<&'ir Expr>,
     /// The first argument, with a local name followed to its assigned value
     /// (`body = await request.body(); json.loads(body)`).
     pub first_arg: Option<&'ir Expr>,

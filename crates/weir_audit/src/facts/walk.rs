@@ -58,6 +58,10 @@ pub(super) struct Walker<'ir> {
     module: &'ir Module,
     env: HashMap<String, Typed>,
     assigned: HashMap<String, &'ir Expr>,
+    /// Locals refined from their own value (`stmt = stmt.returning(M)`,
+    /// `q = q.where(…)`): the value they held before the first refinement,
+    /// where a statement's operation is read (`insert(M).values(…)`).
+    refined: HashMap<String, &'ir Expr>,
     /// Locals holding instances of project classes (`repo = JobRepository(s)`).
     instances: HashMap<String, String>,
     /// Locals bound to a literal display (`queries = [q1, q2]`).
@@ -107,6 +111,7 @@ impl<'ir> Walker<'ir> {
             module,
             env: HashMap::default(),
             assigned: HashMap::default(),
+            refined: HashMap::default(),
             literal_names: HashSet::default(),
             keyed_dicts: HashSet::default(),
             fetched: HashMap::default(),
@@ -560,6 +565,18 @@ impl<'ir> Walker<'ir> {
                 self.declare_destructured(target);
                 continue;
             };
+            if chain_root(value) == Some(var.as_str()) {
+                if let Some(before) = self
+                    .assigned
+                    .get(&var)
+                    .copied()
+                    .filter(|b| chain_root(b) != Some(var.as_str()))
+                {
+                    self.refined.insert(var.clone(), before);
+                }
+            } else {
+                self.refined.remove(&var);
+            }
             self.assigned.insert(var.clone(), value);
             match self.instance_class(value) {
                 Some(class) => self.instances.insert(var.clone(), class),
@@ -850,12 +867,19 @@ impl<'ir> Walker<'ir> {
                 Some(name) => self.assigned.get(name).copied().unwrap_or(s),
                 None => s,
             });
+        let from_argument = info.effect == Some(Effect::Query(QueryOp::FromArgument));
+        let statement_base = call
+            .positional(0)
+            .or_else(|| call.keyword("statement"))
+            .and_then(Expr::as_name)
+            .filter(|name| statement.and_then(chain_root) == Some(*name))
+            .and_then(|name| self.refined.get(name).copied());
         self.facts.calls.push(CallFact {
             site: self.site(expr, flags, awaited),
             expr,
             call: Some(call),
-            statement: statement
-                .filter(|_| info.effect == Some(Effect::Query(QueryOp::FromArgument))),
+            statement: statement.filter(|_| from_argument),
+            statement_base: statement_base.filter(|_| from_argument),
             first_arg: call.positional(0).map(|a| match a.as_name() {
                 Some(name) => self.assigned.get(name).copied().unwrap_or(a),
                 None => a,
@@ -958,6 +982,7 @@ impl<'ir> Walker<'ir> {
             expr: iter,
             call: None,
             statement: None,
+            statement_base: None,
             first_arg: None,
             effect: Some(Effect::Query(QueryOp::Select)),
             op: Some(QueryOp::Select),
@@ -973,11 +998,20 @@ impl<'ir> Walker<'ir> {
     fn statement_op(&self, call: &'ir Call) -> Option<QueryOp> {
         let statement = call.positional(0).or_else(|| call.keyword("statement"))?;
         let module = self.module;
-        let assigned = &self.assigned;
+        let (assigned, refined) = (&self.assigned, &self.refined);
         sql::statement_op(
             statement,
             &|e| module.resolve_expr(e),
-            &|name| assigned.get(name).copied(),
+            // `stmt = insert(M).values(…); stmt = stmt.returning(M)`: the
+            // operation is the one `stmt` held before it was refined.
+            &|name| {
+                let value = assigned.get(name).copied()?;
+                if chain_root(value) == Some(name) {
+                    refined.get(name).copied()
+                } else {
+                    Some(value)
+                }
+            },
             0,
         )
     }
@@ -1586,4 +1620,18 @@ fn grows(block: &[weir_ir::Stmt], name: &str) -> bool {
         }
     });
     found
+}
+
+/// The name a method chain starts from: `stmt.where(…).returning(M)` →
+/// `stmt`.
+fn chain_root(expr: &Expr) -> Option<&str> {
+    let mut e = expr;
+    loop {
+        e = match &e.kind {
+            ExprKind::Call(call) => &call.callee,
+            ExprKind::Attribute { value, .. } => value,
+            ExprKind::Name { id } => return Some(id),
+            _ => return None,
+        };
+    }
 }

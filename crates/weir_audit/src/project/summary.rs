@@ -68,7 +68,8 @@ pub struct Summary {
     /// Reads that run only when the caller leaves an optional parameter out
     /// (or passes `None`): the fallback of a helper whose callers may hand
     /// it what they loaded in bulk,
-    /// `grants if grants is not None else await load_grants(item.id)`.
+    /// `grants if grants is not None else await load_grants(item.id)`; also
+    /// under `if p is None:` on a parameter without a default.
     pub fallback_reads: Option<(Fallback, Witness)>,
     /// Reads that run only when the caller passes an optional parameter
     /// (default `None`): `if attachments: for a in attachments:
@@ -321,6 +322,27 @@ fn optional_params<'f>(f: &'f FunctionFacts<'_>) -> impl Iterator<Item = Fallbac
         })
 }
 
+/// The parameters of `f` without a default (not `*args`/`**kwargs`), with
+/// their positions not counting `self`/`cls`.
+fn required_params<'f>(f: &'f FunctionFacts<'_>) -> impl Iterator<Item = Fallback> + 'f {
+    f.function
+        .params
+        .iter()
+        .filter(|p| p.name != "self" && p.name != "cls")
+        .enumerate()
+        .filter(|(_, p)| {
+            p.default.is_none()
+                && matches!(
+                    p.kind,
+                    weir_ir::ParamKind::Positional | weir_ir::ParamKind::KeywordOnly
+                )
+        })
+        .map(|(index, p)| Fallback {
+            index,
+            param: p.name.clone(),
+        })
+}
+
 /// The optional parameter (default `None`) named `name`, if `f` has one.
 fn optional_param(f: &FunctionFacts<'_>, name: &str) -> Option<Fallback> {
     optional_params(f).find(|p| p.param == name)
@@ -336,17 +358,41 @@ fn param_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>, present: bool) ->
         (absent_name, present_name)
     };
     let optional: Vec<Fallback> = optional_params(facts).collect();
-    if optional.is_empty() {
+    // `if p is None: p = load(…)` on a parameter without a default: the
+    // caller passes `None` to ask for the load, or what it loaded before
+    // (`valves = apply_valves(module, valves)` threaded through a loop), as
+    // it would for an optional one. Only an explicit `is None` test says so.
+    let nullable: Vec<Fallback> = if present {
+        Vec::new()
+    } else {
+        required_params(facts).collect()
+    };
+    if optional.is_empty() && nullable.is_empty() {
         return None;
     }
     let fallback = |name: Option<&str>| {
         let name = name?;
         optional.iter().find(|p| p.param == name).cloned()
     };
+    let explicit = |test: &Expr, op: Operator| {
+        let name = compared_with_none(test, op)?;
+        nullable.iter().find(|p| p.param == name).cloned()
+    };
+    let then_absent = |test: &Expr| {
+        fallback(when_then(test))
+            .or_else(|| (!present).then(|| explicit(test, Operator::Is)).flatten())
+    };
+    let else_absent = |test: &Expr| {
+        fallback(when_else(test)).or_else(|| {
+            (!present)
+                .then(|| explicit(test, Operator::IsNot))
+                .flatten()
+        })
+    };
     for scope in &call.site.scopes {
         let found = match scope {
-            Scope::If(test, _) => fallback(when_then(test)),
-            Scope::Else(test) => fallback(when_else(test)),
+            Scope::If(test, _) => then_absent(test),
+            Scope::Else(test) => else_absent(test),
             // `for a in attachments:` runs only when it was given.
             Scope::Loop(i) if present => fallback(
                 facts
@@ -369,9 +415,9 @@ fn param_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>, present: bool) ->
         }
         if let ExprKind::Conditional { test, body, orelse } = &e.kind {
             if body.span.contains(&span) {
-                found = fallback(when_then(test));
+                found = then_absent(test);
             } else if orelse.span.contains(&span) {
-                found = fallback(when_else(test));
+                found = else_absent(test);
             }
         }
     });
@@ -500,7 +546,8 @@ pub fn is_memoized(module: &weir_ir::Module, function: &weir_ir::Function) -> bo
 
 /// `if not self.running: … self.running = True`, `if _client is None: _client = …`,
 /// `if slug not in self.loaded: … self.loaded.add(slug)`, `if not _types: …
-/// _types[oid] = name`, or any of these
+/// _types[oid] = name`, `if stamp != _seen: … _seen = stamp` (reloaded only
+/// when a key, such as a file's modification time, changed), or any of these
 /// in an `and`: a first-use initialisation. Its effects happen once (per
 /// key), not on every call.
 fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt]) -> bool {
@@ -522,6 +569,17 @@ fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt])
             .first()
             .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
             .and_then(|_| guarded_name(&cmp.left)),
+        // `if stamp != _seen: … _seen = stamp`: a module-level cache
+        // validated by a key (a file's modification time, a version),
+        // reloaded only when the key changed since the last call. (Not an
+        // attribute: `if row.amount != amount: row.amount = amount` is a
+        // change written only when there is one, every time it differs.)
+        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::NotEq] => {
+            return std::iter::once(&cmp.left)
+                .chain(cmp.comparators.first())
+                .filter_map(Expr::as_name)
+                .any(|name| module_global(facts, name) && assigns(then, name));
+        }
         // `key not in self.cache`: the cache is filled in the block.
         ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::NotIn] => {
             let cache = cmp.comparators.first().and_then(Expr::dotted);
@@ -537,17 +595,38 @@ fn is_once_guard(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt])
     if fills(then, &name) {
         return true;
     }
-    let mut assigns = false;
-    weir_ir::visit::walk_stmts(then, &mut |stmt| {
+    assigns(then, &name)
+}
+
+/// A name the module binds at its top level (`_seen = None`): state every
+/// call of its functions shares.
+fn module_global(facts: &FunctionFacts<'_>, name: &str) -> bool {
+    facts.module.functions.first().is_some_and(|top| {
+        top.body.iter().any(|stmt| {
+            matches!(&stmt.kind, weir_ir::StmtKind::Assign { targets, .. }
+                if targets.iter().any(|t| t.as_name() == Some(name)))
+        })
+    })
+}
+
+/// `name = …` somewhere in `block`, also as one target of a destructuring
+/// assignment (`_seen, _paused = seen, paused`).
+fn assigns(block: &[weir_ir::Stmt], name: &str) -> bool {
+    fn binds(target: &Expr, name: &str) -> bool {
+        match &target.kind {
+            ExprKind::Collection { elements, .. } => elements.iter().any(|e| binds(e, name)),
+            _ => target.dotted().as_deref() == Some(name),
+        }
+    }
+    let mut found = false;
+    weir_ir::visit::walk_stmts(block, &mut |stmt| {
         if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
-            && targets
-                .iter()
-                .any(|t| t.dotted().as_deref() == Some(name.as_str()))
+            && targets.iter().any(|t| binds(t, name))
         {
-            assigns = true;
+            found = true;
         }
     });
-    assigns
+    found
 }
 
 /// State that outlives the call: on `self`/`cls` (`self.loaded`) or a

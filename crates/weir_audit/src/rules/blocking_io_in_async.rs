@@ -7,7 +7,7 @@ use crate::rules::{call_text, through, with_path};
 declare_rule! {
     /// ## What it does
     /// Finds blocking I/O called directly inside an `async def`: file I/O
-    /// (`open`, `Path.read_bytes`…), synchronous HTTP (`requests`, `urllib`,
+    /// (`open`, `Path.read_bytes`, `os.open`/`os.write`/`os.fsync`…), synchronous HTTP (`requests`, `urllib`,
     /// `httpx` module functions and `httpx.Client`), `subprocess` and
     /// `os.system`, `input()`, and synchronous database drivers and sessions
     /// (`psycopg2.connect`, `sqlite3`, a sync SQLAlchemy `Session`).
@@ -45,8 +45,9 @@ declare_rule! {
     /// ## Known limitations
     /// Sync helpers are followed across files, and the finding shows the
     /// path to the blocking call; helpers that are memoised (`@cache`) or
-    /// that block only behind a first-use guard or in an error handler are
-    /// not reported. A bound method stored in a local and called later is
+    /// that block only behind a first-use guard (or a cache reloaded only
+    /// when its key changed, `if stamp != _seen: … _seen = stamp`) or in an
+    /// error handler are not reported. A bound method stored in a local and called later is
     /// resolved; one passed through containers or attributes is not.
     /// Database calls count when the session is known to be synchronous
     /// (by its type or constructor), or when they run a legacy

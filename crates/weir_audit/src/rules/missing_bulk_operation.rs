@@ -111,14 +111,16 @@ fn copies_through_custom_save(
         })
 }
 
-/// `execute(insert(T), rows)` and `insert(T).values(rows)` send many rows.
+/// `execute(insert(T), rows)` and `insert(T).values(rows)` send many rows,
+/// also when the statement was refined afterwards (`stmt =
+/// stmt.on_conflict_do_nothing()`).
 fn is_already_bulk(call: &crate::facts::CallFact<'_>) -> bool {
     let Some(c) = call.call else { return false };
     if c.positional(1).is_some() {
         return true;
     }
     let mut multi_row = false;
-    if let Some(statement) = call.statement {
+    for statement in [call.statement, call.statement_base].into_iter().flatten() {
         weir_ir::visit::walk_expr(statement, &mut |e| {
             if let Some(v) = e.as_call().filter(|v| v.method_name() == Some("values"))
                 && v.positional(0)
