@@ -919,15 +919,12 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
             }
             (Some(Effect::Query(_)), Some(op @ (QueryOp::Update | QueryOp::Delete))) => {
                 let verb = if op == QueryOp::Update {
-                    "UPDATE"
+                    "an UPDATE"
                 } else {
-                    "DELETE"
+                    "a DELETE"
                 };
                 s.writes.get_or_insert_with(|| {
-                    (
-                        op,
-                        one(step(facts, call, format!("{label} runs an {verb}"))),
-                    )
+                    (op, one(step(facts, call, format!("{label} runs {verb}"))))
                 });
             }
             (Some(Effect::Stage(_)), _) | (Some(Effect::Query(_)), Some(QueryOp::Insert)) => {
