@@ -306,37 +306,37 @@ fn present_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Fallb
 /// The optional parameters (default `None`) of `f`, with their positions
 /// not counting `self`/`cls`.
 fn optional_params<'f>(f: &'f FunctionFacts<'_>) -> impl Iterator<Item = Fallback> + 'f {
-    f.function
-        .params
-        .iter()
-        .filter(|p| p.name != "self" && p.name != "cls")
-        .enumerate()
-        .filter(|(_, p)| {
-            p.default
-                .as_ref()
-                .is_some_and(|d| matches!(d.kind, ExprKind::Literal(weir_ir::Literal::Null)))
-        })
-        .map(|(index, p)| Fallback {
-            index,
-            param: p.name.clone(),
-        })
+    params_where(f, |p| {
+        p.default
+            .as_ref()
+            .is_some_and(|d| matches!(d.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+    })
 }
 
 /// The parameters of `f` without a default (not `*args`/`**kwargs`), with
 /// their positions not counting `self`/`cls`.
 fn required_params<'f>(f: &'f FunctionFacts<'_>) -> impl Iterator<Item = Fallback> + 'f {
+    params_where(f, |p| {
+        p.default.is_none()
+            && matches!(
+                p.kind,
+                weir_ir::ParamKind::Positional | weir_ir::ParamKind::KeywordOnly
+            )
+    })
+}
+
+/// The parameters of `f` that `keep` accepts, with their positions not
+/// counting `self`/`cls`.
+fn params_where<'f>(
+    f: &'f FunctionFacts<'_>,
+    keep: impl Fn(&weir_ir::Param) -> bool + 'f,
+) -> impl Iterator<Item = Fallback> + 'f {
     f.function
         .params
         .iter()
         .filter(|p| p.name != "self" && p.name != "cls")
         .enumerate()
-        .filter(|(_, p)| {
-            p.default.is_none()
-                && matches!(
-                    p.kind,
-                    weir_ir::ParamKind::Positional | weir_ir::ParamKind::KeywordOnly
-                )
-        })
+        .filter(move |(_, p)| keep(p))
         .map(|(index, p)| Fallback {
             index,
             param: p.name.clone(),
