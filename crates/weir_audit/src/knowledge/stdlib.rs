@@ -79,6 +79,13 @@ pub const PACK: Pack = Pack {
         func("os.fsync", FILE),
         func("os.fdatasync", FILE),
         func("os.sendfile", FILE),
+        func("os.fdopen", FILE),
+        // Temporary files are files on disk: creating one opens it.
+        func("tempfile.NamedTemporaryFile", FILE),
+        func("tempfile.TemporaryFile", FILE),
+        func("tempfile.mkstemp", FILE),
+        func("tempfile.mkdtemp", META),
+        func("tempfile.TemporaryDirectory", META),
         func("os.listdir", FILE),
         func("os.scandir", FILE),
         func("os.walk", FILE),
