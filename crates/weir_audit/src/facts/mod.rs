@@ -322,7 +322,7 @@ impl CallFact<'_> {
     }
 }
 
-fn callee_text(expr: &Expr) -> String {
+pub(crate) fn callee_text(expr: &Expr) -> String {
     match &expr.kind {
         weir_ir::ExprKind::Name { id } => id.to_string(),
         weir_ir::ExprKind::Attribute { value, attr } => format!("{}.{attr}", callee_text(value)),

@@ -181,12 +181,14 @@ pub fn row_source<S: std::hash::BuildHasher>(
             }
             ExprKind::Attribute { value, attr } if model.is_none() => {
                 let default = attr == "objects" || attr == "_default_manager";
-                model = class_model(value, assigned, module, models).filter(|m| {
-                    default
-                        || models
-                            .get(m)
-                            .is_some_and(|m| m.managers.iter().any(|x| x == attr))
-                });
+                model = class_model(value, assigned, module, models)
+                    .map(|m| m.class.clone())
+                    .filter(|m| {
+                        default
+                            || models
+                                .get(m)
+                                .is_some_and(|m| m.managers.iter().any(|x| x == attr))
+                    });
             }
             _ => {}
         });
@@ -288,18 +290,19 @@ pub fn related_rows<'e>(
 
 /// The model a class expression names, including a local bound to
 /// Django's `get_user_model()` (`UserModel = get_user_model()` in a view).
-pub fn class_model<S: std::hash::BuildHasher>(
+pub fn class_model<'m, S: std::hash::BuildHasher>(
     expr: &Expr,
     assigned: &HashMap<String, &Expr, S>,
     module: &Module,
-    models: &ModelIndex,
-) -> Option<String> {
+    models: &'m ModelIndex,
+) -> Option<&'m crate::project::Model> {
     if let Some(value) = expr.as_name().and_then(|n| assigned.get(n))
         && crate::project::models::is_get_user_model(value, module)
     {
-        return models.user_model().map(|m| m.class.clone());
+        return models.user_model();
     }
-    model_of(expr, module, models)
+    let qualified = module.resolve_expr(expr).or_else(|| expr.dotted())?;
+    models.get(&qualified)
 }
 
 fn model_of(expr: &Expr, module: &Module, models: &ModelIndex) -> Option<String> {

@@ -565,12 +565,12 @@ impl<'ir> Walker<'ir> {
                 self.declare_destructured(target);
                 continue;
             };
-            if chain_root(value) == Some(var.as_str()) {
+            if value.chain_root() == Some(var.as_str()) {
                 if let Some(before) = self
                     .assigned
                     .get(&var)
                     .copied()
-                    .filter(|b| chain_root(b) != Some(var.as_str()))
+                    .filter(|b| b.chain_root() != Some(var.as_str()))
                 {
                     self.refined.insert(var.clone(), before);
                 }
@@ -693,12 +693,10 @@ impl<'ir> Walker<'ir> {
         // `object_session(obj)`, `Session.object_session(obj)`,
         // `async_object_session(obj)`: the session `obj` already belongs to,
         // owned by whoever opened it.
-        if call.callee.dotted().is_some_and(|d| {
-            matches!(
-                d.rsplit('.').next(),
-                Some("object_session" | "async_object_session")
-            )
-        }) {
+        if matches!(
+            call.callee.dotted_last(),
+            Some("object_session" | "async_object_session")
+        ) {
             return true;
         }
         let ExprKind::Attribute {
@@ -872,14 +870,14 @@ impl<'ir> Walker<'ir> {
             .positional(0)
             .or_else(|| call.keyword("statement"))
             .and_then(Expr::as_name)
-            .filter(|name| statement.and_then(chain_root) == Some(*name))
+            .filter(|name| from_argument && statement.and_then(Expr::chain_root) == Some(*name))
             .and_then(|name| self.refined.get(name).copied());
         self.facts.calls.push(CallFact {
             site: self.site(expr, flags, awaited),
             expr,
             call: Some(call),
             statement: statement.filter(|_| from_argument),
-            statement_base: statement_base.filter(|_| from_argument),
+            statement_base,
             first_arg: call.positional(0).map(|a| match a.as_name() {
                 Some(name) => self.assigned.get(name).copied().unwrap_or(a),
                 None => a,
@@ -1006,7 +1004,7 @@ impl<'ir> Walker<'ir> {
             // operation is the one `stmt` held before it was refined.
             &|name| {
                 let value = assigned.get(name).copied()?;
-                if chain_root(value) == Some(name) {
+                if value.chain_root() == Some(name) {
                     refined.get(name).copied()
                 } else {
                     Some(value)
@@ -1348,18 +1346,8 @@ impl<'ir> Walker<'ir> {
         if models.is_empty() {
             return false;
         }
-        let model = match value.as_name().and_then(|n| self.assigned.get(n)) {
-            // `UserModel = get_user_model()` … `UserModel.objects`.
-            Some(bound) if crate::project::models::is_get_user_model(bound, self.module) => {
-                models.user_model()
-            }
-            _ => self
-                .module
-                .resolve_expr(value)
-                .or_else(|| value.dotted())
-                .and_then(|q| models.get(&q)),
-        };
-        model.is_some_and(|m| {
+        // `UserModel = get_user_model()` … `UserModel.objects` too.
+        super::rows::class_model(value, &self.assigned, self.module, models).is_some_and(|m| {
             m.orm == crate::project::Orm::Django && m.managers.iter().any(|x| x == attr)
         })
     }
@@ -1620,18 +1608,4 @@ fn grows(block: &[weir_ir::Stmt], name: &str) -> bool {
         }
     });
     found
-}
-
-/// The name a method chain starts from: `stmt.where(…).returning(M)` →
-/// `stmt`.
-fn chain_root(expr: &Expr) -> Option<&str> {
-    let mut e = expr;
-    loop {
-        e = match &e.kind {
-            ExprKind::Call(call) => &call.callee,
-            ExprKind::Attribute { value, .. } => value,
-            ExprKind::Name { id } => return Some(id),
-            _ => return None,
-        };
-    }
 }

@@ -143,7 +143,7 @@ impl Rule for NUpdateLoop {
         }
         for lp in &facts.loops {
             for (call, verb, rel) in related_manager_writes(facts, lp) {
-                let f = finding(&Self::META, facts, call.span, format!("`{}` issues one {verb} per item of the {}", call_label(call), describe_loop(lp)))
+                let f = finding(&Self::META, facts, call.span, format!("`{}` issues one {verb} per item of the {}", crate::facts::callee_text(call), describe_loop(lp)))
                     .why("One statement per row: N round trips and N lock acquisitions where one set-based statement would do.")
                     .help("Use one `QuerySet.update(...)`/`.delete()` on the related model over all the rows (`filter(<fk>__in=rows)`), or `bulk_update()`.")
                     .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
@@ -220,24 +220,6 @@ fn related_manager_writes<'a>(
         }
     });
     out
-}
-
-/// `task.annotations.filter(…).update(…)`: the chain with its arguments elided.
-fn call_label(call: &weir_ir::Expr) -> String {
-    let mut parts = Vec::new();
-    let mut current = call;
-    while let weir_ir::ExprKind::Call(inner) = &current.kind {
-        parts.push(format!("{}(…)", inner.method_name().unwrap_or("?")));
-        match inner.receiver() {
-            Some(next) => current = next,
-            None => break,
-        }
-    }
-    if !matches!(current.kind, weir_ir::ExprKind::Call(_)) {
-        parts.push(current.dotted().unwrap_or_else(|| "…".into()));
-    }
-    parts.reverse();
-    parts.join(".")
 }
 
 /// `row.save()`/`row.delete()` on the rows of a project model that
