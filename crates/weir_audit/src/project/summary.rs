@@ -278,15 +278,8 @@ fn tests_saved(test: &Expr, saved: bool) -> bool {
 
 /// `self.pk is not None` (`op` = `IsNot`), `self.id is None` (`Is`).
 fn key_compared_with_none(test: &Expr, op: Operator) -> bool {
-    let ExprKind::Compare(cmp) = &test.kind else {
-        return false;
-    };
-    cmp.ops.as_slice() == [op]
-        && cmp
-            .comparators
-            .first()
-            .is_some_and(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
-        && matches!(cmp.left.dotted().as_deref(), Some("self.pk" | "self.id"))
+    compared_side_with_none(test, op)
+        .is_some_and(|left| matches!(left.dotted().as_deref(), Some("self.pk" | "self.id")))
 }
 
 /// The optional parameter whose absence the call waits for: the call sits
@@ -445,6 +438,11 @@ fn present_name(test: &Expr) -> Option<&str> {
 
 /// `p is None` (`op` = `Is`) or `p is not None` (`IsNot`) → `p`.
 fn compared_with_none(test: &Expr, op: Operator) -> Option<&str> {
+    compared_side_with_none(test, op).and_then(Expr::as_name)
+}
+
+/// The left side of `x is None` (`op` = `Is`) or `x is not None` (`IsNot`).
+fn compared_side_with_none(test: &Expr, op: Operator) -> Option<&Expr> {
     let ExprKind::Compare(cmp) = &test.kind else {
         return None;
     };
@@ -452,9 +450,7 @@ fn compared_with_none(test: &Expr, op: Operator) -> Option<&str> {
         .comparators
         .first()
         .is_some_and(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)));
-    (cmp.ops.as_slice() == [op] && none)
-        .then(|| cmp.left.as_name())
-        .flatten()
+    (cmp.ops.as_slice() == [op] && none).then_some(&cmp.left)
 }
 
 /// A function loading an entity by one of its parameters.
