@@ -266,8 +266,8 @@ fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {
     let mut counts_chunks = mentions(target, BATCH_WORDS);
     for arg in &args {
         weir_ir::visit::walk_expr(arg, &mut |e| {
-            counts_chunks |= e.dotted().is_some_and(|d| {
-                words(last_segment(&d))
+            counts_chunks |= e.dotted_last().is_some_and(|last| {
+                words(last)
                     .iter()
                     .any(|w| BATCH_PLURALS.contains(&w.as_str()))
             });
