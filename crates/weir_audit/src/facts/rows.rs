@@ -179,7 +179,12 @@ pub fn row_source<S: std::hash::BuildHasher>(
                     .and_then(|q| models.query_property_model(&q))
                     .map(|m| m.class.clone());
             }
-            ExprKind::Attribute { value, attr } if model.is_none() => {
+            ExprKind::Attribute { value, attr }
+                if model.is_none()
+                    && (attr == "objects"
+                        || attr == "_default_manager"
+                        || models.declares_manager(attr)) =>
+            {
                 let default = attr == "objects" || attr == "_default_manager";
                 model = class_model(value, assigned, module, models)
                     .map(|m| m.class.clone())

@@ -1343,7 +1343,7 @@ impl<'ir> Walker<'ir> {
             return false;
         }
         let models = &self.project.models;
-        if models.is_empty() {
+        if !models.declares_manager(attr) {
             return false;
         }
         // `UserModel = get_user_model()` … `UserModel.objects` too.

@@ -73,6 +73,10 @@ pub struct ModelIndex {
     /// (`UserModel = get_user_model()` in `accounts/forms.py` gives
     /// `accounts.forms.UserModel`): Django's user model under another name.
     user_model_aliases: crate::collections::HashSet<String>,
+    /// Every manager name a Django model declares (`issue_objects`), so a
+    /// walk asks the model of `X.attr` only when `attr` could be one: most
+    /// attribute reads are not, and naming the model builds its path.
+    manager_names: crate::collections::HashSet<String>,
 }
 
 /// Django's documented way to name the user model from any module.
@@ -162,6 +166,11 @@ impl ModelIndex {
             }
         }
         index.inherit_relationships(modules);
+        index.manager_names = index
+            .by_class
+            .values()
+            .flat_map(|m| m.managers.iter().cloned())
+            .collect();
         index.user_model_aliases = user_model_aliases(modules);
         let calls_get_user_model = modules.iter().any(imports_get_user_model);
         index.add_user_model(calls_get_user_model);
@@ -184,6 +193,11 @@ impl ModelIndex {
             return None;
         }
         self.get(qualified).filter(|m| m.orm == Orm::SqlAlchemy)
+    }
+
+    /// Some Django model of the project declares a manager named `attr`.
+    pub fn declares_manager(&self, attr: &str) -> bool {
+        self.manager_names.contains(attr)
     }
 
     /// The attributes a project QuerySet/Manager method loads eagerly on
