@@ -6,6 +6,7 @@ pub mod loops;
 pub mod models;
 pub mod regions;
 pub mod resources;
+pub mod returns;
 pub mod rows;
 pub mod signals;
 pub mod sql;
@@ -42,6 +43,9 @@ pub struct ProjectFacts<'ir> {
     pub tables: models::Models,
     /// Django models whose save signals have receivers in the project.
     pub save_signals: signals::SaveSignals,
+    /// Project functions that return the rows of a query (repositories,
+    /// `get_queryset()`), by function.
+    pub returned_rows: returns::ReturnedRows,
 }
 
 impl<'ir> ProjectFacts<'ir> {
@@ -75,6 +79,7 @@ impl<'ir> ProjectFacts<'ir> {
             },
         );
         let save_signals = signals::SaveSignals::build(modules, &models);
+        let returned_rows = returns::ReturnedRows::build(modules, &models);
         ProjectFacts {
             knowledge,
             types,
@@ -84,6 +89,7 @@ impl<'ir> ProjectFacts<'ir> {
             thresholds: crate::thresholds::Thresholds::default(),
             tables,
             save_signals,
+            returned_rows,
         }
     }
 

@@ -19,6 +19,10 @@ pub struct RowSource {
     /// The eager-loading options that name a relationship of the rows
     /// themselves (not a nested path's later hops), in source order.
     pub options: Vec<EagerOption>,
+    /// Rows a project function returned (`orders = await repo.recent()`):
+    /// the query in that function decides what they load, so it is judged
+    /// there (QE-04), not again at every caller.
+    pub from_callee: bool,
 }
 
 /// One eager-loading option: `selectinload(Order.lines)`, `select_related("customer")`.
@@ -203,6 +207,7 @@ pub fn row_source<S: std::hash::BuildHasher>(
         eager,
         narrowed,
         options,
+        from_callee: false,
     })
 }
 
@@ -290,6 +295,7 @@ pub fn related_rows<'e>(
         eager,
         narrowed: false,
         options: Vec::new(),
+        from_callee: false,
     })
 }
 

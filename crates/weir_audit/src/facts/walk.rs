@@ -415,9 +415,17 @@ impl<'ir> Walker<'ir> {
             lp.iteration = loops::Iteration::PerItem;
         }
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
-        // A relation of a known row first: following `order` in
-        // `order.lines.all()` to its query would give the rows `Order`.
-        lp.rows = lp.iter.and_then(|iter| {
+        // Rows a project function returns first (`for o in await
+        // repo.recent()`): its own query says what they are, where the
+        // names in the call's arguments would not. Then a relation of a
+        // known row: following `order` in `order.lines.all()` to its query
+        // would give the rows `Order`.
+        let returned = lp.iter.and_then(|iter| self.rows_returned_by(iter, 0));
+        if returned.is_some() {
+            lp.iterates_query_rows = true;
+        }
+        lp.rows = returned.or_else(|| {
+            let iter = lp.iter?;
             self.related_rows(iter).or_else(|| {
                 // `challenge.files`, `user.get_solves()` on one row whose
                 // relation is not known: not the rows of that row's query.
@@ -632,17 +640,18 @@ impl<'ir> Walker<'ir> {
             } else {
                 self.facts.lazy_query_vars.remove(&var);
             }
-            if let Some(rows) = (!self.on_single_row(value))
-                .then(|| {
-                    super::rows::row_source(
-                        value,
-                        &self.assigned,
-                        self.module,
-                        &self.project.models,
-                    )
-                })
-                .flatten()
-            {
+            if let Some(rows) = self.rows_returned_by(value, 0).or_else(|| {
+                (!self.on_single_row(value))
+                    .then(|| {
+                        super::rows::row_source(
+                            value,
+                            &self.assigned,
+                            self.module,
+                            &self.project.models,
+                        )
+                    })
+                    .flatten()
+            }) {
                 // `last = tasks.order_by("finished_at").last()` on a queryset
                 // `tasks` judged on its own: its options are not this value's.
                 let derived = value
@@ -1331,6 +1340,47 @@ impl<'ir> Walker<'ir> {
             Some((model.as_str(), loaded.as_slice()))
         };
         super::rows::related_rows(iter, &owner, &self.project.models)
+    }
+
+    /// The rows a call of a project function returns (see
+    /// [`super::returns`]): `await repo.recent()`, `list(svc.open_orders())`,
+    /// or a local bound to one.
+    fn rows_returned_by(&self, expr: &Expr, depth: u8) -> Option<super::rows::RowSource> {
+        let returned = &self.project.returned_rows;
+        if returned.is_empty() || depth > 6 {
+            return None;
+        }
+        let expr = expr.unawaited();
+        if let Some(name) = expr.as_name() {
+            return self
+                .assigned
+                .get(name)
+                .and_then(|value| self.rows_returned_by(value, depth + 1));
+        }
+        let call = expr.as_call()?;
+        if let ExprKind::Name { id } = &call.callee.kind
+            && matches!(id.as_str(), "list" | "tuple" | "sorted")
+        {
+            return self.rows_returned_by(call.positional(0)?, depth + 1);
+        }
+        // `svc.open_incidents(db).filter(...).all()`
+        if let Some(method) = call.method_name()
+            && super::returns::ROW_KEEPING.binary_search(&method).is_ok()
+            && let Some(receiver) = call.receiver().map(Expr::unawaited)
+            && receiver.as_call().is_some()
+            && let Some(rows) = self.rows_returned_by(receiver, depth + 1)
+        {
+            return Some(rows);
+        }
+        // The call was classified when the walk visited it.
+        let target = self
+            .facts
+            .calls
+            .iter()
+            .rev()
+            .find(|c| c.site.span == expr.span)
+            .map_or_else(|| self.project_target(call), |c| c.target)?;
+        returned.get(target).cloned()
     }
 
     /// `Issue.issue_objects` with `issue_objects = IssueManager()` declared

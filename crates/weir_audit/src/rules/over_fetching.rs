@@ -104,7 +104,8 @@ impl Rule for OverFetching {
             let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
                 continue;
             };
-            if rows.narrowed {
+            // Rows a project function returned are judged at its query.
+            if rows.narrowed || rows.from_callee {
                 continue;
             }
             let Some(model) = facts.facts.project.models.get(&rows.model) else {
