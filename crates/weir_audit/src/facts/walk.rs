@@ -415,6 +415,19 @@ impl<'ir> Walker<'ir> {
             lp.iteration = loops::Iteration::PerItem;
         }
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
+        // The loop rebinds its target: whatever a name held before
+        // (`variant = Variant.objects.get_or_create(…)[0]`, no prefetch) says
+        // nothing of the rows it now walks (`for variant in
+        // qs.prefetch_related("defining_units")`).
+        if let Some(target) = lp.target {
+            let mut names = Vec::new();
+            bound_names(target, &mut names);
+            for name in names {
+                self.fetched.remove(name);
+                self.row_eager.remove(name);
+                self.facts.entities.remove(name);
+            }
+        }
         // A relation of a known row first: following `order` in
         // `order.lines.all()` to its query would give the rows `Order`.
         lp.rows = lp.iter.and_then(|iter| {
@@ -1423,6 +1436,20 @@ impl<'ir> Walker<'ir> {
         self.project
             .types
             .class_attribute(&self.module.name, &class.qualname, attr)
+    }
+}
+
+/// The local names a `for` target binds: `row`, `(key, row)`, `[a, (b, c)]`
+/// (not the base of `obj.attr` or `items[i]`, which are stores into objects).
+fn bound_names<'e>(target: &'e Expr, names: &mut Vec<&'e str>) {
+    match &target.kind {
+        ExprKind::Name { id } => names.push(id),
+        ExprKind::Collection { elements, .. } => {
+            for element in elements {
+                bound_names(element, names);
+            }
+        }
+        _ => {}
     }
 }
 
