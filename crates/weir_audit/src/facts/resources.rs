@@ -259,6 +259,7 @@ fn may_raise(call: &CallFact<'_>, summaries: &Summaries) -> bool {
         Some(_) => false,
         None => summaries.of_call(call).is_some_and(|s| {
             s.reads.is_some()
+                || !s.flag_reads.is_empty()
                 || s.memo_reads.is_some()
                 || s.writes.is_some()
                 || s.commits_at(call).is_some()

@@ -415,6 +415,19 @@ impl<'ir> Walker<'ir> {
             lp.iteration = loops::Iteration::PerItem;
         }
         lp.iterates_query_rows = lp.iter.is_some_and(|iter| self.is_query_result(iter));
+        // The loop rebinds its target: whatever a name held before
+        // (`variant = Variant.objects.get_or_create(…)[0]`, no prefetch) says
+        // nothing of the rows it now walks (`for variant in
+        // qs.prefetch_related("defining_units")`).
+        if let Some(target) = lp.target {
+            let mut names = Vec::new();
+            bound_names(target, &mut names);
+            for name in names {
+                self.fetched.remove(name);
+                self.row_eager.remove(name);
+                self.facts.entities.remove(name);
+            }
+        }
         // Rows a project function returns first (`for o in await
         // repo.recent()`): its own query says what they are, where the
         // names in the call's arguments would not. Then a relation of a
@@ -1092,7 +1105,11 @@ impl<'ir> Walker<'ir> {
             };
         }
         if let ExprKind::Attribute { value, attr } = &callee.kind {
-            let receiver_kind = self.kind_of(value);
+            let receiver_kind = if self.unserved_related_manager(value, attr) {
+                Some(Typed::certain(ObjKind::QuerySet))
+            } else {
+                self.kind_of(value)
+            };
             if let Some(recv) = receiver_kind {
                 // `Session.get(Model, pk)` takes a mapped class: `session.get("user_id")`
                 // on a name that only looks like a session reads a dict.
@@ -1465,6 +1482,46 @@ impl<'ir> Walker<'ir> {
                 .is_some_and(|rel| rel.many)
     }
 
+    /// `self.translation_set.get_or_create(…)` in a method of a Django
+    /// model, `component.translation_set.filter(…)` on a parameter annotated
+    /// with one: a related manager (a reverse foreign key or a many-to-many
+    /// of the model) asked for something no prefetch holds. A caller's
+    /// `prefetch_related` fills the cache that `all()` reads; a chained
+    /// method that implies a different query (`filter`, `get`,
+    /// `get_or_create`…) ignores it and runs a fresh one (Django,
+    /// "prefetch_related"). Locals fetched here are judged by
+    /// [`Self::is_django_related_manager`], with their own eager loads.
+    fn unserved_related_manager(&self, manager: &Expr, method: &str) -> bool {
+        if !UNSERVED_BY_PREFETCH.contains(&method) {
+            return false;
+        }
+        let ExprKind::Attribute {
+            value: owner,
+            attr: rel,
+        } = &manager.kind
+        else {
+            return false;
+        };
+        let Some(owner) = owner.as_name() else {
+            return false;
+        };
+        if self.fetched.contains_key(owner) {
+            return false;
+        }
+        let model = if owner == "self" {
+            self.enclosing_class()
+        } else if self.facts.params.contains(owner) && !self.assigned.contains_key(owner) {
+            self.facts.entities.get(owner).cloned()
+        } else {
+            None
+        };
+        model
+            .and_then(|model| self.project.models.get(&model))
+            .filter(|model| model.orm == crate::project::Orm::Django)
+            .and_then(|model| model.relationships.get(rel.as_str()))
+            .is_some_and(|rel| rel.many)
+    }
+
     /// `self.engine` in a method, when some method of the class assigns it
     /// a known kind (`self.engine = engine` with `engine: Engine`).
     fn class_attribute(&self, path: &str) -> Option<Typed> {
@@ -1475,6 +1532,40 @@ impl<'ir> Walker<'ir> {
             .class_attribute(&self.module.name, &class.qualname, attr)
     }
 }
+
+/// The local names a `for` target binds: `row`, `(key, row)`, `[a, (b, c)]`
+/// (not the base of `obj.attr` or `items[i]`, which are stores into objects).
+fn bound_names<'e>(target: &'e Expr, names: &mut Vec<&'e str>) {
+    match &target.kind {
+        ExprKind::Name { id } => names.push(id),
+        ExprKind::Collection { elements, .. } => {
+            for element in elements {
+                bound_names(element, names);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Related-manager methods that build a new query, which the cache of a
+/// `prefetch_related` never answers (`all()`, `count()`, iteration may be).
+const UNSERVED_BY_PREFETCH: &[&str] = &[
+    "get",
+    "get_or_create",
+    "update_or_create",
+    "create",
+    "filter",
+    "exclude",
+    "order_by",
+    "values",
+    "values_list",
+    "annotate",
+    "aggregate",
+    "latest",
+    "earliest",
+    "in_bulk",
+    "update",
+];
 
 /// `Session()`, `engine.connect()`, `await pool.acquire()`: a call that hands
 /// out a fresh resource (not a lookup such as `get_session_from(x)`).

@@ -64,7 +64,7 @@ pub struct Summary {
     /// Commits that run only when a boolean parameter says so:
     /// `async def delete(self, id, commit: bool = True): … if commit:
     /// await self.session.commit()`. A call passing `commit=False` runs none.
-    pub flag_commits: Option<(CommitFlag, Witness)>,
+    pub flag_commits: Option<(Flag, Witness)>,
     /// Reads that run only when the caller leaves an optional parameter out
     /// (or passes `None`): the fallback of a helper whose callers may hand
     /// it what they loaded in bulk,
@@ -80,7 +80,15 @@ pub struct Summary {
     /// self._state.adding:`. A call on an instance constructed in place
     /// (`QueuedMail(to=…).send()`, no primary key given) runs none.
     pub persisted_reads: Option<Witness>,
+    /// Reads that run only when a boolean parameter says so, one witness
+    /// per flag: `if allow_body: load_body(…)`, `if not skip_push:
+    /// self.push_if_needed()`. A call passing `skip_push=True` runs none.
+    pub flag_reads: Vec<(Flag, Witness)>,
 }
+
+/// Flags a summary tells apart for its reads; reads behind more are
+/// taken as unconditional.
+const MAX_READ_FLAGS: usize = 4;
 
 /// A parameter by positional index (not counting `self`/`cls`) and name.
 pub type KeyParam = (usize, String);
@@ -121,39 +129,43 @@ impl Fallback {
     }
 }
 
-/// A boolean parameter that decides whether a function commits
-/// (`commit: bool = True`, `auto_commit=False`).
+/// A boolean parameter that decides whether a function commits or reads
+/// (`commit: bool = True`, `auto_commit=False`, `skip_push=False`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitFlag {
+pub struct Flag {
     /// Positional index, not counting `self`/`cls`; `None` for a
     /// keyword-only parameter.
     pub index: Option<usize>,
     pub param: String,
     /// What leaving it out means: its default is `True`.
     pub default_on: bool,
+    /// The effect runs when the flag is false (`if not skip_push:`), not
+    /// when it is true (`if commit:`).
+    pub negated: bool,
 }
 
-impl CommitFlag {
+impl Flag {
     /// The argument a call passes for the flag, by name or by position.
     fn arg<'c>(&self, call: &'c weir_ir::Call) -> Option<&'c Expr> {
         call.keyword(&self.param)
             .or_else(|| self.index.and_then(|i| call.positional(i)))
     }
 
-    /// A call with these arguments commits: the flag is passed as anything
-    /// but a literal false (`False`, `None`, `0`), or left at a true default.
+    /// A call with these arguments runs the effect: the flag is passed as
+    /// a literal (`True`; `False`, `None`, `0`) or left at its default that
+    /// says so. An argument whose value is not written in the call
+    /// (`commit=commit`, `**options`) may say so.
     pub fn set_by(&self, call: &weir_ir::Call) -> bool {
-        match self.arg(call) {
-            Some(value) => !matches!(
-                value.kind,
-                ExprKind::Literal(
-                    weir_ir::Literal::Bool(false)
-                        | weir_ir::Literal::Null
-                        | weir_ir::Literal::Int(0)
-                )
-            ),
-            None => self.default_on || call.has_kwargs_spread(),
-        }
+        let set = match self.arg(call).map(|value| &value.kind) {
+            Some(ExprKind::Literal(
+                weir_ir::Literal::Bool(false) | weir_ir::Literal::Null | weir_ir::Literal::Int(0),
+            )) => false,
+            Some(ExprKind::Literal(weir_ir::Literal::Bool(true))) => true,
+            Some(_) => return true,
+            None if call.has_kwargs_spread() => return true,
+            None => self.default_on,
+        };
+        set != self.negated
     }
 }
 
@@ -198,8 +210,15 @@ impl Summary {
     }
 
     /// The reads a call of this function may run: its unconditional reads,
-    /// or its fallback reads when the call does not supply their parameter.
+    /// or its fallback reads when the call does not supply their parameter,
+    /// or those behind a boolean parameter the call sets.
     pub fn reads_at(&self, call: &CallFact<'_>) -> Option<&Witness> {
+        self.unflagged_reads_at(call)
+            .or_else(|| self.flag_reads_at(call).map(|(_, witness)| witness))
+    }
+
+    /// [`Summary::reads_at`] but for those behind a boolean parameter.
+    fn unflagged_reads_at(&self, call: &CallFact<'_>) -> Option<&Witness> {
         self.reads
             .as_ref()
             .or_else(|| {
@@ -219,6 +238,28 @@ impl Summary {
                     .as_ref()
                     .filter(|_| !call.call.is_some_and(on_unsaved_instance))
             })
+    }
+
+    /// The first of the reads behind a boolean parameter that a call with
+    /// these arguments runs.
+    fn flag_reads_at(&self, call: &CallFact<'_>) -> Option<&(Flag, Witness)> {
+        self.flag_reads
+            .iter()
+            .find(|(flag, _)| call.call.is_none_or(|c| flag.set_by(c)))
+    }
+
+    /// Adds reads behind `flag`; past [`MAX_READ_FLAGS`] flags they count
+    /// as unconditional. True when something was added.
+    fn add_flag_reads(&mut self, flag: Flag, witness: impl FnOnce() -> Witness) -> bool {
+        if self.flag_reads.iter().any(|(f, _)| *f == flag) {
+            return false;
+        }
+        if self.flag_reads.len() < MAX_READ_FLAGS {
+            self.flag_reads.push((flag, witness()));
+            true
+        } else {
+            adopt(&mut self.reads, Some(&witness()), Arc::clone)
+        }
     }
 }
 
@@ -908,9 +949,14 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                     (None, Some(given)) => {
                         s.given_reads.get_or_insert_with(|| (given, witness()));
                     }
-                    (None, None) => {
-                        s.reads.get_or_insert_with(witness);
-                    }
+                    (None, None) => match flag_guard(facts, call) {
+                        Some(flag) => {
+                            s.add_flag_reads(flag, witness);
+                        }
+                        None => {
+                            s.reads.get_or_insert_with(witness);
+                        }
+                    },
                 }
             }
             (Some(Effect::Query(_)), Some(op @ (QueryOp::Update | QueryOp::Delete))) => {
@@ -935,7 +981,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                 if !opens_own_session(facts, call) && !facts.function.is_generator =>
             {
                 let witness = || one(step(facts, call, format!("{label} commits")));
-                match commit_flag(facts, call) {
+                match flag_guard(facts, call) {
                     Some(flag) => {
                         s.flag_commits.get_or_insert_with(|| (flag, witness()));
                     }
@@ -1246,6 +1292,15 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
                 .or_else(|| call.call?.positional(given.index))?;
             optional_param(f, arg.as_name()?)
         });
+    // `linked.commit_files(…, skip_push=skip_push)`: reads behind a flag
+    // the caller hands on from its own parameter stay behind that one.
+    let flag_through = || {
+        if callee.unflagged_reads_at(call).is_some() {
+            return None;
+        }
+        let (flag, _) = callee.flag_reads_at(call)?;
+        flag_param(f, flag.arg(call.call?)?.as_name()?, flag.negated)
+    };
     if caller.reads.is_none()
         && !edge.memoized
         && let Some(reads) = callee.reads_at(call)
@@ -1268,7 +1323,10 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
                         changed = true;
                     }
                 }
-                None => changed |= adopt(&mut caller.reads, Some(reads), witness),
+                None => match flag_through().or_else(|| flag_guard(f, call)) {
+                    Some(flag) => changed |= caller.add_flag_reads(flag, || witness(reads)),
+                    None => changed |= adopt(&mut caller.reads, Some(reads), witness),
+                },
             },
         }
     }
@@ -1286,9 +1344,9 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
                 .flag_commits
                 .as_ref()
                 .filter(|_| callee.commits.is_none())?;
-            flag_param(f, flag.arg(call.call?)?.as_name()?)
+            flag_param(f, flag.arg(call.call?)?.as_name()?, flag.negated)
         };
-        match passed_through().or_else(|| commit_flag(f, call)) {
+        match passed_through().or_else(|| flag_guard(f, call)) {
             Some(flag) => {
                 if caller.flag_commits.is_none() {
                     caller.flag_commits = Some((flag, witness(commits)));
@@ -1302,8 +1360,9 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
 }
 
 /// The boolean parameter of `f` named `name`: a default of `True` or
-/// `False`, or a `bool` annotation.
-fn flag_param(f: &FunctionFacts<'_>, name: &str) -> Option<CommitFlag> {
+/// `False`, or a `bool` annotation. The effect it guards runs when it is
+/// true (`negated` false) or when it is false.
+fn flag_param(f: &FunctionFacts<'_>, name: &str, negated: bool) -> Option<Flag> {
     let (at, p) = f
         .function
         .params
@@ -1316,27 +1375,39 @@ fn flag_param(f: &FunctionFacts<'_>, name: &str) -> Option<CommitFlag> {
         None if p.annotation.as_ref().and_then(Expr::as_name) == Some("bool") => true,
         _ => return None,
     };
-    Some(CommitFlag {
+    Some(Flag {
         index: (p.kind == weir_ir::ParamKind::Positional).then_some(at),
         param: p.name.clone(),
         default_on,
+        negated,
     })
 }
 
-/// The boolean parameter a commit (or a call that commits) waits for: it
-/// sits under `if commit:` / `if case and track_view:`, or in the `else`
-/// of `if not commit:`.
-fn commit_flag(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<CommitFlag> {
-    fn truthy<'e>(test: &'e Expr, names: &mut Vec<&'e str>) {
+/// The boolean parameter a call (a commit, a query, or a call that does
+/// either) waits for: it sits under `if commit:` / `if case and
+/// track_view:` or in the `else` of `if not commit:` (runs when the flag
+/// is true), or under `if not skip_push:` / in the `else` of `if dry_run:`
+/// (runs when it is false).
+fn flag_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Flag> {
+    /// The names a test requires true (`false`) or false (`true`).
+    fn conjuncts<'e>(test: &'e Expr, names: &mut Vec<(&'e str, bool)>) {
         match &test.kind {
-            ExprKind::Name { id } => names.push(id),
+            ExprKind::Name { id } => names.push((id, false)),
+            ExprKind::Unary {
+                op: Operator::Not,
+                operand,
+            } => {
+                if let Some(name) = operand.as_name() {
+                    names.push((name, true));
+                }
+            }
             ExprKind::Binary {
                 op: Operator::And,
                 left,
                 right,
             } => {
-                truthy(left, names);
-                truthy(right, names);
+                conjuncts(left, names);
+                conjuncts(right, names);
             }
             _ => {}
         }
@@ -1344,20 +1415,26 @@ fn commit_flag(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<CommitF
     call.site.scopes.iter().find_map(|scope| {
         let mut names = Vec::new();
         match scope {
-            Scope::If(test, _) => truthy(test, &mut names),
-            Scope::Else(test) => {
-                if let ExprKind::Unary {
+            Scope::If(test, _) => conjuncts(test, &mut names),
+            // The `else` of `if flag:` or `if not flag:` (not of a
+            // conjunction: either side may have failed).
+            Scope::Else(test) => match &test.kind {
+                ExprKind::Name { id } => names.push((id.as_str(), true)),
+                ExprKind::Unary {
                     op: Operator::Not,
                     operand,
-                } = &test.kind
-                    && let Some(name) = operand.as_name()
-                {
-                    names.push(name);
+                } => {
+                    if let Some(name) = operand.as_name() {
+                        names.push((name, false));
+                    }
                 }
-            }
+                _ => {}
+            },
             _ => {}
         }
-        names.into_iter().find_map(|name| flag_param(facts, name))
+        names
+            .into_iter()
+            .find_map(|(name, negated)| flag_param(facts, name, negated))
     })
 }
 
