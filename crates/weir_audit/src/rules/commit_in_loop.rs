@@ -48,7 +48,9 @@ declare_rule! {
     /// commits in `while` worker loops, commits per definition of a module
     /// (`vars(migrations).items()`: one migration step each), sessions
     /// opened per item inside the loop (a unit of work per item by design),
-    /// and a flush that isolates one row's constraint violation (in a `try`
+    /// a helper handed a session opened for the item (`with
+    /// get_organization_session(slug) as s:`: one transaction per tenant
+    /// database or schema), and a flush that isolates one row's constraint violation (in a `try`
     /// that catches `IntegrityError`, or in a `begin_nested()` savepoint):
     /// the transaction still ends once, after the loop.
     pub struct CommitInLoop;
@@ -130,7 +132,19 @@ impl Rule for CommitInLoop {
             let batched = call.site.scopes_in_innermost_loop().iter().any(
                 |s| matches!(s, Scope::If(test, _) | Scope::Else(test) if is_batch_condition(test)),
             );
-            if lp.is_comprehension || !lp.is_per_item() || batched {
+            // A helper handed this item's own session (`with
+            // get_organization_session(slug) as s: purge(db_session=s)`)
+            // commits once per database, the only way to reach them all.
+            if lp.is_comprehension
+                || !lp.is_per_item()
+                || batched
+                || crate::rules::runs_on_item_connection(
+                    facts,
+                    call,
+                    call.site.scopes_in_innermost_loop(),
+                    lp,
+                )
+            {
                 continue;
             }
             let f = finding(&Self::META, facts, call.site.span, format!("{} commits once per item of the {}{}", call_text(call), describe_loop(lp), through(witness)))

@@ -89,6 +89,7 @@ pub fn per_item_loop_where<'a>(
         .filter(|(depth, lp)| {
             !memoized_across_iterations(facts, &call.site.scopes[depth + 1..], lp)
                 && !dispatched_on_item(&call.site.scopes[depth + 1..], lp)
+                && !runs_on_item_connection(facts, call, &call.site.scopes[depth + 1..], lp)
         })
         .map(|(_, lp)| lp)
         .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp) && runs_call(lp))
@@ -142,6 +143,90 @@ fn memo_guard(test: &Expr, then: &[weir_ir::Stmt], outside: &dyn Fn(&str) -> boo
         }
         _ => false,
     }
+}
+
+/// The call runs on a session or connection opened in this iteration for
+/// this item: a `with` inside the loop binds it from a call given the loop
+/// variable (`with get_organization_session(slug) as db_session:`,
+/// `with engine_for(source).connect() as conn:`), and the call takes it as
+/// its receiver or an argument. Each iteration talks to another database,
+/// schema or tenant, so no single statement could serve the items
+/// together. A session opened per item without the item (`with
+/// SessionLocal() as s:`) is the same database every time and does not
+/// count, nor does another object opened for the item (`with
+/// open(doc.path) as fh:`): the bound name must be a session or connection,
+/// by the type the opening call returns or by its name (`db_session`).
+pub(crate) fn runs_on_item_connection(
+    facts: &FunctionFacts<'_>,
+    call: &CallFact<'_>,
+    inner: &[Scope<'_>],
+    lp: &LoopRef<'_>,
+) -> bool {
+    let Some(expr_call) = call.call else {
+        return false;
+    };
+    let names: Vec<&str> = match lp.target.map(|t| &t.kind) {
+        Some(ExprKind::Name { id }) => vec![id.as_str()],
+        Some(ExprKind::Collection { elements, .. }) => {
+            elements.iter().filter_map(Expr::as_name).collect()
+        }
+        _ => Vec::new(),
+    };
+    if names.is_empty() {
+        return false;
+    }
+    let mentions_item = |e: &Expr| {
+        let mut found = false;
+        weir_ir::visit::walk_expr(e, &mut |n| {
+            found |= n.as_name().is_some_and(|n| names.contains(&n));
+        });
+        found
+    };
+    // `get_session(slug)`, `tenant_engine(t).connect()`: some call in the
+    // context expression is given the item.
+    let opened_for_item = |context: &Expr| {
+        let mut found = false;
+        weir_ir::visit::walk_expr(context, &mut |n| {
+            found |= n
+                .as_call()
+                .is_some_and(|c| c.args.iter().any(|a| mentions_item(&a.value)));
+        });
+        found
+    };
+    let uses = |name: &str| {
+        expr_call
+            .receiver()
+            .and_then(Expr::chain_root)
+            .is_some_and(|root| root == name)
+            || expr_call
+                .args
+                .iter()
+                .any(|a| a.value.as_name() == Some(name))
+    };
+    inner.iter().any(|scope| {
+        let Scope::With(stmt) = scope else {
+            return false;
+        };
+        let weir_ir::StmtKind::With { items, .. } = &stmt.kind else {
+            return false;
+        };
+        items.iter().any(|item| {
+            let context = item.context.unawaited();
+            let is_connection = |name: &str| {
+                facts
+                    .calls
+                    .iter()
+                    .find(|c| c.expr.unawaited().span == context.span)
+                    .and_then(|c| c.returns)
+                    .or_else(|| facts.project.knowledge.hint(name))
+                    .is_some_and(ObjKind::is_resource)
+            };
+            item.target
+                .as_ref()
+                .and_then(Expr::as_name)
+                .is_some_and(|name| uses(name) && opened_for_item(context) && is_connection(name))
+        })
+    })
 }
 
 /// The call sits under a test of the loop's item against one constant:

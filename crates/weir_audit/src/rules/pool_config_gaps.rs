@@ -65,7 +65,9 @@ declare_rule! {
     /// A project's own `create_engine` wrapper is checked where it calls
     /// SQLAlchemy's, not at its callers. An engine that its function
     /// disposes of (`engine = create_engine(url)` … `engine.dispose()`) lives
-    /// for one task and is not checked. `NullPool` and
+    /// for one task and is not checked, nor is one bound to a local that
+    /// never leaves its function and is used outside any loop (a version
+    /// probe, a connection test: the pool is dropped on return). `NullPool` and
     /// `StaticPool` engines are only checked for the NullPool gap. A "web
     /// service" is a project whose stack has a web framework. The connection
     /// budget needs literal (or environment-default) pool sizes and a
@@ -147,6 +149,85 @@ fn disposed_here(facts: &Cx<'_, '_>, engine: &crate::facts::CallFact<'_>) -> boo
             })
         })
     })
+}
+
+/// An engine that lives for one call of its function: bound to a local
+/// name (`connectable = create_engine(url)`) that never leaves the
+/// function (not returned, stored, handed to a call such as
+/// `sessionmaker(bind=…)`, nor captured by a closure), used outside any
+/// loop of the function, and not a module global (no top-level binding of
+/// the name, no other function of the module naming it: `global engine`).
+/// A version probe or a connection test opens its connections fresh and
+/// drops the pool on return, so none sits idle long enough to go stale;
+/// a loop using the engine (a poller) keeps it alive and is checked.
+fn lives_for_one_call(facts: &Cx<'_, '_>, engine: &crate::facts::CallFact<'_>) -> bool {
+    if facts.function.kind == weir_ir::FunctionKind::Module {
+        return false;
+    }
+    let mut bound = None;
+    weir_ir::visit::walk_stmts(&facts.function.body, &mut |stmt| {
+        if let Some(([target], value)) = stmt.plain_assign()
+            && value.unawaited().span == engine.site.span
+        {
+            bound = target.as_name();
+        }
+    });
+    let Some(name) = bound else {
+        return false;
+    };
+    if facts.escapes.contains(name) {
+        return false;
+    }
+    let mut in_loop = false;
+    weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+        if e.as_name() == Some(name) {
+            in_loop |= facts.loops.iter().any(|lp| lp.span.contains(&e.span));
+        }
+    });
+    if in_loop {
+        return false;
+    }
+    !facts.module.functions.iter().any(|f| {
+        if std::ptr::eq(f, facts.function) {
+            return false;
+        }
+        if f.kind == weir_ir::FunctionKind::Module {
+            let mut assigned = false;
+            weir_ir::visit::walk_stmts(&f.body, &mut |stmt| {
+                if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind {
+                    assigned |= targets.iter().any(|t| t.as_name() == Some(name));
+                }
+            });
+            return assigned;
+        }
+        // A name another function reads without binding it itself is the
+        // module's global; its own local of the same name is not.
+        let mut named = false;
+        weir_ir::visit::walk_block_exprs(&f.body, &mut |e| {
+            named |= e.as_name() == Some(name);
+        });
+        named && !f.params.iter().any(|p| p.name == name) && !binds(&f.body, name)
+    })
+}
+
+/// `name = …`, `for name in …` or `with … as name` somewhere in `block`.
+fn binds(block: &[weir_ir::Stmt], name: &str) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_stmts(block, &mut |stmt| match &stmt.kind {
+        weir_ir::StmtKind::Assign { targets, .. } => {
+            found |= targets.iter().any(|t| t.as_name() == Some(name));
+        }
+        weir_ir::StmtKind::Loop(lp) => {
+            found |= lp.target.as_ref().and_then(weir_ir::Expr::as_name) == Some(name);
+        }
+        weir_ir::StmtKind::With { items, .. } => {
+            found |= items
+                .iter()
+                .any(|i| i.target.as_ref().and_then(weir_ir::Expr::as_name) == Some(name));
+        }
+        _ => {}
+    });
+    found
 }
 
 /// One pool-configuration gap of an engine.
@@ -393,7 +474,10 @@ impl Rule for PoolConfigGaps {
             {
                 continue;
             }
-            if call.has_kwargs_spread() || disposed_here(facts, fact) {
+            if call.has_kwargs_spread()
+                || disposed_here(facts, fact)
+                || lives_for_one_call(facts, fact)
+            {
                 continue;
             }
             let url = call.positional(0).or_else(|| call.keyword("url"));

@@ -90,7 +90,10 @@ declare_rule! {
     /// looked up inline from the item: `apps.get_model(app_label,
     /// name).objects.iterator()`), and the rows of a queryset bound per
     /// group of keys (`for ct_id, ids in ids_by_type.items(): qs =
-    /// model.objects.filter(pk__in=ids)`). A helper whose query runs only when an
+    /// model.objects.filter(pk__in=ids)`), and queries on a session or
+    /// connection opened in the iteration for the item (`with
+    /// get_organization_session(slug) as db_session:`: another tenant
+    /// database or schema each time). A helper whose query runs only when an
     /// optional argument is left out (`grants if grants is not None else
     /// await load_grants(doc.id)`) is not reported where the loop passes
     /// that argument: the caller loaded it in bulk. Likewise a helper whose
