@@ -12,7 +12,8 @@ declare_rule! {
     /// ## What it does
     /// Finds rows loaded only to be counted or tested for emptiness:
     /// `len(session.scalars(q).all())`, `len(session.query(M).all())`,
-    /// `len(Model.objects.filter(...))`, `len(list(qs))`; `count()`
+    /// `len(Model.objects.filter(...))`, `len(list(qs))`, and `len(rows)` of
+    /// a local bound once to such rows and read nowhere else; `count()`
     /// compared to test existence (`> 0`, `>= 1`, `== 0`, `!= 0`, `< 1`;
     /// not `== 1`, which asks for exactly one row) or tested for truth
     /// (`if qs.count():`, `if not qs.count():`), also through a Django
@@ -128,6 +129,17 @@ impl Rule for CountExistsMisuse {
                 _ => false,
             }
         };
+        // The rows `arg` stands for are loaded by it: `x.all()` ran the
+        // query (or unwrapped its result), `list(rows)`, a QuerySet built in place.
+        let loads_rows = |arg: &Expr| match &arg.kind {
+            ExprKind::Call(inner) if matches!(inner.method_name(), Some("all" | "fetchall")) => {
+                is_query(arg) || inner.receiver().is_some_and(|r| is_query(r.unawaited()))
+            }
+            ExprKind::Call(inner) if inner.qualified.as_deref() == Some("builtins.list") => inner
+                .positional(0)
+                .is_some_and(|a| is_query(a.unawaited()) || is_lazy(a)),
+            _ => !matches!(arg.kind, ExprKind::Name { .. }) && is_lazy(arg),
+        };
         let mut found: Vec<(weir_ir::Span, &'static str, Severity)> = Vec::new();
         weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| match &e.kind {
             ExprKind::Call(call)
@@ -136,24 +148,12 @@ impl Rule for CountExistsMisuse {
                 let Some(arg) = call.positional(0) else {
                     return;
                 };
-                let loads_rows = match &arg.kind {
-                    // `len(x.all())`: `.all()` ran the query, or unwrapped its result.
-                    ExprKind::Call(inner)
-                        if matches!(inner.method_name(), Some("all" | "fetchall")) =>
-                    {
-                        is_query(arg) || inner.receiver().is_some_and(|r| is_query(r.unawaited()))
-                    }
-                    // `len(list(rows))`
-                    ExprKind::Call(inner)
-                        if inner.qualified.as_deref() == Some("builtins.list") =>
-                    {
-                        inner
-                            .positional(0)
-                            .is_some_and(|a| is_query(a.unawaited()) || is_lazy(a))
-                    }
-                    _ => !matches!(arg.kind, ExprKind::Name { .. }) && is_lazy(arg),
-                };
-                if loads_rows {
+                // `rows = q.all()` … `len(rows)`, the rows used for nothing else.
+                let counted_local = arg
+                    .as_name()
+                    .and_then(|name| only_counted(facts.module, facts.function, name, arg))
+                    .is_some_and(&loads_rows);
+                if loads_rows(arg) || counted_local {
                     found.push((e.span, "loads every row to count them", Severity::Medium));
                 }
             }
@@ -294,4 +294,44 @@ fn truth_tested_counts<'e>(test: &'e Expr, f: &mut impl FnMut(&'e Expr)) {
         }
         _ => {}
     }
+}
+
+/// The value of `name` when it is bound once, by a plain assignment, and
+/// read nowhere but in `counted` (`orders = q.all()` … `len(orders)`), nor
+/// by a function nested in this one (a closure may iterate the rows).
+fn only_counted<'a>(
+    module: &weir_ir::Module,
+    function: &'a weir_ir::Function,
+    name: &str,
+    counted: &Expr,
+) -> Option<&'a Expr> {
+    let body = &function.body;
+    let mut values = Vec::new();
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if let Some((targets, value)) = stmt.plain_assign()
+            && targets.iter().any(|t| t.as_name() == Some(name))
+        {
+            values.push(value);
+        }
+    });
+    let [value] = values.as_slice() else {
+        return None;
+    };
+    let mut uses = 0;
+    weir_ir::visit::walk_block_exprs(body, &mut |e| {
+        if e.as_name() == Some(name) && e.span != counted.span {
+            uses += 1;
+        }
+    });
+    for nested in &module.functions {
+        if nested.id != function.id && function.span.contains(&nested.span) {
+            weir_ir::visit::walk_block_exprs(&nested.body, &mut |e| {
+                if e.as_name() == Some(name) {
+                    uses += 1;
+                }
+            });
+        }
+    }
+    // The assignment's target is the one other mention.
+    (uses == 1).then_some(*value)
 }
