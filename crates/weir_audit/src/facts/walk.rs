@@ -1022,19 +1022,18 @@ impl<'ir> Walker<'ir> {
     fn statement_op(&self, call: &'ir Call) -> Option<QueryOp> {
         let statement = call.positional(0).or_else(|| call.keyword("statement"))?;
         let module = self.module;
-        let (assigned, refined) = (&self.assigned, &self.refined);
+        let (assigned, refined, params) = (&self.assigned, &self.refined, &self.facts.params);
         sql::statement_op(
             statement,
             &|e| module.resolve_expr(e),
             // `stmt = insert(M).values(…); stmt = stmt.returning(M)`: the
             // operation is the one `stmt` held before it was refined.
-            &|name| {
-                let value = assigned.get(name).copied()?;
-                if value.chain_root() == Some(name) {
-                    refined.get(name).copied()
-                } else {
-                    Some(value)
-                }
+            &|name| match assigned.get(name).copied() {
+                Some(value) if value.chain_root() == Some(name) => refined.get(name).copied(),
+                Some(value) => Some(value),
+                // `UPSERT_SQL = "INSERT …"` at the top of the module.
+                None if !params.contains(name) => module_constant(module, name),
+                None => None,
             },
             0,
         )
@@ -1594,6 +1593,23 @@ fn leaving(stmts: &[Stmt], depth: impl FnOnce() -> usize) -> Option<(usize, (usi
         return None;
     }
     Some((i, (if breaks { depth - 1 } else { 0 }, depth)))
+}
+
+/// The value of `name` when the module's top level assigns it exactly once
+/// (`INSERT_ROW = "INSERT INTO …"`): a constant of the module.
+fn module_constant<'m>(module: &'m Module, name: &str) -> Option<&'m Expr> {
+    let mut found = None;
+    for stmt in &module.top_level()?.body {
+        if let StmtKind::Assign { targets, value, .. } = &stmt.kind
+            && targets.iter().any(|t| t.as_name() == Some(name))
+        {
+            if found.is_some() || targets.len() != 1 {
+                return None;
+            }
+            found = value.as_ref();
+        }
+    }
+    found
 }
 
 /// `os.kill(os.getpid(), sig)`, `os.killpg(os.getpgid(0), sig)`,
