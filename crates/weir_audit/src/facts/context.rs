@@ -141,6 +141,13 @@ pub fn is_test_path(path: &str) -> bool {
         || file == "conftest.py"
 }
 
+/// What a folder's name says of the code in it, with the underscore of a
+/// private package dropped: `synapse/_scripts/`, `dagster/_cli/` hold the
+/// scripts and the command line as `scripts/` and `cli/` would.
+fn package_role(segment: &str) -> &str {
+    segment.strip_prefix('_').unwrap_or(segment)
+}
+
 /// A one-off script or command (`scripts/`, `bin/`, a `cli/` package of
 /// click commands, Django `management/commands/`): a short-lived process,
 /// not a service.
@@ -148,7 +155,7 @@ pub fn is_script_path(path: &str) -> bool {
     let mut segments = path.split('/').rev().skip(1);
     segments
         .clone()
-        .any(|seg| matches!(seg, "scripts" | "bin" | "cli"))
+        .any(|seg| matches!(package_role(seg), "scripts" | "bin" | "cli"))
         || (segments.next() == Some("commands") && segments.next() == Some("management"))
 }
 
@@ -239,7 +246,7 @@ pub fn classify(module: &Module, function: &Function) -> ExecContext {
         .split('/')
         .rev()
         .skip(1)
-        .any(|seg| JOB_DIRS.contains(&seg))
+        .any(|seg| JOB_DIRS.contains(&package_role(seg)))
     {
         return ExecContext::BackgroundJob;
     }
@@ -250,7 +257,7 @@ pub fn classify(module: &Module, function: &Function) -> ExecContext {
             .split('/')
             .rev()
             .skip(1)
-            .any(|s| INIT_DIRS.contains(&s))
+            .any(|s| INIT_DIRS.contains(&package_role(s)))
     {
         return ExecContext::Init;
     }
@@ -452,6 +459,24 @@ mod tests {
                 "m002_add_fee_column"
             ),
             ExecContext::Migration
+        );
+    }
+
+    #[test]
+    fn private_script_packages_are_scripts() {
+        let source = "async def run_port(store):\n    await store.copy()\n";
+        for path in ["synapse/_scripts/port_db.py", "dagster/_cli/run.py"] {
+            assert_eq!(context_of(path, source, "run_port"), ExecContext::Init);
+            assert!(is_script_path(path));
+        }
+        let worker = "async def drain(queue):\n    await queue.get()\n";
+        assert_eq!(
+            context_of("app/_workers/drain.py", worker, "drain"),
+            ExecContext::BackgroundJob
+        );
+        assert_eq!(
+            context_of("app/_internal/port.py", source, "run_port"),
+            ExecContext::Other
         );
     }
 

@@ -51,8 +51,11 @@ pub fn statement_op<'a>(
                 if let Some((_, op)) = STATEMENT_BUILDERS.iter().find(|(name, _)| *name == q) {
                     return Some(*op);
                 }
-                // `text("UPDATE ...")`
-                if q.ends_with(".text") {
+                // `text("UPDATE ...")`; psycopg's composition
+                // `sql.SQL("DROP TABLE {}").format(sql.Identifier(name))`.
+                if q.ends_with(".text")
+                    || matches!(q.as_str(), "psycopg2.sql.SQL" | "psycopg.sql.SQL")
+                {
                     return call
                         .positional(0)
                         .and_then(|a| statement_op(a, resolve, lookup, depth + 1));

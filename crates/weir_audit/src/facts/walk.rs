@@ -80,6 +80,10 @@ pub(super) struct Walker<'ir> {
     /// The loops the statement being walked leaves right after it (see
     /// [`Site::leaves_loops`]).
     leaves_loops: Option<(usize, usize)>,
+    /// An earlier statement of an enclosing block sent a signal to this
+    /// very process (`os.kill(os.getpid(), signal.SIGKILL)`): what follows
+    /// waits for the process to end.
+    ending_process: bool,
     facts: FunctionFacts<'ir>,
     /// The qualified class of the method (or of the method a nested
     /// function is in), asked for every `self.…` call: found once.
@@ -119,6 +123,7 @@ impl<'ir> Walker<'ir> {
             instances: HashMap::default(),
             scopes: Vec::new(),
             leaves_loops: None,
+            ending_process: false,
             enclosing_class: std::cell::OnceCell::new(),
             facts: FunctionFacts {
                 project,
@@ -212,6 +217,21 @@ impl<'ir> Walker<'ir> {
     }
 
     fn block(&mut self, stmts: &'ir [Stmt]) {
+        let ending = self.ending_process;
+        self.block_stmts(stmts);
+        self.ending_process = ending;
+    }
+
+    /// Walks one statement of a block, then notes whether it signalled the
+    /// process itself (see [`Walker::ending_process`]).
+    fn block_stmt(&mut self, stmt: &'ir Stmt) {
+        self.stmt(stmt);
+        if signals_own_process(self.module, stmt) {
+            self.ending_process = true;
+        }
+    }
+
+    fn block_stmts(&mut self, stmts: &'ir [Stmt]) {
         let Some((exit, leaves)) = leaving(stmts, || {
             self.scopes
                 .iter()
@@ -219,7 +239,7 @@ impl<'ir> Walker<'ir> {
                 .count()
         }) else {
             for stmt in stmts {
-                self.stmt(stmt);
+                self.block_stmt(stmt);
             }
             return;
         };
@@ -237,7 +257,7 @@ impl<'ir> Walker<'ir> {
                     _ => leaves,
                 });
             }
-            self.stmt(stmt);
+            self.block_stmt(stmt);
             self.leaves_loops = outer;
         }
     }
@@ -822,6 +842,12 @@ impl<'ir> Walker<'ir> {
 
     fn call(&mut self, expr: &'ir Expr, call: &'ir Call, flags: Flags, awaited: bool) {
         let (mut info, known_target) = self.classify_and_target(call);
+        // `os.kill(os.getpid(), sig); time.sleep(10)`: the sleep waits for
+        // the signal to end the process (a crash simulation, a forced
+        // exit), it holds up no work the loop still has to do.
+        if self.ending_process && info.effect == Some(Effect::Sleep) {
+            info.effect = None;
+        }
         if info.effect == Some(Effect::Query(QueryOp::Update)) && self.saves_new_row(call, &info) {
             info.effect = Some(Effect::Query(QueryOp::Insert));
         }
@@ -1018,19 +1044,18 @@ impl<'ir> Walker<'ir> {
     fn statement_op(&self, call: &'ir Call) -> Option<QueryOp> {
         let statement = call.positional(0).or_else(|| call.keyword("statement"))?;
         let module = self.module;
-        let (assigned, refined) = (&self.assigned, &self.refined);
+        let (assigned, refined, params) = (&self.assigned, &self.refined, &self.facts.params);
         sql::statement_op(
             statement,
             &|e| module.resolve_expr(e),
             // `stmt = insert(M).values(…); stmt = stmt.returning(M)`: the
             // operation is the one `stmt` held before it was refined.
-            &|name| {
-                let value = assigned.get(name).copied()?;
-                if value.chain_root() == Some(name) {
-                    refined.get(name).copied()
-                } else {
-                    Some(value)
-                }
+            &|name| match assigned.get(name).copied() {
+                Some(value) if value.chain_root() == Some(name) => refined.get(name).copied(),
+                Some(value) => Some(value),
+                // `UPSERT_SQL = "INSERT …"` at the top of the module.
+                None if !params.contains(name) => module_constant(module, name),
+                None => None,
             },
             0,
         )
@@ -1709,6 +1734,48 @@ fn leaving(stmts: &[Stmt], depth: impl FnOnce() -> usize) -> Option<(usize, (usi
         return None;
     }
     Some((i, (if breaks { depth - 1 } else { 0 }, depth)))
+}
+
+/// The value of `name` when the module's top level assigns it exactly once
+/// (`INSERT_ROW = "INSERT INTO …"`): a constant of the module.
+fn module_constant<'m>(module: &'m Module, name: &str) -> Option<&'m Expr> {
+    let mut found = None;
+    for stmt in &module.top_level()?.body {
+        if let StmtKind::Assign { targets, value, .. } = &stmt.kind
+            && targets.iter().any(|t| t.as_name() == Some(name))
+        {
+            if found.is_some() || targets.len() != 1 {
+                return None;
+            }
+            found = value.as_ref();
+        }
+    }
+    found
+}
+
+/// `os.kill(os.getpid(), sig)`, `os.killpg(os.getpgid(0), sig)`,
+/// `signal.raise_signal(sig)`: a statement that signals this very process.
+fn signals_own_process(module: &Module, stmt: &Stmt) -> bool {
+    let StmtKind::Expr { value } = &stmt.kind else {
+        return false;
+    };
+    let Some(call) = value.as_call() else {
+        return false;
+    };
+    let qualified = |c: &Call| {
+        c.qualified
+            .clone()
+            .or_else(|| module.resolve_expr(&c.callee))
+    };
+    match qualified(call).as_deref() {
+        Some("signal.raise_signal") => true,
+        Some("os.kill" | "os.killpg") => call
+            .positional(0)
+            .and_then(Expr::as_call)
+            .and_then(qualified)
+            .is_some_and(|q| matches!(q.as_str(), "os.getpid" | "os.getpgid" | "os.getpgrp")),
+        _ => false,
+    }
 }
 
 /// Whether a `continue` anywhere in `stmt` could skip the exit after it

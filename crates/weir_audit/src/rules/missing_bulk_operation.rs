@@ -1,6 +1,6 @@
 use crate::declare_rule;
 use crate::facts::{ExecContext, FunctionFacts};
-use crate::knowledge::{Effect, QueryOp};
+use crate::knowledge::{Effect, ObjKind, QueryOp};
 use crate::project::Orm;
 use crate::report::{Category, Effort, Finding, Severity};
 use crate::rule::{Cx, PYTHON, Rule, RuleMeta, Source, finding};
@@ -8,6 +8,7 @@ use crate::rules::{
     call_text, calls_through, describe_loop, is_django, per_item_loop, through, with_path,
 };
 use weir_ir::ExprKind;
+use weir_ir::expr::CollectionKind;
 
 declare_rule! {
     /// ## What it does
@@ -41,6 +42,10 @@ declare_rule! {
     /// Or `session.execute(insert(Product), rows)`; Django `bulk_create()`.
     ///
     /// ## Known limitations
+    /// A DB-API cursor's `execute(sql, params)` inserts the one row of its
+    /// parameters (only `executemany` sends many); an `execute(stmt, rows)`
+    /// of a SQLAlchemy connection or session is taken as bulk unless its
+    /// parameters are a tuple or dict written in place.
     /// Helpers that add rows are not followed yet. Django `row.save()` is an
     /// INSERT here when forced (`force_insert=True`) or after `row.pk =
     /// None` (copying rows). `Model.objects.create()`, or such a copy,
@@ -113,10 +118,29 @@ fn copies_through_custom_save(
 
 /// `execute(insert(T), rows)` and `insert(T).values(rows)` send many rows,
 /// also when the statement was refined afterwards (`stmt =
-/// stmt.on_conflict_do_nothing()`).
+/// stmt.on_conflict_do_nothing()`). A DB-API cursor's `execute(sql,
+/// params)` (and asyncpg's `execute(sql, *args)`) takes the parameters of
+/// one row, as does a tuple or dict written in place (`conn.execute(sql,
+/// {"id": 1})`): only `executemany` sends many.
 fn is_already_bulk(call: &crate::facts::CallFact<'_>) -> bool {
     let Some(c) = call.call else { return false };
-    if c.positional(1).is_some() {
+    let one_row_params = call.receiver_kind.is_some_and(|t| {
+        matches!(
+            t.kind,
+            ObjKind::Cursor | ObjKind::AsyncPool | ObjKind::AsyncConnection
+        )
+    });
+    if c.positional(1).is_some_and(|params| {
+        !one_row_params
+            && !matches!(
+                params.kind,
+                ExprKind::Dict { .. }
+                    | ExprKind::Collection {
+                        kind: CollectionKind::Tuple,
+                        ..
+                    }
+            )
+    }) {
         return true;
     }
     let mut multi_row = false;

@@ -342,6 +342,14 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     if call.statement.is_some_and(is_var) {
         return true;
     }
+    // `"SELECT MAX(id) FROM %(table)s" % {"table": table}`, `f"DROP TABLE
+    // {table_name}"`: SQL text naming this iteration's table.
+    if call
+        .statement
+        .is_some_and(|s| interpolates_table(s, &names))
+    {
+        return true;
+    }
     // `apps.get_model(app_label, model_name)` with the labels of this item
     // (`app_label, model_name = check.model.split(".")`): the model class of
     // this iteration, looked up inline.
@@ -567,6 +575,22 @@ fn walk_marking_inner_loops<'a>(
 fn names_keys(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower == "ids" || lower.ends_with("_ids") || lower.ends_with("pks") || lower.ends_with("keys")
+}
+
+/// `statement` is SQL text (a string, an f-string, a `%`/`.format`
+/// formatting of one) into which one of `names` that names a table is
+/// interpolated.
+fn interpolates_table(statement: &Expr, names: &[&str]) -> bool {
+    let mut text = false;
+    let mut table = false;
+    weir_ir::visit::walk_expr(statement, &mut |e| match &e.kind {
+        ExprKind::Literal(weir_ir::Literal::Str(_)) | ExprKind::Template(_) => text = true,
+        ExprKind::Name { id } if names.contains(&id.as_str()) && names_a_table(id) => {
+            table = true;
+        }
+        _ => {}
+    });
+    text && table
 }
 
 /// `model`, `model_cls`, `table`, `orm_class`: a name for a table or a

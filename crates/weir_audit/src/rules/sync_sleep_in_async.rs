@@ -33,7 +33,9 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// Sync helpers are followed across files; a sleep that a helper reaches
-    /// only in an error handler (retry after failure) is not reported.
+    /// only in an error handler (retry after failure) is not reported. Nor
+    /// is a sleep after the code signalled its own process (`os.kill(os.getpid(),
+    /// sig); time.sleep(10)`, a crash hook): it waits for the process to end.
     pub struct SyncSleepInAsync;
     id: "RT-03",
     name: "sync-sleep-in-async",
