@@ -140,6 +140,19 @@ impl LoopRef<'_> {
     pub fn target_name(&self) -> Option<&str> {
         self.target.and_then(Expr::as_name)
     }
+
+    /// The plain names the loop binds per item: `model` in `for model in
+    /// models`, `model_class` and `objects` in `for model_class, objects in
+    /// by_model.items()`.
+    pub fn target_names(&self) -> Vec<&str> {
+        match self.target.map(|t| &t.kind) {
+            Some(weir_ir::ExprKind::Name { id }) => vec![id.as_str()],
+            Some(weir_ir::ExprKind::Collection { elements, .. }) => {
+                elements.iter().filter_map(Expr::as_name).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

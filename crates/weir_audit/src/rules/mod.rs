@@ -165,13 +165,7 @@ pub(crate) fn runs_on_item_connection(
     let Some(expr_call) = call.call else {
         return false;
     };
-    let names: Vec<&str> = match lp.target.map(|t| &t.kind) {
-        Some(ExprKind::Name { id }) => vec![id.as_str()],
-        Some(ExprKind::Collection { elements, .. }) => {
-            elements.iter().filter_map(Expr::as_name).collect()
-        }
-        _ => Vec::new(),
-    };
+    let names = lp.target_names();
     if names.is_empty() {
         return false;
     }
@@ -310,13 +304,7 @@ pub fn literal_loop<'a>(
 
 fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     // `for model in models`, `for model_class, objects in by_model.items()`.
-    let names: Vec<&str> = match lp.target.map(|t| &t.kind) {
-        Some(ExprKind::Name { id }) => vec![id.as_str()],
-        Some(ExprKind::Collection { elements, .. }) => {
-            elements.iter().filter_map(Expr::as_name).collect()
-        }
-        _ => Vec::new(),
-    };
+    let names = lp.target_names();
     if names.is_empty() {
         return false;
     }
