@@ -17,7 +17,9 @@ declare_rule! {
     /// session handed to several coroutines that run concurrently
     /// (`asyncio.gather`, `create_task`, `TaskGroup`), also one coroutine per
     /// item (`gather(*(f(session, x) for x in xs))`, `create_task` in a
-    /// loop). In Django async code,
+    /// loop), or the session's own coroutines gathered together
+    /// (`gather(session.scalar(a), session.scalar(b))`,
+    /// `gather(*(session.get(M, i) for i in ids))`). In Django async code,
     /// a foreign key read from a row of the async API (`await
     /// Model.objects.aget(…)`, `afirst()`, `async for`) that the query did
     /// not `select_related`.
@@ -507,9 +509,13 @@ fn sessions_passed(facts: &FunctionFacts<'_>, arg: &Expr) -> Vec<String> {
     let Some(call) = arg.as_call() else {
         return Vec::new();
     };
+    // The session's own coroutine (`session.get(Order, i)`,
+    // `session.execute(stmt)`) runs on it as much as a helper handed it.
+    let receiver = call.receiver().and_then(Expr::as_name);
     call.args
         .iter()
         .filter_map(|a| a.value.as_name())
+        .chain(receiver)
         .filter(|n| is_session_var(facts, n))
         .map(str::to_string)
         .collect()
