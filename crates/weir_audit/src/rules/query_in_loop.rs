@@ -65,8 +65,11 @@ declare_rule! {
     /// methods of a model class taken from Django's app registry
     /// (`apps.get_model("app.Model")`). Lazy relationship
     /// loads are reported on the rows of a query in the same function that
-    /// does not load the relationship eagerly; rows that come from
-    /// elsewhere are not followed. Eager loads added by a method of the
+    /// does not load the relationship eagerly, and on the rows a project
+    /// function returns from its own query (`for o in await repo.recent()`,
+    /// `for d in self.get_children()`), with the relationships that query
+    /// loads; rows that come from elsewhere (a parameter, an attribute) are
+    /// not followed. Eager loads added by a method of the
     /// project's Django QuerySet or Manager classes (`def for_display(self):
     /// return self.select_related(…)`) count wherever a chain calls it
     /// (matched by the method's name, not by the model's QuerySet class).
