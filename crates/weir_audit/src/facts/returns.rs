@@ -68,10 +68,13 @@ fn returned_rows(module: &Module, function: &Function, models: &ModelIndex) -> O
             values.push(value);
         }
     });
-    if values.is_empty() || !values.iter().all(|v| returns_query(v, function)) {
+    if values.is_empty() {
         return None;
     }
     let locals = Locals::of(function);
+    if !values.iter().all(|v| returns_query(v, &locals)) {
+        return None;
+    }
     let mut result: Option<RowSource> = None;
     for value in values {
         if locals
@@ -175,7 +178,7 @@ pub const ROW_KEEPING: &[&str] = &[
 
 /// `expr` without `await` and the collecting wrappers around it:
 /// `list(await session.scalars(stmt))` → `session.scalars(stmt)`.
-fn collected(expr: &Expr) -> &Expr {
+pub(super) fn collected(expr: &Expr) -> &Expr {
     let mut current = expr.unawaited();
     while let Some(call) = current.as_call()
         && let ExprKind::Name { id } = &call.callee.kind
@@ -202,23 +205,12 @@ fn is_rows_query(expr: &Expr) -> bool {
 
 /// `return <rows query>` or `return <local bound to one>` (`return
 /// list(result)` with `result = await session.scalars(stmt)`).
-fn returns_query(value: &Expr, function: &Function) -> bool {
-    if is_rows_query(value) {
-        return true;
-    }
-    let Some(name) = collected(value).as_name() else {
-        return false;
-    };
-    let mut found = false;
-    walk_stmts(&function.body, &mut |stmt| {
-        if let Some((targets, assigned)) = stmt.plain_assign()
-            && targets.iter().any(|t| t.as_name() == Some(name))
-            && is_rows_query(assigned)
-        {
-            found = true;
-        }
-    });
-    found
+fn returns_query(value: &Expr, locals: &Locals<'_>) -> bool {
+    is_rows_query(value)
+        || collected(value)
+            .as_name()
+            .and_then(|name| locals.bases.get(name))
+            .is_some_and(|bound| is_rows_query(bound))
 }
 
 /// The plain local assignments of a function body.

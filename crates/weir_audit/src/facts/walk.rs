@@ -1392,7 +1392,8 @@ impl<'ir> Walker<'ir> {
         if returned.is_empty() || depth > 6 {
             return None;
         }
-        let expr = expr.unawaited();
+        // `list(await repo.recent())`: the collecting wrappers hold the same rows.
+        let expr = super::returns::collected(expr);
         if let Some(name) = expr.as_name() {
             return self
                 .assigned
@@ -1400,11 +1401,6 @@ impl<'ir> Walker<'ir> {
                 .and_then(|value| self.rows_returned_by(value, depth + 1));
         }
         let call = expr.as_call()?;
-        if let ExprKind::Name { id } = &call.callee.kind
-            && matches!(id.as_str(), "list" | "tuple" | "sorted")
-        {
-            return self.rows_returned_by(call.positional(0)?, depth + 1);
-        }
         // `svc.open_incidents(db).filter(...).all()`
         if let Some(method) = call.method_name()
             && super::returns::ROW_KEEPING.binary_search(&method).is_ok()
