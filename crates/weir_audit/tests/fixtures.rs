@@ -213,6 +213,27 @@ fn lazy_many_to_one_is_not_called_a_collection() {
     );
 }
 
+/// The loop is named by its source text, subscripts and call chains
+/// included, so that a finding in a long function says which loop it means.
+#[test]
+fn a_loop_over_a_subscript_is_named() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
+    let project = audit_folder(&root);
+    let finding = project
+        .output
+        .findings
+        .iter()
+        .find(|f| f.rule == "QE-07" && f.function == "restore_tasks")
+        .expect("the query per exported project is reported");
+    assert!(
+        finding
+            .message
+            .contains(r#"loop over `export["projects"].items(…)`"#),
+        "{}",
+        finding.message
+    );
+}
+
 /// A data migration (`migrations.py`) runs once per database: its per-row
 /// UPDATE is still reported, at LOW (SPEC §2, QE-02), while the same loop in
 /// a request handler stays HIGH.

@@ -648,14 +648,50 @@ pub fn describe_loop(lp: &LoopRef<'_>) -> String {
     }
 }
 
-/// A short source-like rendering of simple expressions for messages.
+/// A short source-like rendering of simple expressions for messages:
+/// names, attributes and calls along a chain (`Task.objects.filter(…)
+/// .iterator(…)`), subscripts by a literal (`data["users"]`), awaits.
+/// `None` for anything else or longer than a message can carry.
 pub fn short_text(expr: &Expr) -> Option<String> {
-    match &expr.kind {
-        ExprKind::Name { .. } | ExprKind::Attribute { .. } => expr.dotted(),
-        ExprKind::Call(call) => Some(format!("{}(…)", call.callee.dotted()?)),
-        ExprKind::Await { value } => short_text(value).map(|t| format!("await {t}")),
-        _ => None,
+    const LONGEST: usize = 80;
+    let mut text = String::new();
+    chain_text(expr, &mut text, 0)?;
+    (text.len() <= LONGEST).then_some(text)
+}
+
+fn chain_text(expr: &Expr, out: &mut String, depth: u8) -> Option<()> {
+    if depth > 12 {
+        return None;
     }
+    match &expr.kind {
+        ExprKind::Name { id } => out.push_str(id),
+        ExprKind::Attribute { value, attr } => {
+            chain_text(value, out, depth + 1)?;
+            out.push('.');
+            out.push_str(attr);
+        }
+        ExprKind::Call(call) => {
+            chain_text(&call.callee, out, depth + 1)?;
+            out.push_str("(…)");
+        }
+        ExprKind::Subscript { value, index } => {
+            use std::fmt::Write as _;
+            chain_text(value, out, depth + 1)?;
+            // Writing into a String cannot fail.
+            let _ = match &index.kind {
+                ExprKind::Literal(weir_ir::Literal::Str(key)) => write!(out, "[{key:?}]"),
+                ExprKind::Literal(weir_ir::Literal::Int(i)) => write!(out, "[{i}]"),
+                ExprKind::Name { id } => write!(out, "[{id}]"),
+                _ => return None,
+            };
+        }
+        ExprKind::Await { value } if depth == 0 => {
+            out.push_str("await ");
+            chain_text(value, out, depth + 1)?;
+        }
+        _ => return None,
+    }
+    Some(())
 }
 
 /// `session.execute(…)`, `Path(…).read_bytes()` for messages.
