@@ -100,6 +100,12 @@ fn mentions(ident: &str, prefixes: &[&str]) -> bool {
         .any(|w| prefixes.iter().any(|p| w.starts_with(p)))
 }
 
+/// The database connections a project configures, one per alias in its
+/// settings: Django's `connections` (iterated, the aliases) and
+/// `connections.all()` (the connections). A statement run on each is run
+/// once per database, a number fixed by configuration, not by data.
+pub const CONFIGURED_DATABASES: &[&str] = &["django.db.connections", "django.db.connections.all"];
+
 /// Classifies a `for` loop (or comprehension clause) from its iterable and
 /// target. `literal_names` are locals bound to literal displays.
 pub fn classify(

@@ -306,11 +306,7 @@ impl<'ir> Walker<'ir> {
                     body: &lp.body,
                     span: stmt.span,
                     is_comprehension: false,
-                    iteration: loops::classify(
-                        lp.iter.as_ref(),
-                        lp.target.as_ref(),
-                        &self.literal_names,
-                    ),
+                    iteration: self.iteration(lp.iter.as_ref(), lp.target.as_ref()),
                     iterates_query_rows: false,
                     rows: None,
                     element: None,
@@ -802,11 +798,7 @@ impl<'ir> Walker<'ir> {
                         body: &[],
                         span: expr.span,
                         is_comprehension: true,
-                        iteration: loops::classify(
-                            Some(&clause.iter),
-                            Some(&clause.target),
-                            &self.literal_names,
-                        ),
+                        iteration: self.iteration(Some(&clause.iter), Some(&clause.target)),
                         iterates_query_rows: false,
                         rows: None,
                         element: Some(element),
@@ -1101,6 +1093,27 @@ impl<'ir> Walker<'ir> {
             ),
             None => (info, TargetLookup::Done(target)),
         }
+    }
+
+    /// How a loop iterates ([`loops::classify`]), and a loop over the
+    /// project's configured databases (`django.db.connections.all()`) as a
+    /// fixed one: the import that names them is needed to tell them apart
+    /// from any other `connections`.
+    fn iteration(&self, iter: Option<&'ir Expr>, target: Option<&'ir Expr>) -> loops::Iteration {
+        let iteration = loops::classify(iter, target, &self.literal_names);
+        if iteration == loops::Iteration::PerItem
+            && let Some(iter) = iter
+        {
+            let iterable = iter.as_call().map_or(iter, |c| &c.callee);
+            if self
+                .module
+                .resolve_expr(iterable)
+                .is_some_and(|q| loops::CONFIGURED_DATABASES.contains(&q.as_str()))
+            {
+                return loops::Iteration::Literal;
+            }
+        }
+        iteration
     }
 
     fn declared_return(&self, target: FnRef) -> Option<ObjKind> {
