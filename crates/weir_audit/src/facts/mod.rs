@@ -4,6 +4,7 @@
 pub mod context;
 pub mod loops;
 pub mod models;
+pub mod per_object;
 pub mod regions;
 pub mod resources;
 pub mod returns;
@@ -46,6 +47,9 @@ pub struct ProjectFacts<'ir> {
     /// Project functions that return the rows of a query (repositories,
     /// `get_queryset()`), by function.
     pub returned_rows: returns::ReturnedRows,
+    /// Methods a framework calls once per item with no loop in the code:
+    /// the per-object methods of DRF serializers used for lists.
+    pub per_object: per_object::PerObjectMethods,
 }
 
 impl<'ir> ProjectFacts<'ir> {
@@ -80,6 +84,7 @@ impl<'ir> ProjectFacts<'ir> {
         );
         let save_signals = signals::SaveSignals::build(modules, &models);
         let returned_rows = returns::ReturnedRows::build(modules, &models);
+        let per_object = per_object::PerObjectMethods::build(modules, &index, &models);
         ProjectFacts {
             knowledge,
             types,
@@ -90,6 +95,7 @@ impl<'ir> ProjectFacts<'ir> {
             tables,
             save_signals,
             returned_rows,
+            per_object,
         }
     }
 
@@ -463,6 +469,21 @@ impl<'ir> FunctionFacts<'ir> {
             })
             .iter()
             .any(|arg| arg.contains(&span))
+    }
+
+    /// The function is run once per item by a framework (a DRF serializer's
+    /// `get_<field>` or `to_representation` on a list): see [`per_object`].
+    pub fn per_object(&self) -> Option<&'ir per_object::PerObject> {
+        self.project
+            .per_object
+            .get(&self.module.name, &self.function.qualname)
+    }
+
+    /// The parameter that receives the item of a [`Self::per_object`]
+    /// method: the one after `self` (`obj`, `instance`).
+    pub fn per_object_param(&self) -> Option<&'ir str> {
+        self.per_object()?;
+        self.function.params.get(1).map(|p| p.name.as_str())
     }
 
     /// The last binding of `var` before `offset`.

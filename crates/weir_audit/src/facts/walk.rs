@@ -203,6 +203,17 @@ impl<'ir> Walker<'ir> {
                 self.facts.entities.insert(param.name.clone(), model);
             }
         }
+        // A serializer's `get_<field>(self, obj)` receives an instance of
+        // its `Meta.model`: `obj.lines.filter(…)` reads a related manager.
+        if let Some(param) = self.facts.per_object_param()
+            && !self.facts.entities.contains_key(param)
+            && let Some(model) = self.facts.per_object().and_then(|p| p.model.clone())
+        {
+            if let Some(class) = self.project.index.canonical_class(&model) {
+                self.instances.insert(param.to_string(), class);
+            }
+            self.facts.entities.insert(param.to_string(), model);
+        }
     }
 
     fn site(&self, expr: &Expr, flags: Flags, awaited: bool) -> Site<'ir> {

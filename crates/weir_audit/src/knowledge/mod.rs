@@ -6,6 +6,7 @@
 mod cpu;
 mod dbapi;
 mod django;
+pub mod drf;
 pub use django::ASYNC_API as DJANGO_ASYNC_API;
 mod http;
 pub mod notes;

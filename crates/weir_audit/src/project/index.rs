@@ -263,6 +263,14 @@ impl<'ir> ProjectIndex<'ir> {
             .filter(|q| self.classes.contains_key(q))
     }
 
+    /// Where the project class a qualified name leads to is defined:
+    /// (module index, class index).
+    pub fn class_ref(&self, qualified: &str) -> Option<(usize, usize)> {
+        self.classes
+            .get(self.canonical(qualified)?.as_str())
+            .copied()
+    }
+
     /// A project class deriving from `Enum` (`StrEnum`, `IntEnum`, a project
     /// base that does): iterating it yields its few members.
     pub fn is_enum_class(&self, qualified: &str) -> bool {

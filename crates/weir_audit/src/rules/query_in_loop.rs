@@ -25,6 +25,25 @@ declare_rule! {
     /// V])`'s `_load_fn`, `batch_load_fn`) a query per group of keys is how
     /// it batches: reported one level lower.
     ///
+    /// Django REST framework runs some of the project's methods once per
+    /// object with no loop in the code: a list serializer calls the
+    /// serializer's `to_representation(instance)` for each object, and that
+    /// calls each `SerializerMethodField`'s `get_<field>(obj)` (or the
+    /// method it names). A query there (`Model.objects.filter(owner=obj)
+    /// .count()`, `obj.items.filter(…).exists()`, a model method or a helper
+    /// that queries, across files) runs once per serialized object. It is
+    /// reported when the project serializes that class (or a subclass) as a
+    /// list: called with `many=True`, nested with `many=True` in another
+    /// serializer or as a field of a serializer that is itself serialized
+    /// as a list, the `serializer_class` of a list view (`ListAPIView`,
+    /// `ListCreateAPIView`, `ModelViewSet`, `ReadOnlyModelViewSet`, a view
+    /// with `ListModelMixin`, also through the project's base views) unless
+    /// its `get_serializer_class()` returns another one for the `list`
+    /// action, the serializer that method returns for `list`, or the
+    /// `serializer_class` of a view that calls `get_serializer(…,
+    /// many=True)`. A serializer only used for one object (a detail view,
+    /// `Serializer(instance).data`) runs its methods once: not reported.
+    ///
     /// ## Why is this bad
     /// This is the N+1 query problem: one round trip per item. Latency and
     /// database load grow with the size of the collection, and what is fast
@@ -119,6 +138,22 @@ declare_rule! {
     /// for; so does work under a test of the loop's item against a
     /// constant (`for field in fields: if field == "content": …`, `if kind
     /// == Notice.REVIEW:`), the branch of a dispatch over distinct kinds.
+    ///
+    /// In DRF serializer methods, what a prefetch on the view's queryset
+    /// can serve is not reported: `obj.items.all()` iterated,
+    /// `obj.items.count()`, `.exists()` and `.first()` on the object's
+    /// related manager, and attributes and `@property` reads of the object
+    /// (the view's queryset is not followed to see whether it prefetches or
+    /// annotates them). Chained methods that no prefetch serves
+    /// (`obj.items.filter(…)`, `.get(…)`, `.aggregate(…)`) are reported
+    /// when the serializer's `Meta.model` is a project model. A query under
+    /// the fallback of a value the view attaches to each object (`if
+    /// hasattr(obj, "_prefetched_user"): … else: User.objects.get(…)`) or
+    /// in an `except` handler is not reported. Model properties and methods
+    /// named in `Meta.fields` or `source=` are not followed, nor are
+    /// `Field` subclasses' `to_representation`, nor serializers chosen at
+    /// run time (`get_serializer_for_model(obj)(…, many=True)`), nor a list that a view's `get_queryset()` limits to one row
+    /// (`filter(user=request.user)` on a one-to-one).
     pub struct QueryInLoop;
     id: "QE-07",
     name: "query-in-loop",
@@ -132,6 +167,7 @@ declare_rule! {
     sources: &[
         Source { title: "SQLAlchemy: Relationship Loading Techniques", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html", pack: Some("sqlalchemy") },
         Source { title: "Django: Database access optimization", url: "https://docs.djangoproject.com/en/stable/topics/db/optimization/", pack: Some("django") },
+        Source { title: "Django REST framework: SerializerMethodField", url: "https://www.django-rest-framework.org/api-guide/fields/#serializermethodfield", pack: Some("django") },
     ],
 }
 
@@ -143,6 +179,7 @@ impl Rule for QueryInLoop {
     fn check(&self, facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         let start = out.len();
         Self::check_loops(facts, out);
+        Self::check_per_object(facts, out);
         if in_dataloader_batch(facts) {
             for f in &mut out[start..] {
                 f.severity = f.severity.down();
@@ -235,6 +272,97 @@ impl QueryInLoop {
             out.push(through_helper(facts, call, lp, cached, witness));
         }
     }
+}
+
+impl QueryInLoop {
+    /// A method the framework calls once per item (a DRF serializer's
+    /// `get_<field>` or `to_representation` on a list): each query in it,
+    /// or behind a helper it calls, runs once per serialized object. A
+    /// query in a per-item loop of the method is reported by the loop;
+    /// one in an `except` handler runs for failing objects only.
+    fn check_per_object(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+        use crate::facts::{Scope, TryPart};
+        let Some(per) = facts.per_object() else {
+            return;
+        };
+        let outside_loops = |call: &crate::facts::CallFact<'_>| {
+            !call.site.in_lambda
+                && !call.site.offloaded
+                && !call
+                    .site
+                    .scopes
+                    .iter()
+                    .any(|s| matches!(s, Scope::Try(_, TryPart::Handler(_))))
+                && per_item_loop(facts, call).is_none()
+                && !facts.handed_to_long_lived_work(call)
+                && !fallback_of_attached_value(facts, call)
+        };
+        let (path, line, label) = &per.evidence;
+        let message = |text: String, witness: String| {
+            format!(
+                "{text} runs a query once per serialized object: DRF calls {} for every object of a list{witness}",
+                per.what
+            )
+        };
+        let why = "DRF's list serializer calls this method once per object of the page: one query per row, an N+1 with no loop in the code.";
+        let help = "Compute the value on the view's queryset in one query: `annotate()` the count or aggregate, `select_related()` / `prefetch_related()` the relation (and read it with `.all()` in the method), then read the annotated or prefetched attribute here.";
+        for call in facts.calls_with(|e| matches!(e, Effect::Query(_))) {
+            if call.op != Some(QueryOp::Select) || !outside_loops(call) {
+                continue;
+            }
+            out.push(
+                finding(
+                    &Self::META,
+                    facts,
+                    call.site.span,
+                    message(call_text(call), String::new()),
+                )
+                .why(why)
+                .help(help)
+                .evidence(path, *line, label.clone()),
+            );
+        }
+        for (call, witness) in calls_through_at(facts, Summary::uncached_reads_at) {
+            if call.effect.is_some() || !outside_loops(call) {
+                continue;
+            }
+            let f = finding(
+                &Self::META,
+                facts,
+                call.site.span,
+                message(call_text(call), through(witness)),
+            )
+            .why(why)
+            .help(help)
+            .evidence(path, *line, label.clone());
+            out.push(with_path(f, witness));
+        }
+    }
+}
+
+/// The call runs only when the object lacks a value the view attached to
+/// every object of the page in bulk: `if hasattr(obj, "_prefetched_user"):
+/// user = obj._prefetched_user else: user = User.objects.get(…)`. The
+/// list path reads the attached value; the query is the fallback for
+/// other callers.
+fn fallback_of_attached_value(facts: &Cx<'_, '_>, call: &crate::facts::CallFact<'_>) -> bool {
+    use crate::facts::Scope;
+    use weir_ir::{ExprKind, Operator};
+    let Some(param) = facts.per_object_param() else {
+        return false;
+    };
+    let has_attr = |test: &weir_ir::Expr| {
+        test.as_call().is_some_and(|c| {
+            c.callee.as_name() == Some("hasattr")
+                && c.positional(0).and_then(weir_ir::Expr::as_name) == Some(param)
+        })
+    };
+    call.site.scopes.iter().any(|scope| match scope {
+        Scope::Else(test) => has_attr(test),
+        Scope::If(test, _) => matches!(&test.kind,
+            ExprKind::Unary { op: Operator::Not, operand } if has_attr(operand)),
+        _ => false,
+    })
 }
 
 /// The per-item loop a call into a querying helper runs in. Not for a call

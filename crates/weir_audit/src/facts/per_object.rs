@@ -1,0 +1,507 @@
+//! Functions a framework calls once per item of a collection, with no loop
+//! in the project's code: the methods of a Django REST framework serializer
+//! that DRF runs for every object it serializes. A `ListSerializer`
+//! (`many=True`, or the serializer of a list view) calls the child's
+//! `to_representation(instance)` once per object, and that calls each
+//! `SerializerMethodField`'s `get_<field>(obj)`
+//! (<https://www.django-rest-framework.org/api-guide/serializers/#listserializer>,
+//! <https://www.django-rest-framework.org/api-guide/fields/#serializermethodfield>).
+//! A query there runs once per row of the page: an N+1 the rules weigh as
+//! a query in a per-item loop.
+//!
+//! A serializer only ever used for one object (a detail view,
+//! `Serializer(instance).data`) runs them once: evidence of list use is
+//! required, seen anywhere in the project (see [`ListUse`]).
+
+use weir_ir::{Call, Class, Expr, ExprKind, Literal, Module, StmtKind};
+
+use crate::collections::{HashMap, HashSet};
+use crate::knowledge::drf;
+use crate::project::{ModelIndex, ProjectIndex};
+
+/// A method run once per serialized object.
+#[derive(Debug, Clone)]
+pub struct PerObject {
+    /// What calls it, for messages: "`get_total` of `OrderSerializer`'s
+    /// `SerializerMethodField` `total`".
+    pub what: String,
+    /// Where the serializer is used for a list: (path, line, label).
+    pub evidence: (String, u32, String),
+    /// The project model of the serialized objects (`Meta.model`), when
+    /// every list-serialized class that runs the method agrees on one.
+    pub model: Option<String>,
+}
+
+/// Per-object methods by (module name, function qualname).
+#[derive(Debug, Default)]
+pub struct PerObjectMethods {
+    methods: HashMap<(String, String), PerObject>,
+}
+
+impl PerObjectMethods {
+    pub fn get(&self, module: &str, qualname: &str) -> Option<&PerObject> {
+        if self.methods.is_empty() {
+            return None;
+        }
+        self.methods
+            .get(&(module.to_string(), qualname.to_string()))
+    }
+
+    pub fn build(modules: &[Module], index: &ProjectIndex<'_>, models: &ModelIndex) -> Self {
+        let classes = Classes::new(modules, index);
+        if classes.serializers.is_empty() {
+            return Self::default();
+        }
+        let uses = list_uses(modules, &classes);
+        let mut methods: HashMap<(String, String), PerObject> = HashMap::default();
+        let mut conflicting: HashSet<(String, String)> = HashSet::default();
+        for (&class, evidence) in &uses {
+            let (mi, ci) = class;
+            let serializer = &modules[mi].classes[ci];
+            let mro = classes.mro(modules, class);
+            let model = mro.iter().find_map(|&c| meta_model(modules, c, models));
+            let mut wanted: Vec<(String, String)> = vec![(
+                drf::PER_OBJECT_METHOD.to_string(),
+                format!("`{}` of `{}`", drf::PER_OBJECT_METHOD, serializer.name),
+            )];
+            for &(mj, cj) in &mro {
+                for (field, getter) in method_fields(&modules[mj], &modules[mj].classes[cj]) {
+                    wanted.push((
+                        getter.clone(),
+                        format!(
+                            "`{getter}` of `{}`'s `{}` `{field}`",
+                            serializer.name,
+                            drf::METHOD_FIELD
+                        ),
+                    ));
+                }
+            }
+            for (name, what) in wanted {
+                // The nearest definition in the project's classes; DRF's own
+                // `to_representation` is not the project's code.
+                let Some((module, function)) = mro.iter().find_map(|&(mj, cj)| {
+                    let m = &modules[mj];
+                    m.classes[cj]
+                        .methods
+                        .iter()
+                        .map(|&f| &m.functions[f])
+                        .find(|f| f.name == name)
+                        .map(|f| (m, f))
+                }) else {
+                    continue;
+                };
+                let key = (module.name.clone(), function.qualname.clone());
+                match methods.get_mut(&key) {
+                    Some(existing) => {
+                        if existing.model != model {
+                            conflicting.insert(key);
+                        }
+                    }
+                    None => {
+                        methods.insert(
+                            key,
+                            PerObject {
+                                what,
+                                evidence: evidence.clone(),
+                                model: model.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        for key in conflicting {
+            if let Some(m) = methods.get_mut(&key) {
+                m.model = None;
+            }
+        }
+        PerObjectMethods { methods }
+    }
+}
+
+type ClassRef = (usize, usize);
+
+/// The project's classes, and which are DRF serializers.
+struct Classes<'a> {
+    index: &'a ProjectIndex<'a>,
+    /// Serializers of one object (not `ListSerializer`s).
+    serializers: HashSet<ClassRef>,
+}
+
+impl<'a> Classes<'a> {
+    fn new(modules: &[Module], index: &'a ProjectIndex<'a>) -> Self {
+        let mut classes = Classes {
+            index,
+            serializers: HashSet::default(),
+        };
+        // A serializer derives from a class whose name ends in `Serializer`
+        // (DRF's, a library's such as drf-writable-nested's, or the
+        // project's), directly or through the project's mixins and bases.
+        let mut list_serializers: HashSet<ClassRef> = HashSet::default();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for (mi, module) in modules.iter().enumerate() {
+                for (ci, class) in module.classes.iter().enumerate() {
+                    let key = (mi, ci);
+                    if classes.serializers.contains(&key) || list_serializers.contains(&key) {
+                        continue;
+                    }
+                    let mut serializer = false;
+                    let mut list = false;
+                    for base in &class.bases {
+                        let Some(name) = base_name(module, base) else {
+                            continue;
+                        };
+                        let project = classes.lookup(module, base);
+                        if name == drf::LIST_SERIALIZER
+                            || project.is_some_and(|c| list_serializers.contains(&c))
+                        {
+                            list = true;
+                        } else if project.is_some_and(|c| classes.serializers.contains(&c))
+                            || (project.is_none() && name.ends_with("Serializer"))
+                        {
+                            serializer = true;
+                        }
+                    }
+                    if list {
+                        list_serializers.insert(key);
+                        changed = true;
+                    } else if serializer {
+                        classes.serializers.insert(key);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        classes
+    }
+
+    /// The project class a base or a callee names.
+    fn lookup(&self, module: &Module, base: &Expr) -> Option<ClassRef> {
+        let base = match &base.kind {
+            ExprKind::Subscript { value, .. } => value,
+            _ => base,
+        };
+        let qualified = module.resolve_expr(base)?;
+        self.index.class_ref(&qualified)
+    }
+
+    /// The class and its project ancestors, depth first, left to right.
+    fn mro(&self, modules: &[Module], class: ClassRef) -> Vec<ClassRef> {
+        let mut out = vec![class];
+        let mut i = 0;
+        while i < out.len() && out.len() < 32 {
+            let (mi, ci) = out[i];
+            let module = &modules[mi];
+            for base in &module.classes[ci].bases {
+                if let Some(c) = self.lookup(module, base)
+                    && !out.contains(&c)
+                {
+                    out.push(c);
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// The serializer class a call or a name refers to: `OrderSerializer`,
+    /// `serializers.OrderSerializer`.
+    fn serializer_named(&self, module: &Module, expr: &Expr) -> Option<ClassRef> {
+        self.lookup(module, expr)
+            .filter(|c| self.serializers.contains(c))
+    }
+
+    /// The class derives (through the project's classes) from one of DRF's
+    /// list views.
+    fn is_list_view(&self, modules: &[Module], class: ClassRef) -> bool {
+        self.mro(modules, class).iter().any(|&(mi, ci)| {
+            let module = &modules[mi];
+            module.classes[ci].bases.iter().any(|b| {
+                base_name(module, b).is_some_and(|n| drf::LIST_VIEWS.contains(&n.as_str()))
+            })
+        })
+    }
+}
+
+/// The last segment of a base class or callee: `serializers.ModelSerializer`,
+/// `ModelSerializer[User]`, an imported alias resolved (`WNMS` →
+/// `WritableNestedModelSerializer`).
+fn base_name(module: &Module, base: &Expr) -> Option<String> {
+    let base = match &base.kind {
+        ExprKind::Subscript { value, .. } => value,
+        _ => base,
+    };
+    if let Some(q) = module.resolve_expr(base) {
+        return q.rsplit('.').next().map(str::to_string);
+    }
+    base.dotted_last().map(str::to_string)
+}
+
+/// `many=True` among the call's arguments.
+fn many(call: &Call) -> bool {
+    call.keyword("many")
+        .is_some_and(|v| matches!(v.kind, ExprKind::Literal(Literal::Bool(true))))
+}
+
+/// Where each serializer is used for a list, with the first evidence seen:
+/// called with `many=True` (in a view, or as a field of another
+/// serializer), the `serializer_class` of a list view (`ListAPIView`,
+/// `ModelViewSet`… whose `list()` serializes the page with `many=True`)
+/// or of a view that calls `self.get_serializer(…, many=True)`, or a field
+/// of a serializer used for a list (each of its objects serializes its
+/// own). A subclass's list use runs the methods it inherits.
+fn list_uses(modules: &[Module], classes: &Classes) -> HashMap<ClassRef, (String, u32, String)> {
+    let mut uses: HashMap<ClassRef, (String, u32, String)> = HashMap::default();
+    // Fields: (owning serializer, field's serializer).
+    let mut nested: Vec<(ClassRef, ClassRef)> = Vec::new();
+    for (mi, module) in modules.iter().enumerate() {
+        for function in &module.functions {
+            weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+                if let Some(call) = e.as_call()
+                    && many(call)
+                    && let Some(c) = classes.serializer_named(module, &call.callee)
+                {
+                    uses.entry(c).or_insert_with(|| {
+                        let name = call.callee.dotted().unwrap_or_default();
+                        (
+                            module.path.clone(),
+                            e.span.line,
+                            format!("`{name}(…, many=True)`"),
+                        )
+                    });
+                }
+            });
+        }
+        for (ci, class) in module.classes.iter().enumerate() {
+            let mut serializer_class = None;
+            for stmt in &class.body {
+                let StmtKind::Assign {
+                    targets,
+                    value: Some(value),
+                    ..
+                } = &stmt.kind
+                else {
+                    continue;
+                };
+                let Some(target) = targets.first().and_then(Expr::as_name) else {
+                    continue;
+                };
+                if target == "serializer_class" {
+                    serializer_class = classes.serializer_named(module, value);
+                    continue;
+                }
+                weir_ir::visit::walk_expr(value, &mut |e| {
+                    let Some(call) = e.as_call() else {
+                        return;
+                    };
+                    let Some(c) = classes.serializer_named(module, &call.callee) else {
+                        return;
+                    };
+                    if many(call) {
+                        uses.entry(c).or_insert_with(|| {
+                            (
+                                module.path.clone(),
+                                e.span.line,
+                                format!("field `{target}` of `{}` serializes a list", class.name),
+                            )
+                        });
+                    } else if classes.serializers.contains(&(mi, ci)) {
+                        nested.push(((mi, ci), c));
+                    }
+                });
+            }
+            // `get_serializer_class()` picks the serializer per action:
+            // the one it returns for `list` is the list's, and
+            // `serializer_class` only when that is what it falls back to.
+            let chooser = classes
+                .mro(modules, (mi, ci))
+                .into_iter()
+                .find_map(|(mj, cj)| {
+                    let m = &modules[mj];
+                    m.classes[cj]
+                        .methods
+                        .iter()
+                        .map(|&f| &m.functions[f])
+                        .find(|f| f.name == drf::SERIALIZER_CHOOSER)
+                        .map(|f| (m, f))
+                });
+            let serializer_class = match chooser {
+                Some((m, chooser)) => {
+                    let listed = list_action_returns(&chooser.body);
+                    if !listed.is_empty() {
+                        for value in listed {
+                            if let Some(c) = classes.serializer_named(m, value) {
+                                uses.entry(c).or_insert_with(|| {
+                                    (
+                                        m.path.clone(),
+                                        value.span.line,
+                                        format!(
+                                            "returned by `{}.{}()` for the `list` action",
+                                            class.name,
+                                            drf::SERIALIZER_CHOOSER
+                                        ),
+                                    )
+                                });
+                            }
+                        }
+                        None
+                    } else if falls_back_to_serializer_class(&chooser.body) {
+                        serializer_class
+                    } else {
+                        None
+                    }
+                }
+                None => serializer_class,
+            };
+            let Some(serializer_class) = serializer_class else {
+                continue;
+            };
+            let label = if classes.is_list_view(modules, (mi, ci)) {
+                Some(format!(
+                    "`serializer_class` of the list view `{}`",
+                    class.name
+                ))
+            } else if gets_many_serializer(module, class) {
+                Some(format!(
+                    "`serializer_class` of `{}`, which calls `get_serializer(…, many=True)`",
+                    class.name
+                ))
+            } else {
+                None
+            };
+            if let Some(label) = label {
+                uses.entry(serializer_class)
+                    .or_insert_with(|| (module.path.clone(), class.span.line, label));
+            }
+        }
+    }
+    // A serializer nested in a list serializer serializes one object per
+    // object of the list.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &(owner, field) in &nested {
+            if uses.contains_key(&field) {
+                continue;
+            }
+            if let Some(evidence) = uses.get(&owner).cloned() {
+                uses.insert(field, evidence);
+                changed = true;
+            }
+        }
+    }
+    // A list-serialized subclass runs the methods of its bases: handled by
+    // walking its ancestors in `build`.
+    uses
+}
+
+/// The values `get_serializer_class()` returns under a test naming the
+/// `list` action (`if self.action == "list": return RecipeOverviewSerializer`,
+/// `if self.action in ("list", "retrieve"):`).
+fn list_action_returns(body: &[weir_ir::Stmt]) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    for stmt in body {
+        let StmtKind::If { test, then, orelse } = &stmt.kind else {
+            continue;
+        };
+        let mut names_list = false;
+        weir_ir::visit::walk_expr(test, &mut |e| {
+            names_list |= e.as_str() == Some(drf::LIST_ACTION);
+        });
+        if names_list {
+            weir_ir::visit::walk_stmts(then, &mut |s| {
+                if let StmtKind::Return { value: Some(v) } = &s.kind {
+                    out.push(v);
+                }
+            });
+        } else {
+            out.extend(list_action_returns(then));
+        }
+        out.extend(list_action_returns(orelse));
+    }
+    out
+}
+
+/// `get_serializer_class()` returns `self.serializer_class` (or the
+/// inherited choice, `super().get_serializer_class()`) somewhere: for the
+/// actions it does not single out, `list` among them.
+fn falls_back_to_serializer_class(body: &[weir_ir::Stmt]) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_stmts(body, &mut |s| {
+        if let StmtKind::Return { value: Some(v) } = &s.kind {
+            found |= v.dotted().is_some_and(|d| d.ends_with(".serializer_class"))
+                || v.as_call()
+                    .is_some_and(|c| c.method_name() == Some(drf::SERIALIZER_CHOOSER));
+        }
+    });
+    found
+}
+
+/// A method of the class calls `self.get_serializer(…, many=True)`.
+fn gets_many_serializer(module: &Module, class: &Class) -> bool {
+    class.methods.iter().any(|&f| {
+        let mut found = false;
+        weir_ir::visit::walk_block_exprs(&module.functions[f].body, &mut |e| {
+            found |= e
+                .as_call()
+                .is_some_and(|c| c.method_name() == Some("get_serializer") && many(c));
+        });
+        found
+    })
+}
+
+/// The `SerializerMethodField`s a class declares: (field, method name).
+/// `total = SerializerMethodField()` calls `get_total`;
+/// `SerializerMethodField("compute")` or `method_name="compute"` calls
+/// `compute`.
+fn method_fields(module: &Module, class: &Class) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for stmt in &class.body {
+        let StmtKind::Assign {
+            targets,
+            value: Some(value),
+            ..
+        } = &stmt.kind
+        else {
+            continue;
+        };
+        let (Some(field), Some(call)) = (targets.first().and_then(Expr::as_name), value.as_call())
+        else {
+            continue;
+        };
+        if base_name(module, &call.callee).as_deref() != Some(drf::METHOD_FIELD) {
+            continue;
+        }
+        let getter = call
+            .keyword("method_name")
+            .or_else(|| call.positional(0))
+            .and_then(Expr::as_str)
+            .map_or_else(|| format!("get_{field}"), str::to_string);
+        out.push((field.to_string(), getter));
+    }
+    out
+}
+
+/// The project model of `class Meta: model = Order` in the class.
+fn meta_model(modules: &[Module], (mi, ci): ClassRef, models: &ModelIndex) -> Option<String> {
+    let module = &modules[mi];
+    let meta = format!("{}.Meta", module.classes[ci].qualname);
+    let meta = module.classes.iter().find(|c| c.qualname == meta)?;
+    meta.body.iter().find_map(|stmt| {
+        let StmtKind::Assign {
+            targets,
+            value: Some(value),
+            ..
+        } = &stmt.kind
+        else {
+            return None;
+        };
+        if targets.first().and_then(Expr::as_name) != Some("model") {
+            return None;
+        }
+        let qualified = module.resolve_expr(value).or_else(|| value.dotted())?;
+        models.get(&qualified).map(|m| m.class.clone())
+    })
+}

@@ -1,0 +1,31 @@
+//! Django REST framework: which serializer methods DRF calls once per
+//! serialized object, and which views serialize a list.
+//! <https://www.django-rest-framework.org/api-guide/serializers/>
+
+/// A `ListSerializer` (what `many=True` builds) calls its child's
+/// `to_representation(instance)` once per object of the list.
+pub const PER_OBJECT_METHOD: &str = "to_representation";
+
+/// `SerializerMethodField`: `to_representation` calls its method,
+/// `get_<field>(obj)` by default, once per object.
+pub const METHOD_FIELD: &str = "SerializerMethodField";
+
+/// The list serializer itself: its `to_representation(data)` gets the whole
+/// collection, once.
+pub const LIST_SERIALIZER: &str = "ListSerializer";
+
+/// Views whose `list()` serializes a page of the queryset with
+/// `get_serializer(page, many=True)`: `ListModelMixin` and the generic views
+/// and viewsets built on it.
+pub const LIST_VIEWS: &[&str] = &[
+    "ListModelMixin",
+    "ListAPIView",
+    "ListCreateAPIView",
+    "ModelViewSet",
+    "ReadOnlyModelViewSet",
+];
+
+/// A view's `get_serializer_class()` chooses the serializer per action;
+/// `self.action == "list"` names the list.
+pub const SERIALIZER_CHOOSER: &str = "get_serializer_class";
+pub const LIST_ACTION: &str = "list";
