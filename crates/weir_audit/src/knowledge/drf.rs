@@ -29,3 +29,16 @@ pub const LIST_VIEWS: &[&str] = &[
 /// `self.action == "list"` names the list.
 pub const SERIALIZER_CHOOSER: &str = "get_serializer_class";
 pub const LIST_ACTION: &str = "list";
+
+/// On when the project imports DRF: its sources (the SerializerMethodField
+/// guide) are cited only in the reports of projects that use it. The
+/// serializer facts above are found from class bases, not from this pack.
+pub const PACK: super::Pack = super::Pack {
+    name: "drf",
+    roots: &["rest_framework"],
+    funcs: &[],
+    types: &[],
+    methods: &[],
+    hints: &[],
+    attributes: &[],
+};

@@ -232,6 +232,7 @@ pub const PACKS: &[&Pack] = &[
     &stdlib::PACK,
     &cpu::PACK,
     &redis::PACK,
+    &drf::PACK,
 ];
 
 /// The packs switched on for one project, indexed for lookup.

@@ -167,7 +167,7 @@ declare_rule! {
     sources: &[
         Source { title: "SQLAlchemy: Relationship Loading Techniques", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html", pack: Some("sqlalchemy") },
         Source { title: "Django: Database access optimization", url: "https://docs.djangoproject.com/en/stable/topics/db/optimization/", pack: Some("django") },
-        Source { title: "Django REST framework: SerializerMethodField", url: "https://www.django-rest-framework.org/api-guide/fields/#serializermethodfield", pack: Some("django") },
+        Source { title: "Django REST framework: SerializerMethodField", url: "https://www.django-rest-framework.org/api-guide/fields/#serializermethodfield", pack: Some("drf") },
     ],
 }
 
