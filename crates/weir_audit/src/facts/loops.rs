@@ -156,8 +156,9 @@ pub fn classify(
         if mentions(name, BATCH_WORDS) || name == "batched" {
             return Iteration::Batch;
         }
-        // `enumerate(x)`, `zip(a, b)` iterate what they wrap.
-        if matches!(name, "enumerate" | "reversed" | "sorted") {
+        // `enumerate(x)`, `zip(a, b)` iterate what they wrap; so does a
+        // progress bar (`tqdm(range(0, n, size))`).
+        if matches!(name, "enumerate" | "reversed" | "sorted" | "tqdm") {
             return classify(call.positional(0), target, literal_names);
         }
     }

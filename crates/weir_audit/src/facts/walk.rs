@@ -570,6 +570,11 @@ impl<'ir> Walker<'ir> {
             }
         }
         if let Some(op) = op {
+            // `found += Listing.objects.filter(…)`: a list grown by a lazy
+            // query iterates it (a QuerySet has no `+`).
+            if op == Operator::Add {
+                self.evaluate_if_lazy(value, flags, false, ITERATION);
+            }
             if let (Some(var), Operator::Add) = (targets.first().and_then(Expr::dotted), op) {
                 let bound_at = self.facts.binding_before(&var, stmt.span.start);
                 self.facts.accumulations.push(Accumulation {
@@ -789,9 +794,14 @@ impl<'ir> Walker<'ir> {
                 },
             ),
             ExprKind::Yield {
-                value: Some(value), ..
+                value: Some(value),
+                delegate,
             } => {
                 self.expr(value, flags);
+                // `yield from queryset` iterates it.
+                if *delegate {
+                    self.evaluate_if_lazy(value, flags, false, ITERATION);
+                }
                 self.mark_escapes(value);
             }
             ExprKind::Comprehension(comp) => {
@@ -876,10 +886,13 @@ impl<'ir> Walker<'ir> {
             }
             self.keyed_dicts.remove(name);
         }
-        if call
+        // `list(qs)`, `len(qs)`; `rows.extend(qs)` iterates its argument
+        // into the list (`extend` is no QuerySet method).
+        if (call
             .qualified
             .as_deref()
             .is_some_and(|q| EVALUATING_BUILTINS.contains(&q))
+            || (call.method_name() == Some("extend") && call.args.len() == 1))
             && let Some(arg) = call.positional(0)
         {
             self.evaluate_if_lazy(arg, flags, false, ITERATION);
@@ -1255,6 +1268,15 @@ impl<'ir> Walker<'ir> {
                 left,
                 ..
             } => self.kind_of(left).filter(|t| t.kind == ObjKind::Path),
+            // `Entry.objects.filter(…)[:10]`: slicing a QuerySet adds
+            // LIMIT/OFFSET to a new, still lazy QuerySet (a slice lowers to
+            // `Other`). Not a local's slice: once the local is evaluated,
+            // its slices read the result cache.
+            ExprKind::Subscript { value, index }
+                if matches!(index.kind, ExprKind::Other { .. }) && value.as_name().is_none() =>
+            {
+                self.kind_of(value).filter(|t| t.kind == ObjKind::QuerySet)
+            }
             // `connections["default"]`
             ExprKind::Subscript { value, .. } => {
                 let q = self.module.resolve_expr(value)?;

@@ -304,9 +304,27 @@ pub fn literal_loop<'a>(
 
 fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
     // `for model in models`, `for model_class, objects in by_model.items()`.
-    let names = lp.target_names();
+    let mut names = lp.target_names();
     if names.is_empty() {
         return false;
+    }
+    // `for slug in ids_by_channel: product_ids = ids_by_channel[slug]` is
+    // `for slug, product_ids in ids_by_channel.items()` written out.
+    let values = match names.as_slice() {
+        [key] => values_at_key(lp, key),
+        _ => Vec::new(),
+    };
+    let grouped = !values.is_empty()
+        || names.len() > 1
+            && lp
+                .iter
+                .and_then(Expr::as_call)
+                .is_some_and(|c| c.method_name() == Some("items"));
+    names.extend(values.iter().copied());
+    if grouped {
+        // `product_ids = [v[0] for v in values]`: keys taken from the group.
+        let parts = parts_of_group(lp, &names);
+        names.extend(parts);
     }
     let PerIteration {
         bound,
@@ -322,11 +340,6 @@ fn works_on_loop_variable(call: &CallFact<'_>, lp: &LoopRef<'_>) -> bool {
             .is_some_and(|n| names.contains(&n) || bound.contains(&n))
     };
     let loops_over_tables = names.iter().any(|n| names_a_table(n));
-    let grouped = names.len() > 1
-        && lp
-            .iter
-            .and_then(Expr::as_call)
-            .is_some_and(|c| c.method_name() == Some("items"));
     if call.statement.is_some_and(is_var) {
         return true;
     }
@@ -557,6 +570,53 @@ fn walk_marking_inner_loops<'a>(
             walk_marking_inner_loops(child, inner, f);
         });
     }
+}
+
+/// The names a loop over a dict's keys (`for slug in ids_by_channel`,
+/// `….keys()`) binds to the value at the iteration's key (`product_ids =
+/// ids_by_channel[slug]`): what `.items()` would unpack.
+fn values_at_key<'a>(lp: &LoopRef<'a>, key: &str) -> Vec<&'a str> {
+    let Some(iter) = lp.iter else {
+        return Vec::new();
+    };
+    let dict = match iter.as_call() {
+        Some(call) if call.args.is_empty() && call.method_name() == Some("keys") => call.receiver(),
+        Some(_) => None,
+        None => Some(iter),
+    };
+    let Some(dict) = dict.and_then(Expr::dotted) else {
+        return Vec::new();
+    };
+    let mut values = Vec::new();
+    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+        if let Some(([target], value)) = stmt.plain_assign()
+            && let Some(name) = target.as_name()
+            && let ExprKind::Subscript { value: base, index } = &value.kind
+            && index.as_name() == Some(key)
+            && base.dotted().as_deref() == Some(dict.as_str())
+        {
+            values.push(name);
+        }
+    });
+    values
+}
+
+/// The names a grouped loop's body binds to a comprehension over one of
+/// `group` (`product_ids = [v[0] for v in values]`): a part of this
+/// iteration's group of keys.
+fn parts_of_group<'a>(lp: &LoopRef<'a>, group: &[&str]) -> Vec<&'a str> {
+    let mut parts = Vec::new();
+    weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
+        if let Some(([target], value)) = stmt.plain_assign()
+            && let Some(name) = target.as_name()
+            && let ExprKind::Comprehension(comp) = &value.kind
+            && let [clause] = comp.clauses.as_slice()
+            && clause.iter.as_name().is_some_and(|n| group.contains(&n))
+        {
+            parts.push(name);
+        }
+    });
+    parts
 }
 
 /// `product_ids`, `pks`, `keys`: a name for a group of keys.

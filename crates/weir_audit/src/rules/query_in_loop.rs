@@ -15,7 +15,8 @@ declare_rule! {
     /// property: Flask-SQLAlchemy's `User.query.filter_by(...).first()`,
     /// or `Base.query = Session.query_property()`), a Django `Model.objects.get(...)`
     /// (or through another manager the model or its abstract parent declares)
-    /// or a QuerySet iterated or tested with `in` (which iterates it) inside
+    /// or a QuerySet iterated, tested with `in` (which iterates it) or poured
+    /// into a list (`rows.extend(qs)`, `rows += qs`, `yield from qs`) inside
     /// a `for` loop or a comprehension, also
     /// through the project's helpers. A helper that reads through a memoised
     /// function (`@lru_cache`, Flask-Caching's `@cache.memoize()`) queries
@@ -101,7 +102,8 @@ declare_rule! {
     /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
     /// data are not reported: `while` and endless worker loops, retries,
     /// chunked batches (one statement per chunk is the fix, also `for i in
-    /// range(num_batches)`), literal lists
+    /// range(num_batches)`, also behind a progress bar: `tqdm(range(0, n,
+    /// size))`), literal lists
     /// (and dicts filled only at keys written in the code),
     /// a model's own fields (`Model._meta.get_fields()`,
     /// `Model.__table__.columns`), the definitions of a module or class
@@ -112,7 +114,8 @@ declare_rule! {
     /// looked up inline from the item: `apps.get_model(app_label,
     /// name).objects.iterator()`), and the rows of a queryset bound per
     /// group of keys (`for ct_id, ids in ids_by_type.items(): qs =
-    /// model.objects.filter(pk__in=ids)`), and queries on a session or
+    /// model.objects.filter(pk__in=ids)`, or the same over the dict's keys:
+    /// `for ct_id in ids_by_type: ids = ids_by_type[ct_id]`), and queries on a session or
     /// connection opened in the iteration for the item (`with
     /// get_organization_session(slug) as db_session:`: another tenant
     /// database or schema each time). A helper whose query runs only when an

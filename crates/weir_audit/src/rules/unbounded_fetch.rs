@@ -50,7 +50,10 @@ declare_rule! {
     /// ## Known limitations
     /// Only request handlers are checked. Handlers that take a paging
     /// parameter (`limit`, `page`, `per_page`, `offset`, `cursor`) and
-    /// queries bounded by their input (`where(M.id.in_(ids))`) are trusted.
+    /// queries bounded by their input (`where(M.id.in_(ids))`, Django
+    /// `filter(pk=pk)`, `filter(pk__in=ids)`) are trusted. A QuerySet held
+    /// in a local is judged on the value bound to it before the statement
+    /// that evaluates it (`users = qs[:8]; users = list(users)` is bounded).
     pub struct UnboundedFetch;
     id: "QE-09",
     name: "unbounded-fetch",
@@ -178,15 +181,40 @@ impl Rule for UnboundedFetch {
                 continue;
             }
             // Report where the QuerySet is built: `products = Product.objects.filter(...)`.
-            let span = match fact.expr.as_name() {
-                Some(var) => facts
-                    .binding_before(var, fact.site.span.start)
-                    .unwrap_or(fact.site.span),
-                None => fact.site.span,
-            };
-            report(span, out);
+            let bound = fact
+                .expr
+                .as_name()
+                .and_then(|var| facts.binding_before(var, fact.site.span.start));
+            // `users = User.objects.filter(…)[:8]` then `list(users)`, also
+            // as `users = list(users)`: the value of the binding before the
+            // statement that reads it.
+            let built = fact.expr.as_name().and_then(|var| {
+                facts
+                    .bindings
+                    .iter()
+                    .rev()
+                    .find(|(name, span)| name == var && span.end <= fact.site.span.start)
+                    .and_then(|(_, span)| value_bound_at(&facts.function.body, *span))
+            });
+            if built.is_some_and(is_bounded) {
+                continue;
+            }
+            report(bound.unwrap_or(fact.site.span), out);
         }
     }
+}
+
+/// The value of the plain assignment whose statement spans `span`.
+fn value_bound_at(body: &[weir_ir::Stmt], span: weir_ir::Span) -> Option<&Expr> {
+    let mut value = None;
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if stmt.span == span
+            && let Some(([_], v)) = stmt.plain_assign()
+        {
+            value = Some(v);
+        }
+    });
+    value
 }
 
 fn is_select(fact: &CallFact<'_>) -> bool {
