@@ -1272,6 +1272,19 @@ impl<'ir> Walker<'ir> {
             ExprKind::Attribute { value, attr } if value.as_name() == Some("self") => index
                 .attribute_class(&self.enclosing_class()?, attr)
                 .map(ToString::to_string),
+            // `(conn or db).fetchone(…)`, `(conn if conn else db)`: the
+            // object is one of the operands, and each is the project's
+            // (a given connection, else the module's database).
+            ExprKind::Binary {
+                op: Operator::Or,
+                left,
+                right,
+            } => self
+                .instance_class(left)
+                .or_else(|| self.instance_class(right)),
+            ExprKind::Conditional { body, orelse, .. } => self
+                .instance_class(body)
+                .or_else(|| self.instance_class(orelse)),
             ExprKind::Call(call) => {
                 if call.callee.as_name() == Some("super") {
                     return None;
