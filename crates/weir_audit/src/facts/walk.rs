@@ -468,6 +468,20 @@ impl<'ir> Walker<'ir> {
                 super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
             })
         });
+        // `_pages = Pages.query.all(); for p in _pages:`: a name that reads
+        // as chunks ("pages", "batches") bound to the rows of one query of
+        // a model holds rows, one item each (a CMS page, an import batch),
+        // not chunks of a collection.
+        if lp.iteration == loops::Iteration::Batch
+            && lp.rows.is_some()
+            && let Some(name) = lp.iter.and_then(Expr::as_name)
+            && let Some(value) = self.assigned.get(name)
+            && self.facts.calls.iter().any(|c| {
+                matches!(c.effect, Some(Effect::Query(_))) && c.expr.span == value.unawaited().span
+            })
+        {
+            lp.iteration = loops::Iteration::PerItem;
+        }
         if let (Some(rows), Some(name)) = (&lp.rows, lp.target.and_then(Expr::as_name)) {
             self.facts
                 .entities

@@ -82,7 +82,9 @@ declare_rule! {
     /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
     /// data are not reported: `while` and endless worker loops, retries,
     /// chunked batches (one statement per chunk is the fix, also `for i in
-    /// range(num_batches)`), literal lists
+    /// range(num_batches)`; a name that reads as chunks but holds the rows
+    /// of one query, `_pages = Pages.query.all()`, is rows, one item each),
+    /// literal lists
     /// (and dicts filled only at keys written in the code),
     /// a model's own fields (`Model._meta.get_fields()`,
     /// `Model.__table__.columns`), the definitions of a module or class
