@@ -425,6 +425,18 @@ impl<'ir> Walker<'ir> {
         {
             lp.iteration = loops::Iteration::Once;
         }
+        // `async for checking_id in source.paid_invoices_stream():` over a
+        // project generator that polls (yields in a `while` loop that
+        // sleeps): events as they come, a listener's endless loop.
+        if lp.iteration == loops::Iteration::PerItem
+            && let Some(call) = lp.iter.map(Expr::unawaited).and_then(Expr::as_call)
+            && let Some(target) = self.project_target(call)
+            && let function = self.project.index.function(target)
+            && function.is_generator
+            && loops::polls(&function.body)
+        {
+            lp.iteration = loops::Iteration::Endless;
+        }
         // `pending = [root_id]; for node in pending: pending.extend(children)`:
         // a work list the loop grows as it goes, one iteration per item
         // found, however few it starts with.
