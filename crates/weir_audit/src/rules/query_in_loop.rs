@@ -80,7 +80,9 @@ declare_rule! {
     /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
     /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
     /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
-    /// data are not reported: `while` and endless worker loops, retries,
+    /// data are not reported: `while` and endless worker loops (also a loop
+    /// over a project generator that polls, yielding from a `while` loop
+    /// that sleeps: `async for event in source.paid_invoices_stream()`), retries,
     /// chunked batches (one statement per chunk is the fix, also `for i in
     /// range(num_batches)`; a name that reads as chunks but holds the rows
     /// of one query, `_pages = Pages.query.all()`, is rows, one item each),
