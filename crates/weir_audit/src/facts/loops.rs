@@ -293,6 +293,34 @@ fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {
 /// and no `yield from`. `def get_db(): db = Session(); try: yield db
 /// finally: db.close()`: looping over it (`for db in get_db():`) runs the
 /// body once, with one session, not once per item.
+/// A generator that polls: it yields from inside a `while` loop that also
+/// sleeps (`while running: for inv in pending: … yield inv …; await
+/// asyncio.sleep(5)`). Its items arrive over time, one event at a time,
+/// for as long as it runs: a loop over it is a listener, not a pass over
+/// a collection. (A paging generator, `while True: rows = …; if not
+/// rows: break; yield from rows`, does not sleep.)
+pub fn polls(body: &[weir_ir::Stmt]) -> bool {
+    let mut found = false;
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        let weir_ir::StmtKind::Loop(lp) = &stmt.kind else {
+            return;
+        };
+        if found || lp.kind != weir_ir::LoopKind::While {
+            return;
+        }
+        let (mut yields, mut sleeps) = (false, false);
+        weir_ir::visit::walk_block_exprs(&lp.body, &mut |e| match &e.kind {
+            weir_ir::ExprKind::Yield { .. } => yields = true,
+            weir_ir::ExprKind::Call(call) => {
+                sleeps |= call.callee.dotted_last() == Some("sleep");
+            }
+            _ => {}
+        });
+        found = yields && sleeps;
+    });
+    found
+}
+
 pub fn yields_once(body: &[weir_ir::Stmt]) -> bool {
     fn visit(block: &[weir_ir::Stmt], in_loop: bool, yields: &mut usize) -> bool {
         for stmt in block {

@@ -462,8 +462,12 @@ impl<'ir> FunctionFacts<'ir> {
             .get_or_init(|| {
                 self.call_exprs()
                     .iter()
+                    .filter(|e| {
+                        e.as_call()
+                            .is_some_and(|outer| resources::starts_long_lived_work(outer).is_some())
+                            && !self.awaits_task(e)
+                    })
                     .filter_map(|e| e.as_call())
-                    .filter(|outer| resources::starts_long_lived_work(outer).is_some())
                     .flat_map(|outer| outer.args.iter().map(|a| a.value.unawaited().span))
                     .collect()
             })
@@ -484,6 +488,32 @@ impl<'ir> FunctionFacts<'ir> {
     pub fn per_object_param(&self) -> Option<&'ir str> {
         self.per_object()?;
         self.function.params.get(1).map(|p| p.name.as_str())
+    }
+
+    /// The task a call starts is awaited in this function, so its work runs
+    /// here after all: `await asyncio.create_task(…)`, or `flush =
+    /// asyncio.create_task(…)` then `await asyncio.shield(flush)`, `await
+    /// asyncio.wait({task})`.
+    pub fn awaits_task(&self, start: &Expr) -> bool {
+        let mut bound: Option<&str> = None;
+        weir_ir::visit::walk_stmts(&self.function.body, &mut |stmt| {
+            if let Some(([target], value)) = stmt.plain_assign()
+                && value.span == start.span
+            {
+                bound = target.as_name();
+            }
+        });
+        let mut awaited = false;
+        weir_ir::visit::walk_block_exprs(&self.function.body, &mut |e| {
+            if let weir_ir::ExprKind::Await { value } = &e.kind {
+                if value.span.contains(&start.span) {
+                    awaited = true;
+                } else if let Some(name) = bound {
+                    weir_ir::visit::walk_expr(value, &mut |n| awaited |= n.as_name() == Some(name));
+                }
+            }
+        });
+        awaited
     }
 
     /// The last binding of `var` before `offset`.

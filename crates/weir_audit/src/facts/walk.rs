@@ -432,6 +432,18 @@ impl<'ir> Walker<'ir> {
         {
             lp.iteration = loops::Iteration::Once;
         }
+        // `async for checking_id in source.paid_invoices_stream():` over a
+        // project generator that polls (yields in a `while` loop that
+        // sleeps): events as they come, a listener's endless loop.
+        if lp.iteration == loops::Iteration::PerItem
+            && let Some(call) = lp.iter.map(Expr::unawaited).and_then(Expr::as_call)
+            && let Some(target) = self.project_target(call)
+            && let function = self.project.index.function(target)
+            && function.is_generator
+            && loops::polls(&function.body)
+        {
+            lp.iteration = loops::Iteration::Endless;
+        }
         // `pending = [root_id]; for node in pending: pending.extend(children)`:
         // a work list the loop grows as it goes, one iteration per item
         // found, however few it starts with.
@@ -475,6 +487,20 @@ impl<'ir> Walker<'ir> {
                 super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
             })
         });
+        // `_pages = Pages.query.all(); for p in _pages:`: a name that reads
+        // as chunks ("pages", "batches") bound to the rows of one query of
+        // a model holds rows, one item each (a CMS page, an import batch),
+        // not chunks of a collection.
+        if lp.iteration == loops::Iteration::Batch
+            && lp.rows.is_some()
+            && let Some(name) = lp.iter.and_then(Expr::as_name)
+            && let Some(value) = self.assigned.get(name)
+            && self.facts.calls.iter().any(|c| {
+                matches!(c.effect, Some(Effect::Query(_))) && c.expr.span == value.unawaited().span
+            })
+        {
+            lp.iteration = loops::Iteration::PerItem;
+        }
         if let (Some(rows), Some(name)) = (&lp.rows, lp.target.and_then(Expr::as_name)) {
             self.facts
                 .entities
@@ -1318,6 +1344,19 @@ impl<'ir> Walker<'ir> {
             ExprKind::Attribute { value, attr } if value.as_name() == Some("self") => index
                 .attribute_class(&self.enclosing_class()?, attr)
                 .map(ToString::to_string),
+            // `(conn or db).fetchone(…)`, `(conn if conn else db)`: the
+            // object is one of the operands, and each is the project's
+            // (a given connection, else the module's database).
+            ExprKind::Binary {
+                op: Operator::Or,
+                left,
+                right,
+            } => self
+                .instance_class(left)
+                .or_else(|| self.instance_class(right)),
+            ExprKind::Conditional { body, orelse, .. } => self
+                .instance_class(body)
+                .or_else(|| self.instance_class(orelse)),
             ExprKind::Call(call) => {
                 if call.callee.as_name() == Some("super") {
                     return None;

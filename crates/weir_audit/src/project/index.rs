@@ -340,9 +340,13 @@ impl<'ir> ProjectIndex<'ir> {
         self.module_instances.get(&name).map(String::as_str)
     }
 
-    /// The class of the instance stored in `self.attr` of `class`.
+    /// The class of the instance stored in `self.attr` of `class`, or of
+    /// the nearest base class that stores it (`self.run_manager =
+    /// RunManager()` in the base's `__init__`, read by a subclass method).
     pub fn attribute_class(&self, class: &str, attr: &str) -> Option<&str> {
-        crate::collections::get_dotted(&self.attr_classes, &[class, attr]).map(String::as_str)
+        self.lineage(class).find_map(|current| {
+            crate::collections::get_dotted(&self.attr_classes, &[current, attr]).map(String::as_str)
+        })
     }
 
     /// The qualified class of a function's enclosing class.

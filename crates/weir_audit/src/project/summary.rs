@@ -56,6 +56,12 @@ pub struct Summary {
     pub writes: Option<(QueryOp, Witness)>,
     /// Rows added one at a time: `session.add`, `objects.create`, INSERT.
     pub stages: Option<Witness>,
+    /// Parameters the function hands to long-lived work of its own: a
+    /// coroutine it schedules as a task (`asyncio.create_task(coro)`), also
+    /// through a nested function that awaits it (`create_task(wrapper())`,
+    /// `Thread(target=run)`). A caller's coroutine passed there runs in
+    /// that task, not in the caller.
+    pub spawns: Vec<KeyParam>,
     /// Entities loaded by a parameter:
     /// `def get(self, job_id): session.get(Job, job_id)` → (0, `job_id`, Job).
     pub loads_by_param: Vec<ParamLoad>,
@@ -525,6 +531,9 @@ pub struct Summaries {
     /// it is created (see `defers_generator`), by the address of the call
     /// expression: the IR outlives the summaries and never moves.
     deferred: crate::collections::HashSet<usize>,
+    /// Calls whose coroutine (or value) is handed to a project function
+    /// that runs it as long-lived work (see `spawned_args`), by address.
+    spawned: crate::collections::HashSet<usize>,
 }
 
 /// The identity of a call expression, for `Summaries::deferred`.
@@ -870,6 +879,65 @@ fn on_own_session(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
     session && (facts.managed.contains(root) || facts.bindings.iter().any(|(n, _)| n == root))
 }
 
+/// The parameters of `f` it hands to long-lived work: `asyncio.create_task(coro)`,
+/// or a nested function that uses it, called or passed there
+/// (`create_task(wrapper())` with `async def wrapper(): await coro`,
+/// `Thread(target=run_async)`).
+fn spawned_params(f: &FunctionFacts<'_>) -> Vec<KeyParam> {
+    let params = own_params(f);
+    if params.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<KeyParam> = Vec::new();
+    for expr in f.call_exprs() {
+        let Some(outer) = expr.as_call() else {
+            continue;
+        };
+        if crate::facts::resources::starts_long_lived_work(outer).is_none() || f.awaits_task(expr) {
+            continue;
+        }
+        for arg in &outer.args {
+            let value = arg.value.unawaited();
+            let name = value
+                .as_name()
+                .or_else(|| value.as_call().and_then(|c| c.callee.as_name()));
+            let Some(name) = name else {
+                continue;
+            };
+            let nested = crate::facts::resources::nested_function(f, name);
+            for param in &params {
+                let handed = param.1 == name
+                    || nested
+                        .is_some_and(|n| crate::facts::resources::body_mentions(&n.body, &param.1));
+                if handed && !out.contains(param) {
+                    out.push(param.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The arguments the calls of `f` pass to project functions that hand
+/// those parameters to long-lived work (`spawns_of` gives the parameters
+/// a call's target spawns): a call inside one runs in that work.
+pub fn spawned_args<'s>(
+    f: &FunctionFacts<'_>,
+    spawns_of: impl Fn(&CallFact<'_>) -> Option<&'s [KeyParam]>,
+) -> Vec<weir_ir::Span> {
+    let mut out = Vec::new();
+    for outer in &f.calls {
+        let (Some(c), Some(_)) = (outer.call, outer.target) else {
+            continue;
+        };
+        let Some(spawns) = spawns_of(outer).filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        out.extend(key_args(c, spawns).iter().map(|arg| arg.unawaited().span));
+    }
+    out
+}
+
 /// The function's own effects, first witness in source order.
 fn direct(facts: &FunctionFacts<'_>) -> Summary {
     let mut s = Summary {
@@ -883,6 +951,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
     if memoized {
         s.cache_key = own_params(facts);
     }
+    s.spawns = spawned_params(facts);
     let params: Vec<&str> = facts
         .function
         .params
@@ -1147,6 +1216,32 @@ impl Summaries {
             })
             .collect();
         let deferred_ref = &deferred;
+        // The calls whose coroutine a project function schedules as a task
+        // (`safe_create_task(self.step(agent_id))`): the callee runs there.
+        // (Only a coroutine waits for the task: a plain call in the
+        // arguments runs here, before the task starts.)
+        let spawned: crate::collections::HashSet<usize> = {
+            let direct = &per_module;
+            facts
+                .par_iter()
+                .flat_map_iter(|functions| {
+                    functions.iter().flat_map(move |f| {
+                        let args = spawned_args(f, |outer| {
+                            let t = outer.target?;
+                            let s = direct.get(t.module as usize)?.get(t.func as usize)?;
+                            Some(s.spawns.as_slice())
+                        });
+                        f.calls
+                            .iter()
+                            .filter(move |call| {
+                                !args.is_empty() && args.iter().any(|a| a.contains(&call.expr.span))
+                            })
+                            .map(call_key)
+                    })
+                })
+                .collect()
+        };
+        let spawned_ref = &spawned;
         let mut edges: Vec<Edge<'_, '_>> = facts
             .par_iter()
             .enumerate()
@@ -1162,6 +1257,10 @@ impl Summaries {
                         if (tm, tf) == (mi, fi)
                             || is_exceptional(f, call)
                             || deferred_ref.contains(&call_key(call))
+                            || (callee_facts.function.is_async
+                                && !call.site.awaited
+                                && (f.handed_to_long_lived_work(call)
+                                    || spawned_ref.contains(&call_key(call))))
                         {
                             return None;
                         }
@@ -1207,11 +1306,19 @@ impl Summaries {
         Summaries {
             per_module,
             deferred,
+            spawned,
         }
     }
 
     pub fn get(&self, f: FnRef) -> Option<&Summary> {
         self.per_module.get(f.module as usize)?.get(f.func as usize)
+    }
+
+    /// The call is (inside) an argument handed to a project function that
+    /// runs it as long-lived work: `safe_create_task(self.step(agent_id))`.
+    /// Only the coroutine of an `async def` runs there; the caller checks.
+    pub fn handed_to_spawner(&self, call: &CallFact<'_>) -> bool {
+        self.spawned.contains(&call_key(call))
     }
 
     /// The summary of the function a call runs, when it is a project function.

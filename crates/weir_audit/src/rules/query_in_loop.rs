@@ -100,10 +100,14 @@ declare_rule! {
     /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
     /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
     /// hold: it is not a lazy load (QE-02 and QE-05 weigh writes). Loops that do not run once per item of
-    /// data are not reported: `while` and endless worker loops, retries,
+    /// data are not reported: `while` and endless worker loops (also a loop
+    /// over a project generator that polls, yielding from a `while` loop
+    /// that sleeps: `async for event in source.paid_invoices_stream()`), retries,
     /// chunked batches (one statement per chunk is the fix, also `for i in
     /// range(num_batches)`, also behind a progress bar: `tqdm(range(0, n,
-    /// size))`), literal lists
+    /// size))`; a name that reads as chunks but holds the rows of one
+    /// query, `_pages = Pages.query.all()`, is rows, one item each),
+    /// literal lists
     /// (and dicts filled only at keys written in the code),
     /// a model's own fields (`Model._meta.get_fields()`,
     /// `Model.__table__.columns`), the definitions of a module or class
@@ -129,9 +133,12 @@ declare_rule! {
     /// self.pk:`, `if not self._state.adding:`) is not reported where it is
     /// called on an instance built in place without a key
     /// (`QueuedMail(to=address).send()`). Work the loop hands to a
-    /// task, thread or job of its own (`asyncio.create_task(send(item))`)
-    /// is not reported: it is one unit of work per item, not a round trip
-    /// of the loop. Nor is a loop that only collects the coroutines of an
+    /// task, thread or job of its own (`asyncio.create_task(send(item))`,
+    /// also through a helper that schedules it, `self.issue(item)` with
+    /// `asyncio.create_task(self.step(item))` in it, or through a project
+    /// function that schedules the coroutine it is given,
+    /// `safe_create_task(step(item))`) is not reported: it is one unit of
+    /// work per item, not a round trip of the loop. Nor is a loop that only collects the coroutines of an
     /// `async def` helper to run them together afterwards
     /// (`tasks.append(fetch(url))` with `tasks` bound before the loop, or
     /// `[fetch(url) for url in urls]`, then `await asyncio.gather(*tasks)`):
@@ -384,7 +391,10 @@ fn helper_call_loop<'a>(
     per_item_loop_where(facts, call, |lp| {
         !(coroutine && collects_for_later(facts, call, lp))
     })
-    .filter(|_| !facts.handed_to_long_lived_work(call))
+    .filter(|_| {
+        !facts.handed_to_long_lived_work(call)
+            && (!coroutine || !facts.summaries.handed_to_spawner(call))
+    })
 }
 
 /// The coroutine `call` makes is kept, not run, by each iteration of `lp`:
