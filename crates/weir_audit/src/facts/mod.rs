@@ -1,6 +1,7 @@
 //! Facts: what each function does, derived from the IR and the knowledge
 //! packs. Rules read facts; they never re-derive them.
 
+pub mod class_constants;
 pub mod context;
 pub mod loops;
 pub mod models;
@@ -50,6 +51,8 @@ pub struct ProjectFacts<'ir> {
     /// Methods a framework calls once per item with no loop in the code:
     /// the per-object methods of DRF serializers used for lists.
     pub per_object: per_object::PerObjectMethods,
+    /// Class attributes holding a collection written in the code.
+    pub class_constants: class_constants::ClassConstants,
 }
 
 impl<'ir> ProjectFacts<'ir> {
@@ -85,6 +88,7 @@ impl<'ir> ProjectFacts<'ir> {
         let save_signals = signals::SaveSignals::build(modules, &models);
         let returned_rows = returns::ReturnedRows::build(modules, &models);
         let per_object = per_object::PerObjectMethods::build(modules, &index, &models);
+        let class_constants = class_constants::ClassConstants::build(modules);
         ProjectFacts {
             knowledge,
             types,
@@ -96,6 +100,7 @@ impl<'ir> ProjectFacts<'ir> {
             save_signals,
             returned_rows,
             per_object,
+            class_constants,
         }
     }
 

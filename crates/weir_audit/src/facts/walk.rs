@@ -1146,9 +1146,11 @@ impl<'ir> Walker<'ir> {
     }
 
     /// How a loop iterates ([`loops::classify`]), and a loop over the
-    /// project's configured databases (`django.db.connections.all()`) as a
-    /// fixed one: the import that names them is needed to tell them apart
-    /// from any other `connections`.
+    /// project's configured databases (`django.db.connections.all()`) or
+    /// over a class attribute written as a display in the code
+    /// ([`super::class_constants`]) as a fixed one: the import that names
+    /// the connections is needed to tell them apart from any other
+    /// `connections`.
     fn iteration(&self, iter: Option<&'ir Expr>, target: Option<&'ir Expr>) -> loops::Iteration {
         let iteration = loops::classify(iter, target, &self.literal_names);
         if iteration == loops::Iteration::PerItem
@@ -1159,6 +1161,7 @@ impl<'ir> Walker<'ir> {
                 .module
                 .resolve_expr(iterable)
                 .is_some_and(|q| loops::CONFIGURED_DATABASES.contains(&q.as_str()))
+                || self.project.class_constants.iterated(iter)
             {
                 return loops::Iteration::Literal;
             }
