@@ -108,7 +108,10 @@ declare_rule! {
     /// size))`; a name that reads as chunks but holds the rows of one
     /// query, `_pages = Pages.query.all()`, is rows, one item each),
     /// literal lists
-    /// (and dicts filled only at keys written in the code),
+    /// (and dicts filled only at keys written in the code; also a class
+    /// attribute every class body declares as a display and no code
+    /// reassigns: `for path in cls.previous_dotted_paths`), Django's
+    /// configured databases (`for conn in connections.all()`),
     /// a model's own fields (`Model._meta.get_fields()`,
     /// `Model.__table__.columns`), the definitions of a module or class
     /// (`vars(module).items()`, `module.__dict__`, `inspect.getmembers(obj)`:
