@@ -200,12 +200,7 @@ fn lazy_reads_in_async_code_name_their_orm_error() {
 fn lazy_many_to_one_is_not_called_a_collection() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
     let project = audit_folder(&root);
-    let finding = project
-        .output
-        .findings
-        .iter()
-        .find(|f| f.rule == "QE-07" && f.function == "open_ticket_labels")
-        .expect("the lazy load in the comprehension is reported");
+    let finding = project.finding_in("QE-07", "open_ticket_labels");
     assert!(
         finding.message.contains("lazily loads a relationship"),
         "{}",
@@ -219,12 +214,7 @@ fn lazy_many_to_one_is_not_called_a_collection() {
 fn a_loop_over_a_subscript_is_named() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
     let project = audit_folder(&root);
-    let finding = project
-        .output
-        .findings
-        .iter()
-        .find(|f| f.rule == "QE-07" && f.function == "restore_tasks")
-        .expect("the query per exported project is reported");
+    let finding = project.finding_in("QE-07", "restore_tasks");
     assert!(
         finding
             .message
@@ -241,15 +231,7 @@ fn a_loop_over_a_subscript_is_named() {
 fn update_loop_in_a_migration_module_is_low() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe02");
     let project = audit_folder(&root);
-    let qe02 = |function: &str| {
-        project
-            .output
-            .findings
-            .iter()
-            .find(|f| f.rule == "QE-02" && f.function == function)
-            .unwrap_or_else(|| panic!("QE-02 in {function}"))
-            .severity
-    };
+    let qe02 = |function: &str| project.finding_in("QE-02", function).severity;
     assert_eq!(
         qe02("m002_backfill_expiry"),
         weir_audit::report::Severity::Low
@@ -267,12 +249,7 @@ fn helpers_run_only_at_startup_are_startup_code() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/rt01");
     let project = audit_folder(&root);
     let rt01 = |function: &str| {
-        let f = project
-            .output
-            .findings
-            .iter()
-            .find(|f| f.rule == "RT-01" && f.function == function)
-            .unwrap_or_else(|| panic!("RT-01 in {function}"));
+        let f = project.finding_in("RT-01", function);
         (f.context, f.severity)
     };
     assert_eq!(

@@ -101,6 +101,18 @@ pub struct Class {
     pub span: Span,
 }
 
+impl Class {
+    /// The class body's `name = value` assignments (`__tablename__ =
+    /// "orders"`, `total = SerializerMethodField()`, `paths = ("a", "b")`),
+    /// by their first target; annotated ones with a value too.
+    pub fn assignments(&self) -> impl Iterator<Item = (&str, &Expr)> {
+        self.body.iter().filter_map(|stmt| {
+            let (targets, value) = stmt.plain_assign()?;
+            Some((targets.first()?.as_name()?, value))
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Comment {
     pub line: u32,

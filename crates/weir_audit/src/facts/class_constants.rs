@@ -30,13 +30,7 @@ impl ClassConstants {
                 let mut declared: HashSet<String> = HashSet::default();
                 let mut varying: HashSet<String> = HashSet::default();
                 for class in &module.classes {
-                    for stmt in &class.body {
-                        let Some(([target], value)) = stmt.plain_assign() else {
-                            continue;
-                        };
-                        let Some(name) = target.as_name() else {
-                            continue;
-                        };
+                    for (name, value) in class.assignments() {
                         if is_display(value) {
                             declared.insert(name.to_string());
                         } else {
@@ -95,21 +89,20 @@ impl ClassConstants {
     }
 }
 
-/// A list, tuple, set or dict display without spreads; empty only as a
-/// tuple (`previous_dotted_paths = ()`, the base class's default), since an
-/// empty list or dict is usually a registry that code fills.
+/// A display as a loop over it would be fixed ([`super::loops`]), an empty
+/// tuple (`previous_dotted_paths = ()`, the base class's default) or a
+/// dict display; not an empty list or dict, usually a registry that code
+/// fills.
 fn is_display(value: &Expr) -> bool {
     match &value.kind {
-        ExprKind::Collection { kind, elements } => {
-            (!elements.is_empty() || *kind == CollectionKind::Tuple)
-                && elements
-                    .iter()
-                    .all(|e| !matches!(e.kind, ExprKind::Spread { .. }))
-        }
+        ExprKind::Collection {
+            kind: CollectionKind::Tuple,
+            elements,
+        } if elements.is_empty() => true,
         ExprKind::Dict { entries } => {
             !entries.is_empty() && entries.iter().all(|(key, _)| key.is_some())
         }
-        _ => false,
+        _ => super::loops::is_fixed_display(value),
     }
 }
 

@@ -62,7 +62,7 @@ const BATCH_PLURALS: &[&str] = &[
 
 /// `(from_id, to_id)`, `[primary, replica]`: a display of a few values
 /// named one by one (no `*spread`), a fixed number of iterations.
-fn is_fixed_display(iter: &Expr) -> bool {
+pub(super) fn is_fixed_display(iter: &Expr) -> bool {
     matches!(&iter.kind, weir_ir::ExprKind::Collection { elements, .. }
         if !elements.is_empty()
             && elements

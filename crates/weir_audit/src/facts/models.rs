@@ -43,18 +43,7 @@ impl Models {
             for class in &module.classes {
                 let mut table = None;
                 let mut relationships = Vec::new();
-                for stmt in &class.body {
-                    let StmtKind::Assign {
-                        targets,
-                        value: Some(value),
-                        ..
-                    } = &stmt.kind
-                    else {
-                        continue;
-                    };
-                    let Some(target) = targets.first().and_then(Expr::as_name) else {
-                        continue;
-                    };
+                for (target, value) in class.assignments() {
                     if target == "__tablename__" {
                         table = value.as_str().map(str::to_string);
                     } else if let Some(call) = value.as_call()

@@ -276,18 +276,7 @@ fn list_uses(modules: &[Module], classes: &Classes) -> HashMap<ClassRef, (String
         }
         for (ci, class) in module.classes.iter().enumerate() {
             let mut serializer_class = None;
-            for stmt in &class.body {
-                let StmtKind::Assign {
-                    targets,
-                    value: Some(value),
-                    ..
-                } = &stmt.kind
-                else {
-                    continue;
-                };
-                let Some(target) = targets.first().and_then(Expr::as_name) else {
-                    continue;
-                };
+            for (target, value) in class.assignments() {
                 if target == "serializer_class" {
                     serializer_class = classes.serializer_named(module, value);
                     continue;
@@ -458,17 +447,8 @@ fn gets_many_serializer(module: &Module, class: &Class) -> bool {
 /// `compute`.
 fn method_fields(module: &Module, class: &Class) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for stmt in &class.body {
-        let StmtKind::Assign {
-            targets,
-            value: Some(value),
-            ..
-        } = &stmt.kind
-        else {
-            continue;
-        };
-        let (Some(field), Some(call)) = (targets.first().and_then(Expr::as_name), value.as_call())
-        else {
+    for (field, value) in class.assignments() {
+        let Some(call) = value.as_call() else {
             continue;
         };
         if base_name(module, &call.callee).as_deref() != Some(drf::METHOD_FIELD) {

@@ -84,6 +84,18 @@ pub struct Project {
     pub output: AuditOutput,
 }
 
+impl Project {
+    /// The finding of `rule` in `function`; panics naming both when there is none.
+    #[allow(dead_code)] // not every test binary that shares this module uses it
+    pub fn finding_in(&self, rule: &str, function: &str) -> &weir_audit::report::Finding {
+        self.output
+            .findings
+            .iter()
+            .find(|f| f.rule == rule && f.function == function)
+            .unwrap_or_else(|| panic!("{rule} in {function}"))
+    }
+}
+
 pub fn audit_folder(root: &Path) -> Project {
     let mut paths = Vec::new();
     python_files(root, &mut paths);
