@@ -71,8 +71,13 @@ impl<'ir> ProjectFacts<'ir> {
         roots.dedup();
         let knowledge = Knowledge::for_project(&roots, &context.tech_stack);
         // Independent of each other: built side by side.
-        let (types, (index, (models, tables))) = rayon::join(
-            || ProjectTypes::build(modules, &knowledge),
+        let ((types, class_constants), (index, (models, tables))) = rayon::join(
+            || {
+                rayon::join(
+                    || ProjectTypes::build(modules, &knowledge),
+                    || class_constants::ClassConstants::build(modules),
+                )
+            },
             || {
                 rayon::join(
                     || ProjectIndex::build(modules),
@@ -85,10 +90,16 @@ impl<'ir> ProjectFacts<'ir> {
                 )
             },
         );
-        let save_signals = signals::SaveSignals::build(modules, &models);
-        let returned_rows = returns::ReturnedRows::build(modules, &models);
-        let per_object = per_object::PerObjectMethods::build(modules, &index, &models);
-        let class_constants = class_constants::ClassConstants::build(modules);
+        // These read the indexes above, and not each other.
+        let ((save_signals, returned_rows), per_object) = rayon::join(
+            || {
+                rayon::join(
+                    || signals::SaveSignals::build(modules, &models),
+                    || returns::ReturnedRows::build(modules, &models),
+                )
+            },
+            || per_object::PerObjectMethods::build(modules, &index, &models),
+        );
         ProjectFacts {
             knowledge,
             types,

@@ -15,6 +15,8 @@
 
 use weir_ir::{Call, Class, Expr, ExprKind, Literal, Module, StmtKind};
 
+use rayon::prelude::*;
+
 use crate::collections::{HashMap, HashSet};
 use crate::knowledge::drf;
 use crate::project::{ModelIndex, ProjectIndex};
@@ -58,7 +60,7 @@ impl PerObjectMethods {
         for (&class, evidence) in &uses {
             let (mi, ci) = class;
             let serializer = &modules[mi].classes[ci];
-            let mro = classes.mro(modules, class);
+            let mro = classes.mro(class);
             let model = mro.iter().find_map(|&c| meta_model(modules, c, models));
             let mut wanted: Vec<(String, String)> = vec![(
                 drf::PER_OBJECT_METHOD.to_string(),
@@ -124,14 +126,44 @@ type ClassRef = (usize, usize);
 /// The project's classes, and which are DRF serializers.
 struct Classes<'a> {
     index: &'a ProjectIndex<'a>,
+    /// Per module, per class: its bases, each with its last segment (an
+    /// import alias resolved) and the project class it names. Resolved
+    /// once, in parallel: the fixed point below and every ancestor walk
+    /// read them many times.
+    bases: Vec<Vec<Vec<Base>>>,
     /// Serializers of one object (not `ListSerializer`s).
     serializers: HashSet<ClassRef>,
 }
 
+struct Base {
+    name: Option<String>,
+    project: Option<ClassRef>,
+}
+
 impl<'a> Classes<'a> {
     fn new(modules: &[Module], index: &'a ProjectIndex<'a>) -> Self {
+        let bases = modules
+            .par_iter()
+            .map(|module| {
+                module
+                    .classes
+                    .iter()
+                    .map(|class| {
+                        class
+                            .bases
+                            .iter()
+                            .map(|base| Base {
+                                name: base_name(module, base),
+                                project: lookup(index, module, base),
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
         let mut classes = Classes {
             index,
+            bases,
             serializers: HashSet::default(),
         };
         // A serializer derives from a class whose name ends in `Serializer`
@@ -141,19 +173,19 @@ impl<'a> Classes<'a> {
         let mut changed = true;
         while changed {
             changed = false;
-            for (mi, module) in modules.iter().enumerate() {
-                for (ci, class) in module.classes.iter().enumerate() {
+            for (mi, module_bases) in classes.bases.iter().enumerate() {
+                for (ci, class_bases) in module_bases.iter().enumerate() {
                     let key = (mi, ci);
                     if classes.serializers.contains(&key) || list_serializers.contains(&key) {
                         continue;
                     }
                     let mut serializer = false;
                     let mut list = false;
-                    for base in &class.bases {
-                        let Some(name) = base_name(module, base) else {
+                    for base in class_bases {
+                        let Some(name) = &base.name else {
                             continue;
                         };
-                        let project = classes.lookup(module, base);
+                        let project = base.project;
                         if name == drf::LIST_SERIALIZER
                             || project.is_some_and(|c| list_serializers.contains(&c))
                         {
@@ -177,25 +209,14 @@ impl<'a> Classes<'a> {
         classes
     }
 
-    /// The project class a base or a callee names.
-    fn lookup(&self, module: &Module, base: &Expr) -> Option<ClassRef> {
-        let base = match &base.kind {
-            ExprKind::Subscript { value, .. } => value,
-            _ => base,
-        };
-        let qualified = module.resolve_expr(base)?;
-        self.index.class_ref(&qualified)
-    }
-
     /// The class and its project ancestors, depth first, left to right.
-    fn mro(&self, modules: &[Module], class: ClassRef) -> Vec<ClassRef> {
+    fn mro(&self, class: ClassRef) -> Vec<ClassRef> {
         let mut out = vec![class];
         let mut i = 0;
         while i < out.len() && out.len() < 32 {
             let (mi, ci) = out[i];
-            let module = &modules[mi];
-            for base in &module.classes[ci].bases {
-                if let Some(c) = self.lookup(module, base)
+            for base in &self.bases[mi][ci] {
+                if let Some(c) = base.project
                     && !out.contains(&c)
                 {
                     out.push(c);
@@ -209,20 +230,30 @@ impl<'a> Classes<'a> {
     /// The serializer class a call or a name refers to: `OrderSerializer`,
     /// `serializers.OrderSerializer`.
     fn serializer_named(&self, module: &Module, expr: &Expr) -> Option<ClassRef> {
-        self.lookup(module, expr)
-            .filter(|c| self.serializers.contains(c))
+        lookup(self.index, module, expr).filter(|c| self.serializers.contains(c))
     }
 
     /// The class derives (through the project's classes) from one of DRF's
     /// list views.
-    fn is_list_view(&self, modules: &[Module], class: ClassRef) -> bool {
-        self.mro(modules, class).iter().any(|&(mi, ci)| {
-            let module = &modules[mi];
-            module.classes[ci].bases.iter().any(|b| {
-                base_name(module, b).is_some_and(|n| drf::LIST_VIEWS.contains(&n.as_str()))
+    fn is_list_view(&self, class: ClassRef) -> bool {
+        self.mro(class).iter().any(|&(mi, ci)| {
+            self.bases[mi][ci].iter().any(|b| {
+                b.name
+                    .as_deref()
+                    .is_some_and(|n| drf::LIST_VIEWS.contains(&n))
             })
         })
     }
+}
+
+/// The project class a base or a callee names.
+fn lookup(index: &ProjectIndex<'_>, module: &Module, base: &Expr) -> Option<ClassRef> {
+    let base = match &base.kind {
+        ExprKind::Subscript { value, .. } => value,
+        _ => base,
+    };
+    let qualified = module.resolve_expr(base)?;
+    index.class_ref(&qualified)
 }
 
 /// The last segment of a base class or callee: `serializers.ModelSerializer`,
@@ -252,119 +283,22 @@ fn many(call: &Call) -> bool {
 /// or of a view that calls `self.get_serializer(…, many=True)`, or a field
 /// of a serializer used for a list (each of its objects serializes its
 /// own). A subclass's list use runs the methods it inherits.
-fn list_uses(modules: &[Module], classes: &Classes) -> HashMap<ClassRef, (String, u32, String)> {
-    let mut uses: HashMap<ClassRef, (String, u32, String)> = HashMap::default();
+fn list_uses(modules: &[Module], classes: &Classes) -> HashMap<ClassRef, Evidence> {
+    // Each module's evidence in the order it is met; merged in module
+    // order below, so the first evidence seen is the same as in one pass.
+    let found: Vec<ModuleUses> = modules
+        .par_iter()
+        .enumerate()
+        .map(|(mi, module)| module_uses(modules, classes, mi, module))
+        .collect();
+    let mut uses: HashMap<ClassRef, Evidence> = HashMap::default();
     // Fields: (owning serializer, field's serializer).
     let mut nested: Vec<(ClassRef, ClassRef)> = Vec::new();
-    for (mi, module) in modules.iter().enumerate() {
-        for function in &module.functions {
-            weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
-                if let Some(call) = e.as_call()
-                    && many(call)
-                    && let Some(c) = classes.serializer_named(module, &call.callee)
-                {
-                    uses.entry(c).or_insert_with(|| {
-                        let name = call.callee.dotted().unwrap_or_default();
-                        (
-                            module.path.clone(),
-                            e.span.line,
-                            format!("`{name}(…, many=True)`"),
-                        )
-                    });
-                }
-            });
+    for (module_uses, module_nested) in found {
+        for (class, evidence) in module_uses {
+            uses.entry(class).or_insert(evidence);
         }
-        for (ci, class) in module.classes.iter().enumerate() {
-            let mut serializer_class = None;
-            for (target, value) in class.assignments() {
-                if target == "serializer_class" {
-                    serializer_class = classes.serializer_named(module, value);
-                    continue;
-                }
-                weir_ir::visit::walk_expr(value, &mut |e| {
-                    let Some(call) = e.as_call() else {
-                        return;
-                    };
-                    let Some(c) = classes.serializer_named(module, &call.callee) else {
-                        return;
-                    };
-                    if many(call) {
-                        uses.entry(c).or_insert_with(|| {
-                            (
-                                module.path.clone(),
-                                e.span.line,
-                                format!("field `{target}` of `{}` serializes a list", class.name),
-                            )
-                        });
-                    } else if classes.serializers.contains(&(mi, ci)) {
-                        nested.push(((mi, ci), c));
-                    }
-                });
-            }
-            // `get_serializer_class()` picks the serializer per action:
-            // the one it returns for `list` is the list's, and
-            // `serializer_class` only when that is what it falls back to.
-            let chooser = classes
-                .mro(modules, (mi, ci))
-                .into_iter()
-                .find_map(|(mj, cj)| {
-                    let m = &modules[mj];
-                    m.classes[cj]
-                        .methods
-                        .iter()
-                        .map(|&f| &m.functions[f])
-                        .find(|f| f.name == drf::SERIALIZER_CHOOSER)
-                        .map(|f| (m, f))
-                });
-            let serializer_class = match chooser {
-                Some((m, chooser)) => {
-                    let listed = list_action_returns(&chooser.body);
-                    if !listed.is_empty() {
-                        for value in listed {
-                            if let Some(c) = classes.serializer_named(m, value) {
-                                uses.entry(c).or_insert_with(|| {
-                                    (
-                                        m.path.clone(),
-                                        value.span.line,
-                                        format!(
-                                            "returned by `{}.{}()` for the `list` action",
-                                            class.name,
-                                            drf::SERIALIZER_CHOOSER
-                                        ),
-                                    )
-                                });
-                            }
-                        }
-                        None
-                    } else if falls_back_to_serializer_class(&chooser.body) {
-                        serializer_class
-                    } else {
-                        None
-                    }
-                }
-                None => serializer_class,
-            };
-            let Some(serializer_class) = serializer_class else {
-                continue;
-            };
-            let label = if classes.is_list_view(modules, (mi, ci)) {
-                Some(format!(
-                    "`serializer_class` of the list view `{}`",
-                    class.name
-                ))
-            } else if gets_many_serializer(module, class) {
-                Some(format!(
-                    "`serializer_class` of `{}`, which calls `get_serializer(…, many=True)`",
-                    class.name
-                ))
-            } else {
-                None
-            };
-            if let Some(label) = label {
-                uses.entry(serializer_class)
-                    .or_insert_with(|| (module.path.clone(), class.span.line, label));
-            }
-        }
+        nested.extend(module_nested);
     }
     // A serializer nested in a list serializer serializes one object per
     // object of the list.
@@ -384,6 +318,142 @@ fn list_uses(modules: &[Module], classes: &Classes) -> HashMap<ClassRef, (String
     // A list-serialized subclass runs the methods of its bases: handled by
     // walking its ancestors in `build`.
     uses
+}
+
+/// Evidence of list use: (path, line, label).
+type Evidence = (String, u32, String);
+
+/// One module's list uses in the order met, and its nested serializer fields.
+type ModuleUses = (Vec<(ClassRef, Evidence)>, Vec<(ClassRef, ClassRef)>);
+
+/// Records a use unless the module already recorded one for the class.
+fn push(
+    uses: &mut Vec<(ClassRef, Evidence)>,
+    class: ClassRef,
+    evidence: impl FnOnce() -> Evidence,
+) {
+    if !uses.iter().any(|(c, _)| *c == class) {
+        uses.push((class, evidence()));
+    }
+}
+
+/// [`list_uses`] within one module: its functions' calls, then its classes.
+fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module) -> ModuleUses {
+    let mut uses: Vec<(ClassRef, Evidence)> = Vec::new();
+    let mut nested: Vec<(ClassRef, ClassRef)> = Vec::new();
+    for function in &module.functions {
+        weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+            if let Some(call) = e.as_call()
+                && many(call)
+                && let Some(c) = classes.serializer_named(module, &call.callee)
+            {
+                push(&mut uses, c, || {
+                    let name = call.callee.dotted().unwrap_or_default();
+                    (
+                        module.path.clone(),
+                        e.span.line,
+                        format!("`{name}(…, many=True)`"),
+                    )
+                });
+            }
+        });
+    }
+    for (ci, class) in module.classes.iter().enumerate() {
+        let mut serializer_class = None;
+        for (target, value) in class.assignments() {
+            if target == "serializer_class" {
+                serializer_class = classes.serializer_named(module, value);
+                continue;
+            }
+            weir_ir::visit::walk_expr(value, &mut |e| {
+                let Some(call) = e.as_call() else {
+                    return;
+                };
+                // Only a list field or a serializer's own field counts: the
+                // model fields of every other class are not resolved.
+                if !many(call) && !classes.serializers.contains(&(mi, ci)) {
+                    return;
+                }
+                let Some(c) = classes.serializer_named(module, &call.callee) else {
+                    return;
+                };
+                if many(call) {
+                    push(&mut uses, c, || {
+                        (
+                            module.path.clone(),
+                            e.span.line,
+                            format!("field `{target}` of `{}` serializes a list", class.name),
+                        )
+                    });
+                } else if classes.serializers.contains(&(mi, ci)) {
+                    nested.push(((mi, ci), c));
+                }
+            });
+        }
+        // `get_serializer_class()` picks the serializer per action:
+        // the one it returns for `list` is the list's, and
+        // `serializer_class` only when that is what it falls back to.
+        let chooser = classes.mro((mi, ci)).into_iter().find_map(|(mj, cj)| {
+            let m = &modules[mj];
+            m.classes[cj]
+                .methods
+                .iter()
+                .map(|&f| &m.functions[f])
+                .find(|f| f.name == drf::SERIALIZER_CHOOSER)
+                .map(|f| (m, f))
+        });
+        let serializer_class = match chooser {
+            Some((m, chooser)) => {
+                let listed = list_action_returns(&chooser.body);
+                if !listed.is_empty() {
+                    for value in listed {
+                        if let Some(c) = classes.serializer_named(m, value) {
+                            push(&mut uses, c, || {
+                                (
+                                    m.path.clone(),
+                                    value.span.line,
+                                    format!(
+                                        "returned by `{}.{}()` for the `list` action",
+                                        class.name,
+                                        drf::SERIALIZER_CHOOSER
+                                    ),
+                                )
+                            });
+                        }
+                    }
+                    None
+                } else if falls_back_to_serializer_class(&chooser.body) {
+                    serializer_class
+                } else {
+                    None
+                }
+            }
+            None => serializer_class,
+        };
+        let Some(serializer_class) = serializer_class else {
+            continue;
+        };
+        let label = if classes.is_list_view((mi, ci)) {
+            Some(format!(
+                "`serializer_class` of the list view `{}`",
+                class.name
+            ))
+        } else if gets_many_serializer(module, class) {
+            Some(format!(
+                "`serializer_class` of `{}`, which calls `get_serializer(…, many=True)`",
+                class.name
+            ))
+        } else {
+            None
+        };
+        if let Some(label) = label {
+            uses.push((
+                serializer_class,
+                (module.path.clone(), class.span.line, label),
+            ));
+        }
+    }
+    (uses, nested)
 }
 
 /// The values `get_serializer_class()` returns under a test naming the

@@ -4,6 +4,7 @@
 //! type M; touching a lazy relationship per row is an N+1.
 
 use crate::collections::HashMap;
+use rayon::prelude::*;
 
 use weir_ir::{Expr, ExprKind, Module, StmtKind};
 
@@ -126,19 +127,36 @@ impl ModelIndex {
         // Every class of the project: a base that names one of them is
         // that class, never a model of the same name elsewhere (a
         // serializer `Edition(Book)` next to the model `Book`).
-        let classes: crate::collections::HashSet<String> = modules
-            .iter()
-            .flat_map(|m| {
-                m.classes
-                    .iter()
-                    .map(|c| format!("{}.{}", m.name, c.qualname))
-            })
-            .collect();
+        let (classes, read) = rayon::join(
+            || {
+                modules
+                    .par_iter()
+                    .flat_map_iter(|m| {
+                        m.classes
+                            .iter()
+                            .map(|c| format!("{}.{}", m.name, c.qualname))
+                    })
+                    .collect::<crate::collections::HashSet<String>>()
+            },
+            // Each class read in parallel, inserted in module order (a
+            // later model of the same name wins, as in one pass).
+            || {
+                modules
+                    .par_iter()
+                    .map(|m| {
+                        m.classes
+                            .iter()
+                            .map(|c| read_model(m, c, false))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
         index.classes = classes;
         let mut rest = Vec::new();
-        for module in modules {
-            for class in &module.classes {
-                match read_model(module, class, false) {
+        for (module, models) in modules.iter().zip(read) {
+            for (class, model) in module.classes.iter().zip(models) {
+                match model {
                     Some(model) => index.insert(model),
                     None => rest.push((module, class)),
                 }
