@@ -978,7 +978,8 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
         if call.site.offloaded || call.site.in_lambda || is_exceptional(facts, call) {
             continue;
         }
-        let label = call_label(call);
+        // Formatted only for the calls that record a witness: most have none.
+        let label = || call_label(call);
         if let Some(kind) = call
             .blocking_io()
             .filter(|_| !call.site.awaited && !memoized)
@@ -988,25 +989,30 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
         {
             s.blocks = Some((
                 kind,
-                one(step(facts, call, format!("{label}: {}", kind.describe()))),
+                one(step(
+                    facts,
+                    call,
+                    format!("{}: {}", label(), kind.describe()),
+                )),
             ));
         }
         match (call.effect, call.op) {
             (Some(Effect::Sleep), _) if !call.site.awaited && !memoized => {
                 s.sleeps
-                    .get_or_insert_with(|| one(step(facts, call, format!("{label} sleeps"))));
+                    .get_or_insert_with(|| one(step(facts, call, format!("{} sleeps", label()))));
             }
             (Some(Effect::CpuHeavy), _) if !call.site.awaited && !memoized => {
-                s.cpu
-                    .get_or_insert_with(|| one(step(facts, call, format!("{label} is CPU-bound"))));
+                s.cpu.get_or_insert_with(|| {
+                    one(step(facts, call, format!("{} is CPU-bound", label())))
+                });
             }
             (Some(Effect::Network), _) if call.site.awaited => {
                 s.network.get_or_insert_with(|| {
-                    one(step(facts, call, format!("{label} awaits the network")))
+                    one(step(facts, call, format!("{} awaits the network", label())))
                 });
             }
             (Some(Effect::Query(_)), Some(QueryOp::Select)) => {
-                let witness = || one(step(facts, call, format!("{label} runs a query")));
+                let witness = || one(step(facts, call, format!("{} runs a query", label())));
                 match (absent_guard(facts, call), present_guard(facts, call)) {
                     _ if persisted_guard(call) => {
                         s.persisted_reads.get_or_insert_with(witness);
@@ -1035,12 +1041,15 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                     "a DELETE"
                 };
                 s.writes.get_or_insert_with(|| {
-                    (op, one(step(facts, call, format!("{label} runs {verb}"))))
+                    (
+                        op,
+                        one(step(facts, call, format!("{} runs {verb}", label()))),
+                    )
                 });
             }
             (Some(Effect::Stage(_)), _) | (Some(Effect::Query(_)), Some(QueryOp::Insert)) => {
                 s.stages.get_or_insert_with(|| {
-                    one(step(facts, call, format!("{label} writes one row")))
+                    one(step(facts, call, format!("{} writes one row", label())))
                 });
             }
             // A flush inside a helper (to get generated keys) is routine; a commit
@@ -1049,7 +1058,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
             (Some(Effect::Commit), _)
                 if !opens_own_session(facts, call) && !facts.function.is_generator =>
             {
-                let witness = || one(step(facts, call, format!("{label} commits")));
+                let witness = || one(step(facts, call, format!("{} commits", label())));
                 match flag_guard(facts, call) {
                     Some(flag) => {
                         s.flag_commits.get_or_insert_with(|| (flag, witness()));
