@@ -132,32 +132,35 @@ impl Rule for AsyncSessionHazards {
 }
 
 /// `var.attr` read (not assigned, not called) in the body: (var, attr, span).
-fn attribute_reads(body: &[Stmt]) -> Vec<(String, String, Span)> {
+/// Borrowed from the IR: every async function is read, and most of its
+/// attribute reads concern no session.
+fn attribute_reads(body: &[Stmt]) -> Vec<(&str, &str, Span)> {
     let mut skip: Vec<Span> = Vec::new();
     weir_ir::visit::walk_stmts(body, &mut |s: &Stmt| {
         if let StmtKind::Assign { targets, .. } = &s.kind {
             skip.extend(targets.iter().map(|t| t.span));
         }
     });
-    weir_ir::visit::walk_block_exprs(body, &mut |e: &Expr| {
-        if let ExprKind::Call(call) = &e.kind {
-            skip.push(call.callee.span);
+    // Callees and candidate reads in one walk; a callee is never inside
+    // the read it is the callee of, so the order does not matter.
+    let mut out = Vec::new();
+    weir_ir::visit::walk_block_exprs(body, &mut |e: &Expr| match &e.kind {
+        ExprKind::Call(call) => skip.push(call.callee.span),
+        ExprKind::Attribute { value, attr } => {
+            if let Some(var) = value.as_name()
+                && !attr.starts_with("__")
+                && attr != "awaitable_attrs"
+            {
+                out.push((var, attr.as_str(), e.span));
+            }
         }
+        _ => {}
     });
     // Searched once per attribute read: sorted, not scanned.
     skip.sort_unstable_by_key(|s| (s.start, s.end));
-    let mut out = Vec::new();
-    weir_ir::visit::walk_block_exprs(body, &mut |e: &Expr| {
-        if let ExprKind::Attribute { value, attr } = &e.kind
-            && let Some(var) = value.as_name()
-            && skip
-                .binary_search_by_key(&(e.span.start, e.span.end), |s| (s.start, s.end))
-                .is_err()
-            && !attr.starts_with("__")
-            && attr != "awaitable_attrs"
-        {
-            out.push((var.to_string(), attr.to_string(), e.span));
-        }
+    out.retain(|(_, _, span)| {
+        skip.binary_search_by_key(&(span.start, span.end), |s| (s.start, s.end))
+            .is_err()
     });
     out.sort_by_key(|(_, _, s)| s.start);
     out.dedup_by_key(|(_, _, s)| s.start);
@@ -276,7 +279,7 @@ fn expires_on_commit(facts: &FunctionFacts<'_>, receiver: &str, offset: u32) -> 
 fn expired_reads(
     rule: &AsyncSessionHazards,
     facts: &Cx<'_, '_>,
-    reads: &[(String, String, Span)],
+    reads: &[(&str, &str, Span)],
     out: &mut Vec<Finding>,
 ) {
     let _ = rule;
@@ -284,7 +287,7 @@ fn expired_reads(
         .calls_with(|e| matches!(e, Effect::Commit))
         .filter(|c| c.site.awaited && !c.site.in_lambda)
         .collect();
-    let mut reported: Vec<String> = Vec::new();
+    let mut reported: Vec<&str> = Vec::new();
     for commit in &commits {
         let Some(session) = commit.receiver.as_deref() else {
             continue;
@@ -320,7 +323,7 @@ fn expired_reads(
                     && c.site.span.start < span.start
                     && c.call.is_some_and(|call| {
                         call.method_name() == Some("refresh")
-                            && call.positional(0).and_then(Expr::as_name) == Some(var.as_str())
+                            && call.positional(0).and_then(Expr::as_name) == Some(*var)
                     })
             });
             if refreshed {
@@ -333,7 +336,7 @@ fn expired_reads(
             else {
                 continue;
             };
-            reported.push(var.clone());
+            reported.push(var);
             out.push(
                 finding(&AsyncSessionHazards::META, facts, *span, format!("`{var}.{attr}` is read after `await {session}.commit()` expired `{var}` ({})", model.name))
                     .why("The session expires every object on commit (`expire_on_commit=True`, the default): the next attribute read loads it again, implicit I/O that raises `MissingGreenlet` in async code.")
@@ -344,11 +347,11 @@ fn expired_reads(
     }
 }
 
-fn lazy_reads(facts: &Cx<'_, '_>, reads: &[(String, String, Span)], out: &mut Vec<Finding>) {
+fn lazy_reads(facts: &Cx<'_, '_>, reads: &[(&str, &str, Span)], out: &mut Vec<Finding>) {
     use crate::project::models::{Loading, Orm};
-    let mut reported: Vec<(String, String)> = Vec::new();
-    for (var, attr, span) in reads {
-        if reported.contains(&(var.clone(), attr.clone())) {
+    let mut reported: Vec<(&str, &str)> = Vec::new();
+    for &(var, attr, span) in reads {
+        if reported.contains(&(var, attr)) {
             continue;
         }
         let Some(bound) = facts.binding_before(var, span.start) else {
@@ -387,7 +390,7 @@ fn lazy_reads(facts: &Cx<'_, '_>, reads: &[(String, String, Span)], out: &mut Ve
                                 a.value
                                     .dotted()
                                     .is_some_and(|d| d.ends_with(&format!(".{attr}")))
-                                    || a.value.as_str() == Some(attr.as_str())
+                                    || a.value.as_str() == Some(attr)
                             })
                     });
                 if !lazy {
@@ -396,11 +399,11 @@ fn lazy_reads(facts: &Cx<'_, '_>, reads: &[(String, String, Span)], out: &mut Ve
                 Orm::SqlAlchemy
             }
         };
-        reported.push((var.clone(), attr.clone()));
+        reported.push((var, attr));
         let found = finding(
             &AsyncSessionHazards::META,
             facts,
-            *span,
+            span,
             format!("`{var}.{attr}` loads a lazy relationship in async code"),
         );
         out.push(match orm {
