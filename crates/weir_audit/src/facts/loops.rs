@@ -136,7 +136,7 @@ pub fn classify(
     {
         return Iteration::Literal;
     }
-    if is_model_schema(iter) || is_code_namespace(iter) {
+    if is_model_schema(iter) || is_code_namespace(iter) || is_app_registry(iter) {
         return Iteration::Literal;
     }
     if let Some(call) = iter.unawaited().as_call() {
@@ -241,6 +241,30 @@ fn is_code_namespace(iter: &Expr) -> bool {
     })
 }
 
+/// Django's application registry: `apps.get_models()`,
+/// `apps.get_app_configs()` (`django.apps.apps`, or the historical `apps`
+/// a migration is given) and an app config's own `get_models()`. One
+/// iteration per installed model or application of the code, like a
+/// model's `_meta` fields, not per item of data.
+fn is_app_registry(iter: &Expr) -> bool {
+    let Some(call) = iter.as_call() else {
+        return false;
+    };
+    let Some(method @ ("get_models" | "get_app_configs")) = call.method_name() else {
+        return false;
+    };
+    if call
+        .qualified
+        .as_deref()
+        .is_some_and(|q| q.starts_with("django.apps."))
+    {
+        return true;
+    }
+    let receiver = call.receiver().and_then(Expr::dotted).unwrap_or_default();
+    let receiver = last_segment(&receiver);
+    receiver == "apps" || (method == "get_models" && words(receiver).iter().any(|w| w == "config"))
+}
+
 /// `TABLES`, `DEFAULT_CONNECTIONS`: a module constant, fixed at import time.
 fn is_constant_name(name: &str) -> bool {
     name.len() > 1
@@ -278,6 +302,20 @@ fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {
                     .iter()
                     .any(|w| BATCH_PLURALS.contains(&w.as_str()))
             });
+        });
+    }
+    // `range(len(ids) // batch_size)`, `range(ceil(total / page_size))`: a
+    // count divided by the size of a chunk is the number of chunks.
+    for arg in &args {
+        weir_ir::visit::walk_expr(arg, &mut |e| {
+            if let weir_ir::ExprKind::Binary {
+                op: weir_ir::Operator::Div | weir_ir::Operator::FloorDiv,
+                right,
+                ..
+            } = &e.kind
+            {
+                counts_chunks |= right.dotted().is_some_and(|d| mentions(&d, BATCH_WORDS));
+            }
         });
     }
     if counts_chunks {

@@ -53,6 +53,10 @@ pub struct Model {
     /// Django relation fields: field → (`related_name`, is one-to-one), for
     /// the reverse accessors on the related model.
     reverse: HashMap<String, (Option<String>, bool)>,
+    /// Django properties that hand out a relation of the instance:
+    /// `@property def positions(self): return self.all_positions(manager="objects")`
+    /// → (`positions`, `all_positions`).
+    property_relations: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -260,6 +264,7 @@ impl ModelIndex {
             foreign_tables: Vec::new(),
             managers: Vec::new(),
             reverse: HashMap::default(),
+            property_relations: Vec::new(),
         });
     }
 
@@ -451,6 +456,21 @@ impl ModelIndex {
         for (class, accessor, rel) in reverse {
             if let Some(model) = self.by_class.get_mut(&class) {
                 model.relationships.entry(accessor).or_insert(rel);
+            }
+        }
+        // A property handing out a collection of the instance is that
+        // collection (`order.positions` → `order.all_positions(…)`).
+        for model in self.by_class.values_mut() {
+            let aliases: Vec<(String, Relationship)> = model
+                .property_relations
+                .iter()
+                .filter_map(|(property, relation)| {
+                    let rel = model.relationships.get(relation).filter(|r| r.many)?;
+                    Some((property.clone(), rel.clone()))
+                })
+                .collect();
+            for (property, rel) in aliases {
+                model.relationships.entry(property).or_insert(rel);
             }
         }
     }
@@ -674,7 +694,84 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
         foreign_tables,
         managers,
         reverse,
+        property_relations: if orm == Orm::Django {
+            property_relations(module, class)
+        } else {
+            Vec::new()
+        },
     })
+}
+
+/// QuerySet methods that return a QuerySet of the same rows.
+const NARROWING: &[&str] = &[
+    "all",
+    "filter",
+    "exclude",
+    "order_by",
+    "select_related",
+    "prefetch_related",
+    "using",
+    "distinct",
+    "annotate",
+    "only",
+    "defer",
+];
+
+/// `@property` (or `cached_property`) methods of a Django model whose body
+/// returns a relation of the instance, called or narrowed:
+/// `return self.all_positions(manager="objects")` (a reverse manager
+/// called with another manager, Django's documented way), `return
+/// self.lines.filter(active=True)`. Reading the property runs a query of
+/// that relation, as the relation itself would.
+fn property_relations(module: &Module, class: &weir_ir::Class) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for id in &class.methods {
+        let function = module.function(*id);
+        let is_property = function.decorators.iter().any(|d| {
+            d.dotted()
+                .is_some_and(|d| matches!(last(&d), "property" | "cached_property"))
+        });
+        if !is_property || function.params.len() != 1 {
+            continue;
+        }
+        // The body is the `return` alone (after a docstring).
+        let mut body = function.body.iter().filter(
+            |stmt| !matches!(&stmt.kind, StmtKind::Expr { value } if value.as_str().is_some()),
+        );
+        let (Some(stmt), None) = (body.next(), body.next()) else {
+            continue;
+        };
+        let StmtKind::Return { value: Some(value) } = &stmt.kind else {
+            continue;
+        };
+        // Down the chain to the attribute read on `self`.
+        let mut expr = value;
+        let mut called = false;
+        let relation = loop {
+            match &expr.kind {
+                ExprKind::Call(call) => {
+                    called = true;
+                    expr = &call.callee;
+                }
+                ExprKind::Attribute { value, attr } => {
+                    if value.as_name() == Some("self") {
+                        break Some(attr.to_string());
+                    }
+                    // Only methods that give back a QuerySet of the same
+                    // rows: `self.lines.count()` is a number.
+                    if !NARROWING.contains(&attr.as_str()) {
+                        break None;
+                    }
+                    expr = value;
+                }
+                _ => break None,
+            }
+        };
+        if let Some(relation) = relation.filter(|r| called && *r != function.name) {
+            out.push((function.name.clone(), relation));
+        }
+    }
+    out
 }
 
 /// A Django manager instance on a model class: `models.Manager()`, a

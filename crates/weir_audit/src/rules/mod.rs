@@ -90,6 +90,7 @@ pub fn per_item_loop_where<'a>(
             !memoized_across_iterations(facts, &call.site.scopes[depth + 1..], lp)
                 && !dispatched_on_item(&call.site.scopes[depth + 1..], lp)
                 && !runs_on_item_connection(facts, call, &call.site.scopes[depth + 1..], lp)
+                && !locks_item_in_own_transaction(facts, call, &call.site.scopes[*depth..])
         })
         .map(|(_, lp)| lp)
         .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp) && runs_call(lp))
@@ -220,6 +221,66 @@ pub(crate) fn runs_on_item_connection(
                 .and_then(Expr::as_name)
                 .is_some_and(|name| uses(name) && opened_for_item(context) && is_connection(name))
         })
+    })
+}
+
+/// The call re-reads a loop's item under a row lock in a transaction
+/// opened inside that loop's iteration: `for o in pending: with
+/// transaction.atomic(): o = Order.objects.select_for_update().get(pk=o.pk)`
+/// (or `with session.begin():` and `with_for_update()`). The lock guards
+/// the change the same transaction then makes to that row, against a
+/// concurrent worker; one transaction per item keeps each lock short,
+/// where locking every row in one query would hold them all for the whole
+/// loop. The read is the per-item unit of work, not an N+1, for that loop
+/// and the loops around it (`for event in events: for o in event.orders…`).
+/// `scopes` starts at the loop asked about. A lock taken in one transaction
+/// around the loop, or a plain read, stays reported.
+fn locks_item_in_own_transaction(
+    facts: &FunctionFacts<'_>,
+    call: &CallFact<'_>,
+    scopes: &[Scope<'_>],
+) -> bool {
+    let mut locking = false;
+    let mut mentioned: Vec<&str> = Vec::new();
+    weir_ir::visit::walk_expr(call.expr, &mut |e| {
+        if let Some(c) = e.as_call() {
+            locking |= matches!(
+                c.method_name(),
+                Some("select_for_update" | "with_for_update")
+            ) || c.keyword("with_for_update").is_some_and(|v| {
+                !matches!(
+                    v.kind,
+                    ExprKind::Literal(weir_ir::Literal::Bool(false) | weir_ir::Literal::Null)
+                )
+            });
+        }
+        if let Some(n) = e.as_name() {
+            mentioned.push(n);
+        }
+    });
+    if !locking {
+        return false;
+    }
+    let opens_transaction = |scope: &Scope<'_>| {
+        let Scope::With(stmt) = scope else {
+            return false;
+        };
+        let weir_ir::StmtKind::With { items, .. } = &stmt.kind else {
+            return false;
+        };
+        items
+            .iter()
+            .any(|item| crate::facts::regions::is_begin_context(&item.context))
+    };
+    scopes.iter().enumerate().any(|(i, scope)| {
+        let Scope::Loop(index) = scope else {
+            return false;
+        };
+        facts.loops[*index]
+            .target_names()
+            .iter()
+            .any(|n| mentioned.contains(n))
+            && scopes[i + 1..].iter().any(opens_transaction)
     })
 }
 
