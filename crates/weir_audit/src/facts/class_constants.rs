@@ -9,26 +9,47 @@
 //! assignment of it is a non-empty display and no function stores into an
 //! attribute of that name (`self.paths = load()`), which would make some
 //! instance's value data.
+//!
+//! Also the project's helpers that hand out such a display: `def
+//! _get_config_items(): return ["site_title", "theme", …]`, iterated as
+//! `for item in _get_config_items():`. Known by name the same way: every
+//! function of that name takes no argument but `self`/`cls`, is a plain
+//! function (not a generator, not async), and every one of its `return`s
+//! is a display.
 
 use rayon::prelude::*;
 use weir_ir::expr::CollectionKind;
 use weir_ir::visit::walk_stmts;
-use weir_ir::{Expr, ExprKind, Module, StmtKind};
+use weir_ir::{Expr, ExprKind, Function, FunctionKind, Module, StmtKind};
 
 use crate::collections::HashSet;
 
 #[derive(Default)]
 pub struct ClassConstants {
     names: HashSet<String>,
+    /// Functions that return a display written in their body.
+    functions: HashSet<String>,
 }
 
 impl ClassConstants {
     pub fn build(modules: &[Module]) -> Self {
-        let (declared, varying) = modules
+        let ((declared, varying), (fixed, not_fixed)) = modules
             .par_iter()
             .map(|module| {
                 let mut declared: HashSet<String> = HashSet::default();
                 let mut varying: HashSet<String> = HashSet::default();
+                let mut fixed: HashSet<String> = HashSet::default();
+                let mut not_fixed: HashSet<String> = HashSet::default();
+                for function in &module.functions {
+                    if function.kind == FunctionKind::Module {
+                        continue;
+                    }
+                    if returns_display(function) {
+                        fixed.insert(function.name.clone());
+                    } else {
+                        not_fixed.insert(function.name.clone());
+                    }
+                }
                 for class in &module.classes {
                     for (name, value) in class.assignments() {
                         if is_display(value) {
@@ -47,27 +68,40 @@ impl ClassConstants {
                         }
                     });
                 }
-                (declared, varying)
+                ((declared, varying), (fixed, not_fixed))
             })
             .reduce(
-                || (HashSet::default(), HashSet::default()),
-                |(mut d, mut v), (d2, v2)| {
+                || {
+                    (
+                        (HashSet::default(), HashSet::default()),
+                        (HashSet::default(), HashSet::default()),
+                    )
+                },
+                |((mut d, mut v), (mut f, mut n)), ((d2, v2), (f2, n2))| {
                     d.extend(d2);
                     v.extend(v2);
-                    (d, v)
+                    f.extend(f2);
+                    n.extend(n2);
+                    ((d, v), (f, n))
                 },
             );
         let names = declared
             .into_iter()
             .filter(|n| !varying.contains(n))
             .collect();
-        ClassConstants { names }
+        let functions = fixed
+            .into_iter()
+            .filter(|n| !not_fixed.contains(n))
+            .collect();
+        ClassConstants { names, functions }
     }
 
     /// `self.<attr>` or `cls.<attr>` (also `.items()`, `.keys()`,
     /// `.values()` of it) names a class constant.
+    /// Or a call without arguments of a helper that returns a display
+    /// (`_get_config_items()`, `self._columns()`).
     pub fn iterated(&self, iter: &Expr) -> bool {
-        if self.names.is_empty() {
+        if self.names.is_empty() && self.functions.is_empty() {
             return false;
         }
         let iter = match iter.as_call() {
@@ -82,11 +116,47 @@ impl ClassConstants {
             }
             _ => iter,
         };
+        if let Some(call) = iter.as_call() {
+            return call.args.is_empty()
+                && match &call.callee.kind {
+                    ExprKind::Name { id } => self.functions.contains(id.as_str()),
+                    ExprKind::Attribute { value, attr } => {
+                        matches!(value.as_name(), Some("self" | "cls"))
+                            && self.functions.contains(attr.as_str())
+                    }
+                    _ => false,
+                };
+        }
         let ExprKind::Attribute { value, attr } = &iter.kind else {
             return false;
         };
         matches!(value.as_name(), Some("self" | "cls")) && self.names.contains(attr.as_str())
     }
+}
+
+/// A plain function without arguments (but `self`/`cls`) whose every
+/// `return` hands out a display written there: the same few entries at
+/// every call.
+fn returns_display(function: &Function) -> bool {
+    if function.is_async || function.is_generator {
+        return false;
+    }
+    let receiver = function.class.is_some()
+        && function
+            .params
+            .first()
+            .is_some_and(|p| matches!(p.name.as_str(), "self" | "cls"));
+    if function.params.len() > usize::from(receiver) {
+        return false;
+    }
+    let (mut returns, mut all_displays) = (0, true);
+    walk_stmts(&function.body, &mut |stmt| {
+        if let StmtKind::Return { value } = &stmt.kind {
+            returns += 1;
+            all_displays &= value.as_ref().is_some_and(is_display);
+        }
+    });
+    returns > 0 && all_displays
 }
 
 /// A display as a loop over it would be fixed ([`super::loops`]), an empty

@@ -181,6 +181,36 @@ fn is_atomic(expr: &Expr) -> bool {
         .is_some_and(|d| d == "atomic" || d.ends_with("transaction.atomic"))
 }
 
+/// `with atomic(path) as fp:` where `atomic` is the project's own function
+/// (a context manager that writes a file and renames it into place) whose
+/// body manages no transaction: no `begin()`, `begin_nested()`, `atomic`,
+/// `commit()` or `rollback()` call in it. A project wrapper around
+/// `transaction.atomic()`, `session.begin()` or a commit on exit still
+/// opens one.
+fn own_helper_without_transaction(facts: &FunctionFacts<'_>, expr: &Expr) -> bool {
+    let Some(call) = expr.unawaited().as_call() else {
+        return false;
+    };
+    let index = &facts.project.index;
+    let Some(target) = call
+        .qualified
+        .as_deref()
+        .and_then(|q| index.resolve_function(q))
+    else {
+        return false;
+    };
+    let mut begins = false;
+    weir_ir::visit::walk_block_exprs(&index.function(target).body, &mut |e| {
+        if let Some(inner) = e.as_call() {
+            begins |= matches!(
+                inner.method_name().or_else(|| inner.callee.dotted_last()),
+                Some("begin" | "begin_nested" | "atomic" | "commit" | "rollback")
+            );
+        }
+    });
+    !begins
+}
+
 /// Django `ATOMIC_REQUESTS = True` for a database of the project.
 fn atomic_requests(facts: &FunctionFacts<'_>) -> bool {
     facts
@@ -226,7 +256,9 @@ impl Regions {
                     managed.push((target, stmt.span));
                 }
             }
-            if let Some(item) = items.iter().find(|i| is_begin_context(&i.context)) {
+            if let Some(item) = items.iter().find(|i| {
+                is_begin_context(&i.context) && !own_helper_without_transaction(facts, &i.context)
+            }) {
                 let receiver = item
                     .context
                     .unawaited()

@@ -2,7 +2,7 @@
 //! `SessionLocal = sessionmaker(...)` in `app/db.py` makes
 //! `app.db.SessionLocal` a session factory for every module importing it.
 
-use crate::collections::HashMap;
+use crate::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use weir_ir::{Expr, ExprKind, Module, StmtKind};
@@ -225,4 +225,47 @@ impl ProjectTypes {
             _ => None,
         }
     }
+}
+
+/// The parameters of `function` used as SQLAlchemy sessions without a
+/// name or annotation that says so: the receiver of `<param>.query(Model)`
+/// for a mapped model of the project, the Session's legacy query API.
+/// A session a decorator injects (`@dbconnection def clear(self, store):
+/// store.query(Pended)…`) or a caller hands over under a name of its own.
+/// `untyped` are the candidate parameters (no kind known otherwise).
+pub fn query_receiver_params<'f>(
+    module: &Module,
+    function: &'f weir_ir::Function,
+    models: &crate::project::ModelIndex,
+    untyped: &HashSet<&'f str>,
+) -> Vec<&'f str> {
+    let mut found: Vec<&'f str> = Vec::new();
+    if untyped.is_empty() || models.is_empty() {
+        return found;
+    }
+    weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+        let Some(call) = e.as_call() else {
+            return;
+        };
+        if call.method_name() != Some("query") {
+            return;
+        }
+        let Some(receiver) = call.receiver().and_then(Expr::as_name) else {
+            return;
+        };
+        let Some(param) = untyped.get(receiver).copied() else {
+            return;
+        };
+        if found.contains(&param) {
+            return;
+        }
+        let queries_model = call
+            .positional(0)
+            .and_then(|model| module.resolve_expr(model))
+            .is_some_and(|q| models.get(&q).is_some());
+        if queries_model {
+            found.push(param);
+        }
+    });
+    found
 }

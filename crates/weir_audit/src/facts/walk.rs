@@ -214,6 +214,37 @@ impl<'ir> Walker<'ir> {
             }
             self.facts.entities.insert(param.to_string(), model);
         }
+        // A parameter used as a session, `store.query(Model)`, with no
+        // annotation or name that says so ([`super::types::query_receiver_params`]).
+        if self
+            .project
+            .knowledge
+            .method(ObjKind::Session, "query")
+            .is_some()
+        {
+            let knowledge = &self.project.knowledge;
+            let untyped: HashSet<&str> = function
+                .params
+                .iter()
+                .map(|p| p.name.as_str())
+                .filter(|n| {
+                    !matches!(*n, "self" | "cls")
+                        && !self.env.contains_key(*n)
+                        && !self.instances.contains_key(*n)
+                        && knowledge.hint(n).is_none()
+                })
+                .collect();
+            let sessions = super::types::query_receiver_params(
+                self.module,
+                function,
+                &self.project.models,
+                &untyped,
+            );
+            for param in sessions {
+                self.env
+                    .insert(param.to_string(), Typed::hinted(ObjKind::Session));
+            }
+        }
     }
 
     fn site(&self, expr: &Expr, flags: Flags, awaited: bool) -> Site<'ir> {

@@ -110,7 +110,9 @@ declare_rule! {
     /// literal lists
     /// (and dicts filled only at keys written in the code; also a class
     /// attribute every class body declares as a display and no code
-    /// reassigns: `for path in cls.previous_dotted_paths`), Django's
+    /// reassigns: `for path in cls.previous_dotted_paths`, and a helper
+    /// without arguments whose every return is a display:
+    /// `for key in _editable_keys()`), Django's
     /// configured databases (`for conn in connections.all()`),
     /// a model's own fields (`Model._meta.get_fields()`,
     /// `Model.__table__.columns`), the definitions of a module or class

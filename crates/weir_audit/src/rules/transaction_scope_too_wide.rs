@@ -7,9 +7,11 @@ use crate::rules::with_path;
 declare_rule! {
     /// ## What it does
     /// Finds HTTP or gRPC calls and file I/O made while a database
-    /// transaction is open: inside `with session.begin():`/`atomic()`, or
-    /// between the first statement of a session (which begins a transaction
-    /// implicitly) and its commit — directly or through project helpers.
+    /// transaction is open: inside `with session.begin():`/`atomic()` (not
+    /// a project's own `atomic` that manages no transaction, such as a
+    /// write-then-rename file helper), or between the first statement of a
+    /// session (which begins a transaction implicitly) and its commit —
+    /// directly or through project helpers.
     ///
     /// ## Why is this bad
     /// The transaction holds its row locks, its snapshot and a pooled
