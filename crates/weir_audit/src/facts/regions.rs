@@ -181,12 +181,15 @@ fn is_atomic(expr: &Expr) -> bool {
         .is_some_and(|d| d == "atomic" || d.ends_with("transaction.atomic"))
 }
 
-/// `with atomic(path) as fp:` where `atomic` is the project's own function
-/// (a context manager that writes a file and renames it into place) whose
-/// body manages no transaction: no `begin()`, `begin_nested()`, `atomic`,
-/// `commit()` or `rollback()` call in it. A project wrapper around
-/// `transaction.atomic()`, `session.begin()` or a commit on exit still
-/// opens one.
+/// `with atomic(path) as fp:` where `atomic` is the project's own
+/// generator context manager (`@contextmanager`: a file written and renamed
+/// into place) whose body manages no transaction: no `begin()`,
+/// `begin_nested()`, `atomic`, `commit()` or `rollback()` call in it. A
+/// generator's body is the whole context manager; a plain function returns
+/// an object whose `__enter__` is not read here (Django's own `atomic()`
+/// returns an `Atomic`), so it keeps its name's meaning. A project wrapper
+/// around `transaction.atomic()`, `session.begin()` or a commit on exit
+/// still opens one.
 fn own_helper_without_transaction(facts: &FunctionFacts<'_>, expr: &Expr) -> bool {
     let Some(call) = expr.unawaited().as_call() else {
         return false;
@@ -199,8 +202,12 @@ fn own_helper_without_transaction(facts: &FunctionFacts<'_>, expr: &Expr) -> boo
     else {
         return false;
     };
+    let helper = index.function(target);
+    if !helper.is_generator {
+        return false;
+    }
     let mut begins = false;
-    weir_ir::visit::walk_block_exprs(&index.function(target).body, &mut |e| {
+    weir_ir::visit::walk_block_exprs(&helper.body, &mut |e| {
         if let Some(inner) = e.as_call() {
             begins |= matches!(
                 inner.method_name().or_else(|| inner.callee.dotted_last()),
