@@ -233,9 +233,11 @@ impl ProjectTypes {
 /// A session a decorator injects (`@dbconnection def clear(self, store):
 /// store.query(Pended)…`) or a caller hands over under a name of its own.
 /// `untyped` are the candidate parameters (no kind known otherwise).
+/// `calls` are the function's call expressions
+/// ([`super::FunctionFacts::call_exprs`], walked once for every reader).
 pub fn query_receiver_params<'f>(
     module: &Module,
-    function: &'f weir_ir::Function,
+    calls: &[&Expr],
     models: &crate::project::ModelIndex,
     untyped: &HashSet<&'f str>,
 ) -> Vec<&'f str> {
@@ -243,21 +245,21 @@ pub fn query_receiver_params<'f>(
     if untyped.is_empty() || models.is_empty() {
         return found;
     }
-    weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+    for e in calls {
         let Some(call) = e.as_call() else {
-            return;
+            continue;
         };
         if call.method_name() != Some("query") {
-            return;
+            continue;
         }
         let Some(receiver) = call.receiver().and_then(Expr::as_name) else {
-            return;
+            continue;
         };
         let Some(param) = untyped.get(receiver).copied() else {
-            return;
+            continue;
         };
         if found.contains(&param) {
-            return;
+            continue;
         }
         let queries_model = call
             .positional(0)
@@ -266,6 +268,6 @@ pub fn query_receiver_params<'f>(
         if queries_model {
             found.push(param);
         }
-    });
+    }
     found
 }

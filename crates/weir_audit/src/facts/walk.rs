@@ -234,12 +234,16 @@ impl<'ir> Walker<'ir> {
                         && knowledge.hint(n).is_none()
                 })
                 .collect();
-            let sessions = super::types::query_receiver_params(
-                self.module,
-                function,
-                &self.project.models,
-                &untyped,
-            );
+            let sessions = if untyped.is_empty() || self.project.models.is_empty() {
+                Vec::new()
+            } else {
+                super::types::query_receiver_params(
+                    self.module,
+                    self.facts.call_exprs(),
+                    &self.project.models,
+                    &untyped,
+                )
+            };
             for param in sessions {
                 self.env
                     .insert(param.to_string(), Typed::hinted(ObjKind::Session));
