@@ -858,7 +858,61 @@ fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
         Scope::Try(_, TryPart::Handler(_)) => true,
         Scope::If(test, then) => is_once_guard(facts, test, then),
         _ => false,
-    })
+    }) || after_cache_hit_return(facts, call)
+}
+
+/// The call comes after `if name in Preferences.modules: return
+/// Preferences.modules[name]` at the top of its function: a memo that
+/// returns what it holds, so the rest of the function (a query, the
+/// constructor that fills the memo) runs once per key, on a miss.
+fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
+    let at = call.site.span.start;
+    facts
+        .function
+        .body
+        .iter()
+        .take_while(|stmt| stmt.span.end <= at)
+        .any(|stmt| is_cache_hit_return(facts, stmt))
+}
+
+/// `if key in cache: … return cache[key]`: the block reads the entry it
+/// tested and returns, on `self`/`cls`, a class or a module global, and the
+/// module fills that cache somewhere (`Preferences.modules[name] = self` in
+/// the constructor the miss path calls). A table that is only read
+/// (`if key in SYSTEM_PROMPTS: return SYSTEM_PROMPTS[key]`, then a file
+/// read for any other key) is no memo: its fallback runs on every call.
+fn is_cache_hit_return(facts: &FunctionFacts<'_>, stmt: &weir_ir::Stmt) -> bool {
+    let weir_ir::StmtKind::If { test, then, .. } = &stmt.kind else {
+        return false;
+    };
+    let ExprKind::Compare(cmp) = &test.kind else {
+        return false;
+    };
+    if cmp.ops.as_slice() != [Operator::In] {
+        return false;
+    }
+    let Some(cache) = cmp.comparators.first().and_then(Expr::dotted) else {
+        return false;
+    };
+    if !persistent(facts, &cache, test)
+        || !then
+            .last()
+            .is_some_and(|s| matches!(s.kind, weir_ir::StmtKind::Return { .. }))
+    {
+        return false;
+    }
+    let mut reads_entry = false;
+    weir_ir::visit::walk_block_exprs(then, &mut |e| {
+        if let ExprKind::Subscript { value, .. } = &e.kind {
+            reads_entry |= value.dotted().as_deref() == Some(cache.as_str());
+        }
+    });
+    reads_entry
+        && facts
+            .module
+            .functions
+            .iter()
+            .any(|f| fills(&f.body, &cache))
 }
 
 /// `call` runs on a session bound in this function, by `with`/`async with`
