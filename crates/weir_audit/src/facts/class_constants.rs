@@ -104,18 +104,7 @@ impl ClassConstants {
         if self.names.is_empty() && self.functions.is_empty() {
             return false;
         }
-        let iter = match iter.as_call() {
-            Some(call)
-                if call.args.is_empty()
-                    && matches!(call.method_name(), Some("items" | "keys" | "values")) =>
-            {
-                match call.receiver() {
-                    Some(receiver) => receiver,
-                    None => return false,
-                }
-            }
-            _ => iter,
-        };
+        let iter = super::loops::dict_view_of(iter).unwrap_or(iter);
         if let Some(call) = iter.as_call() {
             return call.args.is_empty()
                 && match &call.callee.kind {

@@ -126,13 +126,9 @@ pub fn classify(
         return Iteration::Literal;
     }
     // `for key, value in SETTINGS.items()` over a module constant.
-    if let Some(call) = iter
-        .as_call()
-        .filter(|c| matches!(c.method_name(), Some("items" | "keys" | "values")))
-        && call
-            .receiver()
-            .and_then(Expr::dotted)
-            .is_some_and(|r| is_constant_name(last_segment(&r)) || literal_names.contains(&r))
+    if dict_view_of(iter)
+        .and_then(Expr::dotted)
+        .is_some_and(|r| is_constant_name(last_segment(&r)) || literal_names.contains(&r))
     {
         return Iteration::Literal;
     }
@@ -203,6 +199,16 @@ fn is_model_schema(iter: &Expr) -> bool {
     })
 }
 
+/// `settings` in `settings.items()`, `.keys()`, `.values()`: the mapping a
+/// dict view walks (no arguments: Django's `values("id")` is a query).
+pub fn dict_view_of(expr: &Expr) -> Option<&Expr> {
+    expr.as_call()
+        .filter(|c| {
+            c.args.is_empty() && matches!(c.method_name(), Some("items" | "keys" | "values"))
+        })
+        .and_then(weir_ir::Call::receiver)
+}
+
 /// The names a module or class defines: `vars(module)`, `module.__dict__`
 /// (and their `.items()`/`.keys()`/`.values()`, copied with `list(…)` or
 /// not), `dir(obj)`,
@@ -218,18 +224,7 @@ fn is_code_namespace(iter: &Expr) -> bool {
         }
         _ => iter,
     };
-    let iter = match iter.as_call() {
-        Some(call)
-            if call.args.is_empty()
-                && matches!(call.method_name(), Some("items" | "keys" | "values")) =>
-        {
-            match call.receiver() {
-                Some(receiver) => receiver,
-                None => return false,
-            }
-        }
-        _ => iter,
-    };
+    let iter = dict_view_of(iter).unwrap_or(iter);
     if iter.dotted().is_some_and(|d| d.ends_with(".__dict__")) {
         return true;
     }

@@ -135,6 +135,8 @@ struct Classes<'a> {
     serializers: HashSet<ClassRef>,
 }
 
+/// One base of a class: its last segment (`ModelSerializer`) and the
+/// project class it names, if any.
 struct Base {
     name: Option<String>,
     project: Option<ClassRef>,

@@ -211,20 +211,23 @@ pub fn row_source<S: std::hash::BuildHasher>(
     })
 }
 
+/// A call that locks the rows it reads: `select_for_update()` (Django),
+/// `with_for_update()` (SQLAlchemy), or `with_for_update=` given anything
+/// but `False`/`None` (`session.get(M, id, with_for_update=True)`).
+pub fn locks_rows(call: &weir_ir::Call) -> bool {
+    matches!(
+        call.method_name(),
+        Some("select_for_update" | "with_for_update")
+    ) || call.keyword("with_for_update").is_some_and(|v| {
+        !matches!(
+            v.kind,
+            ExprKind::Literal(weir_ir::Literal::Bool(false) | weir_ir::Literal::Null)
+        )
+    })
+}
+
 /// A row's model and the relations loaded with it.
 pub type Owner<'a> = (&'a str, &'a [String]);
-
-/// Django QuerySet methods that keep the rows of a related manager rows.
-const RELATED_CHAIN: &[&str] = &[
-    "all",
-    "filter",
-    "exclude",
-    "order_by",
-    "select_related",
-    "prefetch_related",
-    "distinct",
-    "iterator",
-];
 
 /// `owner.accessor` under a chain of QuerySet methods that keep a related
 /// manager's rows (`order.lines.all()`, `book.seriesbooks.filter(…)`), or
@@ -244,7 +247,8 @@ pub fn related_chain(iter: &Expr) -> Option<RelatedChain<'_>> {
     let mut called = false;
     while let Some(call) = expr.as_call() {
         let method = call.method_name()?;
-        if !RELATED_CHAIN.contains(&method) {
+        // Methods that keep the related manager's rows, or iterate them.
+        if !(crate::knowledge::DJANGO_SAME_ROWS.contains(&method) || method == "iterator") {
             return None;
         }
         if matches!(method, "select_related" | "prefetch_related") {

@@ -98,6 +98,24 @@ pub const PACK: Pack = Pack {
     ],
 };
 
+/// QuerySet methods whose result holds rows of the same model, filtered,
+/// ordered or with other columns loaded, rather than values or a number
+/// (<https://docs.djangoproject.com/en/stable/ref/models/querysets/#methods-that-return-new-querysets>):
+/// `order.lines.filter(…)` is still the order's lines.
+pub const SAME_ROWS: &[&str] = &[
+    "all",
+    "filter",
+    "exclude",
+    "order_by",
+    "select_related",
+    "prefetch_related",
+    "using",
+    "distinct",
+    "annotate",
+    "only",
+    "defer",
+];
+
 /// Django's async ORM API: coroutines and async iterators, never a
 /// blocking call even where they are not awaited on the spot
 /// (`[x async for x in qs.aiterator()]`, `gather(qs.acount(), …)`).

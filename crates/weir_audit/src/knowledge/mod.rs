@@ -7,7 +7,7 @@ mod cpu;
 mod dbapi;
 mod django;
 pub mod drf;
-pub use django::ASYNC_API as DJANGO_ASYNC_API;
+pub use django::{ASYNC_API as DJANGO_ASYNC_API, SAME_ROWS as DJANGO_SAME_ROWS};
 mod http;
 pub mod notes;
 mod redis;

@@ -702,21 +702,6 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
     })
 }
 
-/// QuerySet methods that return a QuerySet of the same rows.
-const NARROWING: &[&str] = &[
-    "all",
-    "filter",
-    "exclude",
-    "order_by",
-    "select_related",
-    "prefetch_related",
-    "using",
-    "distinct",
-    "annotate",
-    "only",
-    "defer",
-];
-
 /// `@property` (or `cached_property`) methods of a Django model whose body
 /// returns a relation of the instance, called or narrowed:
 /// `return self.all_positions(manager="objects")` (a reverse manager
@@ -759,7 +744,7 @@ fn property_relations(module: &Module, class: &weir_ir::Class) -> Vec<(String, S
                     }
                     // Only methods that give back a QuerySet of the same
                     // rows: `self.lines.count()` is a number.
-                    if !NARROWING.contains(&attr.as_str()) {
+                    if !crate::knowledge::DJANGO_SAME_ROWS.contains(&attr.as_str()) {
                         break None;
                     }
                     expr = value;

@@ -1134,19 +1134,7 @@ fn is_locking(call: &CallFact<'_>) -> bool {
     let mut locking = false;
     for source in [call.statement, Some(call.expr)].into_iter().flatten() {
         weir_ir::visit::walk_expr(source, &mut |e| {
-            if let Some(c) = e.as_call()
-                && (matches!(
-                    c.method_name(),
-                    Some("with_for_update" | "select_for_update")
-                ) || c.keyword("with_for_update").is_some_and(|v| {
-                    !matches!(
-                        v.kind,
-                        ExprKind::Literal(weir_ir::Literal::Bool(false) | weir_ir::Literal::Null)
-                    )
-                }))
-            {
-                locking = true;
-            }
+            locking |= e.as_call().is_some_and(crate::facts::rows::locks_rows);
         });
     }
     locking

@@ -243,17 +243,7 @@ fn locks_item_in_own_transaction(
     let mut locking = false;
     let mut mentioned: Vec<&str> = Vec::new();
     weir_ir::visit::walk_expr(call.expr, &mut |e| {
-        if let Some(c) = e.as_call() {
-            locking |= matches!(
-                c.method_name(),
-                Some("select_for_update" | "with_for_update")
-            ) || c.keyword("with_for_update").is_some_and(|v| {
-                !matches!(
-                    v.kind,
-                    ExprKind::Literal(weir_ir::Literal::Bool(false) | weir_ir::Literal::Null)
-                )
-            });
-        }
+        locking |= e.as_call().is_some_and(crate::facts::rows::locks_rows);
         if let Some(n) = e.as_name() {
             mentioned.push(n);
         }

@@ -89,16 +89,11 @@ impl Rule for RedundantCopy {
         // (`for x in list(items)` is RT-02's case).
         for lp in facts.loops.iter().filter(|l| !l.is_comprehension) {
             let Some(iter) = lp.iter else { continue };
-            let copy_expr = match iter.as_call() {
-                Some(c)
-                    if matches!(c.method_name(), Some("items" | "keys" | "values"))
-                        && c.args.is_empty() =>
-                {
-                    c.receiver()
-                }
-                Some(c) if c.qualified.as_deref() != Some("builtins.list") => Some(iter),
-                _ => None,
-            };
+            let copy_expr = crate::facts::loops::dict_view_of(iter).or_else(|| {
+                iter.as_call()
+                    .filter(|c| c.qualified.as_deref() != Some("builtins.list"))
+                    .map(|_| iter)
+            });
             let Some(copy_expr) = copy_expr else { continue };
             let Some(source) = copied_collection(copy_expr) else {
                 continue;
