@@ -69,6 +69,19 @@ pub struct Function {
     pub span: Span,
 }
 
+impl Function {
+    /// A method that receives the instance: not a `@classmethod` or
+    /// `@staticmethod` (the first argument of either is not the object
+    /// the call was made on).
+    pub fn is_instance_method(&self) -> bool {
+        self.kind == FunctionKind::Method
+            && !self.decorators.iter().any(|d| {
+                d.as_name()
+                    .is_some_and(|n| matches!(n, "classmethod" | "staticmethod"))
+            })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Param {
     pub name: String,

@@ -500,6 +500,7 @@ impl<'ir> Walker<'ir> {
                 self.fetched.remove(name);
                 self.row_eager.remove(name);
                 self.facts.entities.remove(name);
+                self.instances.remove(name);
             }
         }
         // Rows a project function returns first (`for o in await
@@ -541,6 +542,15 @@ impl<'ir> Walker<'ir> {
                 .entities
                 .insert(name.to_string(), rows.model.clone());
             self.row_eager.insert(name.to_string(), rows.eager.clone());
+            // Each item is an instance of the project's model: its methods
+            // (`order.line_count()`) run once per row, queries and all. Not
+            // in a migration, whose rows are historical models without the
+            // model's custom methods.
+            if self.facts.context != crate::facts::ExecContext::Migration
+                && let Some(class) = self.project.index.canonical_class(&rows.model)
+            {
+                self.instances.insert(name.to_string(), class);
+            }
         }
         if let Some(target) = lp.target {
             let names: Vec<String> = match &target.kind {
@@ -1358,7 +1368,18 @@ impl<'ir> Walker<'ir> {
         if let ExprKind::Attribute { value, attr } = &call.callee.kind
             && let Some(class) = self.instance_class(value)
         {
-            return index.method(&class, attr);
+            let target = index.method(&class, attr)?;
+            // On a row (`for native_filter in config.get(…)`, rows only by
+            // the chain's source), a class or static method of the model is
+            // more likely a same-named method of what the value really is
+            // (`dict.get`) than a row calling it through itself.
+            let on_row = value
+                .as_name()
+                .is_some_and(|n| self.facts.entities.contains_key(n));
+            if on_row && !index.function(target).is_instance_method() {
+                return None;
+            }
+            return Some(target);
         }
         index.resolve_function(call.qualified.as_deref()?)
     }
