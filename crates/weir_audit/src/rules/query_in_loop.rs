@@ -26,6 +26,14 @@ declare_rule! {
     /// V])`'s `_load_fn`, `batch_load_fn`) a query per group of keys is how
     /// it batches: reported one level lower.
     ///
+    /// On the rows of a query, a method of the model called per row
+    /// (`order.open_line_count()`) and a `@property` or `@cached_property`
+    /// read per row (`order.unpaid_total`) run their queries once per row
+    /// (a `cached_property` caches on the instance, and each row is a new
+    /// one). Reads a prefetch can serve (`self.lines.all()`, `.count()`)
+    /// are not counted; a migration's rows are historical models without
+    /// these methods.
+    ///
     /// Django REST framework runs some of the project's methods once per
     /// object with no loop in the code: a list serializer calls the
     /// serializer's `to_representation(instance)` for each object, and that
@@ -266,6 +274,16 @@ impl QueryInLoop {
                         .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
                         .evidence(&facts.module.path, evidence.0, evidence.1),
                 );
+            }
+        }
+        // Properties of the rows that query, read once per row.
+        for lp in &facts.loops {
+            for (span, message, witness) in property_reads(facts, lp) {
+                let f = finding(&Self::META, facts, span, message)
+                    .why("The property runs a query each time it is read on a new row: one round trip per row, N+1 queries.")
+                    .help("Compute it for all rows in the query: `annotate()` a count or aggregate, `prefetch_related()` what it reads (and have the property read the prefetched rows), or a `Subquery`.")
+                    .evidence(&facts.module.path, lp.span.line, describe_loop(lp));
+                out.push(with_path(f, witness));
             }
         }
         // The same through helpers, in this file or others.
@@ -603,6 +621,95 @@ fn lazy_loads(
                 lp.span.line,
                 format!("`{}` rows queried without loading `{attr}`", model.name),
             ),
+        ));
+    };
+    for e in lp.conditions.iter().chain(lp.element) {
+        weir_ir::visit::walk_expr(e, &mut check);
+    }
+    weir_ir::visit::walk_block_exprs(lp.body, &mut check);
+    out
+}
+
+/// `row.open_count` on the rows of a query, where `open_count` is a
+/// `@property` (or `@cached_property`, which caches per instance) of the
+/// project model that runs a query: (span, message, witness), once per
+/// property and loop.
+fn property_reads<'s>(
+    cx: &'s Cx<'_, '_>,
+    lp: &crate::facts::LoopRef<'_>,
+) -> Vec<(weir_ir::Span, String, &'s crate::project::summary::Witness)> {
+    let mut out = Vec::new();
+    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+        return out;
+    };
+    // A migration's rows are historical models, without the properties.
+    if !lp.is_per_item() || cx.facts.context == crate::facts::ExecContext::Migration {
+        return out;
+    }
+    let index = &cx.facts.project.index;
+    let Some(class) = index.canonical_class(&rows.model) else {
+        return out;
+    };
+    let stored: Vec<weir_ir::Span> = crate::facts::regions::attribute_writes(cx.facts)
+        .into_iter()
+        .filter(|w| w.var == var)
+        .map(|w| w.target)
+        .collect();
+    let mut seen: Vec<String> = Vec::new();
+    let mut check = |e: &weir_ir::Expr| {
+        let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
+            return;
+        };
+        if value.as_name() != Some(var)
+            || seen.iter().any(|s| s == attr)
+            || rows.eager.iter().any(|e| e == attr)
+            || stored.contains(&e.span)
+        {
+            return;
+        }
+        let Some(target) = index.method(&class, attr) else {
+            return;
+        };
+        let function = index.function(target);
+        let decorated = |name: &str| {
+            function
+                .decorators
+                .iter()
+                .any(|d| d.dotted_last() == Some(name))
+        };
+        // `cached_property` keeps the value on the instance: each new row
+        // runs the query once, which is once per row here.
+        let per_instance_cache = decorated("cached_property");
+        if !per_instance_cache && !decorated("property") {
+            return;
+        }
+        let Some(summary) = cx.summaries.get(target) else {
+            return;
+        };
+        // Another cache (`@lru_cache` under the property) may be shared
+        // by the rows.
+        let witness = if summary.memoized && !per_instance_cache {
+            None
+        } else {
+            summary
+                .reads
+                .as_ref()
+                .or(summary.persisted_reads.as_ref())
+                .or(summary.memo_reads.as_ref().map(|m| &m.witness))
+        };
+        let Some(witness) = witness else {
+            return;
+        };
+        seen.push(attr.to_string());
+        out.push((
+            e.span,
+            format!(
+                "`{var}.{attr}` runs a query on every row of the {}: `{attr}` is a property of `{}`{}",
+                describe_loop(lp),
+                function.qualname.split('.').next().unwrap_or(&function.qualname),
+                through(witness)
+            ),
+            witness,
         ));
     };
     for e in lp.conditions.iter().chain(lp.element) {
