@@ -3,6 +3,7 @@
 
 pub mod class_constants;
 pub mod context;
+pub mod guards;
 pub mod loops;
 pub mod models;
 pub mod per_object;

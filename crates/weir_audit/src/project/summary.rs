@@ -859,6 +859,7 @@ fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
         Scope::If(test, then) => is_once_guard(facts, test, then),
         _ => false,
     }) || after_cache_hit_return(facts, call)
+        || crate::facts::guards::debug_only(facts.module, call)
 }
 
 /// The call comes after `if name in Preferences.modules: return

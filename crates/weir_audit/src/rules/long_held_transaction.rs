@@ -53,7 +53,11 @@ declare_rule! {
     /// transactions opened on purpose (`begin()`, `atomic`): an implicit
     /// transaction over a long function that does database work only is
     /// not reported. Sleeps inside a transaction the caller opened are not
-    /// seen.
+    /// seen. A sleep (or I/O, for TX-02) in a branch that only runs in
+    /// development or under tests is not counted, here or in helpers: `if
+    /// settings.DEBUG:`, an `and` with it, or `if "flag" in
+    /// debug_flags.get():` on a value named for debugging or imported from
+    /// the project's test utilities (`testutils`, `testing`, `tests`).
     pub struct LongHeldTransaction;
     id: "TX-05",
     name: "long-held-transaction",

@@ -107,7 +107,10 @@ pub fn slow_work(cx: &crate::rule::Cx<'_, '_>) -> Vec<SlowWork> {
             witness: None,
         };
         for call in &cx.calls {
-            if !work.region.contains(call.site.span) || call.site.in_lambda {
+            if !work.region.contains(call.site.span)
+                || call.site.in_lambda
+                || crate::facts::guards::debug_only(cx.module, call)
+            {
                 continue;
             }
             // The text only for calls that become evidence: most do not.
