@@ -1429,8 +1429,10 @@ impl<'ir> Walker<'ir> {
                 let q = self.module.scope.get(id)?;
                 index.module_instance_class(q).map(ToString::to_string)
             }),
-            ExprKind::Attribute { value, attr } if value.as_name() == Some("self") => index
-                .attribute_class(&self.enclosing_class()?, attr)
+            // `self.repo`, and `db.scripts` on an instance of a project
+            // class whose methods store `self.scripts = ScriptsRepository(…)`.
+            ExprKind::Attribute { value, attr } => index
+                .attribute_class(&self.instance_class(value)?, attr)
                 .map(ToString::to_string),
             // `(conn or db).fetchone(…)`, `(conn if conn else db)`: the
             // object is one of the operands, and each is the project's
