@@ -70,6 +70,12 @@ pub(super) struct Walker<'ir> {
     /// written in the code (`sources = {}; sources["chat"] = …`): a fixed,
     /// small set of entries, literal once the first one is stored.
     keyed_dicts: HashSet<String>,
+    /// Locals bound to an empty list and grown, so far, only by
+    /// `append(x)` written outside any loop the list was not bound in
+    /// (`lane_filters = []; if run.key: lane_filters.append(…)`): one item
+    /// per call written in the code, a fixed, small number. The value is
+    /// the loop depth at the binding.
+    appended_lists: HashMap<String, usize>,
     /// Locals assigned the rows of a query in this function (their model is
     /// in `facts.entities`): the relations loaded with them. (Parameters are
     /// not here: a caller may have prefetched their relations.)
@@ -118,6 +124,7 @@ impl<'ir> Walker<'ir> {
             refined: HashMap::default(),
             literal_names: HashSet::default(),
             keyed_dicts: HashSet::default(),
+            appended_lists: HashMap::default(),
             fetched: HashMap::default(),
             row_eager: HashMap::default(),
             instances: HashMap::default(),
@@ -616,6 +623,14 @@ impl<'ir> Walker<'ir> {
             .any(|c| matches!(c.effect, Some(Effect::Query(_))) && source.contains(&c.site.span))
     }
 
+    /// How many loops (and comprehension clauses) enclose the code walked.
+    fn loop_depth(&self) -> usize {
+        self.scopes
+            .iter()
+            .filter(|s| matches!(s, Scope::Loop(_)))
+            .count()
+    }
+
     fn scoped(&mut self, scope: Scope<'ir>, body: &'ir [Stmt]) {
         self.scopes.push(scope);
         self.block(body);
@@ -641,6 +656,11 @@ impl<'ir> Walker<'ir> {
             }
         }
         if let Some(op) = op {
+            // `keys += [r.key for r in rows]`: grown by what the value holds.
+            if let Some(var) = targets.first().and_then(Expr::as_name) {
+                self.literal_names.remove(var);
+                self.appended_lists.remove(var);
+            }
             // `found += Listing.objects.filter(…)`: a list grown by a lazy
             // query iterates it (a QuerySet has no `+`).
             if op == Operator::Add {
@@ -717,6 +737,13 @@ impl<'ir> Walker<'ir> {
                 self.keyed_dicts.insert(var.clone());
             } else {
                 self.keyed_dicts.remove(&var);
+            }
+            if matches!(&value.kind, ExprKind::Collection { kind: weir_ir::expr::CollectionKind::List, elements } if elements.is_empty())
+            {
+                let depth = self.loop_depth();
+                self.appended_lists.insert(var.clone(), depth);
+            } else {
+                self.appended_lists.remove(&var);
             }
             match kind {
                 Some(kind) => {
@@ -946,14 +973,37 @@ impl<'ir> Walker<'ir> {
             self.expr(&arg.value, arg_flags);
         }
         self.note_argument_escapes(call, info.effect);
+        // `collect_more(keys)`: a callee may grow the list by data.
+        for arg in &call.args {
+            if let Some(name) = arg.value.as_name()
+                && self.appended_lists.remove(name).is_some()
+            {
+                self.literal_names.remove(name);
+            }
+        }
         // A list filled at run time is no longer a fixed literal.
         if matches!(
             call.method_name(),
             Some("append" | "extend" | "insert" | "add" | "update" | "setdefault")
         ) && let Some(name) = call.receiver().and_then(Expr::as_name)
         {
-            if call.method_name() != Some("setdefault") || self.keyed_dicts.contains(name) {
-                self.literal_names.remove(name);
+            // `lane_filters.append(f)` outside any loop the list was not
+            // bound in: one more item, written in the code.
+            let one_item = call.method_name() == Some("append")
+                && call.args.len() == 1
+                && call.args[0].spread == weir_ir::ArgSpread::None
+                && call.args[0].name.is_none()
+                && self
+                    .appended_lists
+                    .get(name)
+                    .is_some_and(|&depth| depth == self.loop_depth());
+            if one_item {
+                self.literal_names.insert(name.to_string());
+            } else {
+                self.appended_lists.remove(name);
+                if call.method_name() != Some("setdefault") || self.keyed_dicts.contains(name) {
+                    self.literal_names.remove(name);
+                }
             }
             self.keyed_dicts.remove(name);
         }
@@ -1400,8 +1450,10 @@ impl<'ir> Walker<'ir> {
                 let q = self.module.scope.get(id)?;
                 index.module_instance_class(q).map(ToString::to_string)
             }),
-            ExprKind::Attribute { value, attr } if value.as_name() == Some("self") => index
-                .attribute_class(&self.enclosing_class()?, attr)
+            // `self.repo`, and `db.scripts` on an instance of a project
+            // class whose methods store `self.scripts = ScriptsRepository(…)`.
+            ExprKind::Attribute { value, attr } => index
+                .attribute_class(&self.instance_class(value)?, attr)
                 .map(ToString::to_string),
             // `(conn or db).fetchone(…)`, `(conn if conn else db)`: the
             // object is one of the operands, and each is the project's

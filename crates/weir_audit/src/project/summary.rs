@@ -876,6 +876,41 @@ fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> boo
         .any(|stmt| is_cache_hit_return(facts, stmt))
 }
 
+/// `if self._fernet is not None: return self._fernet` (or `if _client:
+/// return _client`) on `self`/`cls` or a module global, and the function
+/// itself stores it later (`self._fernet = Fernet(key)`): a lazily built
+/// value, so what builds it (a key file read, a query) runs on the first
+/// call only. A value that is returned when set but never stored here is
+/// no memo: the fallback runs on every call.
+fn is_memo_hit_return(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt]) -> bool {
+    let memo = match &test.kind {
+        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::IsNot] => cmp
+            .comparators
+            .first()
+            .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
+            .and_then(|_| cmp.left.dotted()),
+        _ => test.dotted(),
+    };
+    let Some(memo) = memo else {
+        return false;
+    };
+    let returns_memo = then.last().is_some_and(|s| {
+        matches!(&s.kind, weir_ir::StmtKind::Return { value: Some(v) }
+            if v.dotted().as_deref() == Some(memo.as_str()))
+    });
+    if !returns_memo || !persistent(facts, &memo, test) {
+        return false;
+    }
+    // Stored after the test: `cached = cache.get(key)` before it is the
+    // lookup, not the fill.
+    let body = &facts.function.body;
+    let later = body
+        .iter()
+        .position(|s| s.span.start > test.span.end)
+        .map_or(&body[..0], |i| &body[i..]);
+    assigns(later, &memo)
+}
+
 /// `if key in cache: … return cache[key]`: the block reads the entry it
 /// tested and returns, on `self`/`cls`, a class or a module global, and the
 /// module fills that cache somewhere (`Preferences.modules[name] = self` in
@@ -886,6 +921,9 @@ fn is_cache_hit_return(facts: &FunctionFacts<'_>, stmt: &weir_ir::Stmt) -> bool 
     let weir_ir::StmtKind::If { test, then, .. } = &stmt.kind else {
         return false;
     };
+    if is_memo_hit_return(facts, test, then) {
+        return true;
+    }
     let ExprKind::Compare(cmp) = &test.kind else {
         return false;
     };

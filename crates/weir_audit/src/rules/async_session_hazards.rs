@@ -89,7 +89,8 @@ declare_rule! {
     /// (`async with SessionLocal() as session`); an injected session uses the
     /// project's async factories (expiring unless they all say otherwise).
     /// Branches are not told apart: a read after a commit in another branch
-    /// counts.
+    /// counts, unless the commit's block ends with `return` or `raise` and
+    /// the read lies after that block.
     pub struct AsyncSessionHazards;
     id: "TX-08",
     name: "async-session-hazards",
@@ -326,7 +327,7 @@ fn expired_reads(
                             && call.positional(0).and_then(Expr::as_name) == Some(*var)
                     })
             });
-            if refreshed {
+            if refreshed || exits_after(&facts.function.body, at, *span, false, false) {
                 continue;
             }
             let exprs = origin_exprs(facts, var, at.start);
@@ -345,6 +346,53 @@ fn expired_reads(
             );
         }
     }
+}
+
+/// The block holding the commit at `commit` ends with `return` (or
+/// `raise`) and `read` lies outside it: `if existing is None: …; await
+/// session.commit(); return created`, then `existing.status` after the
+/// `if`, a read the commit never reaches. Not when a `finally` of an
+/// enclosing `try` would still run (`return`), or a handler could catch
+/// (`raise`): the read may be there.
+fn exits_after(
+    block: &[Stmt],
+    commit: Span,
+    read: Span,
+    in_finally_try: bool,
+    in_try: bool,
+) -> bool {
+    let Some(stmt) = block.iter().find(|s| s.span.contains(&commit)) else {
+        return false;
+    };
+    if let (Some(first), Some(last)) = (block.first(), block.last()) {
+        let terminal = match last.kind {
+            StmtKind::Return { .. } => !in_finally_try,
+            StmtKind::Raise { .. } => !in_try,
+            _ => false,
+        };
+        let whole = Span {
+            start: first.span.start,
+            end: last.span.end,
+            ..first.span
+        };
+        if terminal && !whole.contains(&read) {
+            return true;
+        }
+    }
+    let (finally_try, any_try) = match &stmt.kind {
+        StmtKind::Try {
+            handlers, finally, ..
+        } => (
+            in_finally_try || !finally.is_empty(),
+            in_try || !handlers.is_empty() || !finally.is_empty(),
+        ),
+        _ => (in_finally_try, in_try),
+    };
+    let mut found = false;
+    weir_ir::visit::each_child_block(stmt, &mut |child| {
+        found = found || exits_after(child, commit, read, finally_try, any_try);
+    });
+    found
 }
 
 fn lazy_reads(facts: &Cx<'_, '_>, reads: &[(&str, &str, Span)], out: &mut Vec<Finding>) {
