@@ -88,6 +88,11 @@ pub(super) struct Walker<'ir> {
     /// The qualified class of the method (or of the method a nested
     /// function is in), asked for every `self.…` call: found once.
     enclosing_class: std::cell::OnceCell<Option<String>>,
+    /// The locals whose bound method is being classified (`read =
+    /// path.read_text; read()`): a binding that reads its own name
+    /// (`call = call().run; call()`) means the value the name held before,
+    /// which is not followed again.
+    following_aliases: std::cell::RefCell<Vec<&'ir Expr>>,
 }
 
 /// Whether classifying a call already looked up the project function it
@@ -125,6 +130,7 @@ impl<'ir> Walker<'ir> {
             leaves_loops: None,
             ending_process: false,
             enclosing_class: std::cell::OnceCell::new(),
+            following_aliases: std::cell::RefCell::default(),
             facts: FunctionFacts {
                 project,
                 module,
@@ -1148,11 +1154,21 @@ impl<'ir> Walker<'ir> {
     fn classify_and_target(&self, call: &Call) -> (CallInfo, TargetLookup) {
         // A bound method or an aliased function held in a local:
         // `read = path.read_text; read()`, `nap = time.sleep; nap(1)`.
-        if let Some(bound) = call.callee.as_name().and_then(|n| self.assigned.get(n))
+        if let Some(bound) = call
+            .callee
+            .as_name()
+            .and_then(|n| self.assigned.get(n).copied())
             && matches!(bound.kind, ExprKind::Attribute { .. })
+            && !self
+                .following_aliases
+                .borrow()
+                .iter()
+                .any(|b| std::ptr::eq(*b, bound))
         {
+            self.following_aliases.borrow_mut().push(bound);
             let qualified = self.module.resolve_expr(bound);
             let info = self.classify_callee(bound, qualified.as_deref());
+            self.following_aliases.borrow_mut().pop();
             if info.effect.is_some() || info.returns.is_some() {
                 return (info, TargetLookup::NotDone);
             }
