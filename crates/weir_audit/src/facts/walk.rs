@@ -1205,6 +1205,11 @@ impl<'ir> Walker<'ir> {
     fn iteration(&self, iter: Option<&'ir Expr>, target: Option<&'ir Expr>) -> loops::Iteration {
         let iteration = loops::classify(iter, target, &self.literal_names);
         if iteration == loops::Iteration::PerItem
+            && iter.is_some_and(|i| self.project.class_constants.chunks(i.unawaited()))
+        {
+            return loops::Iteration::Batch;
+        }
+        if iteration == loops::Iteration::PerItem
             && let Some(iter) = iter
         {
             let iterable = iter.as_call().map_or(iter, |c| &c.callee);
