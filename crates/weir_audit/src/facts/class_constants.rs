@@ -146,10 +146,13 @@ impl ClassConstants {
     }
 
     /// `self.<attr>` or `cls.<attr>` (also `.items()`, `.keys()`,
-    /// `.values()` of it) names a class constant.
+    /// `.values()` of it) names a class constant; so does `<receiver>.<attr>`
+    /// when `is_class(receiver)` says the receiver is a class of the project
+    /// (`JobTemplate.SOFT_UNIQUE_TOGETHER`, `model.SOFT_UNIQUE_TOGETHER`
+    /// with `model = type(self)`).
     /// Or a call without arguments of a helper that returns a display
     /// (`_get_config_items()`, `self._columns()`).
-    pub fn iterated(&self, iter: &Expr) -> bool {
+    pub fn iterated(&self, iter: &Expr, is_class: impl Fn(&Expr) -> bool) -> bool {
         if self.names.is_empty() && self.functions.is_empty() {
             return false;
         }
@@ -168,7 +171,8 @@ impl ClassConstants {
         let ExprKind::Attribute { value, attr } = &iter.kind else {
             return false;
         };
-        matches!(value.as_name(), Some("self" | "cls")) && self.names.contains(attr.as_str())
+        self.names.contains(attr.as_str())
+            && (matches!(value.as_name(), Some("self" | "cls")) || is_class(value))
     }
 }
 

@@ -1217,12 +1217,46 @@ impl<'ir> Walker<'ir> {
                 .module
                 .resolve_expr(iterable)
                 .is_some_and(|q| loops::CONFIGURED_DATABASES.contains(&q.as_str()))
-                || self.project.class_constants.iterated(iter)
+                || self
+                    .project
+                    .class_constants
+                    .iterated(iter, |receiver| self.is_class_object(receiver))
             {
                 return loops::Iteration::Literal;
             }
         }
         iteration
+    }
+
+    /// `receiver` evaluates to a class: `type(self)`, `self.__class__`, a
+    /// local bound to one of them (`model = type(self)`), or a name that
+    /// resolves to a class of the project (`JobTemplate`).
+    fn is_class_object(&self, receiver: &Expr) -> bool {
+        let of_self = |e: &Expr| match &e.kind {
+            ExprKind::Call(call) => {
+                call.callee.as_name() == Some("type")
+                    && call.args.len() == 1
+                    && call.positional(0).and_then(Expr::as_name) == Some("self")
+            }
+            ExprKind::Attribute { value, attr } => {
+                attr == "__class__" && value.as_name() == Some("self")
+            }
+            _ => false,
+        };
+        if of_self(receiver) {
+            return true;
+        }
+        let Some(name) = receiver.as_name() else {
+            return false;
+        };
+        if let Some(bound) = self.assigned.get(name) {
+            return of_self(bound);
+        }
+        !self.facts.params.contains(name)
+            && self
+                .module
+                .resolve_expr(receiver)
+                .is_some_and(|q| self.project.index.class_ref(&q).is_some())
     }
 
     fn declared_return(&self, target: FnRef) -> Option<ObjKind> {
