@@ -1259,6 +1259,50 @@ impl<'ir> Walker<'ir> {
                 .is_some_and(|q| self.project.index.class_ref(&q).is_some())
     }
 
+    /// `Project.objects.public(user).filter(…)`: a method the packs do not
+    /// know, called on a Django manager or QuerySet, is a custom manager or
+    /// QuerySet method; narrowed right away with a QuerySet method
+    /// (`attr`), what it returned is a QuerySet. `values()` without
+    /// arguments is a dict's as much as a QuerySet's
+    /// (`ContentType.objects.get_for_models(*models).values()`).
+    fn custom_queryset_method(
+        &self,
+        value: &Expr,
+        attr: &str,
+        call: Option<&Call>,
+    ) -> Option<Typed> {
+        let narrows = NARROWING_QUERYSET_METHODS.contains(&attr)
+            || (attr == "values" && call.is_some_and(|c| !c.args.is_empty()));
+        if !narrows {
+            return None;
+        }
+        let call = value.unawaited().as_call()?;
+        let ExprKind::Attribute { value: owner, .. } = &call.callee.kind else {
+            return None;
+        };
+        // Only a plain name or attribute chain (`Project.objects`, `qs`), or
+        // a method the packs know called on one (`Method.objects.using(db)`):
+        // typing any call here again would classify the chain below it
+        // once more per link, exponential in a long chain of unknown calls.
+        let cheap = |e: &Expr| e.dotted().is_some();
+        let bounded = cheap(owner)
+            || owner.as_call().is_some_and(|c| match &c.callee.kind {
+                ExprKind::Attribute { value, attr } => {
+                    cheap(value)
+                        && self
+                            .project
+                            .knowledge
+                            .method(ObjKind::QuerySet, attr)
+                            .is_some()
+                }
+                _ => false,
+            });
+        if !bounded {
+            return None;
+        }
+        self.kind_of(owner).filter(|t| t.kind == ObjKind::QuerySet)
+    }
+
     fn declared_return(&self, target: FnRef) -> Option<ObjKind> {
         let index = &self.project.index;
         let function = index.function(target);
@@ -1290,6 +1334,7 @@ impl<'ir> Walker<'ir> {
                 Some(Typed::certain(ObjKind::QuerySet))
             } else {
                 self.kind_of(value)
+                    .or_else(|| self.custom_queryset_method(value, attr, call))
             };
             if let Some(recv) = receiver_kind {
                 // `Session.get(Model, pk)` takes a mapped class: `session.get("user_id")`
@@ -1764,6 +1809,20 @@ const UNSERVED_BY_PREFETCH: &[&str] = &[
     "earliest",
     "in_bulk",
     "update",
+];
+
+/// QuerySet methods that return a narrowed QuerySet, and that only a
+/// QuerySet has: called on the result of an unknown manager method, they
+/// say it returned one.
+const NARROWING_QUERYSET_METHODS: &[&str] = &[
+    "filter",
+    "exclude",
+    "select_related",
+    "prefetch_related",
+    "values_list",
+    "annotate",
+    "only",
+    "defer",
 ];
 
 /// `Session()`, `engine.connect()`, `await pool.acquire()`: a call that hands
