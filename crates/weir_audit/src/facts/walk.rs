@@ -964,6 +964,11 @@ impl<'ir> Walker<'ir> {
         {
             self.evaluate_if_lazy(arg, flags, false, ITERATION);
         }
+        // `ProjectSerializer(projects, many=True)`: DRF's list serializer
+        // iterates the objects it is given to serialize them.
+        if let Some(objects) = serialized_list(call) {
+            self.evaluate_if_lazy(objects, flags, false, "serialization of a lazy query");
+        }
         let target = match known_target {
             TargetLookup::Done(target) => target,
             TargetLookup::NotDone => self.project_target(call),
@@ -1810,6 +1815,25 @@ const UNSERVED_BY_PREFETCH: &[&str] = &[
     "in_bulk",
     "update",
 ];
+
+/// The objects a DRF serializer is built to serialize as a list:
+/// `ProjectSerializer(projects, many=True)` (also `instance=projects`).
+/// A class named like a serializer; `data=` (input to validate) is not
+/// serialized from the database.
+fn serialized_list(call: &Call) -> Option<&Expr> {
+    let many = call
+        .keyword("many")
+        .is_some_and(|m| matches!(m.kind, ExprKind::Literal(weir_ir::Literal::Bool(true))));
+    if !many
+        || !call
+            .callee
+            .dotted_last()
+            .is_some_and(|name| name.ends_with("Serializer"))
+    {
+        return None;
+    }
+    call.positional(0).or_else(|| call.keyword("instance"))
+}
 
 /// QuerySet methods that return a narrowed QuerySet, and that only a
 /// QuerySet has: called on the result of an unknown manager method, they
