@@ -16,6 +16,12 @@
 //! function of that name takes no argument but `self`/`cls`, is a plain
 //! function (not a generator, not async), and every one of its `return`s
 //! is a display.
+//!
+//! And the project's chunking generators, known by name the same way: a
+//! loop over `split_ids_for_sqlite(ids)` with `def
+//! split_ids_for_sqlite(role_ids): for i in range(0, len(role_ids), 40000):
+//! yield role_ids[i : i + 40000]` runs once per chunk
+//! ([`super::loops::Iteration::Batch`]).
 
 use rayon::prelude::*;
 use weir_ir::expr::CollectionKind;
@@ -29,17 +35,23 @@ pub struct ClassConstants {
     names: HashSet<String>,
     /// Functions that return a display written in their body.
     functions: HashSet<String>,
+    /// Generators that yield slices of their argument (`def split_ids(ids,
+    /// n): for i in range(0, len(ids), n): yield ids[i : i + n]`): a loop
+    /// over their call runs once per chunk.
+    chunkers: HashSet<String>,
 }
 
 impl ClassConstants {
     pub fn build(modules: &[Module]) -> Self {
-        let ((declared, varying), (fixed, not_fixed)) = modules
+        let ((declared, varying), (fixed, not_fixed), (chunking, not_chunking)) = modules
             .par_iter()
             .map(|module| {
                 let mut declared: HashSet<String> = HashSet::default();
                 let mut varying: HashSet<String> = HashSet::default();
                 let mut fixed: HashSet<String> = HashSet::default();
                 let mut not_fixed: HashSet<String> = HashSet::default();
+                let mut chunking: HashSet<String> = HashSet::default();
+                let mut not_chunking: HashSet<String> = HashSet::default();
                 for function in &module.functions {
                     if function.kind == FunctionKind::Module {
                         continue;
@@ -48,6 +60,11 @@ impl ClassConstants {
                         fixed.insert(function.name.clone());
                     } else {
                         not_fixed.insert(function.name.clone());
+                    }
+                    if yields_slices(function) {
+                        chunking.insert(function.name.clone());
+                    } else {
+                        not_chunking.insert(function.name.clone());
                     }
                 }
                 for class in &module.classes {
@@ -68,21 +85,29 @@ impl ClassConstants {
                         }
                     });
                 }
-                ((declared, varying), (fixed, not_fixed))
+                (
+                    (declared, varying),
+                    (fixed, not_fixed),
+                    (chunking, not_chunking),
+                )
             })
             .reduce(
                 || {
                     (
                         (HashSet::default(), HashSet::default()),
                         (HashSet::default(), HashSet::default()),
+                        (HashSet::default(), HashSet::default()),
                     )
                 },
-                |((mut d, mut v), (mut f, mut n)), ((d2, v2), (f2, n2))| {
+                |((mut d, mut v), (mut f, mut n), (mut c, mut nc)),
+                 ((d2, v2), (f2, n2), (c2, nc2))| {
                     d.extend(d2);
                     v.extend(v2);
                     f.extend(f2);
                     n.extend(n2);
-                    ((d, v), (f, n))
+                    c.extend(c2);
+                    nc.extend(nc2);
+                    ((d, v), (f, n), (c, nc))
                 },
             );
         let names = declared
@@ -93,14 +118,41 @@ impl ClassConstants {
             .into_iter()
             .filter(|n| !not_fixed.contains(n))
             .collect();
-        ClassConstants { names, functions }
+        let chunkers = chunking
+            .into_iter()
+            .filter(|n| !not_chunking.contains(n))
+            .collect();
+        ClassConstants {
+            names,
+            functions,
+            chunkers,
+        }
+    }
+
+    /// `iter` calls a generator of the project that yields slices of its
+    /// argument (`split_ids_for_sqlite(ids)`, `self._chunks(rows)`).
+    pub fn chunks(&self, iter: &Expr) -> bool {
+        if self.chunkers.is_empty() {
+            return false;
+        }
+        iter.as_call().is_some_and(|call| match &call.callee.kind {
+            ExprKind::Name { id } => self.chunkers.contains(id.as_str()),
+            ExprKind::Attribute { value, attr } => {
+                matches!(value.as_name(), Some("self" | "cls"))
+                    && self.chunkers.contains(attr.as_str())
+            }
+            _ => false,
+        })
     }
 
     /// `self.<attr>` or `cls.<attr>` (also `.items()`, `.keys()`,
-    /// `.values()` of it) names a class constant.
+    /// `.values()` of it) names a class constant; so does `<receiver>.<attr>`
+    /// when `is_class(receiver)` says the receiver is a class of the project
+    /// (`JobTemplate.SOFT_UNIQUE_TOGETHER`, `model.SOFT_UNIQUE_TOGETHER`
+    /// with `model = type(self)`).
     /// Or a call without arguments of a helper that returns a display
     /// (`_get_config_items()`, `self._columns()`).
-    pub fn iterated(&self, iter: &Expr) -> bool {
+    pub fn iterated(&self, iter: &Expr, is_class: impl Fn(&Expr) -> bool) -> bool {
         if self.names.is_empty() && self.functions.is_empty() {
             return false;
         }
@@ -119,7 +171,8 @@ impl ClassConstants {
         let ExprKind::Attribute { value, attr } = &iter.kind else {
             return false;
         };
-        matches!(value.as_name(), Some("self" | "cls")) && self.names.contains(attr.as_str())
+        self.names.contains(attr.as_str())
+            && (matches!(value.as_name(), Some("self" | "cls")) || is_class(value))
     }
 }
 
@@ -146,6 +199,42 @@ fn returns_display(function: &Function) -> bool {
         }
     });
     returns > 0 && all_displays
+}
+
+/// A plain generator each of whose `yield`s, all inside a loop, hands out
+/// a slice of one of its parameters: `for i in range(0, len(ids), size):
+/// yield ids[i : i + size]`.
+fn yields_slices(function: &Function) -> bool {
+    if !function.is_generator || function.is_async {
+        return false;
+    }
+    let is_param = |e: &Expr| {
+        e.as_name()
+            .is_some_and(|n| function.params.iter().any(|p| p.name == n))
+    };
+    let (mut yields, mut all_slices) = (0, true);
+    let in_loop = |stmts: &[weir_ir::Stmt], yields: &mut usize, all_slices: &mut bool| {
+        weir_ir::visit::walk_block_exprs(stmts, &mut |e| {
+            if let ExprKind::Yield { value, delegate } = &e.kind {
+                *yields += 1;
+                *all_slices &= !delegate
+                    && value.as_deref().is_some_and(|v| {
+                        matches!(&v.kind, ExprKind::Subscript { value, index }
+                            if is_param(value) && matches!(index.kind, ExprKind::Other { .. }))
+                    });
+            }
+        });
+    };
+    let mut outside = 0;
+    for stmt in &function.body {
+        match &stmt.kind {
+            StmtKind::Loop(lp) => in_loop(&lp.body, &mut yields, &mut all_slices),
+            _ => weir_ir::visit::walk_block_exprs(std::slice::from_ref(stmt), &mut |e| {
+                outside += usize::from(matches!(e.kind, ExprKind::Yield { .. }));
+            }),
+        }
+    }
+    yields > 0 && all_slices && outside == 0
 }
 
 /// A display as a loop over it would be fixed ([`super::loops`]), an empty

@@ -135,6 +135,17 @@ pub fn classify(
     if is_model_schema(iter) || is_code_namespace(iter) || is_app_registry(iter) {
         return Iteration::Literal;
     }
+    // `{"GET", "PUT", "POST"} & set(view.allowed_methods)`: an intersection
+    // holds at most the entries of the display written in the code.
+    if let weir_ir::ExprKind::Binary {
+        op: weir_ir::Operator::BitAnd,
+        left,
+        right,
+    } = &iter.kind
+        && (is_fixed_display(left) || is_fixed_display(right))
+    {
+        return Iteration::Literal;
+    }
     if let Some(call) = iter.unawaited().as_call() {
         let callee = call.callee.dotted().unwrap_or_default();
         let name = last_segment(&callee);

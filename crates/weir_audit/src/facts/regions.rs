@@ -229,6 +229,49 @@ fn atomic_requests(facts: &FunctionFacts<'_>) -> bool {
         .any(|d| d.atomic_requests == Some(ConfigValue::Bool(true)))
 }
 
+/// `@transaction.non_atomic_requests` (also called: `(using="other")`).
+fn is_non_atomic_requests(decorator: &Expr) -> bool {
+    let target = decorator.as_call().map_or(decorator, |c| &c.callee);
+    target.dotted_last() == Some("non_atomic_requests")
+}
+
+/// The view opts out of `ATOMIC_REQUESTS`: `@transaction.non_atomic_requests`
+/// on the function view, on the `dispatch` of its class or of a project base
+/// class (`as_view()` copies the attributes of `dispatch` onto the view it
+/// returns, where Django looks for the opt-out), or
+/// `@method_decorator(transaction.non_atomic_requests, name="dispatch")` on
+/// the class.
+fn non_atomic_view(facts: &FunctionFacts<'_>) -> bool {
+    let function = facts.function;
+    if function.decorators.iter().any(is_non_atomic_requests) {
+        return true;
+    }
+    let Some(class) = function.class.and_then(|c| facts.module.classes.get(c)) else {
+        return false;
+    };
+    let on_class = class.decorators.iter().any(|d| {
+        d.as_call().is_some_and(|c| {
+            c.callee.dotted_last() == Some("method_decorator")
+                && c.positional(0).is_some_and(is_non_atomic_requests)
+                && c.keyword("name").and_then(Expr::as_str) == Some("dispatch")
+        })
+    });
+    if on_class {
+        return true;
+    }
+    let index = &facts.project.index;
+    index
+        .class_of(facts.module, function)
+        .and_then(|q| index.method(&q, "dispatch"))
+        .is_some_and(|dispatch| {
+            index
+                .function(dispatch)
+                .decorators
+                .iter()
+                .any(is_non_atomic_requests)
+        })
+}
+
 impl Regions {
     pub fn build(facts: &FunctionFacts<'_>, summaries: &Summaries) -> Self {
         let function = facts.function;
@@ -247,6 +290,7 @@ impl Regions {
         } else if facts.context == ExecContext::RequestHandler
             && facts.project.knowledge.is_active("django")
             && atomic_requests(facts)
+            && !non_atomic_view(facts)
         {
             regions.push(whole(RegionKind::Request));
         }

@@ -94,6 +94,11 @@ pub(super) struct Walker<'ir> {
     /// The qualified class of the method (or of the method a nested
     /// function is in), asked for every `self.…` call: found once.
     enclosing_class: std::cell::OnceCell<Option<String>>,
+    /// The locals whose bound method is being classified (`read =
+    /// path.read_text; read()`): a binding that reads its own name
+    /// (`call = call().run; call()`) means the value the name held before,
+    /// which is not followed again.
+    following_aliases: std::cell::RefCell<Vec<&'ir Expr>>,
 }
 
 /// Whether classifying a call already looked up the project function it
@@ -132,6 +137,7 @@ impl<'ir> Walker<'ir> {
             leaves_loops: None,
             ending_process: false,
             enclosing_class: std::cell::OnceCell::new(),
+            following_aliases: std::cell::RefCell::default(),
             facts: FunctionFacts {
                 project,
                 module,
@@ -1018,6 +1024,11 @@ impl<'ir> Walker<'ir> {
         {
             self.evaluate_if_lazy(arg, flags, false, ITERATION);
         }
+        // `ProjectSerializer(projects, many=True)`: DRF's list serializer
+        // iterates the objects it is given to serialize them.
+        if let Some(objects) = serialized_list(call) {
+            self.evaluate_if_lazy(objects, flags, false, "serialization of a lazy query");
+        }
         let target = match known_target {
             TargetLookup::Done(target) => target,
             TargetLookup::NotDone => self.project_target(call),
@@ -1208,11 +1219,21 @@ impl<'ir> Walker<'ir> {
     fn classify_and_target(&self, call: &Call) -> (CallInfo, TargetLookup) {
         // A bound method or an aliased function held in a local:
         // `read = path.read_text; read()`, `nap = time.sleep; nap(1)`.
-        if let Some(bound) = call.callee.as_name().and_then(|n| self.assigned.get(n))
+        if let Some(bound) = call
+            .callee
+            .as_name()
+            .and_then(|n| self.assigned.get(n).copied())
             && matches!(bound.kind, ExprKind::Attribute { .. })
+            && !self
+                .following_aliases
+                .borrow()
+                .iter()
+                .any(|b| std::ptr::eq(*b, bound))
         {
+            self.following_aliases.borrow_mut().push(bound);
             let qualified = self.module.resolve_expr(bound);
             let info = self.classify_callee(bound, qualified.as_deref());
+            self.following_aliases.borrow_mut().pop();
             if info.effect.is_some() || info.returns.is_some() {
                 return (info, TargetLookup::NotDone);
             }
@@ -1249,6 +1270,11 @@ impl<'ir> Walker<'ir> {
     fn iteration(&self, iter: Option<&'ir Expr>, target: Option<&'ir Expr>) -> loops::Iteration {
         let iteration = loops::classify(iter, target, &self.literal_names);
         if iteration == loops::Iteration::PerItem
+            && iter.is_some_and(|i| self.project.class_constants.chunks(i.unawaited()))
+        {
+            return loops::Iteration::Batch;
+        }
+        if iteration == loops::Iteration::PerItem
             && let Some(iter) = iter
         {
             let iterable = iter.as_call().map_or(iter, |c| &c.callee);
@@ -1256,12 +1282,90 @@ impl<'ir> Walker<'ir> {
                 .module
                 .resolve_expr(iterable)
                 .is_some_and(|q| loops::CONFIGURED_DATABASES.contains(&q.as_str()))
-                || self.project.class_constants.iterated(iter)
+                || self
+                    .project
+                    .class_constants
+                    .iterated(iter, |receiver| self.is_class_object(receiver))
             {
                 return loops::Iteration::Literal;
             }
         }
         iteration
+    }
+
+    /// `receiver` evaluates to a class: `type(self)`, `self.__class__`, a
+    /// local bound to one of them (`model = type(self)`), or a name that
+    /// resolves to a class of the project (`JobTemplate`).
+    fn is_class_object(&self, receiver: &Expr) -> bool {
+        let of_self = |e: &Expr| match &e.kind {
+            ExprKind::Call(call) => {
+                call.callee.as_name() == Some("type")
+                    && call.args.len() == 1
+                    && call.positional(0).and_then(Expr::as_name) == Some("self")
+            }
+            ExprKind::Attribute { value, attr } => {
+                attr == "__class__" && value.as_name() == Some("self")
+            }
+            _ => false,
+        };
+        if of_self(receiver) {
+            return true;
+        }
+        let Some(name) = receiver.as_name() else {
+            return false;
+        };
+        if let Some(bound) = self.assigned.get(name) {
+            return of_self(bound);
+        }
+        !self.facts.params.contains(name)
+            && self
+                .module
+                .resolve_expr(receiver)
+                .is_some_and(|q| self.project.index.class_ref(&q).is_some())
+    }
+
+    /// `Project.objects.public(user).filter(…)`: a method the packs do not
+    /// know, called on a Django manager or QuerySet, is a custom manager or
+    /// QuerySet method; narrowed right away with a QuerySet method
+    /// (`attr`), what it returned is a QuerySet. `values()` without
+    /// arguments is a dict's as much as a QuerySet's
+    /// (`ContentType.objects.get_for_models(*models).values()`).
+    fn custom_queryset_method(
+        &self,
+        value: &Expr,
+        attr: &str,
+        call: Option<&Call>,
+    ) -> Option<Typed> {
+        let narrows = NARROWING_QUERYSET_METHODS.contains(&attr)
+            || (attr == "values" && call.is_some_and(|c| !c.args.is_empty()));
+        if !narrows {
+            return None;
+        }
+        let call = value.unawaited().as_call()?;
+        let ExprKind::Attribute { value: owner, .. } = &call.callee.kind else {
+            return None;
+        };
+        // Only a plain name or attribute chain (`Project.objects`, `qs`), or
+        // a method the packs know called on one (`Method.objects.using(db)`):
+        // typing any call here again would classify the chain below it
+        // once more per link, exponential in a long chain of unknown calls.
+        let cheap = |e: &Expr| e.dotted().is_some();
+        let bounded = cheap(owner)
+            || owner.as_call().is_some_and(|c| match &c.callee.kind {
+                ExprKind::Attribute { value, attr } => {
+                    cheap(value)
+                        && self
+                            .project
+                            .knowledge
+                            .method(ObjKind::QuerySet, attr)
+                            .is_some()
+                }
+                _ => false,
+            });
+        if !bounded {
+            return None;
+        }
+        self.kind_of(owner).filter(|t| t.kind == ObjKind::QuerySet)
     }
 
     fn declared_return(&self, target: FnRef) -> Option<ObjKind> {
@@ -1295,6 +1399,7 @@ impl<'ir> Walker<'ir> {
                 Some(Typed::certain(ObjKind::QuerySet))
             } else {
                 self.kind_of(value)
+                    .or_else(|| self.custom_queryset_method(value, attr, call))
             };
             if let Some(recv) = receiver_kind {
                 // `Session.get(Model, pk)` takes a mapped class: `session.get("user_id")`
@@ -1782,6 +1887,39 @@ const UNSERVED_BY_PREFETCH: &[&str] = &[
     "earliest",
     "in_bulk",
     "update",
+];
+
+/// The objects a DRF serializer is built to serialize as a list:
+/// `ProjectSerializer(projects, many=True)` (also `instance=projects`).
+/// A class named like a serializer; `data=` (input to validate) is not
+/// serialized from the database.
+fn serialized_list(call: &Call) -> Option<&Expr> {
+    let many = call
+        .keyword("many")
+        .is_some_and(|m| matches!(m.kind, ExprKind::Literal(weir_ir::Literal::Bool(true))));
+    if !many
+        || !call
+            .callee
+            .dotted_last()
+            .is_some_and(|name| name.ends_with("Serializer"))
+    {
+        return None;
+    }
+    call.positional(0).or_else(|| call.keyword("instance"))
+}
+
+/// QuerySet methods that return a narrowed QuerySet, and that only a
+/// QuerySet has: called on the result of an unknown manager method, they
+/// say it returned one.
+const NARROWING_QUERYSET_METHODS: &[&str] = &[
+    "filter",
+    "exclude",
+    "select_related",
+    "prefetch_related",
+    "values_list",
+    "annotate",
+    "only",
+    "defer",
 ];
 
 /// `Session()`, `engine.connect()`, `await pool.acquire()`: a call that hands

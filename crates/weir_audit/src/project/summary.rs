@@ -873,7 +873,64 @@ fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> boo
         .body
         .iter()
         .take_while(|stmt| stmt.span.end <= at)
-        .any(|stmt| is_cache_hit_return(facts, stmt))
+        .any(|stmt| is_cache_hit_return(facts, stmt) || is_cache_aside_return(facts, stmt))
+}
+
+/// `if cached: return cached` (or `if cached is not None:`), where
+/// `cached = self._cache.get(key)` (or `self.context.get("data",
+/// {}).get(key)`) was read before, from `self`/`cls`, a class or a module
+/// global, and the function itself stores into that cache later
+/// (`self._cache[key] = …`, `self.context.setdefault("data", {})[key] =
+/// …`): a cache-aside memo, whose miss path runs once per key.
+fn is_cache_aside_return(facts: &FunctionFacts<'_>, stmt: &weir_ir::Stmt) -> bool {
+    let weir_ir::StmtKind::If { test, then, .. } = &stmt.kind else {
+        return false;
+    };
+    if !then
+        .last()
+        .is_some_and(|s| matches!(s.kind, weir_ir::StmtKind::Return { .. }))
+    {
+        return false;
+    }
+    let tested = match &test.kind {
+        ExprKind::Name { id } => id.as_str(),
+        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::IsNot] => {
+            match (cmp.left.as_name(), cmp.comparators.first().map(|c| &c.kind)) {
+                (Some(name), Some(ExprKind::Literal(weir_ir::Literal::Null))) => name,
+                _ => return false,
+            }
+        }
+        _ => return false,
+    };
+    let body = &facts.function.body;
+    let Some(cache) = body
+        .iter()
+        .take_while(|s| s.span.end <= stmt.span.start)
+        .filter_map(|s| match &s.kind {
+            weir_ir::StmtKind::Assign {
+                targets,
+                value: Some(value),
+                ..
+            } if targets.len() == 1 && targets[0].as_name() == Some(tested) => Some(value),
+            _ => None,
+        })
+        .last()
+        .and_then(lookup_base)
+    else {
+        return false;
+    };
+    persistent(facts, &cache, test) && fills(body, &cache)
+}
+
+/// The cache a chain of `.get(…)` lookups reads: `self._cache.get(key)` →
+/// `self._cache`, `self.context.get("data", {}).get(key)` → `self.context`.
+fn lookup_base(value: &Expr) -> Option<String> {
+    let call = value.as_call().filter(|c| c.method_name() == Some("get"))?;
+    let receiver = call.receiver()?;
+    match receiver.as_call() {
+        Some(_) => lookup_base(receiver),
+        None => receiver.dotted(),
+    }
 }
 
 /// `if self._fernet is not None: return self._fernet` (or `if _client:

@@ -279,8 +279,15 @@ fn locks_item_in_own_transaction(
 /// `if kind == NotificationType.REVIEW:`. A loop over distinct kinds or
 /// keys dispatches on them, and the branch runs for the one item equal to
 /// the constant, not once per item.
+/// Also the first name the loop unpacks from each item (`for field, meta
+/// in actions.items(): if field == "pod_spec_override":`): a dict's key or
+/// `enumerate`'s index, distinct per item. (Not the values: `for user,
+/// role in grants: if role == ADMIN` holds for many items.)
 fn dispatched_on_item(inner: &[Scope<'_>], lp: &LoopRef<'_>) -> bool {
-    let Some(var) = lp.target_name() else {
+    let Some(var) = lp.target.and_then(|t| match &t.kind {
+        ExprKind::Collection { elements, .. } => elements.first().and_then(Expr::as_name),
+        _ => t.as_name(),
+    }) else {
         return false;
     };
     inner.iter().any(|scope| match scope {

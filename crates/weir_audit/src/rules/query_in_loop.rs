@@ -171,8 +171,9 @@ declare_rule! {
     /// (`obj.items.filter(…)`, `.get(…)`, `.aggregate(…)`) are reported
     /// when the serializer's `Meta.model` is a project model. A query under
     /// the fallback of a value the view attaches to each object (`if
-    /// hasattr(obj, "_prefetched_user"): … else: User.objects.get(…)`) or
-    /// in an `except` handler is not reported. Model properties and methods
+    /// hasattr(obj, "_prefetched_user"): … else: User.objects.get(…)`, or
+    /// after `if hasattr(obj, "_admin"): return obj._admin`) or in an
+    /// `except` handler is not reported. Model properties and methods
     /// named in `Meta.fields` or `source=` are not followed, nor are
     /// `Field` subclasses' `to_representation`, nor serializers chosen at
     /// run time (`get_serializer_for_model(obj)(…, many=True)`), nor a list that a view's `get_queryset()` limits to one row
@@ -395,7 +396,28 @@ fn fallback_of_attached_value(facts: &Cx<'_, '_>, call: &crate::facts::CallFact<
         Scope::If(test, _) => matches!(&test.kind,
             ExprKind::Unary { op: Operator::Not, operand } if has_attr(operand)),
         _ => false,
-    })
+    }) || returns_attached_value_before(facts, call, has_attr)
+}
+
+/// The early-return form of the same fallback: `if hasattr(obj, "_admin"):
+/// return obj._admin` at the top of the method, the query after it.
+fn returns_attached_value_before(
+    facts: &Cx<'_, '_>,
+    call: &crate::facts::CallFact<'_>,
+    has_attr: impl Fn(&weir_ir::Expr) -> bool,
+) -> bool {
+    use weir_ir::StmtKind;
+    let at = call.site.span.start;
+    facts
+        .function
+        .body
+        .iter()
+        .take_while(|stmt| stmt.span.end <= at)
+        .any(|stmt| {
+            matches!(&stmt.kind, StmtKind::If { test, then, .. }
+                if has_attr(test)
+                    && then.last().is_some_and(|s| matches!(s.kind, StmtKind::Return { .. })))
+        })
 }
 
 /// The per-item loop a call into a querying helper runs in. Not for a call
