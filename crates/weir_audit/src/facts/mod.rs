@@ -455,6 +455,17 @@ impl<'ir> FunctionFacts<'ir> {
         walk::Walker::run(project, module, function)
     }
 
+    /// The statements at the top level of the body that end before
+    /// `call` starts: an early return there (`if key in cache: return
+    /// cache[key]`) decides whether the call runs at all.
+    pub fn statements_before(&self, call: &CallFact<'_>) -> impl Iterator<Item = &'ir Stmt> {
+        let at = call.site.span.start;
+        self.function
+            .body
+            .iter()
+            .take_while(move |stmt| stmt.span.end <= at)
+    }
+
     /// Every call expression of the body (lambdas and comprehensions
     /// included, nested definitions not), in the order of
     /// `weir_ir::visit::walk_block_exprs`.

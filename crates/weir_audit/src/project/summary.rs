@@ -867,12 +867,8 @@ fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
 /// returns what it holds, so the rest of the function (a query, the
 /// constructor that fills the memo) runs once per key, on a miss.
 fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
-    let at = call.site.span.start;
     facts
-        .function
-        .body
-        .iter()
-        .take_while(|stmt| stmt.span.end <= at)
+        .statements_before(call)
         .any(|stmt| is_cache_hit_return(facts, stmt) || is_cache_aside_return(facts, stmt))
 }
 

@@ -407,17 +407,11 @@ fn returns_attached_value_before(
     has_attr: impl Fn(&weir_ir::Expr) -> bool,
 ) -> bool {
     use weir_ir::StmtKind;
-    let at = call.site.span.start;
-    facts
-        .function
-        .body
-        .iter()
-        .take_while(|stmt| stmt.span.end <= at)
-        .any(|stmt| {
-            matches!(&stmt.kind, StmtKind::If { test, then, .. }
+    facts.statements_before(call).any(|stmt| {
+        matches!(&stmt.kind, StmtKind::If { test, then, .. }
                 if has_attr(test)
                     && then.last().is_some_and(|s| matches!(s.kind, StmtKind::Return { .. })))
-        })
+    })
 }
 
 /// The per-item loop a call into a querying helper runs in. Not for a call
@@ -602,20 +596,12 @@ fn lazy_loads(
         }
         weir_ir::visit::walk_block_exprs(lp.body, &mut note);
     }
-    let mut seen: Vec<String> = Vec::new();
-    let mut check = |e: &weir_ir::Expr| {
-        let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
-            return;
-        };
-        if value.as_name() != Some(var)
-            || seen.iter().any(|s| s == attr)
-            || rows.eager.iter().any(|e| e == attr)
-            || queried.contains(&e.span)
-        {
-            return;
+    row_attribute_reads(lp, var, |e, attr| {
+        if rows.eager.iter().any(|e| e == attr) || queried.contains(&e.span) {
+            return false;
         }
-        let Some(rel) = model.relationships.get(attr.as_str()) else {
-            return;
+        let Some(rel) = model.relationships.get(attr) else {
+            return false;
         };
         // `row.owner = user` sets the foreign key without reading the old
         // related row. Replacing a collection (`row.tags = [...]`) does load
@@ -624,9 +610,8 @@ fn lazy_loads(
             || (!rel.many && stored.contains(&e.span))
             || (rel.many && written.contains(&e.span))
         {
-            return;
+            return false;
         }
-        seen.push(attr.to_string());
         let what = if rel.many {
             "collection"
         } else {
@@ -644,11 +629,8 @@ fn lazy_loads(
                 format!("`{}` rows queried without loading `{attr}`", model.name),
             ),
         ));
-    };
-    for e in lp.conditions.iter().chain(lp.element) {
-        weir_ir::visit::walk_expr(e, &mut check);
-    }
-    weir_ir::visit::walk_block_exprs(lp.body, &mut check);
+        true
+    });
     out
 }
 
@@ -677,20 +659,12 @@ fn property_reads<'s>(
         .filter(|w| w.var == var)
         .map(|w| w.target)
         .collect();
-    let mut seen: Vec<String> = Vec::new();
-    let mut check = |e: &weir_ir::Expr| {
-        let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
-            return;
-        };
-        if value.as_name() != Some(var)
-            || seen.iter().any(|s| s == attr)
-            || rows.eager.iter().any(|e| e == attr)
-            || stored.contains(&e.span)
-        {
-            return;
+    row_attribute_reads(lp, var, |e, attr| {
+        if rows.eager.iter().any(|e| e == attr) || stored.contains(&e.span) {
+            return false;
         }
         let Some(target) = index.method(&class, attr) else {
-            return;
+            return false;
         };
         let function = index.function(target);
         let decorated = |name: &str| {
@@ -703,10 +677,10 @@ fn property_reads<'s>(
         // runs the query once, which is once per row here.
         let per_instance_cache = decorated("cached_property");
         if !per_instance_cache && !decorated("property") {
-            return;
+            return false;
         }
         let Some(summary) = cx.summaries.get(target) else {
-            return;
+            return false;
         };
         // Another cache (`@lru_cache` under the property) may be shared
         // by the rows.
@@ -720,9 +694,8 @@ fn property_reads<'s>(
                 .or(summary.memo_reads.as_ref().map(|m| &m.witness))
         };
         let Some(witness) = witness else {
-            return;
+            return false;
         };
-        seen.push(attr.to_string());
         out.push((
             e.span,
             format!(
@@ -733,12 +706,32 @@ fn property_reads<'s>(
             ),
             witness,
         ));
+        true
+    });
+    out
+}
+
+/// The `var.attr` reads of a loop's row variable (in its conditions, its
+/// element and its body): `read` is called on each until it counts one
+/// read of that attribute (returns true).
+fn row_attribute_reads(
+    lp: &crate::facts::LoopRef<'_>,
+    var: &str,
+    mut read: impl FnMut(&weir_ir::Expr, &str) -> bool,
+) {
+    let mut counted: Vec<String> = Vec::new();
+    let mut check = |e: &weir_ir::Expr| {
+        let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
+            return;
+        };
+        if value.as_name() == Some(var) && !counted.iter().any(|c| c == attr) && read(e, attr) {
+            counted.push(attr.to_string());
+        }
     };
     for e in lp.conditions.iter().chain(lp.element) {
         weir_ir::visit::walk_expr(e, &mut check);
     }
     weir_ir::visit::walk_block_exprs(lp.body, &mut check);
-    out
 }
 
 /// Methods of a Django related manager (or of a queryset built from it)
