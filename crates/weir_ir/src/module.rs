@@ -70,15 +70,24 @@ pub struct Function {
 }
 
 impl Function {
+    /// Decorated with `name`, by the last segment of its dotted name and
+    /// whether or not it is called: `@property`,
+    /// `@functools.cached_property`,
+    /// `@transaction.non_atomic_requests(using="other")`.
+    pub fn decorated_with(&self, name: &str) -> bool {
+        self.decorators.iter().any(|d| {
+            let target = d.as_call().map_or(d, |c| &c.callee);
+            target.dotted_last() == Some(name)
+        })
+    }
+
     /// A method that receives the instance: not a `@classmethod` or
     /// `@staticmethod` (the first argument of either is not the object
     /// the call was made on).
     pub fn is_instance_method(&self) -> bool {
         self.kind == FunctionKind::Method
-            && !self.decorators.iter().any(|d| {
-                d.as_name()
-                    .is_some_and(|n| matches!(n, "classmethod" | "staticmethod"))
-            })
+            && !self.decorated_with("classmethod")
+            && !self.decorated_with("staticmethod")
     }
 }
 

@@ -1,7 +1,10 @@
-//! Branches that only run in development or under a test harness: work
-//! there never happens in production, so it is nobody's finding.
+//! Branches whose test says when the code in or after them runs: those
+//! that only run in development or under a test harness (work there never
+//! happens in production, so it is nobody's finding), and early returns
+//! (`if cached is not None: return cached`) that the rest of a function
+//! only runs without.
 
-use weir_ir::{Expr, ExprKind, Module, Operator};
+use weir_ir::{Expr, ExprKind, Module, Operator, Stmt, StmtKind};
 
 use super::{CallFact, Scope};
 
@@ -64,4 +67,31 @@ fn is_debug_value(module: &Module, expr: &Expr) -> bool {
             q.split('.')
                 .any(|segment| TEST_UTILITY_SEGMENTS.contains(&segment))
         })
+}
+
+/// `if test: … return …`: an `if` whose block ends in a `return`, as
+/// (test, block); the code after it runs only when the test fails.
+pub fn returning_if(stmt: &Stmt) -> Option<(&Expr, &[Stmt])> {
+    let StmtKind::If { test, then, .. } = &stmt.kind else {
+        return None;
+    };
+    then.last()
+        .is_some_and(|s| matches!(s.kind, StmtKind::Return { .. }))
+        .then_some((test, then.as_slice()))
+}
+
+/// The value a test asks to be set: `cached` in `if cached:` and in `if
+/// cached is not None:`.
+pub fn tested_as_set(test: &Expr) -> &Expr {
+    match &test.kind {
+        ExprKind::Compare(cmp)
+            if cmp.ops.as_slice() == [Operator::IsNot]
+                && cmp.comparators.first().is_some_and(|c| {
+                    matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null))
+                }) =>
+        {
+            &cmp.left
+        }
+        _ => test,
+    }
 }

@@ -273,7 +273,8 @@ fn base_name(module: &Module, base: &Expr) -> Option<String> {
 }
 
 /// `many=True` among the call's arguments.
-fn many(call: &Call) -> bool {
+/// `many=True`: a DRF serializer built for a list of objects.
+pub(crate) fn many(call: &Call) -> bool {
     call.keyword("many")
         .is_some_and(|v| matches!(v.kind, ExprKind::Literal(Literal::Bool(true))))
 }

@@ -230,10 +230,7 @@ fn atomic_requests(facts: &FunctionFacts<'_>) -> bool {
 }
 
 /// `@transaction.non_atomic_requests` (also called: `(using="other")`).
-fn is_non_atomic_requests(decorator: &Expr) -> bool {
-    let target = decorator.as_call().map_or(decorator, |c| &c.callee);
-    target.dotted_last() == Some("non_atomic_requests")
-}
+const NON_ATOMIC_REQUESTS: &str = "non_atomic_requests";
 
 /// The view opts out of `ATOMIC_REQUESTS`: `@transaction.non_atomic_requests`
 /// on the function view, on the `dispatch` of its class or of a project base
@@ -243,7 +240,7 @@ fn is_non_atomic_requests(decorator: &Expr) -> bool {
 /// the class.
 fn non_atomic_view(facts: &FunctionFacts<'_>) -> bool {
     let function = facts.function;
-    if function.decorators.iter().any(is_non_atomic_requests) {
+    if function.decorated_with(NON_ATOMIC_REQUESTS) {
         return true;
     }
     let Some(class) = function.class.and_then(|c| facts.module.classes.get(c)) else {
@@ -252,7 +249,10 @@ fn non_atomic_view(facts: &FunctionFacts<'_>) -> bool {
     let on_class = class.decorators.iter().any(|d| {
         d.as_call().is_some_and(|c| {
             c.callee.dotted_last() == Some("method_decorator")
-                && c.positional(0).is_some_and(is_non_atomic_requests)
+                && c.positional(0)
+                    .map(|d| d.as_call().map_or(d, |called| &called.callee))
+                    .and_then(Expr::dotted_last)
+                    == Some(NON_ATOMIC_REQUESTS)
                 && c.keyword("name").and_then(Expr::as_str) == Some("dispatch")
         })
     });
@@ -263,13 +263,7 @@ fn non_atomic_view(facts: &FunctionFacts<'_>) -> bool {
     index
         .class_of(facts.module, function)
         .and_then(|q| index.method(&q, "dispatch"))
-        .is_some_and(|dispatch| {
-            index
-                .function(dispatch)
-                .decorators
-                .iter()
-                .any(is_non_atomic_requests)
-        })
+        .is_some_and(|dispatch| index.function(dispatch).decorated_with(NON_ATOMIC_REQUESTS))
 }
 
 impl Regions {

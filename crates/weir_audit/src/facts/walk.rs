@@ -247,16 +247,12 @@ impl<'ir> Walker<'ir> {
                         && knowledge.hint(n).is_none()
                 })
                 .collect();
-            let sessions = if untyped.is_empty() || self.project.models.is_empty() {
-                Vec::new()
-            } else {
-                super::types::query_receiver_params(
-                    self.module,
-                    self.facts.call_exprs(),
-                    &self.project.models,
-                    &untyped,
-                )
-            };
+            let sessions = super::types::query_receiver_params(
+                self.module,
+                self.facts.call_exprs(),
+                &self.project.models,
+                &untyped,
+            );
             for param in sessions {
                 self.env
                     .insert(param.to_string(), Typed::hinted(ObjKind::Session));
@@ -1336,7 +1332,7 @@ impl<'ir> Walker<'ir> {
         attr: &str,
         call: Option<&Call>,
     ) -> Option<Typed> {
-        let narrows = NARROWING_QUERYSET_METHODS.contains(&attr)
+        let narrows = crate::knowledge::DJANGO_QUERYSET_ONLY.contains(&attr)
             || (attr == "values" && call.is_some_and(|c| !c.args.is_empty()));
         if !narrows {
             return None;
@@ -1894,10 +1890,7 @@ const UNSERVED_BY_PREFETCH: &[&str] = &[
 /// A class named like a serializer; `data=` (input to validate) is not
 /// serialized from the database.
 fn serialized_list(call: &Call) -> Option<&Expr> {
-    let many = call
-        .keyword("many")
-        .is_some_and(|m| matches!(m.kind, ExprKind::Literal(weir_ir::Literal::Bool(true))));
-    if !many
+    if !super::per_object::many(call)
         || !call
             .callee
             .dotted_last()
@@ -1907,20 +1900,6 @@ fn serialized_list(call: &Call) -> Option<&Expr> {
     }
     call.positional(0).or_else(|| call.keyword("instance"))
 }
-
-/// QuerySet methods that return a narrowed QuerySet, and that only a
-/// QuerySet has: called on the result of an unknown manager method, they
-/// say it returned one.
-const NARROWING_QUERYSET_METHODS: &[&str] = &[
-    "filter",
-    "exclude",
-    "select_related",
-    "prefetch_related",
-    "values_list",
-    "annotate",
-    "only",
-    "defer",
-];
 
 /// `Session()`, `engine.connect()`, `await pool.acquire()`: a call that hands
 /// out a fresh resource (not a lookup such as `get_session_from(x)`).

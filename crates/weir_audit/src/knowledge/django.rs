@@ -116,6 +116,23 @@ pub const SAME_ROWS: &[&str] = &[
     "defer",
 ];
 
+/// QuerySet methods that return a narrowed QuerySet and that only a
+/// QuerySet has: called on what an unknown manager or QuerySet method
+/// returned (`Project.objects.public(user).filter(…)`), they say it was a
+/// QuerySet. Narrower than [`SAME_ROWS`]: `all()`, `order_by()`,
+/// `distinct()` and `using()` are as much other objects' methods;
+/// `values_list()` changes the rows' shape but is a QuerySet's alone.
+pub const QUERYSET_ONLY: &[&str] = &[
+    "filter",
+    "exclude",
+    "select_related",
+    "prefetch_related",
+    "values_list",
+    "annotate",
+    "only",
+    "defer",
+];
+
 /// Django's async ORM API: coroutines and async iterators, never a
 /// blocking call even where they are not awaited on the spot
 /// (`[x async for x in qs.aiterator()]`, `gather(qs.acount(), …)`).

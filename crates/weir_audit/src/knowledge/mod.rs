@@ -7,7 +7,10 @@ mod cpu;
 mod dbapi;
 mod django;
 pub mod drf;
-pub use django::{ASYNC_API as DJANGO_ASYNC_API, SAME_ROWS as DJANGO_SAME_ROWS};
+pub use django::{
+    ASYNC_API as DJANGO_ASYNC_API, QUERYSET_ONLY as DJANGO_QUERYSET_ONLY,
+    SAME_ROWS as DJANGO_SAME_ROWS,
+};
 mod http;
 pub mod notes;
 mod redis;

@@ -712,10 +712,8 @@ fn property_relations(module: &Module, class: &weir_ir::Class) -> Vec<(String, S
     let mut out = Vec::new();
     for id in &class.methods {
         let function = module.function(*id);
-        let is_property = function.decorators.iter().any(|d| {
-            d.dotted()
-                .is_some_and(|d| matches!(last(&d), "property" | "cached_property"))
-        });
+        let is_property =
+            function.decorated_with("property") || function.decorated_with("cached_property");
         if !is_property || function.params.len() != 1 {
             continue;
         }

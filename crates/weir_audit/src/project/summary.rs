@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use weir_ir::{Expr, ExprKind, Operator};
 
-use crate::facts::{CallFact, FunctionFacts, Scope, TryPart};
+use crate::facts::{CallFact, FunctionFacts, Scope, TryPart, guards};
 use crate::knowledge::SINGLE_ROW_METHODS;
 use crate::knowledge::{Effect, IoKind, QueryOp};
 use crate::project::FnRef;
@@ -859,7 +859,7 @@ fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
         Scope::If(test, then) => is_once_guard(facts, test, then),
         _ => false,
     }) || after_cache_hit_return(facts, call)
-        || crate::facts::guards::debug_only(facts.module, call)
+        || guards::debug_only(facts.module, call)
 }
 
 /// The call comes after `if name in Preferences.modules: return
@@ -867,9 +867,13 @@ fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
 /// returns what it holds, so the rest of the function (a query, the
 /// constructor that fills the memo) runs once per key, on a miss.
 fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
-    facts
-        .statements_before(call)
-        .any(|stmt| is_cache_hit_return(facts, stmt) || is_cache_aside_return(facts, stmt))
+    facts.statements_before(call).any(|stmt| {
+        guards::returning_if(stmt).is_some_and(|(test, then)| {
+            is_memo_hit_return(facts, test, then)
+                || is_cache_hit_return(facts, test, then)
+                || is_cache_aside_return(facts, stmt, test)
+        })
+    })
 }
 
 /// `if cached: return cached` (or `if cached is not None:`), where
@@ -878,25 +882,9 @@ fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> boo
 /// global, and the function itself stores into that cache later
 /// (`self._cache[key] = …`, `self.context.setdefault("data", {})[key] =
 /// …`): a cache-aside memo, whose miss path runs once per key.
-fn is_cache_aside_return(facts: &FunctionFacts<'_>, stmt: &weir_ir::Stmt) -> bool {
-    let weir_ir::StmtKind::If { test, then, .. } = &stmt.kind else {
+fn is_cache_aside_return(facts: &FunctionFacts<'_>, stmt: &weir_ir::Stmt, test: &Expr) -> bool {
+    let Some(tested) = guards::tested_as_set(test).as_name() else {
         return false;
-    };
-    if !then
-        .last()
-        .is_some_and(|s| matches!(s.kind, weir_ir::StmtKind::Return { .. }))
-    {
-        return false;
-    }
-    let tested = match &test.kind {
-        ExprKind::Name { id } => id.as_str(),
-        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::IsNot] => {
-            match (cmp.left.as_name(), cmp.comparators.first().map(|c| &c.kind)) {
-                (Some(name), Some(ExprKind::Literal(weir_ir::Literal::Null))) => name,
-                _ => return false,
-            }
-        }
-        _ => return false,
     };
     let body = &facts.function.body;
     let Some(cache) = body
@@ -936,15 +924,7 @@ fn lookup_base(value: &Expr) -> Option<String> {
 /// call only. A value that is returned when set but never stored here is
 /// no memo: the fallback runs on every call.
 fn is_memo_hit_return(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt]) -> bool {
-    let memo = match &test.kind {
-        ExprKind::Compare(cmp) if cmp.ops.as_slice() == [Operator::IsNot] => cmp
-            .comparators
-            .first()
-            .filter(|c| matches!(c.kind, ExprKind::Literal(weir_ir::Literal::Null)))
-            .and_then(|_| cmp.left.dotted()),
-        _ => test.dotted(),
-    };
-    let Some(memo) = memo else {
+    let Some(memo) = guards::tested_as_set(test).dotted() else {
         return false;
     };
     let returns_memo = then.last().is_some_and(|s| {
@@ -970,13 +950,7 @@ fn is_memo_hit_return(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::S
 /// the constructor the miss path calls). A table that is only read
 /// (`if key in SYSTEM_PROMPTS: return SYSTEM_PROMPTS[key]`, then a file
 /// read for any other key) is no memo: its fallback runs on every call.
-fn is_cache_hit_return(facts: &FunctionFacts<'_>, stmt: &weir_ir::Stmt) -> bool {
-    let weir_ir::StmtKind::If { test, then, .. } = &stmt.kind else {
-        return false;
-    };
-    if is_memo_hit_return(facts, test, then) {
-        return true;
-    }
+fn is_cache_hit_return(facts: &FunctionFacts<'_>, test: &Expr, then: &[weir_ir::Stmt]) -> bool {
     let ExprKind::Compare(cmp) = &test.kind else {
         return false;
     };
@@ -986,11 +960,7 @@ fn is_cache_hit_return(facts: &FunctionFacts<'_>, stmt: &weir_ir::Stmt) -> bool 
     let Some(cache) = cmp.comparators.first().and_then(Expr::dotted) else {
         return false;
     };
-    if !persistent(facts, &cache, test)
-        || !then
-            .last()
-            .is_some_and(|s| matches!(s.kind, weir_ir::StmtKind::Return { .. }))
-    {
+    if !persistent(facts, &cache, test) {
         return false;
     }
     let mut reads_entry = false;

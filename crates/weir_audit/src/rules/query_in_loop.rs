@@ -406,11 +406,8 @@ fn returns_attached_value_before(
     call: &crate::facts::CallFact<'_>,
     has_attr: impl Fn(&weir_ir::Expr) -> bool,
 ) -> bool {
-    use weir_ir::StmtKind;
     facts.statements_before(call).any(|stmt| {
-        matches!(&stmt.kind, StmtKind::If { test, then, .. }
-                if has_attr(test)
-                    && then.last().is_some_and(|s| matches!(s.kind, StmtKind::Return { .. })))
+        crate::facts::guards::returning_if(stmt).is_some_and(|(test, _)| has_attr(test))
     })
 }
 
@@ -667,16 +664,10 @@ fn property_reads<'s>(
             return false;
         };
         let function = index.function(target);
-        let decorated = |name: &str| {
-            function
-                .decorators
-                .iter()
-                .any(|d| d.dotted_last() == Some(name))
-        };
         // `cached_property` keeps the value on the instance: each new row
         // runs the query once, which is once per row here.
-        let per_instance_cache = decorated("cached_property");
-        if !per_instance_cache && !decorated("property") {
+        let per_instance_cache = function.decorated_with("cached_property");
+        if !per_instance_cache && !function.decorated_with("property") {
             return false;
         }
         let Some(summary) = cx.summaries.get(target) else {
