@@ -594,24 +594,32 @@ fn shared_sessions(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let mut gathers = Vec::new();
     facts.call_exprs().iter().for_each(|&e| {
         let Some(call) = e.as_call() else { return };
-        match call.method_name() {
-            Some("gather") => gathers.push((e.span, call)),
-            Some("create_task" | "ensure_future" | "start_soon") => {
-                // One call in a loop starts a task per item.
-                let in_loop = facts
-                    .loops
-                    .iter()
-                    .any(|l| l.span.start < e.span.start && e.span.end <= l.span.end);
-                if let Some(arg) = call.positional(0) {
-                    for s in sessions_passed(facts, arg) {
-                        if in_loop && !is_declared_session(facts, &s) {
-                            continue;
-                        }
-                        tasks.entry(s).or_default().push((e.span, in_loop));
+        // asyncio's, under any alias (`from asyncio import gather as
+        // run_together`). A `gather` of the function's own (a sequential
+        // `async def gather(*aws)` nested in a view) has no qualified name
+        // and runs its coroutines one after another.
+        let qualified = call.qualified.as_deref();
+        if qualified == Some("asyncio.gather")
+            || (qualified.is_some() && call.method_name() == Some("gather"))
+        {
+            gathers.push((e.span, call));
+        } else if matches!(
+            call.method_name(),
+            Some("create_task" | "ensure_future" | "start_soon")
+        ) {
+            // One call in a loop starts a task per item.
+            let in_loop = facts
+                .loops
+                .iter()
+                .any(|l| l.span.start < e.span.start && e.span.end <= l.span.end);
+            if let Some(arg) = call.positional(0) {
+                for s in sessions_passed(facts, arg) {
+                    if in_loop && !is_declared_session(facts, &s) {
+                        continue;
                     }
+                    tasks.entry(s).or_default().push((e.span, in_loop));
                 }
             }
-            _ => {}
         }
     });
     for (span, call) in gathers {
