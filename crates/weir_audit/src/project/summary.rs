@@ -760,9 +760,11 @@ fn fills(block: &[weir_ir::Stmt], cache: &str) -> bool {
 
 /// `self.running`, `getattr(self, "running", False)` → `self.running`; `_client` → `_client`.
 fn guarded_name(expr: &Expr) -> Option<String> {
+    // `getattr(self, "running", False)`, and `hasattr(self, "_hash")` in
+    // `if not hasattr(self, "_hash"): self._hash = …`.
     if let Some(call) = expr
         .as_call()
-        .filter(|c| c.callee.as_name() == Some("getattr"))
+        .filter(|c| matches!(c.callee.as_name(), Some("getattr" | "hasattr")))
     {
         let base = call.positional(0)?.dotted()?;
         let attr = call.positional(1)?.as_str()?;
