@@ -121,7 +121,7 @@ pub struct SettingsArgs {
     /// Audit only files matching this glob (relative to PATH); repeatable.
     #[arg(long, value_name = "GLOB")]
     pub include: Vec<String>,
-    /// Also audit tests and fixtures (`tests/`, `test/`, `testing/`, `test_*.py`, `*_test.py`, `conftest.py`).
+    /// Also audit tests and fixtures (`tests/`, `test/`, `testing/`, `test_utils/`, `testutils/`, `test_*.py`, `*_test.py`, `conftest.py`).
     #[arg(long)]
     pub include_tests: bool,
     /// Keep each file's parsed form in a cache so the next run re-parses

@@ -155,6 +155,8 @@ fn discovery_skips_tests_venvs_and_ignored_files() {
         "app/test_models.py",
         "app/models_test.py",
         "conftest.py",
+        "app/test_utils/fixtures/rows.py",
+        "app/testutils/factories.py",
         ".venv/lib/python3.11/site-packages/pkg/mod.py",
         "env/pyvenv.cfg",
         "env/lib/thing.py",
@@ -201,6 +203,8 @@ fn discovery_skips_tests_venvs_and_ignored_files() {
         "app/test_models.py",
         "app/models_test.py",
         "conftest.py",
+        "app/test_utils/fixtures/rows.py",
+        "app/testutils/factories.py",
     ] {
         assert!(
             with_tests.iter().any(|p| p == rel),

@@ -132,11 +132,16 @@ const HTTP_METHODS: &[&str] = &[
 
 pub fn is_test_path(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
-    // `testing/`: a package's test support (`sqlalchemy/testing/`,
-    // `nautobot/core/testing/`): base test cases, fixtures, assertions.
-    path.split('/')
-        .any(|seg| matches!(seg, "tests" | "test" | "testing"))
-        || (file.starts_with("test_") && file.ends_with(".py"))
+    // `testing/`, `test_utils/`, `testutils/`: a package's test support
+    // (`sqlalchemy/testing/`, `nautobot/core/testing/`,
+    // `baserow/test_utils/fixtures/`, `pretix/testutils/`): base test
+    // cases, fixtures, factories, assertions.
+    path.split('/').any(|seg| {
+        matches!(
+            seg,
+            "tests" | "test" | "testing" | "test_utils" | "testutils"
+        )
+    }) || (file.starts_with("test_") && file.ends_with(".py"))
         || file.ends_with("_test.py")
         || file == "conftest.py"
 }
