@@ -307,3 +307,22 @@ fn nested_helpers_of_startup_code_are_startup_code() {
         (ExecContext::Other, Severity::High)
     );
 }
+
+/// A function handed to a job queue by reference runs as a background job:
+/// FastAPI's `background_tasks.add_task(f, …)`, RQ's `queue.enqueue(f)`
+/// (here by dotted path). Its findings say so, and RT-01 weighs a blocking
+/// call there as in a worker; an async helper the handler awaits is not one.
+#[test]
+fn functions_handed_to_a_job_queue_run_as_background_jobs() {
+    use weir_audit::facts::ExecContext;
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/rt01");
+    let project = audit_folder(&root);
+    let sent = project.finding_in("RT-01", "send_digest");
+    assert_eq!(sent.context, ExecContext::BackgroundJob, "{}", sent.message);
+    assert_eq!(sent.severity, Severity::Medium, "{}", sent.message);
+    let archived = project.finding_in("RT-02", "archive_digests");
+    assert_eq!(archived.context, ExecContext::BackgroundJob);
+    let checked = project.finding_in("RT-01", "check_mail_api");
+    assert_ne!(checked.context, ExecContext::BackgroundJob);
+}

@@ -417,6 +417,33 @@ pub fn inherit_startup_context(facts: &mut [Vec<super::FunctionFacts<'_>>]) {
     }
 }
 
+/// Functions handed to a job queue by reference run as background jobs
+/// (SPEC §2: "Celery/RQ/arq/Dramatiq task"), whatever file they are in:
+/// `background_tasks.add_task(send_receipt, order_id)` (Starlette's
+/// `BackgroundTasks`, run after the response), RQ's
+/// `queue.enqueue(export_posts, user_id)`, `enqueue_call(func=…)`,
+/// `enqueue_in(delay, f)`, `enqueue_at(when, f)`, also by dotted path
+/// (`queue.enqueue("app.tasks.export_posts", …)`). Only a function of
+/// unknown context (`Other`) changes: a view handed to a queue as well
+/// keeps its own. A call that runs a project function (a service's own
+/// `enqueue` method) hands nothing to a queue.
+pub fn enqueued_job_context(facts: &mut [Vec<super::FunctionFacts<'_>>]) {
+    let jobs: Vec<crate::project::FnRef> = facts
+        .iter()
+        .flatten()
+        .flat_map(|f| f.queued_jobs.iter().copied())
+        .collect();
+    for target in jobs {
+        if let Some(function) = facts
+            .get_mut(target.module as usize)
+            .and_then(|m| m.get_mut(target.func as usize))
+            .filter(|f| f.context == ExecContext::Other)
+        {
+            function.context = ExecContext::BackgroundJob;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -435,6 +435,10 @@ pub struct FunctionFacts<'ir> {
     /// Locals bound to rows (or one entity) of a query with eager-loading
     /// options: the name, the binding statement, the rows.
     pub eager_rows: Vec<(String, Span, rows::RowSource)>,
+    /// Project functions this one hands to a job queue by reference
+    /// (`background_tasks.add_task(f, …)`, `queue.enqueue("app.jobs.f")`):
+    /// they run as background jobs (see `context::enqueued_job_context`).
+    pub queued_jobs: Vec<FnRef>,
     /// Every call expression of the body, in walk order; computed on first
     /// use, so that the rules looking at all calls share one walk.
     pub(crate) call_exprs: std::sync::OnceLock<Vec<&'ir Expr>>,

@@ -156,6 +156,7 @@ impl<'ir> Walker<'ir> {
                 lazy_query_vars: HashSet::default(),
                 entities: HashMap::default(),
                 eager_rows: Vec::new(),
+                queued_jobs: Vec::new(),
                 params: function.params.iter().map(|p| p.name.clone()).collect(),
                 call_exprs: std::sync::OnceLock::new(),
                 long_lived_args: std::sync::OnceLock::new(),
@@ -1029,6 +1030,16 @@ impl<'ir> Walker<'ir> {
             TargetLookup::Done(target) => target,
             TargetLookup::NotDone => self.project_target(call),
         };
+        if target.is_none()
+            && let Some(job) = queued_job(call)
+                .and_then(|job| match job.as_str() {
+                    Some(path) => Some(path.to_string()),
+                    None => self.module.resolve_expr(job),
+                })
+                .and_then(|q| self.project.index.resolve_function(&q))
+        {
+            self.facts.queued_jobs.push(job);
+        }
         if info.effect.is_none() && info.returns.is_none() && target.is_none() {
             return;
         }
@@ -1884,6 +1895,21 @@ const UNSERVED_BY_PREFETCH: &[&str] = &[
     "in_bulk",
     "update",
 ];
+
+/// The function a call hands to a job queue to run later:
+/// `background_tasks.add_task(f, …)` (Starlette's `BackgroundTasks`), RQ's
+/// `queue.enqueue(f, …)`, `enqueue_call(func=f)`, `enqueue_in(delay, f)`,
+/// `enqueue_at(when, f)`; a reference or a dotted path. (A project method
+/// of these names is the caller's to resolve first: it runs inline.)
+fn queued_job(call: &Call) -> Option<&Expr> {
+    match call.method_name()? {
+        "add_task" | "enqueue" | "enqueue_call" => {
+            call.keyword("func").or_else(|| call.positional(0))
+        }
+        "enqueue_in" | "enqueue_at" => call.keyword("func").or_else(|| call.positional(1)),
+        _ => None,
+    }
+}
 
 /// The objects a DRF serializer is built to serialize as a list:
 /// `ProjectSerializer(projects, many=True)` (also `instance=projects`).
