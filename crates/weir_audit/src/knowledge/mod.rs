@@ -3,6 +3,7 @@
 //!
 //! Adding an ORM API is a one-line edit of a table here (plus a fixture).
 
+mod aiosql;
 mod cpu;
 mod dbapi;
 mod django;
@@ -57,6 +58,8 @@ pub enum ObjKind {
     DjangoModel,
     /// `pathlib.Path`: its I/O methods block.
     Path,
+    /// aiosql's queries object: each method runs one named SQL statement.
+    SqlQueries,
 }
 
 impl ObjKind {
@@ -113,6 +116,7 @@ impl ObjKind {
             ObjKind::Image => "image",
             ObjKind::DjangoModel => "model instance",
             ObjKind::Path => "path",
+            ObjKind::SqlQueries => "SQL queries",
         }
     }
 }
@@ -236,6 +240,7 @@ pub const PACKS: &[&Pack] = &[
     &cpu::PACK,
     &redis::PACK,
     &drf::PACK,
+    &aiosql::PACK,
 ];
 
 /// The packs switched on for one project, indexed for lookup.
@@ -344,6 +349,10 @@ impl Knowledge {
     }
 
     pub fn method(&self, on: ObjKind, name: &str) -> Option<&'static MethodEntry> {
+        if on == ObjKind::SqlQueries {
+            // Every method of aiosql's queries object is a statement.
+            return (!name.starts_with('_')).then(|| aiosql::statement(name));
+        }
         self.methods.get(&(on, name)).copied()
     }
 
