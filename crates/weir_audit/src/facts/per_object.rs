@@ -38,6 +38,10 @@ pub struct PerObject {
 #[derive(Debug, Default)]
 pub struct PerObjectMethods {
     methods: HashMap<(String, String), PerObject>,
+    /// Every relation name the project prefetches somewhere, written out
+    /// (`prefetch_related("tags", "author__follows")`, `Prefetch("tags")`,
+    /// `prefetch_related_objects(objs, "tags")`): each segment of each path.
+    prefetched: HashSet<String>,
 }
 
 impl PerObjectMethods {
@@ -49,11 +53,21 @@ impl PerObjectMethods {
             .get(&(module.to_string(), qualname.to_string()))
     }
 
+    /// Whether the project prefetches a relation of this name anywhere. A
+    /// related manager read in a per-object method (`obj.favorited_by
+    /// .count()`) is served by a prefetch on the view's queryset when there
+    /// is one; a relation no code ever prefetches is read with a query per
+    /// object.
+    pub fn prefetched_anywhere(&self, relation: &str) -> bool {
+        self.prefetched.contains(relation)
+    }
+
     pub fn build(modules: &[Module], index: &ProjectIndex<'_>, models: &ModelIndex) -> Self {
         let classes = Classes::new(modules, index);
         if classes.serializers.is_empty() {
             return Self::default();
         }
+        let prefetched = prefetched_relations(modules);
         let uses = list_uses(modules, &classes);
         let mut methods: HashMap<(String, String), PerObject> = HashMap::default();
         let mut conflicting: HashSet<(String, String)> = HashSet::default();
@@ -117,8 +131,59 @@ impl PerObjectMethods {
                 m.model = None;
             }
         }
-        PerObjectMethods { methods }
+        PerObjectMethods {
+            methods,
+            prefetched,
+        }
     }
+}
+
+/// The relation names written in the project's prefetches, in function
+/// bodies and class attributes (a view's `queryset = …`): the literal
+/// lookups of `prefetch_related(…)`, `prefetch_related_objects(…)` and
+/// `Prefetch(…)`, split at `__`.
+fn prefetched_relations(modules: &[Module]) -> HashSet<String> {
+    let found: Vec<Vec<String>> = modules
+        .par_iter()
+        .map(|module| {
+            let mut names = Vec::new();
+            let mut visit = |e: &Expr| {
+                let Some(call) = e.as_call() else { return };
+                let lookups: Vec<&Expr> = match call.method_name() {
+                    Some("prefetch_related" | "prefetch_related_objects") => {
+                        call.args.iter().map(|a| &a.value).collect()
+                    }
+                    Some("Prefetch") => call
+                        .keyword("lookup")
+                        .or_else(|| call.positional(0))
+                        .into_iter()
+                        .collect(),
+                    _ => return,
+                };
+                for lookup in lookups {
+                    let literals: Vec<&str> = match &lookup.kind {
+                        ExprKind::Collection { elements, .. } => {
+                            elements.iter().filter_map(Expr::as_str).collect()
+                        }
+                        _ => lookup.as_str().into_iter().collect(),
+                    };
+                    for path in literals {
+                        names.extend(path.split("__").map(ToString::to_string));
+                    }
+                }
+            };
+            for function in &module.functions {
+                weir_ir::visit::walk_block_exprs(&function.body, &mut visit);
+            }
+            for class in &module.classes {
+                for (_, value) in class.assignments() {
+                    weir_ir::visit::walk_expr(value, &mut visit);
+                }
+            }
+            names
+        })
+        .collect();
+    found.into_iter().flatten().collect()
 }
 
 type ClassRef = (usize, usize);

@@ -1797,11 +1797,22 @@ impl<'ir> Walker<'ir> {
         let Some(name) = value.as_name() else {
             return false;
         };
-        let (Some(eager), Some(model)) = (self.fetched.get(name), self.facts.entities.get(name))
-        else {
+        let Some(model) = self.facts.entities.get(name) else {
             return false;
         };
-        !eager.iter().any(|e| e == attr)
+        let served = match self.fetched.get(name) {
+            Some(eager) => eager.iter().any(|e| e == attr),
+            // The object a serializer's per-object method receives: the
+            // view's queryset may prefetch the relation, unless the project
+            // prefetches no relation of that name anywhere.
+            None if self.facts.per_object_param() == Some(name)
+                && !self.assigned.contains_key(name) =>
+            {
+                self.project.per_object.prefetched_anywhere(attr)
+            }
+            None => return false,
+        };
+        !served
             && self
                 .project
                 .models

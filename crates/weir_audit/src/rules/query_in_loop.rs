@@ -167,7 +167,10 @@ declare_rule! {
     /// `obj.items.count()`, `.exists()` and `.first()` on the object's
     /// related manager, and attributes and `@property` reads of the object
     /// (the view's queryset is not followed to see whether it prefetches or
-    /// annotates them). Chained methods that no prefetch serves
+    /// annotates them), unless the project prefetches no relation of that
+    /// name anywhere (no `prefetch_related("items")`, `Prefetch("items")`,
+    /// nor a lookup path through `items`): then each object reads it with
+    /// a query. Chained methods that no prefetch serves
     /// (`obj.items.filter(…)`, `.get(…)`, `.aggregate(…)`) are reported
     /// when the serializer's `Meta.model` is a project model. A query under
     /// the fallback of a value the view attaches to each object (`if
