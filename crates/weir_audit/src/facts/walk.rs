@@ -1064,6 +1064,8 @@ impl<'ir> Walker<'ir> {
         let statement = call
             .positional(0)
             .or_else(|| call.keyword("statement"))
+            // encode/databases: `database.execute(query=…, values=…)`.
+            .or_else(|| call.keyword("query"))
             .map(|s| match s.as_name() {
                 Some(name) => self.assigned.get(name).copied().unwrap_or(s),
                 None => s,
@@ -1072,6 +1074,8 @@ impl<'ir> Walker<'ir> {
         let statement_base = call
             .positional(0)
             .or_else(|| call.keyword("statement"))
+            // encode/databases: `database.execute(query=…, values=…)`.
+            .or_else(|| call.keyword("query"))
             .and_then(Expr::as_name)
             .filter(|name| from_argument && statement.and_then(Expr::chain_root) == Some(*name))
             .and_then(|name| self.refined.get(name).copied());
@@ -1197,7 +1201,11 @@ impl<'ir> Walker<'ir> {
     }
 
     fn statement_op(&self, call: &'ir Call) -> Option<QueryOp> {
-        let statement = call.positional(0).or_else(|| call.keyword("statement"))?;
+        let statement = call
+            .positional(0)
+            .or_else(|| call.keyword("statement"))
+            // encode/databases: `database.execute(query=…, values=…)`.
+            .or_else(|| call.keyword("query"))?;
         let module = self.module;
         let (assigned, refined, params) = (&self.assigned, &self.refined, &self.facts.params);
         sql::statement_op(

@@ -5,6 +5,7 @@
 
 mod aiosql;
 mod cpu;
+mod databases;
 mod dbapi;
 mod django;
 pub mod drf;
@@ -241,6 +242,7 @@ pub const PACKS: &[&Pack] = &[
     &redis::PACK,
     &drf::PACK,
     &aiosql::PACK,
+    &databases::PACK,
 ];
 
 /// The packs switched on for one project, indexed for lookup.
