@@ -326,3 +326,14 @@ fn functions_handed_to_a_job_queue_run_as_background_jobs() {
     let checked = project.finding_in("RT-01", "check_mail_api");
     assert_ne!(checked.context, ExecContext::BackgroundJob);
 }
+
+/// A cursor left open is one level below a session or connection, also
+/// where the code runs lower itself: in a migration, LOW.
+#[test]
+fn a_cursor_left_open_in_a_migration_is_low() {
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/rl03");
+    let project = audit_folder(&root);
+    let leaked = project.finding_in("RL-03", "backfill_slugs");
+    assert_eq!(leaked.severity, Severity::Low, "{}", leaked.message);
+}

@@ -117,8 +117,13 @@ impl Rule for MissingCleanup {
                     if matches!(acq.kind, ObjKind::AsyncSession | ObjKind::AsyncConnection) { "async " } else { "" },
                     acq.label
                 ));
-            if acq.kind == ObjKind::Cursor && f.severity == Severity::High {
-                f = f.severity(Severity::Medium);
+            // A cursor is one level below a session or connection (SPEC:
+            // HIGH session/conn, MEDIUM cursor), wherever the code runs: a
+            // migration's cursor is one level below a migration's
+            // connection, LOW.
+            if acq.kind == ObjKind::Cursor {
+                let lower = f.severity.down();
+                f = f.severity(lower);
             }
             out.push(f);
         }
