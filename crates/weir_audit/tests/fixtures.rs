@@ -337,3 +337,17 @@ fn a_cursor_left_open_in_a_migration_is_low() {
     let leaked = project.finding_in("RL-03", "backfill_slugs");
     assert_eq!(leaked.severity, Severity::Low, "{}", leaked.message);
 }
+
+/// Rules that pick their severity per case (RT-02 in a loop, QE-08 by
+/// what is counted) still sit one level lower in a migration.
+#[test]
+fn per_case_severities_are_lowered_in_migrations() {
+    use weir_audit::report::Severity;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python");
+    let rt02 = audit_folder(&fixtures.join("rt02"));
+    let listed = rt02.finding_in("RT-02", "normalise_tags");
+    assert_eq!(listed.severity, Severity::Low, "{}", listed.message);
+    let qe08 = audit_folder(&fixtures.join("qe08"));
+    let counted = qe08.finding_in("QE-08", "flag_empty_carts");
+    assert_eq!(counted.severity, Severity::Low, "{}", counted.message);
+}

@@ -18,6 +18,16 @@ pub enum ExecContext {
 }
 
 impl ExecContext {
+    /// Startup, CLI, migration and test code, where findings sit one level
+    /// below their default (SPEC §2): a rule that picks its own severity
+    /// per case lowers it here too.
+    pub fn lowers_severity(self) -> bool {
+        matches!(
+            self,
+            ExecContext::Init | ExecContext::Migration | ExecContext::Test
+        )
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ExecContext::RequestHandler => "request handler",

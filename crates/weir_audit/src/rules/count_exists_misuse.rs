@@ -266,6 +266,11 @@ impl Rule for CountExistsMisuse {
             }
         });
         for (span, what, severity) in found {
+            let severity = if facts.context.lowers_severity() {
+                severity.down()
+            } else {
+                severity
+            };
             let mut f = finding(&Self::META, facts, span, format!("this expression {what}"))
                 .why("Counting or testing for rows in Python fetches and builds every row; the database answers COUNT/EXISTS directly.")
                 .help("Use `select(func.count(...))` / `query.count()` / `qs.count()` for numbers, and `exists()` / `qs.exists()` for existence, and `qs.contains(obj)` for membership.");

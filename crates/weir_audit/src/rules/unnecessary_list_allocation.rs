@@ -144,10 +144,7 @@ impl Rule for UnnecessaryListAllocation {
             let mut f = finding(&Self::META, facts, span, message)
                 .why("The intermediate list costs an allocation and a full pass before the consumer starts (and loses any/all short-circuiting).")
                 .help(help);
-            if hot
-                && f.severity == Severity::Low
-                && facts.context != crate::facts::ExecContext::Init
-            {
+            if hot && f.severity == Severity::Low && !facts.context.lowers_severity() {
                 f = f.severity(Severity::Medium);
             }
             out.push(f);
