@@ -1161,6 +1161,21 @@ impl<'ir> Walker<'ir> {
             && let Some(name) = iter.as_name()
             && let Some(bound) = self.facts.binding_before(name, iter.span.start)
         {
+            // Evaluated already since that binding (`for a in matches` in a
+            // comprehension, then `found.extend(matches)`; iteration, `list()`,
+            // `len()`, `in` and a list serializer all fill the cache):
+            // whichever of the two runs first queries, the other reads the
+            // cache. The first stands for both.
+            if self.facts.calls.iter().any(|c| {
+                c.call.is_none()
+                    && c.receiver_kind.is_some_and(|k| k.kind == ObjKind::QuerySet)
+                    && !c.site.in_lambda
+                    && c.expr.as_name() == Some(name)
+                    && c.expr.span.start > bound.start
+                    && c.expr.span.start < iter.span.start
+            }) {
+                return;
+            }
             let loops = &self.facts.loops;
             site.scopes.retain(|s| match s {
                 Scope::Loop(i) => loops[*i].span.start <= bound.start,
