@@ -260,6 +260,27 @@ fn helpers_run_only_at_startup_are_startup_code() {
     assert_eq!(rt01("watch_bundles"), (ExecContext::Other, Severity::High));
 }
 
+/// The hooks DRF's generic views call on every request
+/// (`get_serializer_context`, `perform_update`) are request handlers: an
+/// N+1 there is reported in the request's context, not as code of unknown
+/// callers.
+#[test]
+fn generic_view_hooks_are_request_handlers() {
+    use weir_audit::facts::ExecContext;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
+    let project = audit_folder(&root);
+    for function in [
+        "BladeListCreate.get_serializer_context",
+        "EnclosureDetail.perform_update",
+    ] {
+        assert_eq!(
+            project.finding_in("QE-07", function).context,
+            ExecContext::RequestHandler,
+            "{function}"
+        );
+    }
+}
+
 /// A helper defined inside a function that runs only at boot (`run()`
 /// called from the `__main__` guard calls `initialization()`) and called
 /// there is startup code too: its per-model lookup is reported one level

@@ -112,8 +112,58 @@ const VIEW_BASES: &[&str] = &[
     "CreateView",
     "UpdateView",
     "DeleteView",
+    "RedirectView",
+    "ArchiveIndexView",
+    "YearArchiveView",
+    "MonthArchiveView",
+    "WeekArchiveView",
+    "DayArchiveView",
+    "TodayArchiveView",
+    "DateDetailView",
+    // DRF's concrete generic views and viewsets
+    // (https://www.django-rest-framework.org/api-guide/generic-views/,
+    // https://www.django-rest-framework.org/api-guide/viewsets/).
+    "CreateAPIView",
     "ListAPIView",
     "RetrieveAPIView",
+    "DestroyAPIView",
+    "UpdateAPIView",
+    "ListCreateAPIView",
+    "RetrieveUpdateAPIView",
+    "RetrieveDestroyAPIView",
+    "RetrieveUpdateDestroyAPIView",
+    "ReadOnlyModelViewSet",
+];
+/// The hooks a view's request handling calls on every request, besides the
+/// HTTP-verb methods: DRF's `GenericAPIView` and `APIView` hooks
+/// (<https://www.django-rest-framework.org/api-guide/generic-views/#methods>)
+/// and those of Django's generic class-based views
+/// (<https://docs.djangoproject.com/en/stable/ref/class-based-views/mixins-single-object/>,
+/// `mixins-multiple-object/`, `mixins-editing/`). They run per request,
+/// inside the view's `dispatch`.
+const VIEW_HOOKS: &[&str] = &[
+    // DRF
+    "initial",
+    "get_queryset",
+    "get_object",
+    "filter_queryset",
+    "get_serializer",
+    "get_serializer_class",
+    "get_serializer_context",
+    "paginate_queryset",
+    "get_paginated_response",
+    "perform_create",
+    "perform_update",
+    "perform_destroy",
+    "check_permissions",
+    "check_object_permissions",
+    // Django generic views
+    "get_context_data",
+    "get_form_kwargs",
+    "get_initial",
+    "form_valid",
+    "form_invalid",
+    "get_success_url",
 ];
 /// Resource classes whose HTTP-verb methods are the handlers, by qualified
 /// name: a bare `Resource` is too common a class name to trust.
@@ -225,6 +275,18 @@ fn decorator_name(expr: &Expr) -> Option<&str> {
     }
 }
 
+/// DRF's `@action(detail=True)` (`rest_framework.decorators.action`): an
+/// extra route of a viewset, a request handler like `list()`.
+fn is_drf_action(module: &Module, decorator: &Expr) -> bool {
+    let target = match &decorator.kind {
+        ExprKind::Call(call) => &call.callee,
+        _ => decorator,
+    };
+    module
+        .resolve_expr(target)
+        .is_some_and(|q| q == "rest_framework.decorators.action")
+}
+
 /// A task of a queue (`@shared_task`, `@app.task`, `@dramatiq.actor`,
 /// `@job`): its parameters are what the queue carries, ids rather than
 /// objects, so a synchronous call of it passes ids too.
@@ -291,7 +353,9 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
         // `get` is not, so route verbs count only when called on something.
         let is_route_call = matches!(&decorator.kind, ExprKind::Call(c) if matches!(c.callee.kind, ExprKind::Attribute { .. }));
         if HANDLER_DECORATORS.contains(&name)
-            && (is_route_call || matches!(name, "api_view" | "view_config"))
+            && (is_route_call
+                || matches!(name, "api_view" | "view_config")
+                || is_drf_action(module, decorator))
         {
             return Some(ExecContext::RequestHandler);
         }
@@ -307,7 +371,8 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
         return Some(ExecContext::Init);
     }
     if let Some(class) = function.class.map(|c| &module.classes[c]) {
-        // The bases are looked at only for a method named like an HTTP verb.
+        // The bases are looked at only for a method named like an HTTP verb
+        // or a per-request hook of a view.
         let is_view = || {
             class.bases.iter().any(|b| {
                 b.dotted().is_some_and(|d| {
@@ -320,7 +385,8 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
                     .is_some_and(|q| RESOURCE_BASES.contains(&q.as_str()))
             })
         };
-        if HTTP_METHODS.contains(&function.name.as_str()) && is_view() {
+        let name = function.name.as_str();
+        if (HTTP_METHODS.contains(&name) || VIEW_HOOKS.contains(&name)) && is_view() {
             return Some(ExecContext::RequestHandler);
         }
         if class.name.ends_with("Command") && function.name == "handle" {
@@ -328,8 +394,10 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
         }
     }
     let file = module.path.rsplit('/').next().unwrap_or(&module.path);
-    // Django function views: `def detail(request, pk)` in views.py.
-    if (file == "views.py" || module.path.contains("/views/"))
+    // Django function views: `def detail(request, pk)` in views.py or a
+    // `views/` package (`views/books/editions.py` when the audit root is
+    // the Django app itself).
+    if (file == "views.py" || module.path.split('/').rev().skip(1).any(|s| s == "views"))
         && function.params.first().is_some_and(|p| p.name == "request")
     {
         return Some(ExecContext::RequestHandler);
@@ -484,6 +552,40 @@ mod tests {
         assert_ne!(
             context_of("app/billing/quota.py", unrelated, "patch"),
             ExecContext::RequestHandler
+        );
+    }
+
+    #[test]
+    fn drf_generic_view_hooks_and_actions_are_request_handlers() {
+        let source = "from rest_framework import generics, viewsets\nfrom rest_framework.decorators import action\n\nclass Tags(generics.ListCreateAPIView):\n    def get_queryset(self):\n        pass\n\n    def perform_create(self, serializer):\n        pass\n\nclass Sites(viewsets.ReadOnlyModelViewSet):\n    def list(self, request):\n        pass\n\n    @action(detail=True)\n    def racks(self, request, pk=None):\n        pass\n";
+        for name in ["get_queryset", "perform_create", "list", "racks"] {
+            assert_eq!(
+                context_of("inventory/api/views.py", source, name),
+                ExecContext::RequestHandler,
+                "{name}"
+            );
+        }
+        // The same names outside a view, and a project decorator named `action`.
+        let plain = "from inventory.admin import action\n\nclass Exporter:\n    def get_queryset(self):\n        pass\n\n    @action(detail=True)\n    def racks(self):\n        pass\n";
+        for name in ["get_queryset", "racks"] {
+            assert_eq!(
+                context_of("inventory/export.py", plain, name),
+                ExecContext::Other,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn function_views_in_a_top_level_views_package_are_request_handlers() {
+        let source = "def switch_edition(request):\n    pass\n";
+        assert_eq!(
+            context_of("views/books/editions.py", source, "switch_edition"),
+            ExecContext::RequestHandler
+        );
+        assert_eq!(
+            context_of("previews/editions.py", source, "switch_edition"),
+            ExecContext::Other
         );
     }
 

@@ -118,12 +118,17 @@ impl<'ir> ProjectFacts<'ir> {
 
     /// Writing a row of this Django model one at a time runs logic of the
     /// project's that the set-based form skips: the model (itself or through
-    /// a project base or mixin) overrides `method` (`save`, `delete`), or,
-    /// for `save`, a project receiver listens to its `pre_save`/`post_save`.
-    /// `QuerySet.update()`, `bulk_update()`, `bulk_create()` and
-    /// `QuerySet.delete()` call neither, so the loop is how that logic runs.
+    /// a project base or mixin) overrides `method` (`save`, `delete`), or
+    /// derives from a library model base that does (django-lifecycle's
+    /// hooks, django-mptt's tree fields), or, for `save`, a project receiver
+    /// listens to its `pre_save`/`post_save`. `QuerySet.update()`,
+    /// `bulk_update()`, `bulk_create()` and `QuerySet.delete()` call
+    /// neither, so the loop is how that logic runs.
     pub fn writes_run_model_logic(&self, class: &str, method: &str) -> bool {
         self.index.method(class, method).is_some()
+            || self.index.has_base(class, |base| {
+                crate::knowledge::django_library_base_overrides(base, method)
+            })
             || (method == "save" && self.save_signals.models.contains(class))
     }
 }

@@ -16,6 +16,11 @@ use crate::knowledge::{Effect, ObjKind, QueryOp};
 use crate::knowledge::{SINGLE_ROW_METHODS, SINGLE_ROW_OR_404};
 use crate::project::FnRef;
 
+/// Libraries whose objects have ORM-like attribute names (`objects`):
+/// boto3's resources (`Bucket.objects`, an S3 object collection,
+/// <https://boto3.amazonaws.com/v1/documentation/api/latest/guide/collections.html>).
+const NOT_ORM_LIBRARIES: &[&str] = &["boto3"];
+
 /// The label of a lazy query run by iterating it.
 const ITERATION: &str = "iteration of a lazy query";
 
@@ -1176,6 +1181,21 @@ impl<'ir> Walker<'ir> {
             && let Some(name) = iter.as_name()
             && let Some(bound) = self.facts.binding_before(name, iter.span.start)
         {
+            // Evaluated already since that binding (`for a in matches` in a
+            // comprehension, then `found.extend(matches)`; iteration, `list()`,
+            // `len()`, `in` and a list serializer all fill the cache):
+            // whichever of the two runs first queries, the other reads the
+            // cache. The first stands for both.
+            if self.facts.calls.iter().any(|c| {
+                c.call.is_none()
+                    && c.receiver_kind.is_some_and(|k| k.kind == ObjKind::QuerySet)
+                    && !c.site.in_lambda
+                    && c.expr.as_name() == Some(name)
+                    && c.expr.span.start > bound.start
+                    && c.expr.span.start < iter.span.start
+            }) {
+                return;
+            }
             let loops = &self.facts.loops;
             site.scopes.retain(|s| match s {
                 Scope::Loop(i) => loops[*i].span.start <= bound.start,
@@ -1676,6 +1696,9 @@ impl<'ir> Walker<'ir> {
             return Some(Typed::certain(ObjKind::LegacyQuery));
         }
         if let Some(kind) = knowledge.attribute(attr) {
+            if self.made_by_other_library(value) {
+                return None;
+            }
             return Some(Typed::hinted(kind));
         }
         // `self.session`, `db.session`: a hint on the attribute name,
@@ -1684,6 +1707,32 @@ impl<'ir> Walker<'ir> {
             return knowledge.hint(attr).map(Typed::hinted);
         }
         None
+    }
+
+    /// An object a library with a look-alike API made, read directly or
+    /// through the local it was bound to: boto3's S3 `Bucket` has an
+    /// `objects` collection with `all()`, `filter()` and `delete()`
+    /// (`bucket = boto3.resource("s3").Bucket(name)`, `for obj in
+    /// bucket.objects.all(): obj.delete()`), S3 requests rather than a
+    /// Django manager's queries.
+    fn made_by_other_library(&self, value: &Expr) -> bool {
+        let mut current = value.unawaited();
+        if let Some(bound) = current.as_name().and_then(|n| self.assigned.get(n)) {
+            current = bound.unawaited();
+        }
+        loop {
+            match &current.kind {
+                ExprKind::Call(call) => current = call.callee.unawaited(),
+                ExprKind::Attribute { value, .. } => current = value.unawaited(),
+                ExprKind::Name { .. } => break,
+                _ => return false,
+            }
+        }
+        self.module.resolve_expr(current).is_some_and(|q| {
+            NOT_ORM_LIBRARIES
+                .iter()
+                .any(|lib| q == *lib || q.strip_prefix(lib).is_some_and(|r| r.starts_with('.')))
+        })
     }
 
     /// `for line in order.lines.all()` with `order` a row fetched in this

@@ -98,6 +98,38 @@ pub const PACK: Pack = Pack {
     ],
 };
 
+/// Model bases of libraries that override `save()`/`delete()` with logic
+/// of their own, by package and class name, with the methods they
+/// override: django-lifecycle's `LifecycleModelMixin`/`LifecycleModel` run
+/// the model's `@hook` methods from `save()` and `delete()`
+/// (<https://rsinger86.github.io/django-lifecycle/>), django-mptt's
+/// `MPTTModel` maintains the tree fields in both
+/// (<https://django-mptt.readthedocs.io/en/latest/models.html>), and
+/// django-polymorphic's `PolymorphicModel` sets the content type in
+/// `save()` (<https://django-polymorphic.readthedocs.io/en/stable/>).
+const LIBRARY_MODEL_BASES: &[(&str, &str, &[&str])] = &[
+    (
+        "django_lifecycle",
+        "LifecycleModelMixin",
+        &["save", "delete"],
+    ),
+    ("django_lifecycle", "LifecycleModel", &["save", "delete"]),
+    ("mptt", "MPTTModel", &["save", "delete"]),
+    ("polymorphic", "PolymorphicModel", &["save"]),
+];
+
+/// The base (qualified as its module imports it:
+/// `django_lifecycle.LifecycleModelMixin`,
+/// `django_lifecycle.mixins.LifecycleModelMixin`) is a library model base
+/// whose `method` runs logic of its own (see [`LIBRARY_MODEL_BASES`]).
+pub fn library_base_overrides(base: &str, method: &str) -> bool {
+    let package = base.split('.').next().unwrap_or(base);
+    let class = base.rsplit('.').next().unwrap_or(base);
+    LIBRARY_MODEL_BASES
+        .iter()
+        .any(|(p, c, methods)| *p == package && *c == class && methods.contains(&method))
+}
+
 /// QuerySet methods whose result holds rows of the same model, filtered,
 /// ordered or with other columns loaded, rather than values or a number
 /// (<https://docs.djangoproject.com/en/stable/ref/models/querysets/#methods-that-return-new-querysets>):

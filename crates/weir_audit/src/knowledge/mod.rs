@@ -11,7 +11,7 @@ mod django;
 pub mod drf;
 pub use django::{
     ASYNC_API as DJANGO_ASYNC_API, QUERYSET_ONLY as DJANGO_QUERYSET_ONLY,
-    SAME_ROWS as DJANGO_SAME_ROWS,
+    SAME_ROWS as DJANGO_SAME_ROWS, library_base_overrides as django_library_base_overrides,
 };
 mod http;
 pub mod notes;

@@ -271,6 +271,24 @@ impl<'ir> ProjectIndex<'ir> {
             .copied()
     }
 
+    /// A base of the class or of one of its project bases, as the module
+    /// that declares it names it (`django_lifecycle.LifecycleModelMixin`),
+    /// satisfies `pred`: how a library base is found.
+    pub fn has_base(&self, qualified: &str, pred: impl Fn(&str) -> bool) -> bool {
+        self.lineage(qualified).any(|current| {
+            let Some(&(mi, ci)) = self.classes.get(current) else {
+                return false;
+            };
+            let module = &self.modules[mi];
+            module.classes.get(ci).is_some_and(|class| {
+                class
+                    .bases
+                    .iter()
+                    .any(|b| module.resolve_expr(b).is_some_and(|q| pred(&q)))
+            })
+        })
+    }
+
     /// A project class deriving from `Enum` (`StrEnum`, `IntEnum`, a project
     /// base that does): iterating it yields its few members.
     pub fn is_enum_class(&self, qualified: &str) -> bool {

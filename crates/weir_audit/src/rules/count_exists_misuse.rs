@@ -244,7 +244,8 @@ impl Rule for CountExistsMisuse {
                 found.push((tested.span, EMPTINESS, Severity::Medium));
                 return;
             }
-            let Some(name) = test
+            // `if qs:` and `if not qs:` alike.
+            let Some(name) = tested
                 .as_name()
                 .filter(|n| facts.lazy_query_vars.contains(*n))
             else {
@@ -252,7 +253,7 @@ impl Rule for CountExistsMisuse {
             };
             let mut other_uses = 0;
             weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
-                if e.as_name() == Some(name) && e.span != test.span {
+                if e.as_name() == Some(name) && e.span != tested.span {
                     other_uses += 1;
                 }
             });

@@ -729,12 +729,47 @@ pub fn loop_item_model<'a>(
     match &lp.rows {
         Some(rows) => models.get(&rows.model),
         // `for sb in book.parent_work.seriesbooks.all()`, the owner's model unknown.
-        None => lp
-            .iter
-            .and_then(crate::facts::rows::related_chain)
+        None => related_rows_through_locals(facts, lp.iter?, lp.span.start)
             .filter(|chain| chain.called)
             .and_then(|chain| models.to_many_target(chain.accessor)),
     }
+}
+
+/// The related-manager chain rows come from, also through the locals that
+/// hold the QuerySet on its way: `items = book_list.listitem_set.filter(…)`,
+/// `items = items.order_by(…)`, then `for item in items` (each local read
+/// at its last binding before `at`). Only methods that keep the manager's
+/// rows count between the manager and the loop.
+fn related_rows_through_locals<'e>(
+    facts: &'e FunctionFacts<'_>,
+    iter: &'e Expr,
+    at: u32,
+) -> Option<crate::facts::rows::RelatedChain<'e>> {
+    let mut expr = iter;
+    let mut at = at;
+    let mut called = false;
+    // A few rebindings at most: `qs = qs.filter(…)` chains are short.
+    for _ in 0..8 {
+        if let Some(mut chain) = crate::facts::rows::related_chain(expr) {
+            chain.called |= called;
+            return Some(chain);
+        }
+        // Down the QuerySet methods to the local they start from.
+        let mut root = expr.unawaited();
+        while let Some(call) = root.as_call() {
+            let method = call.method_name()?;
+            if !crate::knowledge::DJANGO_SAME_ROWS.contains(&method) {
+                return None;
+            }
+            called = true;
+            root = call.receiver()?;
+        }
+        let var = root.as_name()?;
+        let binding = facts.binding_before(var, at)?;
+        expr = crate::rules::unbounded_fetch::value_bound_at(&facts.function.body, binding)?;
+        at = binding.start;
+    }
+    None
 }
 
 /// The call's first argument is the item of an enclosing loop over rows

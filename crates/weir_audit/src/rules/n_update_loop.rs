@@ -45,7 +45,8 @@ declare_rule! {
     /// queryset or a related manager only: items of other iterables may be new
     /// objects (an INSERT) or models with their own `save()` logic. Rows of
     /// a project model that overrides `save()`/`delete()` (itself, or through
-    /// a project base or mixin), or whose `pre_save`/`post_save` a project
+    /// a project base or mixin, or a library base with hooks of its own such
+    /// as django-lifecycle's), or whose `pre_save`/`post_save` a project
     /// receiver listens to, are not reported either: `QuerySet.update()`
     /// and `QuerySet.delete()` skip that method (and `update()` the save
     /// signals), and Django's documentation

@@ -205,7 +205,7 @@ impl Rule for UnboundedFetch {
 }
 
 /// The value of the plain assignment whose statement spans `span`.
-fn value_bound_at(body: &[weir_ir::Stmt], span: weir_ir::Span) -> Option<&Expr> {
+pub(crate) fn value_bound_at(body: &[weir_ir::Stmt], span: weir_ir::Span) -> Option<&Expr> {
     let mut value = None;
     weir_ir::visit::walk_stmts(body, &mut |stmt| {
         if stmt.span == span
