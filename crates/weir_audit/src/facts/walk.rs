@@ -535,7 +535,30 @@ impl<'ir> Walker<'ir> {
                 if self.on_single_row(iter) {
                     return None;
                 }
-                super::rows::row_source(iter, &self.assigned, self.module, &self.project.models)
+                // A project function not known to return rows
+                // (`match_tags(doc, user)`): what it returns is its own
+                // business, not the rows of the query an argument came from.
+                // Its receiver still says (`Order.objects.open()`, a custom
+                // manager method). A generator of the project's most often
+                // hands on what it is given (`yield from queryset` behind a
+                // progress callback): its arguments' rows stay.
+                // Also through a local bound to such a call
+                // (`matched = match_tags_by_name(names, user)`).
+                let bound = super::returns::collected(iter)
+                    .as_name()
+                    .and_then(|n| self.assigned.get(n).copied())
+                    .unwrap_or(iter);
+                let source = match super::returns::collected(bound).as_call() {
+                    Some(call)
+                        if self
+                            .project_target(call)
+                            .is_some_and(|f| !self.project.index.function(f).is_generator) =>
+                    {
+                        &call.callee
+                    }
+                    _ => iter,
+                };
+                super::rows::row_source(source, &self.assigned, self.module, &self.project.models)
             })
         });
         // `_pages = Pages.query.all(); for p in _pages:`: a name that reads
