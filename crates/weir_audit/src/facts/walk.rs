@@ -853,10 +853,13 @@ impl<'ir> Walker<'ir> {
         // A project helper that hands back a session it does not open
         // (`def orm_session_from_obj(obj) -> Session: return
         // object_session(obj)`): the caller borrows it, like the helper did.
-        if self
-            .project_target(call)
-            .is_some_and(|t| lends_borrowed(self.project.index.function(t)))
-        {
+        // Nor does a project `@contextmanager` that yields a session
+        // (`ctx = create_session()` … `with ctx as session:`): the call
+        // makes the context manager, whose exit closes what it yields.
+        if self.project_target(call).is_some_and(|t| {
+            let function = self.project.index.function(t);
+            lends_borrowed(function) || super::types::is_context_manager(function)
+        }) {
             return true;
         }
         let ExprKind::Attribute {
