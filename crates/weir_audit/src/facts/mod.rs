@@ -19,7 +19,7 @@ mod walk;
 
 use crate::collections::{HashMap, HashSet};
 
-use weir_ir::{Call, Expr, Function, LoopKind, Module, Span, Stmt};
+use weir_ir::{Call, Expr, Function, LoopKind, Module, Span, Stmt, StmtKind};
 
 pub use context::ExecContext;
 pub use loops::Iteration;
@@ -466,13 +466,31 @@ impl<'ir> FunctionFacts<'ir> {
 
     /// The statements at the top level of the body that end before
     /// `call` starts: an early return there (`if key in cache: return
-    /// cache[key]`) decides whether the call runs at all.
+    /// cache[key]`) decides whether the call runs at all. When the call
+    /// sits in a top-level `with` block (`with _CACHE_LOCK:`) or `try`
+    /// body, which run their statements in order like the body does, the
+    /// statements before it in that block follow, and so on inward.
     pub fn statements_before(&self, call: &CallFact<'_>) -> impl Iterator<Item = &'ir Stmt> {
         let at = call.site.span.start;
-        self.function
-            .body
-            .iter()
-            .take_while(move |stmt| stmt.span.end <= at)
+        let mut block: &'ir [Stmt] = &self.function.body;
+        std::iter::from_fn(move || {
+            loop {
+                let (stmt, rest) = block.split_first()?;
+                if stmt.span.end <= at {
+                    block = rest;
+                    return Some(stmt);
+                }
+                block = match &stmt.kind {
+                    StmtKind::With { body, .. } if stmt.span.start <= at => body,
+                    StmtKind::Try { body, .. }
+                        if body.last().is_some_and(|last| last.span.end > at) =>
+                    {
+                        body
+                    }
+                    _ => &[],
+                };
+            }
+        })
     }
 
     /// Every call expression of the body (lambdas and comprehensions

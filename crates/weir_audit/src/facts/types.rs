@@ -57,10 +57,14 @@ impl ProjectTypes {
         }
         for module in modules {
             for function in &module.functions {
-                let kind = function
-                    .returns
-                    .as_ref()
-                    .and_then(|a| types.annotation_kind(module, knowledge, a));
+                let kind = function.returns.as_ref().and_then(|a| {
+                    types.annotation_kind(module, knowledge, a).or_else(|| {
+                        is_context_manager(function)
+                            .then(|| yielded(a))
+                            .flatten()
+                            .and_then(|y| types.annotation_kind(module, knowledge, y))
+                    })
+                });
                 if let Some(kind) = kind {
                     types
                         .returns
@@ -270,4 +274,37 @@ pub fn query_receiver_params<'f>(
         }
     }
     found
+}
+
+/// `@contextmanager` / `@asynccontextmanager` (also `@contextlib.…`): what
+/// the generator yields is what `with f() as x:` binds.
+pub(crate) fn is_context_manager(function: &weir_ir::Function) -> bool {
+    function.decorators.iter().any(|d| {
+        d.dotted().is_some_and(|name| {
+            matches!(
+                name.rsplit('.').next(),
+                Some("contextmanager" | "asynccontextmanager")
+            )
+        })
+    })
+}
+
+/// The yielded type of a generator annotation: `Session` in
+/// `Generator[Session, None, None]`, `Iterator[Session]`,
+/// `AsyncGenerator[AsyncSession, None]`, `AsyncIterator[AsyncSession]`.
+fn yielded(annotation: &Expr) -> Option<&Expr> {
+    let ExprKind::Subscript { value, index } = &annotation.kind else {
+        return None;
+    };
+    let wrapper = value.dotted()?;
+    if !matches!(
+        wrapper.rsplit('.').next(),
+        Some("Generator" | "Iterator" | "AsyncGenerator" | "AsyncIterator")
+    ) {
+        return None;
+    }
+    match &index.kind {
+        ExprKind::Collection { elements, .. } => elements.first(),
+        _ => Some(index),
+    }
 }

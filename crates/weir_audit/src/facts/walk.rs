@@ -876,10 +876,19 @@ impl<'ir> Walker<'ir> {
         // `object_session(obj)`, `Session.object_session(obj)`,
         // `async_object_session(obj)`: the session `obj` already belongs to,
         // owned by whoever opened it.
-        if matches!(
-            call.callee.dotted_last(),
-            Some("object_session" | "async_object_session")
-        ) {
+        if is_object_session(call) {
+            return true;
+        }
+        // A project helper that hands back a session it does not open
+        // (`def orm_session_from_obj(obj) -> Session: return
+        // object_session(obj)`): the caller borrows it, like the helper did.
+        // Nor does a project `@contextmanager` that yields a session
+        // (`ctx = create_session()` … `with ctx as session:`): the call
+        // makes the context manager, whose exit closes what it yields.
+        if self.project_target(call).is_some_and(|t| {
+            let function = self.project.index.function(t);
+            lends_borrowed(function) || super::types::is_context_manager(function)
+        }) {
             return true;
         }
         let ExprKind::Attribute {
@@ -2020,6 +2029,62 @@ fn serialized_list(call: &Call) -> Option<&Expr> {
 
 /// `Session()`, `engine.connect()`, `await pool.acquire()`: a call that hands
 /// out a fresh resource (not a lookup such as `get_session_from(x)`).
+/// `object_session(obj)`, `Session.object_session(obj)`,
+/// `async_object_session(obj)`: the session `obj` already belongs to.
+fn is_object_session(call: &Call) -> bool {
+    matches!(
+        call.callee.dotted_last(),
+        Some("object_session" | "async_object_session")
+    )
+}
+
+/// Whether every value `function` returns is a session it borrows rather
+/// than opens: `object_session(obj)`, a parameter, an attribute
+/// (`self.session`, `request.db`), or a local bound only to those; `None`
+/// may be returned too, but at least one return must hand a borrowed value.
+fn lends_borrowed(function: &Function) -> bool {
+    let params: HashSet<&str> = function.params.iter().map(|p| p.name.as_str()).collect();
+    let body = &function.body;
+    let direct = |value: &Expr| match &value.unawaited().kind {
+        ExprKind::Call(call) => is_object_session(call),
+        ExprKind::Name { id } => params.contains(id.as_str()),
+        ExprKind::Attribute { .. } => value.as_call().is_none(),
+        _ => false,
+    };
+    let borrowed = |value: &Expr| {
+        if direct(value) {
+            return true;
+        }
+        let Some(name) = value.as_name() else {
+            return false;
+        };
+        let mut bound = 0;
+        let mut all = true;
+        weir_ir::visit::walk_stmts(body, &mut |stmt| {
+            if let StmtKind::Assign { targets, value, .. } = &stmt.kind
+                && targets.iter().any(|t| t.as_name() == Some(name))
+            {
+                bound += 1;
+                all &= targets.len() == 1 && value.as_ref().is_some_and(direct);
+            }
+        });
+        bound > 0 && all
+    };
+    let mut lent = false;
+    let mut other = false;
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if let StmtKind::Return { value } = &stmt.kind {
+            match value {
+                None => {}
+                Some(v) if matches!(v.kind, ExprKind::Literal(Literal::Null)) => {}
+                Some(v) if borrowed(v) => lent = true,
+                Some(_) => other = true,
+            }
+        }
+    });
+    lent && !other
+}
+
 fn is_acquiring_call(value: &Expr) -> bool {
     matches!(value.unawaited().kind, ExprKind::Call(_))
 }

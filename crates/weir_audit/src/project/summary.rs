@@ -577,10 +577,13 @@ const MEMOIZING_DECORATORS: &[&str] = &[
 
 /// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`,
 /// also under an import alias (`from functools import cache as
-/// functools_cache`).
+/// functools_cache`), and a project's own wrappers named for what they do
+/// (`@cache.memoize_function(120)` around Flask-Caching's `memoize`).
 pub fn is_memoized(module: &weir_ir::Module, function: &weir_ir::Function) -> bool {
-    let memoizing =
-        |name: &str| MEMOIZING_DECORATORS.contains(&name.rsplit('.').next().unwrap_or(name));
+    let memoizing = |name: &str| {
+        let last = name.rsplit('.').next().unwrap_or(name);
+        MEMOIZING_DECORATORS.contains(&last) || last.starts_with("memoize_")
+    };
     function.decorators.iter().any(|d| {
         let target = d.as_call().map_or(d, |c| &c.callee);
         target.dotted().is_some_and(|name| memoizing(&name))
@@ -732,14 +735,16 @@ fn is_cache_lookup(value: &Expr) -> bool {
 }
 
 /// `cache[key] = …`, `cache.add(key)`, `cache.append(…)`, `cache.update(…)`,
-/// `cache.setdefault(…)` somewhere in `block`.
+/// `cache.setdefault(…)`, or the store of a cache object's own API
+/// (`cache.set(key, value)` of Django's, Flask-Caching's and redis-py's
+/// caches, `ShardCache.put(key, value)` of a project's) somewhere in `block`.
 fn fills(block: &[weir_ir::Stmt], cache: &str) -> bool {
     let mut found = false;
     weir_ir::visit::walk_block_exprs(block, &mut |e| {
         if let Some(call) = e.as_call()
             && matches!(
                 call.method_name(),
-                Some("add" | "append" | "update" | "setdefault" | "__setitem__")
+                Some("add" | "append" | "update" | "setdefault" | "__setitem__" | "set" | "put")
             )
             && call.receiver().and_then(Expr::dotted).as_deref() == Some(cache)
         {
@@ -873,9 +878,56 @@ fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> boo
         guards::returning_if(stmt).is_some_and(|(test, then)| {
             is_memo_hit_return(facts, test, then)
                 || is_cache_hit_return(facts, test, then)
-                || is_cache_aside_return(facts, stmt, test)
+                || is_cache_aside_return(facts, call, stmt, test)
+                || is_configured_logger_return(facts, test)
         })
     })
+}
+
+/// `logger = logging.getLogger(name)` … `if logger.handlers: return …`
+/// (or `if logger.hasHandlers():`), and the function adds a handler
+/// later (`logger.addHandler(…)`). `getLogger` hands out one logger per
+/// name for the whole process, so the setup after the test (the handlers
+/// that open log files) runs on the first call for a name only.
+fn is_configured_logger_return(facts: &FunctionFacts<'_>, test: &Expr) -> bool {
+    let logger = match &test.kind {
+        ExprKind::Attribute { value, attr } if attr == "handlers" => value.as_name(),
+        ExprKind::Call(call)
+            if call.method_name() == Some("hasHandlers") && call.args.is_empty() =>
+        {
+            call.receiver().and_then(Expr::as_name)
+        }
+        _ => None,
+    };
+    let Some(logger) = logger else {
+        return false;
+    };
+    let Some(bound) = facts.binding_before(logger, test.span.start) else {
+        return false;
+    };
+    let body = &facts.function.body;
+    let mut from_get_logger = false;
+    let mut adds_handler = false;
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if stmt.span == bound
+            && let Some((_, value)) = stmt.plain_assign()
+            && value
+                .as_call()
+                .is_some_and(|c| c.qualified.as_deref() == Some("logging.getLogger"))
+        {
+            from_get_logger = true;
+        }
+    });
+    weir_ir::visit::walk_block_exprs(body, &mut |e| {
+        if let Some(call) = e.as_call()
+            && e.span.start > test.span.end
+            && call.method_name() == Some("addHandler")
+            && call.receiver().and_then(Expr::as_name) == Some(logger)
+        {
+            adds_handler = true;
+        }
+    });
+    from_get_logger && adds_handler
 }
 
 /// `if cached: return cached` (or `if cached is not None:`), where
@@ -884,13 +936,18 @@ fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> boo
 /// global, and the function itself stores into that cache later
 /// (`self._cache[key] = …`, `self.context.setdefault("data", {})[key] =
 /// …`): a cache-aside memo, whose miss path runs once per key.
-fn is_cache_aside_return(facts: &FunctionFacts<'_>, stmt: &weir_ir::Stmt, test: &Expr) -> bool {
+fn is_cache_aside_return(
+    facts: &FunctionFacts<'_>,
+    call: &CallFact<'_>,
+    stmt: &weir_ir::Stmt,
+    test: &Expr,
+) -> bool {
     let Some(tested) = guards::tested_as_set(test).as_name() else {
         return false;
     };
     let body = &facts.function.body;
-    let Some(cache) = body
-        .iter()
+    let Some(cache) = facts
+        .statements_before(call)
         .take_while(|s| s.span.end <= stmt.span.start)
         .filter_map(|s| match &s.kind {
             weir_ir::StmtKind::Assign {
