@@ -683,6 +683,43 @@ pub struct Facet {
     pub text: String,
 }
 
+/// The loop a WebSocket connection lives in: `while True:`, an `async
+/// for` over a stream or the socket (`websocket.iter_text()`), or a loop
+/// that receives from the client (`await websocket.receive_text()`). A
+/// session block around one is held for the whole connection; a block
+/// around a bounded loop (paging a backfill out, `while page:`) is held as
+/// long as that loop only.
+fn is_message_loop(lp: &weir_ir::Loop) -> bool {
+    let endless = lp
+        .test
+        .as_ref()
+        .is_some_and(|t| matches!(t.kind, ExprKind::Literal(weir_ir::Literal::Bool(true))));
+    let mut receives = false;
+    let mut check = |e: &Expr| {
+        receives |= e
+            .as_call()
+            .and_then(weir_ir::Call::method_name)
+            .is_some_and(|m| {
+                matches!(
+                    m,
+                    "receive"
+                        | "receive_text"
+                        | "receive_json"
+                        | "receive_bytes"
+                        | "iter_text"
+                        | "iter_json"
+                        | "iter_bytes"
+                        | "recv"
+                )
+            });
+    };
+    if let Some(iter) = &lp.iter {
+        weir_ir::visit::walk_expr(iter, &mut check);
+    }
+    weir_ir::visit::walk_block_exprs(&lp.body, &mut check);
+    endless || lp.is_async || receives
+}
+
 /// Sessions held for the whole of a stream: fed to (or closed over by) the
 /// generator of a `StreamingResponse`/`EventSourceResponse`, or held by a
 /// WebSocket handler across its message loop.
@@ -717,7 +754,7 @@ pub fn stream_holds(facts: &FunctionFacts<'_>) -> Vec<Facet> {
                 (Origin::Opened, Some(stmt)) => {
                     let mut has_loop = false;
                     weir_ir::visit::walk_stmts(std::slice::from_ref(stmt), &mut |s| {
-                        has_loop |= matches!(s.kind, StmtKind::Loop(_))
+                        has_loop |= matches!(&s.kind, StmtKind::Loop(lp) if is_message_loop(lp))
                             && body_mentions(std::slice::from_ref(s), &h.var);
                     });
                     has_loop
