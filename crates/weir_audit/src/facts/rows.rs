@@ -111,6 +111,7 @@ pub fn row_source<S: std::hash::BuildHasher>(
     let mut eager = Vec::new();
     let mut narrowed = false;
     let mut options = Vec::new();
+    let mut all_foreign_keys = false;
     spine_options(iter, assigned, 0, &mut options);
     for (hop, expr) in exprs.iter().enumerate() {
         walk_outer_query(expr, &mut |e| match &e.kind {
@@ -139,6 +140,7 @@ pub fn row_source<S: std::hash::BuildHasher>(
                 if EAGER_LOADERS.contains(&name) {
                     eager.extend(call.args.iter().filter_map(|a| relationship_name(&a.value)));
                 }
+                all_foreign_keys |= name == "select_related" && call.args.is_empty();
                 if matches!(name, "select_related" | "prefetch_related") {
                     // `prefetch_related(bids)` with `bids = Prefetch("bid_set", ...)`;
                     // `prefetch_related(*prefetch)` with `prefetch = ("object", "object_type")`.
@@ -202,6 +204,10 @@ pub fn row_source<S: std::hash::BuildHasher>(
             _ => {}
         });
     }
+    // A bare `select_related()` joins every non-null foreign key.
+    if all_foreign_keys && let Some(m) = model.as_deref().and_then(|m| models.get(m)) {
+        eager.extend(m.foreign_keys_followed_by_default());
+    }
     model.map(|model| RowSource {
         model,
         eager,
@@ -239,12 +245,15 @@ pub struct RelatedChain<'e> {
     pub eager: Vec<String>,
     /// At least one method is called: a Django related manager.
     pub called: bool,
+    /// A bare `select_related()`: every non-null foreign key is joined.
+    pub all_foreign_keys: bool,
 }
 
 pub fn related_chain(iter: &Expr) -> Option<RelatedChain<'_>> {
     let mut expr = iter.unawaited();
     let mut eager = Vec::new();
     let mut called = false;
+    let mut all_foreign_keys = false;
     while let Some(call) = expr.as_call() {
         let method = call.method_name()?;
         // Methods that keep the related manager's rows, or iterate them.
@@ -254,6 +263,7 @@ pub fn related_chain(iter: &Expr) -> Option<RelatedChain<'_>> {
         if matches!(method, "select_related" | "prefetch_related") {
             eager.extend(call.args.iter().filter_map(|a| django_path(&a.value)));
         }
+        all_foreign_keys |= method == "select_related" && call.args.is_empty();
         called = true;
         expr = call.receiver()?;
     }
@@ -265,6 +275,7 @@ pub fn related_chain(iter: &Expr) -> Option<RelatedChain<'_>> {
         accessor: attr.as_str(),
         eager,
         called,
+        all_foreign_keys,
     })
 }
 
@@ -282,7 +293,8 @@ pub fn related_rows<'e>(
     let RelatedChain {
         owner: value,
         accessor: attr,
-        eager,
+        mut eager,
+        all_foreign_keys,
         ..
     } = related_chain(iter)?;
     let (model, loaded) = owner(value.as_name()?)?;
@@ -294,6 +306,9 @@ pub fn related_rows<'e>(
         return None;
     }
     let target = models.get(relationship.target.as_deref()?)?;
+    if all_foreign_keys {
+        eager.extend(target.foreign_keys_followed_by_default());
+    }
     Some(RowSource {
         model: target.class.clone(),
         eager,

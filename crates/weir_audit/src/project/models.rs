@@ -32,6 +32,10 @@ pub struct Relationship {
     pub loading: Loading,
     /// A collection (one-to-many, many-to-many) rather than one object.
     pub many: bool,
+    /// A Django `ForeignKey`/`OneToOneField` declared on the model without
+    /// `null=True`: what a bare `select_related()` follows ("all non-null
+    /// foreign keys", Django's QuerySet reference).
+    pub followed_by_default: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +61,17 @@ pub struct Model {
     /// `@property def positions(self): return self.all_positions(manager="objects")`
     /// → (`positions`, `all_positions`).
     property_relations: Vec<(String, String)>,
+}
+
+impl Model {
+    /// The relations a bare `select_related()` joins: the model's own
+    /// non-null `ForeignKey`s and `OneToOneField`s.
+    pub fn foreign_keys_followed_by_default(&self) -> impl Iterator<Item = String> + '_ {
+        self.relationships
+            .iter()
+            .filter(|(_, r)| r.followed_by_default)
+            .map(|(name, _)| name.clone())
+    }
 }
 
 #[derive(Default)]
@@ -449,6 +464,7 @@ impl ModelIndex {
                         target: Some(model.name.clone()),
                         loading: Loading::Lazy,
                         many,
+                        followed_by_default: false,
                     },
                 ));
             }
@@ -617,6 +633,11 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
                         target: target.map(|t| last(&t).to_string()),
                         loading: Loading::Lazy,
                         many,
+                        followed_by_default: !many
+                            && !matches!(
+                                call.keyword("null").map(|e| &e.kind),
+                                Some(ExprKind::Literal(weir_ir::Literal::Bool(true)))
+                            ),
                     },
                 );
                 let related_name = call
@@ -853,6 +874,7 @@ fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> R
         target,
         loading,
         many: !uselist_false && (annotated_many || annotation.is_none()),
+        followed_by_default: false,
     }
 }
 
