@@ -166,12 +166,17 @@ fn autobegins(kind: Option<ObjKind>) -> bool {
     })
 }
 
-/// `session.begin()`, `engine.begin()`, `conn.begin_nested()`, `transaction.atomic()`.
+/// `session.begin()`, `engine.begin()`, `conn.begin_nested()`,
+/// `transaction.atomic()`, and the drivers' transaction blocks: asyncpg's
+/// and psycopg 3's `conn.transaction()`, encode/databases'
+/// `database.transaction()` (a method: a bare `transaction()` is not read).
 pub fn is_begin_context(expr: &Expr) -> bool {
     let Some(call) = expr.unawaited().as_call() else {
         return is_atomic(expr);
     };
-    matches!(call.method_name(), Some("begin" | "begin_nested")) || is_atomic(&call.callee)
+    matches!(call.method_name(), Some("begin" | "begin_nested"))
+        || (call.method_name() == Some("transaction") && call.receiver().is_some())
+        || is_atomic(&call.callee)
 }
 
 fn is_atomic(expr: &Expr) -> bool {
