@@ -67,8 +67,7 @@ impl PerObjectMethods {
         if classes.serializers.is_empty() {
             return Self::default();
         }
-        let prefetched = prefetched_relations(modules);
-        let uses = list_uses(modules, &classes);
+        let (uses, prefetched) = list_uses(modules, &classes);
         let mut methods: HashMap<(String, String), PerObject> = HashMap::default();
         let mut conflicting: HashSet<(String, String)> = HashSet::default();
         for (&class, evidence) in &uses {
@@ -138,52 +137,33 @@ impl PerObjectMethods {
     }
 }
 
-/// The relation names written in the project's prefetches, in function
-/// bodies and class attributes (a view's `queryset = …`): the literal
-/// lookups of `prefetch_related(…)`, `prefetch_related_objects(…)` and
-/// `Prefetch(…)`, split at `__`.
-fn prefetched_relations(modules: &[Module]) -> HashSet<String> {
-    let found: Vec<Vec<String>> = modules
-        .par_iter()
-        .map(|module| {
-            let mut names = Vec::new();
-            let mut visit = |e: &Expr| {
-                let Some(call) = e.as_call() else { return };
-                let lookups: Vec<&Expr> = match call.method_name() {
-                    Some("prefetch_related" | "prefetch_related_objects") => {
-                        call.args.iter().map(|a| &a.value).collect()
-                    }
-                    Some("Prefetch") => call
-                        .keyword("lookup")
-                        .or_else(|| call.positional(0))
-                        .into_iter()
-                        .collect(),
-                    _ => return,
-                };
-                for lookup in lookups {
-                    let literals: Vec<&str> = match &lookup.kind {
-                        ExprKind::Collection { elements, .. } => {
-                            elements.iter().filter_map(Expr::as_str).collect()
-                        }
-                        _ => lookup.as_str().into_iter().collect(),
-                    };
-                    for path in literals {
-                        names.extend(path.split("__").map(ToString::to_string));
-                    }
-                }
-            };
-            for function in &module.functions {
-                weir_ir::visit::walk_block_exprs(&function.body, &mut visit);
+/// The relation names a prefetch written at `e` names: the literal lookups
+/// of `prefetch_related(…)`, `prefetch_related_objects(…)` and
+/// `Prefetch(…)`, each segment of each `__` path.
+fn prefetch_lookups(e: &Expr, names: &mut Vec<String>) {
+    let Some(call) = e.as_call() else { return };
+    let lookups: Vec<&Expr> = match call.method_name() {
+        Some("prefetch_related" | "prefetch_related_objects") => {
+            call.args.iter().map(|a| &a.value).collect()
+        }
+        Some("Prefetch") => call
+            .keyword("lookup")
+            .or_else(|| call.positional(0))
+            .into_iter()
+            .collect(),
+        _ => return,
+    };
+    for lookup in lookups {
+        let literals: Vec<&str> = match &lookup.kind {
+            ExprKind::Collection { elements, .. } => {
+                elements.iter().filter_map(Expr::as_str).collect()
             }
-            for class in &module.classes {
-                for (_, value) in class.assignments() {
-                    weir_ir::visit::walk_expr(value, &mut visit);
-                }
-            }
-            names
-        })
-        .collect();
-    found.into_iter().flatten().collect()
+            _ => lookup.as_str().into_iter().collect(),
+        };
+        for path in literals {
+            names.extend(path.split("__").map(ToString::to_string));
+        }
+    }
 }
 
 type ClassRef = (usize, usize);
@@ -351,7 +331,10 @@ pub(crate) fn many(call: &Call) -> bool {
 /// or of a view that calls `self.get_serializer(…, many=True)`, or a field
 /// of a serializer used for a list (each of its objects serializes its
 /// own). A subclass's list use runs the methods it inherits.
-fn list_uses(modules: &[Module], classes: &Classes) -> HashMap<ClassRef, Evidence> {
+fn list_uses(
+    modules: &[Module],
+    classes: &Classes,
+) -> (HashMap<ClassRef, Evidence>, HashSet<String>) {
     // Each module's evidence in the order it is met; merged in module
     // order below, so the first evidence seen is the same as in one pass.
     let found: Vec<ModuleUses> = modules
@@ -362,11 +345,13 @@ fn list_uses(modules: &[Module], classes: &Classes) -> HashMap<ClassRef, Evidenc
     let mut uses: HashMap<ClassRef, Evidence> = HashMap::default();
     // Fields: (owning serializer, field's serializer).
     let mut nested: Vec<(ClassRef, ClassRef)> = Vec::new();
-    for (module_uses, module_nested) in found {
+    let mut prefetched: HashSet<String> = HashSet::default();
+    for (module_uses, module_nested, module_prefetched) in found {
         for (class, evidence) in module_uses {
             uses.entry(class).or_insert(evidence);
         }
         nested.extend(module_nested);
+        prefetched.extend(module_prefetched);
     }
     // A serializer nested in a list serializer serializes one object per
     // object of the list.
@@ -385,14 +370,20 @@ fn list_uses(modules: &[Module], classes: &Classes) -> HashMap<ClassRef, Evidenc
     }
     // A list-serialized subclass runs the methods of its bases: handled by
     // walking its ancestors in `build`.
-    uses
+    (uses, prefetched)
 }
 
 /// Evidence of list use: (path, line, label).
 type Evidence = (String, u32, String);
 
-/// One module's list uses in the order met, and its nested serializer fields.
-type ModuleUses = (Vec<(ClassRef, Evidence)>, Vec<(ClassRef, ClassRef)>);
+/// One module's list uses in the order met, its nested serializer fields,
+/// and the relation names its prefetches name (same walk, see
+/// [`prefetch_lookups`]).
+type ModuleUses = (
+    Vec<(ClassRef, Evidence)>,
+    Vec<(ClassRef, ClassRef)>,
+    Vec<String>,
+);
 
 /// Records a use unless the module already recorded one for the class.
 fn push(
@@ -409,8 +400,10 @@ fn push(
 fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module) -> ModuleUses {
     let mut uses: Vec<(ClassRef, Evidence)> = Vec::new();
     let mut nested: Vec<(ClassRef, ClassRef)> = Vec::new();
+    let mut prefetched: Vec<String> = Vec::new();
     for function in &module.functions {
         weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+            prefetch_lookups(e, &mut prefetched);
             if let Some(call) = e.as_call()
                 && many(call)
                 && let Some(c) = classes.serializer_named(module, &call.callee)
@@ -434,6 +427,7 @@ fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module
                 continue;
             }
             weir_ir::visit::walk_expr(value, &mut |e| {
+                prefetch_lookups(e, &mut prefetched);
                 let Some(call) = e.as_call() else {
                     return;
                 };
@@ -521,7 +515,7 @@ fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module
             ));
         }
     }
-    (uses, nested)
+    (uses, nested, prefetched)
 }
 
 /// The values `get_serializer_class()` returns under a test naming the

@@ -1098,21 +1098,12 @@ impl<'ir> Walker<'ir> {
             }
             _ => call.receiver().and_then(Expr::dotted),
         };
-        let statement = call
-            .positional(0)
-            .or_else(|| call.keyword("statement"))
-            // encode/databases: `database.execute(query=…, values=…)`.
-            .or_else(|| call.keyword("query"))
-            .map(|s| match s.as_name() {
-                Some(name) => self.assigned.get(name).copied().unwrap_or(s),
-                None => s,
-            });
+        let statement = statement_arg(call).map(|s| match s.as_name() {
+            Some(name) => self.assigned.get(name).copied().unwrap_or(s),
+            None => s,
+        });
         let from_argument = info.effect == Some(Effect::Query(QueryOp::FromArgument));
-        let statement_base = call
-            .positional(0)
-            .or_else(|| call.keyword("statement"))
-            // encode/databases: `database.execute(query=…, values=…)`.
-            .or_else(|| call.keyword("query"))
+        let statement_base = statement_arg(call)
             .and_then(Expr::as_name)
             .filter(|name| from_argument && statement.and_then(Expr::chain_root) == Some(*name))
             .and_then(|name| self.refined.get(name).copied());
@@ -1253,11 +1244,7 @@ impl<'ir> Walker<'ir> {
     }
 
     fn statement_op(&self, call: &'ir Call) -> Option<QueryOp> {
-        let statement = call
-            .positional(0)
-            .or_else(|| call.keyword("statement"))
-            // encode/databases: `database.execute(query=…, values=…)`.
-            .or_else(|| call.keyword("query"))?;
+        let statement = statement_arg(call)?;
         let module = self.module;
         let (assigned, refined, params) = (&self.assigned, &self.refined, &self.facts.params);
         sql::statement_op(
@@ -2027,8 +2014,15 @@ fn serialized_list(call: &Call) -> Option<&Expr> {
     call.positional(0).or_else(|| call.keyword("instance"))
 }
 
-/// `Session()`, `engine.connect()`, `await pool.acquire()`: a call that hands
-/// out a fresh resource (not a lookup such as `get_session_from(x)`).
+/// The statement a call runs: its first argument, `statement=`
+/// (SQLAlchemy), or `query=` (encode/databases' `database.execute(query=…,
+/// values=…)`).
+fn statement_arg(call: &Call) -> Option<&Expr> {
+    call.positional(0)
+        .or_else(|| call.keyword("statement"))
+        .or_else(|| call.keyword("query"))
+}
+
 /// `object_session(obj)`, `Session.object_session(obj)`,
 /// `async_object_session(obj)`: the session `obj` already belongs to.
 fn is_object_session(call: &Call) -> bool {
@@ -2048,7 +2042,7 @@ fn lends_borrowed(function: &Function) -> bool {
     let direct = |value: &Expr| match &value.unawaited().kind {
         ExprKind::Call(call) => is_object_session(call),
         ExprKind::Name { id } => params.contains(id.as_str()),
-        ExprKind::Attribute { .. } => value.as_call().is_none(),
+        ExprKind::Attribute { .. } => true,
         _ => false,
     };
     let borrowed = |value: &Expr| {
@@ -2085,6 +2079,8 @@ fn lends_borrowed(function: &Function) -> bool {
     lent && !other
 }
 
+/// `Session()`, `engine.connect()`, `await pool.acquire()`: a call that hands
+/// out a fresh resource (not a lookup such as `get_session_from(x)`).
 fn is_acquiring_call(value: &Expr) -> bool {
     matches!(value.unawaited().kind, ExprKind::Call(_))
 }
