@@ -279,14 +279,7 @@ pub fn query_receiver_params<'f>(
 /// `@contextmanager` / `@asynccontextmanager` (also `@contextlib.…`): what
 /// the generator yields is what `with f() as x:` binds.
 pub(crate) fn is_context_manager(function: &weir_ir::Function) -> bool {
-    function.decorators.iter().any(|d| {
-        d.dotted().is_some_and(|name| {
-            matches!(
-                name.rsplit('.').next(),
-                Some("contextmanager" | "asynccontextmanager")
-            )
-        })
-    })
+    function.decorated_with("contextmanager") || function.decorated_with("asynccontextmanager")
 }
 
 /// The yielded type of a generator annotation: `Session` in
