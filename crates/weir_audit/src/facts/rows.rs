@@ -80,11 +80,13 @@ fn sources<'a, S: std::hash::BuildHasher>(
 
 /// `Subquery(…)`, `Exists(…)`: a Django expression that embeds another
 /// queryset in the SQL of the outer one (an annotation, a filter); its
-/// model is not the model of the outer query's rows.
+/// model is not the model of the outer query's rows. Nor is that of the
+/// queryset a `Prefetch("component", queryset=Component.objects…)` runs
+/// for a relation of the rows.
 fn is_embedded_query(expr: &Expr) -> bool {
     expr.as_call()
         .and_then(|c| c.callee.dotted_last())
-        .is_some_and(|last| matches!(last, "Subquery" | "Exists"))
+        .is_some_and(|last| matches!(last, "Subquery" | "Exists" | "Prefetch"))
 }
 
 /// Walks `expr` as `walk_expr` does, but not into embedded queries.
@@ -309,6 +311,17 @@ pub fn related_rows<'e>(
     if all_foreign_keys {
         eager.extend(target.foreign_keys_followed_by_default());
     }
+    // Each row's reference back to the owner is the owner itself: Django's
+    // related manager sets it on the rows it returns, and SQLAlchemy finds
+    // the owner in the identity map.
+    let owner_name = models.get(model).map(|m| m.name.as_str());
+    eager.extend(
+        target
+            .relationships
+            .iter()
+            .filter(|(_, r)| !r.many && r.target.as_deref() == owner_name)
+            .map(|(name, _)| name.clone()),
+    );
     Some(RowSource {
         model: target.class.clone(),
         eager,

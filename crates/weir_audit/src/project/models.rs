@@ -61,6 +61,34 @@ pub struct Model {
     /// `@property def positions(self): return self.all_positions(manager="objects")`
     /// → (`positions`, `all_positions`).
     property_relations: Vec<(String, String)>,
+    /// SQLAlchemy `relationship(…, backref=…)`: the relationship it adds
+    /// to the related model, added there once every model is known.
+    backrefs: Vec<Backref>,
+    /// SQLAlchemy relationships taken for collections for want of a sign
+    /// (no annotation, `uselist=` or `secondary=`): settled once every
+    /// model's table is known (see `settle_guessed_collections`).
+    guessed_many: Vec<String>,
+}
+
+/// `relationship("Trace", backref=backref("tags", lazy=…))` on `TraceTag`
+/// declares `Trace.tags` too
+/// (<https://docs.sqlalchemy.org/en/20/orm/backref.html>).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Backref {
+    /// The attribute on the related model (`tags`).
+    accessor: String,
+    /// The related model, as the forward relationship names it.
+    on: String,
+    loading: Loading,
+    /// `uselist=` given to `backref(…)`, when given.
+    uselist: Option<bool>,
+    /// The forward relationship goes through an association table
+    /// (`secondary=`): both sides are collections.
+    secondary: bool,
+    /// The forward relationship's attribute on the declaring model.
+    forward: String,
+    /// The class `foreign_keys=` names (`"Users.team_id"` → `Users`).
+    key_holder: Option<String>,
 }
 
 impl Model {
@@ -203,6 +231,8 @@ impl ModelIndex {
             }
         }
         index.inherit_relationships(modules);
+        index.settle_guessed_collections();
+        index.add_backrefs();
         index.manager_names = index
             .by_class
             .values()
@@ -280,6 +310,8 @@ impl ModelIndex {
             managers: Vec::new(),
             reverse: HashMap::default(),
             property_relations: Vec::new(),
+            backrefs: Vec::new(),
+            guessed_many: Vec::new(),
         });
     }
 
@@ -435,6 +467,73 @@ impl ModelIndex {
         }
     }
 
+    /// The relationships SQLAlchemy's `backref=` declares on the related
+    /// model. The backref is a collection when the forward side is a
+    /// many-to-one (the declaring model holds the foreign key to the related
+    /// table, or the forward side is one object) or goes through a
+    /// `secondary` table; else it is one object. It loads lazily unless
+    /// `backref(…, lazy=…)` says otherwise: the forward's `lazy=` is its own.
+    /// `query_rel = relationship(Query)` next to `query_id =
+    /// Column(ForeignKey("queries.id"))`: the model holds the key to the
+    /// related table (and not the other way round), so the relationship
+    /// is a many-to-one, one object.
+    fn settle_guessed_collections(&mut self) {
+        let mut settled: Vec<(String, String)> = Vec::new();
+        for model in self.by_class.values() {
+            for field in &model.guessed_many {
+                let Some(related) = model
+                    .relationships
+                    .get(field)
+                    .and_then(|r| r.target.as_deref())
+                    .and_then(|t| self.get(t))
+                else {
+                    continue;
+                };
+                if holds_key_to(model, related) && !holds_key_to(related, model) {
+                    settled.push((model.class.clone(), field.clone()));
+                }
+            }
+        }
+        for (class, field) in settled {
+            if let Some(rel) = self
+                .by_class
+                .get_mut(&class)
+                .and_then(|m| m.relationships.get_mut(&field))
+            {
+                rel.many = false;
+            }
+        }
+    }
+
+    fn add_backrefs(&mut self) {
+        let mut added: Vec<(String, String, Relationship)> = Vec::new();
+        for model in self.by_class.values() {
+            for backref in &model.backrefs {
+                let Some(related) = self.get(&backref.on) else {
+                    continue;
+                };
+                let many = backref.uselist.unwrap_or_else(|| {
+                    backref.secondary || backref_is_collection(backref, model, related)
+                });
+                added.push((
+                    related.class.clone(),
+                    backref.accessor.clone(),
+                    Relationship {
+                        target: Some(model.name.clone()),
+                        loading: backref.loading,
+                        many,
+                        followed_by_default: false,
+                    },
+                ));
+            }
+        }
+        for (class, accessor, rel) in added {
+            if let Some(model) = self.by_class.get_mut(&class) {
+                model.relationships.entry(accessor).or_insert(rel);
+            }
+        }
+    }
+
     /// Django reverse accessors: a `ForeignKey(Order, related_name="lines")`
     /// on `Line` gives `Order.lines` (or `Order.line_set`), a lazy collection.
     fn add_reverse_accessors(&mut self) {
@@ -565,6 +664,8 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
     let mut reverse = HashMap::default();
     let mut foreign_tables = Vec::new();
     let mut managers = Vec::new();
+    let mut backrefs = Vec::new();
+    let mut guessed_many = Vec::new();
     let mut has_tablename = false;
     for stmt in &class.body {
         let StmtKind::Assign {
@@ -594,10 +695,17 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
         match last(&callee) {
             "relationship" => {
                 let call = call.expect("callee came from a call");
-                relationships.insert(
-                    field.to_string(),
-                    sqlalchemy_relationship(call, annotation.as_deref()),
-                );
+                let forward = sqlalchemy_relationship(call, annotation.as_deref());
+                if let Some(target) = &forward.target {
+                    backrefs.extend(backref(call, target, field));
+                }
+                if annotation.is_none()
+                    && call.keyword("uselist").is_none()
+                    && call.keyword("secondary").is_none()
+                {
+                    guessed_many.push(field.to_string());
+                }
+                relationships.insert(field.to_string(), forward);
             }
             "Column" | "mapped_column" | "column_property" => {
                 columns += 1;
@@ -715,6 +823,8 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
         foreign_tables,
         managers,
         reverse,
+        backrefs,
+        guessed_many,
         property_relations: if orm == Orm::Django {
             property_relations(module, class)
         } else {
@@ -832,7 +942,90 @@ fn annotated_target(annotation: &Expr) -> Option<String> {
     found
 }
 
-fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> Relationship {
+/// Whether the backref `model` declares on `related` (no `secondary`, no
+/// `uselist=`) is a collection: the forward side is a many-to-one, so
+/// `model` holds the foreign key. Its `foreign_keys=` names the key
+/// column's class when given (`foreign_keys="Users.team_id"` on `Teams`:
+/// the key is `related`'s); else whichever side alone has a foreign key to
+/// the other's table; else the forward side's own cardinality decides.
+fn backref_is_collection(backref: &Backref, model: &Model, related: &Model) -> bool {
+    if let Some(holder) = &backref.key_holder {
+        if holder == &related.name {
+            return false;
+        }
+        if holder == &model.name {
+            return true;
+        }
+    }
+    match (holds_key_to(model, related), holds_key_to(related, model)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => !model
+            .relationships
+            .get(&backref.forward)
+            .is_some_and(|r| r.many),
+    }
+}
+
+/// `from` has a foreign key column to `to`'s table (`to` another model).
+fn holds_key_to(from: &Model, to: &Model) -> bool {
+    from.class != to.class
+        && to
+            .table
+            .as_deref()
+            .is_some_and(|t| from.foreign_tables.iter().any(|f| f == t))
+}
+
+/// The backref a `relationship(…)` call declares on `target`:
+/// `backref="tags"` or `backref=backref("tags", lazy="dynamic", uselist=False)`.
+fn backref(call: &weir_ir::Call, target: &str, forward: &str) -> Option<Backref> {
+    let value = call.keyword("backref")?;
+    let (accessor, options) = if let Some(name) = value.as_str() {
+        (name.to_string(), None)
+    } else {
+        let options = value.as_call()?;
+        if options
+            .callee
+            .dotted()
+            .is_none_or(|c| last(&c) != "backref")
+        {
+            return None;
+        }
+        (options.positional(0)?.as_str()?.to_string(), Some(options))
+    };
+    let uselist = options
+        .and_then(|o| o.keyword("uselist"))
+        .and_then(|e| match &e.kind {
+            ExprKind::Literal(weir_ir::Literal::Bool(b)) => Some(*b),
+            _ => None,
+        });
+    Some(Backref {
+        accessor,
+        on: target.to_string(),
+        loading: options.map_or(Loading::Lazy, loading),
+        uselist,
+        secondary: call.keyword("secondary").is_some(),
+        forward: forward.to_string(),
+        key_holder: call.keyword("foreign_keys").and_then(key_holder),
+    })
+}
+
+/// `"Users.team_id"`, `Users.team_id`, `[Users.team_id]` → `Users`.
+fn key_holder(expr: &Expr) -> Option<String> {
+    let column = match &expr.kind {
+        ExprKind::Collection { elements, .. } => elements.first()?,
+        _ => expr,
+    };
+    let path = column
+        .as_str()
+        .map(ToString::to_string)
+        .or_else(|| column.dotted())?;
+    let (class, _) = path.rsplit_once('.')?;
+    Some(last(class).to_string())
+}
+
+/// How a `relationship(…)` or `backref(…)` call's `lazy=` loads.
+fn loading(call: &weir_ir::Call) -> Loading {
     // `lazy=False` is SQLAlchemy's synonym for "joined", `lazy=True` for
     // "select" and `lazy=None` for "noload".
     let lazy = match call.keyword("lazy").map(|e| &e.kind) {
@@ -844,11 +1037,15 @@ fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> R
             .and_then(Expr::as_str)
             .unwrap_or("select"),
     };
-    let loading = match lazy {
+    match lazy {
         "select" | "True" => Loading::Lazy,
         "selectin" | "joined" | "subquery" | "immediate" => Loading::Eager,
         _ => Loading::Explicit,
-    };
+    }
+}
+
+fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> Relationship {
+    let loading = loading(call);
     let target = call
         .positional(0)
         .and_then(|t| t.as_str().map(ToString::to_string).or_else(|| t.dotted()))

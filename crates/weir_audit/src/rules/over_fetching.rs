@@ -215,6 +215,14 @@ fn unused_eager_loads(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         if read.is_empty() {
             continue;
         }
+        // `trace.display_name`, a property of the model: it may read the
+        // relationship, as a method would.
+        let index = &facts.project.index;
+        if let Some(class) = index.canonical_class(&rows.model)
+            && read.iter().any(|attr| index.method(&class, attr).is_some())
+        {
+            continue;
+        }
         let model = short(&rows.model);
         for option in &rows.options {
             // `contains_eager` fills a relationship from a join the query needs anyway.

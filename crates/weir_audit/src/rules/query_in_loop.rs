@@ -32,7 +32,19 @@ declare_rule! {
     /// (a `cached_property` caches on the instance, and each row is a new
     /// one). Reads a prefetch can serve (`self.lines.all()`, `.count()`)
     /// are not counted; a migration's rows are historical models without
-    /// these methods.
+    /// these methods. Such a method or property that reads a lazy
+    /// relationship of `self` (`def to_dict(self): … self.tags`, `def
+    /// get_absolute_url(self): … self.section.slug`), itself or through
+    /// other methods it calls on `self`, loads that relationship once per
+    /// row when the query did not load it eagerly. Reads under a test of
+    /// one of the method's parameters (`if with_tags:`) depend on the
+    /// caller and are not counted, nor is a relationship the loop sets on
+    /// the row before the call (`row.section = target`), nor the row's
+    /// reference back to the object whose collection the loop walks
+    /// (`for tag in trace.tags: tag.describe()` reading `self.trace`),
+    /// which Django's related managers set and SQLAlchemy finds in the
+    /// identity map. SQLAlchemy relationships declared from the other side
+    /// with `backref=` are known on both models.
     ///
     /// Django REST framework runs some of the project's methods once per
     /// object with no loop in the code: a list serializer calls the
@@ -103,7 +115,7 @@ declare_rule! {
     /// (matched by the method's name, not by the model's QuerySet class).
     /// The model of the rows never comes from a queryset embedded in
     /// `Subquery(…)`/`Exists(…)` (an annotation or a filter of the outer
-    /// query); a local rebound to a chain on itself (`qs = qs.annotate(…)`)
+    /// query) or given to `Prefetch(…, queryset=…)` (the rows of a relation); a local rebound to a chain on itself (`qs = qs.annotate(…)`)
     /// loses the model, and is not followed. A write through a Django related
     /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
     /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
@@ -275,6 +287,18 @@ impl QueryInLoop {
                     finding(&Self::META, facts, span, message)
                         .why("Each row loads its relationship with a query of its own on first access: N+1 queries.")
                         .help("Eager-load it in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.")
+                        .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
+                        .evidence(&facts.module.path, evidence.0, evidence.1),
+                );
+            }
+        }
+        // Methods of the rows that read a lazy relationship of `self`.
+        for lp in &facts.loops {
+            for (span, message, evidence) in method_relation_reads(facts, lp) {
+                out.push(
+                    finding(&Self::META, facts, span, message)
+                        .why("The method reads a relationship the query did not load: each row loads it with a query of its own on first access, N+1 queries.")
+                        .help("Eager-load what the method reads in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.")
                         .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
                         .evidence(&facts.module.path, evidence.0, evidence.1),
                 );
@@ -703,6 +727,212 @@ fn property_reads<'s>(
         true
     });
     out
+}
+
+/// `row.to_dict()` on the rows of a query, where the project model's
+/// method (or property) reads a lazy relationship of `self` (`self.tags`,
+/// `self.author.name`), itself or through another method it calls on
+/// `self`, that the query does not load: each row loads it with a query
+/// of its own. (span, message, (line, label) of the rows), once per
+/// method and loop. A method that runs queries of its own is reported
+/// through its summary instead.
+fn method_relation_reads(
+    cx: &Cx<'_, '_>,
+    lp: &crate::facts::LoopRef<'_>,
+) -> Vec<(weir_ir::Span, String, (u32, String))> {
+    let mut out = Vec::new();
+    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+        return out;
+    };
+    // A migration's rows are historical models, without the methods.
+    if !lp.is_per_item() || cx.facts.context == crate::facts::ExecContext::Migration {
+        return out;
+    }
+    let Some(model) = cx.facts.project.models.get(&rows.model) else {
+        return out;
+    };
+    let index = &cx.facts.project.index;
+    let Some(class) = index.canonical_class(&rows.model) else {
+        return out;
+    };
+    // `row.event = event` in the loop sets what `row.save()` reads after it.
+    let mut loaded = rows.eager.clone();
+    loaded.extend(
+        crate::facts::regions::attribute_writes(cx.facts)
+            .into_iter()
+            .filter(|w| !w.augmented && w.var == var && lp.span.contains(&w.span))
+            .map(|w| w.attr),
+    );
+    row_attribute_reads(lp, var, |e, attr| {
+        if model.relationships.contains_key(attr) {
+            return false;
+        }
+        let Some(target) = index.method(&class, attr) else {
+            return false;
+        };
+        let queries = |f: crate::project::FnRef| {
+            cx.summaries.get(f).is_some_and(|s| {
+                s.reads.is_some() || s.persisted_reads.is_some() || s.memo_reads.is_some()
+            })
+        };
+        if queries(target) {
+            return false;
+        }
+        let mut seen = vec![target];
+        let Some(relation) = self_relation_read(cx, &class, model, &loaded, target, &mut seen)
+        else {
+            return false;
+        };
+        if seen.iter().any(|&f| queries(f)) {
+            return false;
+        }
+        let function = index.function(target);
+        let call = if ["property", "cached_property", "hybrid_property"]
+            .iter()
+            .any(|d| function.decorated_with(d))
+        {
+            format!("`{var}.{attr}`")
+        } else {
+            format!("`{var}.{attr}()`")
+        };
+        out.push((
+            e.span,
+            format!(
+                "{call} lazily loads `{relation}` of `{}` on every row of the {}: `{attr}` reads `self.{relation}`",
+                model.name,
+                describe_loop(lp)
+            ),
+            (
+                lp.span.line,
+                format!("`{}` rows queried without loading `{relation}`", model.name),
+            ),
+        ));
+        true
+    });
+    out
+}
+
+/// A lazy relationship of `model` that `function` (a method of `class`)
+/// loads by reading it on `self` unconditionally, or through a method it calls on
+/// `self` (at most three deep; `seen` collects the methods visited).
+/// Reads under a test of one of its parameters
+/// (`if include_tags: … self.tags`) depend on the caller and are left out,
+/// as are the relationships the rows load (`eager`) and a to-one
+/// relationship the method only assigns (`self.owner = user`).
+fn self_relation_read(
+    cx: &Cx<'_, '_>,
+    class: &str,
+    model: &crate::project::Model,
+    eager: &[String],
+    target: crate::project::FnRef,
+    seen: &mut Vec<crate::project::FnRef>,
+) -> Option<String> {
+    let index = &cx.facts.project.index;
+    let function = index.function(target);
+    if !function.is_instance_method() {
+        return None;
+    }
+    let mut params = function.params.iter().map(|p| p.name.as_str());
+    let this = params.next()?;
+    let params: Vec<&str> = params.collect();
+    let mentions_param = |e: &weir_ir::Expr| {
+        let mut found = false;
+        weir_ir::visit::walk_expr(e, &mut |n| {
+            found |= n.as_name().is_some_and(|n| params.contains(&n));
+        });
+        found
+    };
+    let mut stored: Vec<weir_ir::Span> = Vec::new();
+    weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign {
+            targets, op: None, ..
+        } = &stmt.kind
+        {
+            stored.extend(targets.iter().map(|t| t.span));
+        }
+    });
+    let mut reads: Vec<&str> = Vec::new();
+    let mut calls: Vec<&str> = Vec::new();
+    walk_unconditional(&function.body, &mentions_param, &mut |e| {
+        if let weir_ir::ExprKind::Attribute { value, attr } = &e.kind
+            && value.as_name() == Some(this)
+            && !stored.contains(&e.span)
+        {
+            reads.push(attr);
+        }
+        if let Some(call) = e.as_call()
+            && let weir_ir::ExprKind::Attribute { value, attr } = &call.callee.kind
+            && value.as_name() == Some(this)
+        {
+            calls.push(attr);
+        }
+    });
+    // A Django to-many relation is a manager: reading it runs nothing,
+    // and what the method does with it (`self.tags.filter(…)`, `.add(…)`)
+    // is in its summary.
+    let found = reads.iter().find(|attr| {
+        !eager.iter().any(|e| e == **attr)
+            && model.relationships.get(**attr).is_some_and(|r| {
+                r.loading == crate::project::Loading::Lazy
+                    && !(r.many && model.orm == crate::project::Orm::Django)
+            })
+    });
+    if let Some(attr) = found {
+        return Some((*attr).to_string());
+    }
+    if seen.len() >= 3 {
+        return None;
+    }
+    for name in calls {
+        let Some(callee) = index.method(class, name) else {
+            continue;
+        };
+        if seen.contains(&callee) {
+            continue;
+        }
+        seen.push(callee);
+        if let Some(found) = self_relation_read(cx, class, model, eager, callee, seen) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Walks the statements and expressions of `block` that run whatever the
+/// function's arguments: the branches of an `if` (or of a conditional
+/// expression) whose test mentions a parameter are skipped. Nested
+/// functions and lambdas are not entered: they run when called.
+fn walk_unconditional<'a>(
+    block: &'a [weir_ir::Stmt],
+    conditional: &dyn Fn(&weir_ir::Expr) -> bool,
+    on_expr: &mut dyn FnMut(&'a weir_ir::Expr),
+) {
+    fn expr<'a>(
+        e: &'a weir_ir::Expr,
+        conditional: &dyn Fn(&weir_ir::Expr) -> bool,
+        on_expr: &mut dyn FnMut(&'a weir_ir::Expr),
+    ) {
+        match &e.kind {
+            weir_ir::ExprKind::Conditional { test, .. } if conditional(test) => {
+                expr(test, conditional, on_expr);
+            }
+            weir_ir::ExprKind::Lambda { .. } => {}
+            _ => {
+                on_expr(e);
+                weir_ir::visit::child_exprs(e, &mut |c| expr(c, conditional, on_expr));
+            }
+        }
+    }
+    for stmt in block {
+        weir_ir::visit::stmt_exprs(stmt, &mut |e| expr(e, conditional, on_expr));
+        match &stmt.kind {
+            weir_ir::StmtKind::If { test, .. } if conditional(test) => {}
+            weir_ir::StmtKind::FunctionDef { .. } | weir_ir::StmtKind::ClassDef { .. } => {}
+            _ => weir_ir::visit::each_child_block(stmt, &mut |b| {
+                walk_unconditional(b, conditional, on_expr);
+            }),
+        }
+    }
 }
 
 /// The `var.attr` reads of a loop's row variable (in its conditions, its
