@@ -4,6 +4,7 @@
 pub mod class_constants;
 pub mod context;
 pub mod guards;
+pub mod list_views;
 pub mod loops;
 pub mod models;
 pub mod per_object;

@@ -42,6 +42,8 @@ pub struct PerObjectMethods {
     /// (`prefetch_related("tags", "author__follows")`, `Prefetch("tags")`,
     /// `prefetch_related_objects(objs, "tags")`): each segment of each path.
     prefetched: HashSet<String>,
+    /// List views whose serializer reads relations their queryset does not load.
+    pub unloaded: super::list_views::UnloadedRelations,
 }
 
 impl PerObjectMethods {
@@ -67,7 +69,9 @@ impl PerObjectMethods {
         if classes.serializers.is_empty() {
             return Self::default();
         }
-        let (uses, prefetched) = list_uses(modules, &classes);
+        let (uses, prefetched, list_views) = list_uses(modules, &classes);
+        let unloaded =
+            super::list_views::UnloadedRelations::build(modules, &classes, &list_views, models);
         let mut methods: HashMap<(String, String), PerObject> = HashMap::default();
         let mut conflicting: HashSet<(String, String)> = HashSet::default();
         for (&class, evidence) in &uses {
@@ -133,6 +137,7 @@ impl PerObjectMethods {
         PerObjectMethods {
             methods,
             prefetched,
+            unloaded,
         }
     }
 }
@@ -166,10 +171,10 @@ fn prefetch_lookups(e: &Expr, names: &mut Vec<String>) {
     }
 }
 
-type ClassRef = (usize, usize);
+pub(crate) type ClassRef = (usize, usize);
 
 /// The project's classes, and which are DRF serializers.
-struct Classes<'a> {
+pub(crate) struct Classes<'a> {
     index: &'a ProjectIndex<'a>,
     /// Per module, per class: its bases, each with its last segment (an
     /// import alias resolved) and the project class it names. Resolved
@@ -177,7 +182,7 @@ struct Classes<'a> {
     /// read them many times.
     bases: Vec<Vec<Vec<Base>>>,
     /// Serializers of one object (not `ListSerializer`s).
-    serializers: HashSet<ClassRef>,
+    pub(crate) serializers: HashSet<ClassRef>,
 }
 
 /// One base of a class: its last segment (`ModelSerializer`) and the
@@ -257,7 +262,7 @@ impl<'a> Classes<'a> {
     }
 
     /// The class and its project ancestors, depth first, left to right.
-    fn mro(&self, class: ClassRef) -> Vec<ClassRef> {
+    pub(crate) fn mro(&self, class: ClassRef) -> Vec<ClassRef> {
         let mut out = vec![class];
         let mut i = 0;
         while i < out.len() && out.len() < 32 {
@@ -276,7 +281,7 @@ impl<'a> Classes<'a> {
 
     /// The serializer class a call or a name refers to: `OrderSerializer`,
     /// `serializers.OrderSerializer`.
-    fn serializer_named(&self, module: &Module, expr: &Expr) -> Option<ClassRef> {
+    pub(crate) fn serializer_named(&self, module: &Module, expr: &Expr) -> Option<ClassRef> {
         lookup(self.index, module, expr).filter(|c| self.serializers.contains(c))
     }
 
@@ -306,7 +311,7 @@ fn lookup(index: &ProjectIndex<'_>, module: &Module, base: &Expr) -> Option<Clas
 /// The last segment of a base class or callee: `serializers.ModelSerializer`,
 /// `ModelSerializer[User]`, an imported alias resolved (`WNMS` →
 /// `WritableNestedModelSerializer`).
-fn base_name(module: &Module, base: &Expr) -> Option<String> {
+pub(crate) fn base_name(module: &Module, base: &Expr) -> Option<String> {
     let base = match &base.kind {
         ExprKind::Subscript { value, .. } => value,
         _ => base,
@@ -331,10 +336,7 @@ pub(crate) fn many(call: &Call) -> bool {
 /// or of a view that calls `self.get_serializer(…, many=True)`, or a field
 /// of a serializer used for a list (each of its objects serializes its
 /// own). A subclass's list use runs the methods it inherits.
-fn list_uses(
-    modules: &[Module],
-    classes: &Classes,
-) -> (HashMap<ClassRef, Evidence>, HashSet<String>) {
+fn list_uses(modules: &[Module], classes: &Classes) -> ListUses {
     // Each module's evidence in the order it is met; merged in module
     // order below, so the first evidence seen is the same as in one pass.
     let found: Vec<ModuleUses> = modules
@@ -346,12 +348,14 @@ fn list_uses(
     // Fields: (owning serializer, field's serializer).
     let mut nested: Vec<(ClassRef, ClassRef)> = Vec::new();
     let mut prefetched: HashSet<String> = HashSet::default();
-    for (module_uses, module_nested, module_prefetched) in found {
+    let mut list_views: Vec<(ClassRef, ClassRef)> = Vec::new();
+    for (module_uses, module_nested, module_prefetched, module_views) in found {
         for (class, evidence) in module_uses {
             uses.entry(class).or_insert(evidence);
         }
         nested.extend(module_nested);
         prefetched.extend(module_prefetched);
+        list_views.extend(module_views);
     }
     // A serializer nested in a list serializer serializes one object per
     // object of the list.
@@ -370,8 +374,17 @@ fn list_uses(
     }
     // A list-serialized subclass runs the methods of its bases: handled by
     // walking its ancestors in `build`.
-    (uses, prefetched)
+    (uses, prefetched, list_views)
 }
+
+/// What [`list_uses`] finds: the list uses of each serializer, the
+/// relation names prefetched anywhere, and the list views with the
+/// serializer each lists with: (view, serializer).
+type ListUses = (
+    HashMap<ClassRef, Evidence>,
+    HashSet<String>,
+    Vec<(ClassRef, ClassRef)>,
+);
 
 /// Evidence of list use: (path, line, label).
 type Evidence = (String, u32, String);
@@ -383,6 +396,7 @@ type ModuleUses = (
     Vec<(ClassRef, Evidence)>,
     Vec<(ClassRef, ClassRef)>,
     Vec<String>,
+    Vec<(ClassRef, ClassRef)>,
 );
 
 /// Records a use unless the module already recorded one for the class.
@@ -401,6 +415,7 @@ fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module
     let mut uses: Vec<(ClassRef, Evidence)> = Vec::new();
     let mut nested: Vec<(ClassRef, ClassRef)> = Vec::new();
     let mut prefetched: Vec<String> = Vec::new();
+    let mut list_views: Vec<(ClassRef, ClassRef)> = Vec::new();
     for function in &module.functions {
         weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
             prefetch_lookups(e, &mut prefetched);
@@ -496,6 +511,7 @@ fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module
             continue;
         };
         let label = if classes.is_list_view((mi, ci)) {
+            list_views.push(((mi, ci), serializer_class));
             Some(format!(
                 "`serializer_class` of the list view `{}`",
                 class.name
@@ -515,7 +531,7 @@ fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module
             ));
         }
     }
-    (uses, nested, prefetched)
+    (uses, nested, prefetched, list_views)
 }
 
 /// The values `get_serializer_class()` returns under a test naming the
@@ -597,7 +613,11 @@ fn method_fields(module: &Module, class: &Class) -> Vec<(String, String)> {
 }
 
 /// The project model of `class Meta: model = Order` in the class.
-fn meta_model(modules: &[Module], (mi, ci): ClassRef, models: &ModelIndex) -> Option<String> {
+pub(crate) fn meta_model(
+    modules: &[Module],
+    (mi, ci): ClassRef,
+    models: &ModelIndex,
+) -> Option<String> {
     let module = &modules[mi];
     let meta = format!("{}.Meta", module.classes[ci].qualname);
     let meta = module.classes.iter().find(|c| c.qualname == meta)?;

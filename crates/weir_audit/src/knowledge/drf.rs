@@ -25,6 +25,16 @@ pub const LIST_VIEWS: &[&str] = &[
     "ReadOnlyModelViewSet",
 ];
 
+/// Relational fields that read the related object itself: its `__str__`
+/// (`StringRelatedField`) or one of its fields (`SlugRelatedField`).
+/// <https://www.django-rest-framework.org/api-guide/relations/>
+pub const OBJECT_READING_FIELDS: &[&str] = &["StringRelatedField", "SlugRelatedField"];
+
+/// Relational fields that need only the related key: on a foreign key
+/// DRF reads `<field>_id` (`use_pk_only_optimization`), with no query;
+/// with `many=True` they list the related rows, a query per object.
+pub const KEY_ONLY_FIELDS: &[&str] = &["PrimaryKeyRelatedField", "HyperlinkedRelatedField"];
+
 /// A view's `get_serializer_class()` chooses the serializer per action;
 /// `self.action == "list"` names the list.
 pub const SERIALIZER_CHOOSER: &str = "get_serializer_class";

@@ -65,6 +65,23 @@ declare_rule! {
     /// many=True)`. A serializer only used for one object (a detail view,
     /// `Serializer(instance).data`) runs its methods once: not reported.
     ///
+    /// The serializer's fields read relations of each object too: a
+    /// nested serializer (`agency = AgencySerializer()`), a
+    /// `StringRelatedField` or `SlugRelatedField`, a dotted
+    /// `source="agency.slug"`, a to-many relation named in `Meta.fields`
+    /// (a `PrimaryKeyRelatedField(many=True)`), any relation there with
+    /// `Meta.depth`. A foreign key read for its key only
+    /// (`PrimaryKeyRelatedField`, a foreign key in `Meta.fields`) is no
+    /// query. A list view (`ListAPIView`, `ModelViewSet`…) whose
+    /// `queryset = Model.objects…` does not `select_related`/
+    /// `prefetch_related` what its serializer reads is reported at the
+    /// view, and so is `Serializer(queryset, many=True)` on a queryset
+    /// built in the same function (`Story.objects.filter(…)`, or a local
+    /// bound once to one). Views that override `get_queryset()`, models
+    /// whose default manager is the project's own, and eager loads given
+    /// by a name (`prefetch_related(*PREFETCH)`) may load anything: not
+    /// judged.
+    ///
     /// ## Why is this bad
     /// This is the N+1 query problem: one round trip per item. Latency and
     /// database load grow with the size of the collection, and what is fast
@@ -219,6 +236,8 @@ impl Rule for QueryInLoop {
         let start = out.len();
         Self::check_loops(facts, out);
         Self::check_per_object(facts, out);
+        Self::check_list_views(facts, out);
+        Self::check_serialized_querysets(facts, out);
         if in_dataloader_batch(facts) {
             for f in &mut out[start..] {
                 f.severity = f.severity.down();
@@ -226,6 +245,29 @@ impl Rule for QueryInLoop {
             }
         }
     }
+}
+
+/// Locals assigned exactly once in the function (`qs = Article.objects…`):
+/// a name bound twice (`qs = qs.filter(…)`) may hold either value.
+fn single_assignments(
+    function: &weir_ir::Function,
+) -> crate::collections::HashMap<String, &weir_ir::Expr> {
+    let mut seen: crate::collections::HashMap<String, Option<&weir_ir::Expr>> =
+        crate::collections::HashMap::default();
+    weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign { targets, value, .. } = &stmt.kind {
+            for target in targets {
+                if let Some(name) = target.as_name() {
+                    seen.entry(name.to_string())
+                        .and_modify(|v| *v = None)
+                        .or_insert(value.as_ref());
+                }
+            }
+        }
+    });
+    seen.into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
 }
 
 /// The batch function of a DataLoader (`class CountLoader(DataLoader[K, V]):
@@ -336,6 +378,158 @@ impl QueryInLoop {
 }
 
 impl QueryInLoop {
+    /// DRF list views of this module whose serializer reads a relation
+    /// the view's queryset does not load (see `facts::list_views`):
+    /// reported once per view and relation, at the view, from the
+    /// module's top-level facts, in the request handler's severity.
+    fn check_list_views(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+        if facts.function.kind != weir_ir::FunctionKind::Module {
+            return;
+        }
+        let unloaded = facts
+            .project
+            .per_object
+            .unloaded
+            .in_module(&facts.module.name);
+        // One finding per view, naming every relation it leaves unloaded.
+        let mut views: Vec<&str> = unloaded.iter().map(|u| u.view.as_str()).collect();
+        views.dedup();
+        for view in views {
+            let relations: Vec<_> = unloaded.iter().filter(|u| u.view == view).collect();
+            let first = relations[0];
+            let names = |many: bool| -> Vec<String> {
+                relations
+                    .iter()
+                    .filter(|u| u.many == many)
+                    .map(|u| format!("\"{}\"", u.relation))
+                    .collect()
+            };
+            let mut fixes = Vec::new();
+            for (many, loader) in [(false, "select_related"), (true, "prefetch_related")] {
+                let names = names(many);
+                if !names.is_empty() {
+                    fixes.push(format!("`.{loader}({})`", names.join(", ")));
+                }
+            }
+            let read: Vec<String> = relations
+                .iter()
+                .map(|u| format!("`{}` (field `{}`)", u.relation, u.field))
+                .collect();
+            let mut f = finding(
+                &Self::META,
+                facts,
+                first.span,
+                format!(
+                    "`{view}` lists `{}` rows with `{}`, which reads {} of each row: the queryset does not load {}, so each row runs a query of its own",
+                    first.model,
+                    first.serializer,
+                    read.join(", "),
+                    if relations.len() > 1 { "them" } else { "it" }
+                ),
+            )
+            .why("DRF serializes the page object by object; a relation the queryset did not load is fetched with a query of its own for each object: N+1 queries per request.")
+            .help(format!("Load what it reads in the view's queryset: {}.", fixes.join(" and ")));
+            for u in &relations {
+                f = f.evidence(
+                    &u.field_path,
+                    u.field_line,
+                    format!("`{}.{}` reads `{}`", u.serializer, u.field, u.relation),
+                );
+            }
+            f.severity = Self::META.severity_in(crate::facts::ExecContext::RequestHandler);
+            f.context = crate::facts::ExecContext::RequestHandler;
+            f.function = view.to_string();
+            out.push(f);
+        }
+    }
+
+    /// `ArticleSerializer(Article.objects.filter(…), many=True)` (or a
+    /// local bound to such a queryset) in a view or a helper: the
+    /// serializer reads relations the queryset does not load, once per
+    /// object (see `facts::list_views`).
+    fn check_serialized_querysets(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+        let unloaded = &facts.project.per_object.unloaded;
+        let mut assigned: Option<crate::collections::HashMap<String, &weir_ir::Expr>> = None;
+        for e in facts.call_exprs() {
+            let Some(call) = e.as_call() else { continue };
+            if !crate::facts::per_object::many(call) {
+                continue;
+            }
+            let Some(reads) = facts
+                .module
+                .resolve_expr(&call.callee)
+                .and_then(|q| facts.project.index.canonical_class(&q))
+                .and_then(|q| unloaded.serializer(&q))
+            else {
+                continue;
+            };
+            let Some(arg) = call.positional(0).or_else(|| call.keyword("instance")) else {
+                continue;
+            };
+            let assigned = assigned.get_or_insert_with(|| single_assignments(facts.function));
+            let queryset = arg
+                .as_name()
+                .and_then(|n| assigned.get(n).copied())
+                .unwrap_or(arg);
+            let models = &facts.project.models;
+            let Some(rows) =
+                crate::facts::rows::row_source(queryset, assigned, facts.module, models)
+            else {
+                continue;
+            };
+            let Some(model) = models.get(&rows.model) else {
+                continue;
+            };
+            if rows.model != reads.model
+                || !crate::facts::list_views::judgeable(queryset, &rows, model)
+            {
+                continue;
+            }
+            let missing =
+                crate::facts::list_views::unloaded_reads(&reads.reads, model, &rows.eager);
+            if missing.is_empty() {
+                continue;
+            }
+            let read: Vec<String> = missing
+                .iter()
+                .map(|(r, _)| format!("`{}` (field `{}`)", r.relation, r.field))
+                .collect();
+            let mut fixes = Vec::new();
+            for (many, loader) in [(false, "select_related"), (true, "prefetch_related")] {
+                let names: Vec<String> = missing
+                    .iter()
+                    .filter(|(_, m)| *m == many)
+                    .map(|(r, _)| format!("\"{}\"", r.relation))
+                    .collect();
+                if !names.is_empty() {
+                    fixes.push(format!("`.{loader}({})`", names.join(", ")));
+                }
+            }
+            let mut f = finding(
+                &Self::META,
+                facts,
+                e.span,
+                format!(
+                    "`{}(…, many=True)` serializes `{}` rows and reads {} of each: the queryset does not load {}, so each row runs a query of its own",
+                    reads.serializer,
+                    model.name,
+                    read.join(", "),
+                    if missing.len() > 1 { "them" } else { "it" }
+                ),
+            )
+            .why("DRF serializes the list object by object; a relation the queryset did not load is fetched with a query of its own for each object: N+1 queries.")
+            .help(format!("Load what the serializer reads in the queryset: {}.", fixes.join(" and ")));
+            for (r, _) in &missing {
+                f = f.evidence(
+                    &r.path,
+                    r.line,
+                    format!("`{}.{}` reads `{}`", reads.serializer, r.field, r.relation),
+                );
+            }
+            out.push(f);
+        }
+    }
+
     /// A method the framework calls once per item (a DRF serializer's
     /// `get_<field>` or `to_representation` on a list): each query in it,
     /// or behind a helper it calls, runs once per serialized object. A
