@@ -367,7 +367,12 @@ impl<'ir> Walker<'ir> {
                     body: &lp.body,
                     span: stmt.span,
                     is_comprehension: false,
-                    iteration: self.iteration(lp.iter.as_ref(), lp.target.as_ref()),
+                    iteration: match &lp.iter {
+                        Some(iter) if lp.is_async && loops::receives_messages(iter) => {
+                            loops::Iteration::Endless
+                        }
+                        _ => self.iteration(lp.iter.as_ref(), lp.target.as_ref()),
+                    },
                     iterates_query_rows: false,
                     rows: None,
                     element: None,
