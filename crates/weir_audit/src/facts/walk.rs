@@ -1349,6 +1349,15 @@ impl<'ir> Walker<'ir> {
                 return loops::Iteration::Literal;
             }
         }
+        // `for item in [x for x in self.personal_items if x in ids]`: a
+        // comprehension over a fixed collection yields at most its items.
+        if iteration == loops::Iteration::PerItem
+            && let Some(ExprKind::Comprehension(comp)) = iter.map(|i| &i.kind)
+            && let [clause] = comp.clauses.as_slice()
+            && self.iteration(Some(&clause.iter), Some(&clause.target)) == loops::Iteration::Literal
+        {
+            return loops::Iteration::Literal;
+        }
         iteration
     }
 
