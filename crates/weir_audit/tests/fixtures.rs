@@ -372,3 +372,45 @@ fn per_case_severities_are_lowered_in_migrations() {
     let counted = qe08.finding_in("QE-08", "flag_empty_carts");
     assert_eq!(counted.severity, Severity::Low, "{}", counted.message);
 }
+
+/// A `management/` package of a web app (an event's back office) is served
+/// per request: its N+1 stays HIGH. Django's `management/commands/` is
+/// command-line code, one level down.
+#[test]
+fn a_management_package_is_not_command_line_code() {
+    use weir_audit::facts::ExecContext;
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
+    let project = audit_folder(&root);
+    let web = project.finding_in("QE-07", "register_attendees");
+    assert_eq!(
+        (web.context, web.severity),
+        (ExecContext::Other, Severity::High)
+    );
+    let command = project.finding_in("QE-07", "import_attendees");
+    assert_eq!(
+        (command.context, command.severity),
+        (ExecContext::Init, Severity::Medium)
+    );
+}
+
+/// A request-scoped session kept open across a network call after its
+/// last use is HIGH, with the network call as evidence even when a
+/// template read comes first; kept across a template read from disk
+/// alone, MEDIUM (as TX-02 weighs file I/O against the network).
+#[test]
+fn a_session_held_across_file_io_alone_is_medium() {
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/rl01");
+    let project = audit_folder(&root);
+    let sent = project.finding_in("RL-01", "send_receipt");
+    assert_eq!(sent.severity, Severity::High, "{}", sent.message);
+    assert!(sent.message.contains("httpx.post"), "{}", sent.message);
+    let previewed = project.finding_in("RL-01", "preview_receipt");
+    assert_eq!(
+        previewed.severity,
+        Severity::Medium,
+        "{}",
+        previewed.message
+    );
+}

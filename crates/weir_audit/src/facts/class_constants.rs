@@ -8,7 +8,9 @@
 //! class method iterates. A name qualifies only when every class-body
 //! assignment of it is a non-empty display and no function stores into an
 //! attribute of that name (`self.paths = load()`), which would make some
-//! instance's value data.
+//! instance's value data; a store of a non-empty tuple written in the code
+//! (`self.personal_items = ("title", "email")` in `__init__`) declares it
+//! like a class-body one.
 //!
 //! Also the project's helpers that hand out such a display: `def
 //! _get_config_items(): return ["site_title", "theme", …]`, iterated as
@@ -78,7 +80,27 @@ impl ClassConstants {
                 }
                 for function in &module.functions {
                     walk_stmts(&function.body, &mut |stmt| {
-                        if let StmtKind::Assign { targets, .. } = &stmt.kind {
+                        if let StmtKind::Assign {
+                            targets, value, op, ..
+                        } = &stmt.kind
+                        {
+                            // `self.personal_items = ("title", "email")`: a
+                            // tuple written in the code cannot grow.
+                            if let ([target], Some(value), None) = (targets.as_slice(), value, op)
+                                && let ExprKind::Attribute { value: owner, attr } = &target.kind
+                                && owner.as_name() == Some("self")
+                                && matches!(
+                                    value.kind,
+                                    ExprKind::Collection {
+                                        kind: CollectionKind::Tuple,
+                                        ..
+                                    }
+                                )
+                                && super::loops::is_fixed_display(value)
+                            {
+                                declared.insert(attr.to_string());
+                                return;
+                            }
                             for target in targets {
                                 stored_attributes(target, &mut varying);
                             }

@@ -83,8 +83,11 @@ const INIT_FILES: &[&str] = &[
     "wsgi.py",
     "asgi.py",
 ];
-/// Folders of command-line entry points, scripts and management commands.
-const INIT_DIRS: &[&str] = &["scripts", "management", "cli", "commands", "bin"];
+/// Folders of command-line entry points, scripts and management commands
+/// (Django's `management/commands/`, by its `commands`: a `management/`
+/// folder of its own is as often a web app's back office, the pages where
+/// organisers or admins manage things, served per request).
+const INIT_DIRS: &[&str] = &["scripts", "cli", "commands", "bin"];
 const INIT_NAMES: &[&str] = &[
     "main",
     "startup",

@@ -193,11 +193,45 @@ pub fn classify(
     Iteration::PerItem
 }
 
+/// What an `async for` reads from a connection that delivers messages as
+/// they arrive: Starlette's `websocket.iter_text()` / `iter_bytes()` /
+/// `iter_json()`, redis-py's `pubsub.listen()`, and a connection iterated
+/// itself (`async for message in websocket`, websockets' documented way to
+/// receive, or a Kafka `consumer`). Each item is handled when it comes, for
+/// as long as the peer sends: a listener's endless loop, not a pass over a
+/// collection that one query could cover.
+pub fn receives_messages(iter: &Expr) -> bool {
+    const CONNECTION_WORDS: &[&str] = &["ws", "websocket", "socket", "consumer", "pubsub"];
+    let receiver = match iter.unawaited().as_call() {
+        Some(call) if call.args.is_empty() => {
+            if matches!(
+                call.method_name(),
+                Some("iter_text" | "iter_bytes" | "iter_json")
+            ) {
+                return true;
+            }
+            if call.method_name() != Some("listen") {
+                return false;
+            }
+            call.receiver()
+        }
+        Some(_) => return false,
+        None => Some(iter),
+    };
+    receiver.and_then(Expr::dotted).is_some_and(|d| {
+        words(last_segment(&d))
+            .iter()
+            .any(|w| CONNECTION_WORDS.contains(&w.as_str()))
+    })
+}
+
 /// A model's own schema, fixed by its class: Django's Options API
 /// (`Model._meta.get_fields()`, `instance._meta.related_objects`) and
 /// SQLAlchemy's table and mapper (`Model.__table__.columns`,
-/// `Model.__mapper__.relationships`). One iteration per field or
-/// relationship of the code, not per item of data.
+/// `Model.__mapper__.relationships`), and the tables a `MetaData` holds
+/// (`metadata.sorted_tables`, `metadata.tables.values()`) with their
+/// foreign keys (`table.foreign_keys`). One iteration per field,
+/// relationship or table of the code, not per item of data.
 fn is_model_schema(iter: &Expr) -> bool {
     let path = match iter.as_call() {
         Some(call) if call.args.is_empty() => call.callee.dotted(),
@@ -205,8 +239,18 @@ fn is_model_schema(iter: &Expr) -> bool {
         None => iter.dotted(),
     };
     path.is_some_and(|path| {
-        path.split('.')
-            .any(|segment| matches!(segment, "_meta" | "__table__" | "__mapper__"))
+        let segments: Vec<&str> = path.split('.').collect();
+        segments.iter().any(|segment| {
+            matches!(
+                *segment,
+                "_meta"
+                    | "__table__"
+                    | "__mapper__"
+                    | "sorted_tables"
+                    | "foreign_keys"
+                    | "foreign_key_constraints"
+            )
+        }) || segments.windows(2).any(|w| w == ["metadata", "tables"])
     })
 }
 

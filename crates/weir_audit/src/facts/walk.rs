@@ -367,7 +367,12 @@ impl<'ir> Walker<'ir> {
                     body: &lp.body,
                     span: stmt.span,
                     is_comprehension: false,
-                    iteration: self.iteration(lp.iter.as_ref(), lp.target.as_ref()),
+                    iteration: match &lp.iter {
+                        Some(iter) if lp.is_async && loops::receives_messages(iter) => {
+                            loops::Iteration::Endless
+                        }
+                        _ => self.iteration(lp.iter.as_ref(), lp.target.as_ref()),
+                    },
                     iterates_query_rows: false,
                     rows: None,
                     element: None,
@@ -1343,6 +1348,15 @@ impl<'ir> Walker<'ir> {
             {
                 return loops::Iteration::Literal;
             }
+        }
+        // `for item in [x for x in self.personal_items if x in ids]`: a
+        // comprehension over a fixed collection yields at most its items.
+        if iteration == loops::Iteration::PerItem
+            && let Some(ExprKind::Comprehension(comp)) = iter.map(|i| &i.kind)
+            && let [clause] = comp.clauses.as_slice()
+            && self.iteration(Some(&clause.iter), Some(&clause.target)) == loops::Iteration::Literal
+        {
+            return loops::Iteration::Literal;
         }
         iteration
     }

@@ -14,6 +14,7 @@ pub use django::{
     SAME_ROWS as DJANGO_SAME_ROWS, library_base_overrides as django_library_base_overrides,
 };
 mod http;
+mod mail;
 pub mod notes;
 mod redis;
 mod sqlalchemy;
@@ -61,6 +62,8 @@ pub enum ObjKind {
     Path,
     /// aiosql's queries object: each method runs one named SQL statement.
     SqlQueries,
+    /// A python-emails `Message`: `send()` talks to an SMTP server.
+    MailMessage,
 }
 
 impl ObjKind {
@@ -118,6 +121,7 @@ impl ObjKind {
             ObjKind::DjangoModel => "model instance",
             ObjKind::Path => "path",
             ObjKind::SqlQueries => "SQL queries",
+            ObjKind::MailMessage => "mail message",
         }
     }
 }
@@ -243,6 +247,7 @@ pub const PACKS: &[&Pack] = &[
     &drf::PACK,
     &aiosql::PACK,
     &databases::PACK,
+    &mail::PACK,
 ];
 
 /// The packs switched on for one project, indexed for lookup.

@@ -110,10 +110,19 @@ pub struct MemoReads {
     pub witness: Witness,
 }
 
+/// The index of a key that is the method's own object (`self`, `cls`):
+/// a call passes it as its receiver (`self.page(entry)` → `self`).
+pub const RECEIVER: usize = usize::MAX;
+
 /// The arguments a call passes for `keys` (parameters of the callee).
 pub fn key_args<'c>(call: &'c weir_ir::Call, keys: &[KeyParam]) -> Vec<&'c Expr> {
     keys.iter()
-        .filter_map(|(index, name)| call.keyword(name).or_else(|| call.positional(*index)))
+        .filter_map(|(index, name)| {
+            if *index == RECEIVER {
+                return call.receiver();
+            }
+            call.keyword(name).or_else(|| call.positional(*index))
+        })
         .collect()
 }
 
@@ -523,6 +532,10 @@ pub struct ParamLoad {
     /// handed in: a caller's object belongs to another session and cannot
     /// stand in for it.
     pub own_session: bool,
+    /// The optional parameter whose absence the load waits for (`if
+    /// memory_base is None: memory_base = session.get(…, memory_base_id)`):
+    /// a call that passes the object itself loads nothing.
+    pub unless_given: Option<Fallback>,
 }
 
 pub struct Summaries {
@@ -1148,6 +1161,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                 locking: is_locking(call),
                 reads: loaded_entity_reads(facts, call),
                 own_session: on_own_session(facts, call),
+                unless_given: absent_guard(facts, call),
             });
         }
         if call.site.offloaded || call.site.in_lambda || is_exceptional(facts, call) {
@@ -1748,9 +1762,18 @@ fn key_through(
             let Some(name) = e.as_name() else {
                 return;
             };
+            // `generate_pdf(self.event)` in a method: the key is made of
+            // the object the method is called on.
+            let receiver = matches!(name, "self" | "cls")
+                && f.function.params.first().is_some_and(|p| p.name == name);
             if let Some(param) = params.iter().find(|(_, p)| p == name) {
                 if !found.contains(param) {
                     found.push(param.clone());
+                }
+            } else if receiver {
+                let key = (RECEIVER, name.to_string());
+                if !found.contains(&key) {
+                    found.push(key);
                 }
             } else if matches!(name, "self" | "cls")
                 || f.binding_before(name, call.site.span.start).is_some()

@@ -741,14 +741,28 @@ fn key_varies_per_item(
     keys: &[crate::project::summary::KeyParam],
     lp: &crate::facts::LoopRef<'_>,
 ) -> bool {
+    // The names the loop binds: `self.pages[entry.name] = …` binds none
+    // (it stores into `self.pages`; `self` is the same on every item).
+    fn bound<'e>(target: &'e weir_ir::Expr, names: &mut Vec<&'e str>) {
+        match &target.kind {
+            weir_ir::ExprKind::Name { id } => names.push(id),
+            weir_ir::ExprKind::Collection { elements, .. } => {
+                for element in elements {
+                    bound(element, names);
+                }
+            }
+            weir_ir::ExprKind::Spread { value } => bound(value, names),
+            _ => {}
+        }
+    }
     let mut names: Vec<&str> = Vec::new();
     if let Some(target) = lp.target {
-        weir_ir::visit::walk_expr(target, &mut |e| names.extend(e.as_name()));
+        bound(target, &mut names);
     }
     weir_ir::visit::walk_stmts(lp.body, &mut |stmt| {
         if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind {
             for target in targets {
-                weir_ir::visit::walk_expr(target, &mut |e| names.extend(e.as_name()));
+                bound(target, &mut names);
             }
         }
     });

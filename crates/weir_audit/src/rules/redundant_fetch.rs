@@ -275,6 +275,11 @@ pub fn held_entity_reloads<'a, 'ir>(facts: &'a Cx<'_, 'ir>) -> Vec<HeldReload<'a
             let Some(arg) = c.positional(load.index).or_else(|| c.keyword(&load.param)) else {
                 continue;
             };
+            // `resolve_scope(db, memory_base_id=mb.id, memory_base=mb)`:
+            // the callee loads by the id only when the object is missing.
+            if load.unless_given.as_ref().is_some_and(|g| g.supplied_by(c)) {
+                continue;
+            }
             let weir_ir::ExprKind::Attribute { value, attr } = &arg.kind else {
                 continue;
             };

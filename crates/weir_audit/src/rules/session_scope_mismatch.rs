@@ -13,7 +13,8 @@ declare_rule! {
     /// than 20 % of the body, and after the last use the handler makes
     /// external calls (HTTP, sleeps, file I/O, directly or through helpers)
     /// or runs more than 50 lines of non-database work. Handlers shorter
-    /// than 10 lines are not considered.
+    /// than 10 lines are not considered. Network calls and sleeps are HIGH;
+    /// file I/O alone (a template read from disk) is MEDIUM.
     ///
     /// ## Why is this bad
     /// The dependency keeps the session, and the connection it checked out,
@@ -154,33 +155,62 @@ impl Rule for SessionScopeMismatch {
             if f64::from(used) >= 0.2 * f64::from(body_lines) {
                 continue;
             }
-            let external = cx.calls.iter().find(|c| {
-                c.site.span.line > last_use
-                    && body_span.contains(&c.site.span)
-                    && (match c.effect {
-                        Some(Effect::Blocking(kind)) => kind != IoKind::Database,
-                        Some(Effect::Sleep | Effect::Network) => true,
-                        Some(Effect::AsyncSleep) => c.site.awaited,
-                        _ => false,
-                    } || cx.summaries.of_call(c).is_some_and(|s| {
-                        s.network.is_some()
-                            || s.sleeps.is_some()
-                            || s.blocks
-                                .as_ref()
-                                .is_some_and(|(k, _)| *k != IoKind::Database)
-                    }))
-                    && !c
-                        .call
-                        .is_some_and(|call| call.args.iter().any(|a| mentions(&a.value, &held.var)))
-            });
+            // Calls after the last use that wait on something else: the
+            // network or a sleep (`Some(true)`), or the local disk
+            // (`Some(false)`).
+            let waits = |c: &crate::facts::CallFact<'_>| -> Option<bool> {
+                let direct = match c.effect {
+                    Some(Effect::Blocking(IoKind::File | IoKind::FileMetadata)) => Some(false),
+                    Some(Effect::Blocking(kind)) if kind != IoKind::Database => Some(true),
+                    Some(Effect::Sleep | Effect::Network) => Some(true),
+                    Some(Effect::AsyncSleep) if c.site.awaited => Some(true),
+                    _ => None,
+                };
+                direct.or_else(|| {
+                    let s = cx.summaries.of_call(c)?;
+                    match &s.blocks {
+                        _ if s.network.is_some() || s.sleeps.is_some() => Some(true),
+                        Some((IoKind::File | IoKind::FileMetadata, _)) => Some(false),
+                        Some((kind, _)) if *kind != IoKind::Database => Some(true),
+                        _ => None,
+                    }
+                })
+            };
+            let after: Vec<(&crate::facts::CallFact<'_>, bool)> = cx
+                .calls
+                .iter()
+                .filter(|c| {
+                    c.site.span.line > last_use
+                        && body_span.contains(&c.site.span)
+                        && !c.call.is_some_and(|call| {
+                            call.args.iter().any(|a| mentions(&a.value, &held.var))
+                        })
+                })
+                .filter_map(|c| waits(c).map(|remote| (c, remote)))
+                .collect();
+            // The network call is the one to show; local file reads (a
+            // template, a config file) hold the connection for less, as
+            // TX-02 weighs them (HIGH network, MEDIUM file I/O).
+            let external = after
+                .iter()
+                .find(|(_, remote)| *remote)
+                .or_else(|| after.first())
+                .copied();
             let tail = last.span.end_line.saturating_sub(last_use);
             let path = cx.module.path.as_str();
             let f = match external {
-                Some(call) => finding(&Self::META, cx.facts, held.span, format!(
-                    "the request-scoped session `{}` is used on {used} of {body_lines} lines, then {} runs while it stays open",
-                    held.var, call.text()
-                ))
-                .evidence(path, call.site.span.line, "external call after the last use of the session"),
+                Some((call, remote)) => {
+                    let f = finding(&Self::META, cx.facts, held.span, format!(
+                        "the request-scoped session `{}` is used on {used} of {body_lines} lines, then {} runs while it stays open",
+                        held.var, call.text()
+                    ))
+                    .evidence(path, call.site.span.line, "external call after the last use of the session");
+                    if remote {
+                        f
+                    } else {
+                        f.severity(Severity::Medium.max(Self::META.severity_in(cx.context)))
+                    }
+                }
                 None if tail > LONG_TAIL_LINES => finding(&Self::META, cx.facts, held.span, format!(
                     "the request-scoped session `{}` is used on {used} of {body_lines} lines, then {tail} lines of other work follow while it stays open",
                     held.var
