@@ -576,13 +576,17 @@ const MEMOIZING_DECORATORS: &[&str] = &[
 ];
 
 /// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`,
-/// also under an import alias (`from functools import cache as
-/// functools_cache`), and a project's own wrappers named for what they do
-/// (`@cache.memoize_function(120)` around Flask-Caching's `memoize`).
+/// cachetools' `@ttl_cache`/`@lfu_cache`, also under an import alias (`from
+/// functools import cache as functools_cache`), and a project's own
+/// wrappers named for what they do (`@cache.memoize_function(120)` around
+/// Flask-Caching's `memoize`, `@settings_cache(key=…)`). Not Django's
+/// `@never_cache`, which only sets response headers.
 pub fn is_memoized(module: &weir_ir::Module, function: &weir_ir::Function) -> bool {
     let memoizing = |name: &str| {
         let last = name.rsplit('.').next().unwrap_or(name);
-        MEMOIZING_DECORATORS.contains(&last) || last.starts_with("memoize_")
+        MEMOIZING_DECORATORS.contains(&last)
+            || last.starts_with("memoize_")
+            || (last.ends_with("_cache") && last != "never_cache")
     };
     function.decorators.iter().any(|d| {
         let target = d.as_call().map_or(d, |c| &c.callee);
@@ -1795,10 +1799,17 @@ fn merge_memo(
 
 /// Fills `mine` from `theirs` (through `carry`) when only the callee has
 /// the effect; true when it did.
-/// `held` (a file-system metadata call) is a weaker witness of blocking
-/// than `found` (real I/O): the summary shows the stronger one.
+/// `held` (a file-system metadata call, or a database call) is a weaker
+/// witness of blocking than `found` (other I/O): the summary shows the
+/// stronger one. A helper that saves a row before it posts a webhook
+/// still posts it inside its caller's transaction (TX-02).
 fn weaker_block(held: IoKind, found: IoKind) -> bool {
-    held == IoKind::FileMetadata && found != IoKind::FileMetadata
+    let rank = |kind: IoKind| match kind {
+        IoKind::FileMetadata => 0,
+        IoKind::Database => 1,
+        _ => 2,
+    };
+    rank(held) < rank(found)
 }
 
 fn adopt<T>(mine: &mut Option<T>, theirs: Option<&T>, carry: impl FnOnce(&T) -> T) -> bool {
