@@ -931,6 +931,7 @@ impl<'ir> Walker<'ir> {
                 if let Some(name) = element.dotted() {
                     self.env.remove(&name);
                     self.facts.strings.remove(&name);
+                    self.facts.bindings.push((name, element.span));
                 }
             }
         }
