@@ -879,13 +879,35 @@ fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
 /// constructor that fills the memo) runs once per key, on a miss.
 fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
     facts.statements_before(call).any(|stmt| {
-        guards::returning_if(stmt).is_some_and(|(test, then)| {
-            is_memo_hit_return(facts, test, then)
-                || is_cache_hit_return(facts, test, then)
-                || is_cache_aside_return(facts, call, stmt, test)
-                || is_configured_logger_return(facts, test)
-        })
+        is_lookup_or_miss(stmt)
+            || guards::returning_if(stmt).is_some_and(|(test, then)| {
+                is_memo_hit_return(facts, test, then)
+                    || is_cache_hit_return(facts, test, then)
+                    || is_cache_aside_return(facts, call, stmt, test)
+                    || is_configured_logger_return(facts, test)
+            })
     })
+}
+
+/// `try: return self._cache[key] except KeyError: pass`: a lookup that
+/// returns on a hit (Python's "easier to ask forgiveness" memo, as in
+/// Django's `ContentTypeManager.get_for_model`); what follows runs on a
+/// miss only.
+fn is_lookup_or_miss(stmt: &weir_ir::Stmt) -> bool {
+    let weir_ir::StmtKind::Try { body, handlers, .. } = &stmt.kind else {
+        return false;
+    };
+    body.last()
+        .is_some_and(|s| matches!(s.kind, weir_ir::StmtKind::Return { .. }))
+        && handlers.iter().any(|h| {
+            h.types.as_ref().is_some_and(|t| {
+                let mut key_error = false;
+                weir_ir::visit::walk_expr(t, &mut |e| {
+                    key_error |= e.dotted_last() == Some("KeyError");
+                });
+                key_error
+            })
+        })
 }
 
 /// `logger = logging.getLogger(name)` … `if logger.handlers: return …`
