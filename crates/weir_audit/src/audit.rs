@@ -85,6 +85,7 @@ pub fn audit_with_context(
         .collect();
     let mut facts = facts;
     crate::facts::context::enqueued_job_context(&mut facts);
+    crate::facts::context::migrate_signal_context(&mut facts);
     crate::facts::context::inherit_startup_context(&mut facts);
     phase.done();
     let phase = timings::phase("summaries");

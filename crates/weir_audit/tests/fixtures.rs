@@ -414,3 +414,31 @@ fn a_session_held_across_file_io_alone_is_medium() {
         previewed.message
     );
 }
+
+/// Receivers of Django's `post_migrate`/`pre_migrate` run at the end of
+/// `manage.py migrate`, whether `@receiver(post_migrate)` decorates them or
+/// `AppConfig.ready()` connects them: their per-model lookups are
+/// reported one level down. A `post_save` receiver connected beside them
+/// runs on every save and stays HIGH.
+#[test]
+fn migrate_signal_receivers_are_management_code() {
+    use weir_audit::facts::ExecContext;
+    use weir_audit::report::Severity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python/qe07");
+    let project = audit_folder(&root);
+    let qe07 = |function: &str| {
+        let f = project.finding_in("QE-07", function);
+        (f.context, f.severity)
+    };
+    for function in ["sync_view_permissions", "create_default_roles"] {
+        assert_eq!(
+            qe07(function),
+            (ExecContext::Init, Severity::Medium),
+            "{function}"
+        );
+    }
+    assert_eq!(
+        qe07("audit_role_change"),
+        (ExecContext::Other, Severity::High)
+    );
+}

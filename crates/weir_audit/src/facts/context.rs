@@ -368,6 +368,15 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
         if INIT_DECORATORS.contains(&name) {
             return Some(ExecContext::Init);
         }
+        // `@receiver(post_migrate)`: runs at the end of `manage.py migrate`.
+        if name == "receiver"
+            && decorator
+                .as_call()
+                .and_then(|c| c.positional(0))
+                .is_some_and(|s| names_migrate_signal(module, s))
+        {
+            return Some(ExecContext::Init);
+        }
     }
     // `lifespan_fn`, `app_lifespan`: the FastAPI/Starlette lifespan handler.
     if INIT_NAMES.contains(&function.name.as_str()) || function.name.contains("lifespan") {
@@ -406,6 +415,56 @@ fn own_context(module: &Module, function: &Function) -> Option<ExecContext> {
         return Some(ExecContext::RequestHandler);
     }
     None
+}
+
+/// Django's `pre_migrate`/`post_migrate` signals, sent by the `migrate` and
+/// `flush` commands (<https://docs.djangoproject.com/en/stable/ref/signals/#management-signals>):
+/// their receivers run from the command line, not per request.
+const MIGRATE_SIGNALS: &[&str] = &["pre_migrate", "post_migrate"];
+
+/// `post_migrate`, `signals.post_migrate`, `models.signals.pre_migrate`.
+fn names_migrate_signal(module: &Module, expr: &Expr) -> bool {
+    module
+        .resolve_expr(expr)
+        .or_else(|| expr.dotted())
+        .is_some_and(|q| MIGRATE_SIGNALS.contains(&q.rsplit('.').next().unwrap_or(&q)))
+}
+
+/// Receivers connected to a migrate signal by reference
+/// (`post_migrate.connect(create_permissions, sender=self)`, at import time
+/// or in `AppConfig.ready()`) are management code, wherever they are
+/// defined: only a function of unknown context (`Other`) changes.
+pub fn migrate_signal_context(facts: &mut [Vec<super::FunctionFacts<'_>>]) {
+    let mut receivers = Vec::new();
+    for f in facts.iter().flatten() {
+        if f.function.kind != FunctionKind::Module && f.function.name != "ready" {
+            continue;
+        }
+        let module = f.module;
+        weir_ir::visit::walk_block_exprs(&f.function.body, &mut |e| {
+            if let Some(call) = e.as_call()
+                && call.method_name() == Some("connect")
+                && call
+                    .receiver()
+                    .is_some_and(|r| names_migrate_signal(module, r))
+                && let Some(handler) = call.positional(0).or_else(|| call.keyword("receiver"))
+                && let Some(target) = module
+                    .resolve_expr(handler)
+                    .and_then(|q| f.project.index.resolve_function(&q))
+            {
+                receivers.push(target);
+            }
+        });
+    }
+    for target in receivers {
+        if let Some(function) = facts
+            .get_mut(target.module as usize)
+            .and_then(|m| m.get_mut(target.func as usize))
+            .filter(|f| f.context == ExecContext::Other)
+        {
+            function.context = ExecContext::Init;
+        }
+    }
 }
 
 /// Startup helpers: a function of unknown context (`Other`) whose every

@@ -169,8 +169,33 @@ impl<'ir> Walker<'ir> {
             },
         };
         walker.seed_params(function);
+        walker.seed_django_manager_self(function);
         walker.block(&function.body);
         walker.facts
+    }
+
+    /// In a method of the project's Django `Manager` or `QuerySet`
+    /// subclass, `self` (and `super()`) is a QuerySet:
+    /// `def get_default(self): return self.get(is_default=True)`.
+    fn seed_django_manager_self(&mut self, function: &'ir Function) {
+        if function.class.is_none() || !function.is_instance_method() {
+            return;
+        }
+        let Some(class) = self.enclosing_class() else {
+            return;
+        };
+        let manager = self.project.index.has_base(&class, |q| {
+            q.strip_prefix("django.db.models.").is_some_and(|rest| {
+                matches!(
+                    rest.rsplit('.').next(),
+                    Some("Manager" | "BaseManager" | "QuerySet")
+                )
+            })
+        });
+        if manager {
+            self.env
+                .insert("self".to_string(), Typed::certain(ObjKind::QuerySet));
+        }
     }
 
     fn seed_params(&mut self, function: &'ir Function) {
@@ -911,6 +936,7 @@ impl<'ir> Walker<'ir> {
                 if let Some(name) = element.dotted() {
                     self.env.remove(&name);
                     self.facts.strings.remove(&name);
+                    self.facts.bindings.push((name, element.span));
                 }
             }
         }
@@ -1463,6 +1489,13 @@ impl<'ir> Walker<'ir> {
             };
         }
         if let ExprKind::Attribute { value, attr } = &callee.kind {
+            if self.overridden_manager_method(value, attr).is_some() {
+                return CallInfo {
+                    effect: None,
+                    returns: None,
+                    receiver_kind: None,
+                };
+            }
             let receiver_kind = if self.unserved_related_manager(value, attr) {
                 Some(Typed::certain(ObjKind::QuerySet))
             } else {
@@ -1532,6 +1565,12 @@ impl<'ir> Walker<'ir> {
         let knowledge = &self.project.knowledge;
         match &expr.kind {
             ExprKind::Await { value } => self.kind_of(value),
+            // `super().get(…)` in a Manager or QuerySet subclass.
+            ExprKind::Call(call)
+                if call.args.is_empty() && call.callee.as_name() == Some("super") =>
+            {
+                self.env.get("self").copied()
+            }
             ExprKind::Call(call) => {
                 let info = self.classify(call);
                 info.returns.map(|kind| Typed {
@@ -1588,6 +1627,11 @@ impl<'ir> Walker<'ir> {
     /// `self.repo.get(...)`, `JobRepository(s).get(...)`).
     fn project_target(&self, call: &Call) -> Option<FnRef> {
         let index = &self.project.index;
+        if let ExprKind::Attribute { value, attr } = &call.callee.kind
+            && let Some(target) = self.overridden_manager_method(value, attr)
+        {
+            return Some(target);
+        }
         if let ExprKind::Attribute { value, attr } = &call.callee.kind
             && let Some(class) = self.instance_class(value)
         {
@@ -1836,6 +1880,30 @@ impl<'ir> Walker<'ir> {
         super::rows::class_model(value, &self.assigned, self.module, models).is_some_and(|m| {
             m.orm == crate::project::Orm::Django && m.managers.iter().any(|x| x == attr)
         })
+    }
+
+    /// `Settings.objects.get()` where `objects = SettingsManager()` and the
+    /// project's `SettingsManager` (or the QuerySet behind it) defines
+    /// `get`: Python runs that method, not Django's.
+    fn overridden_manager_method(&self, value: &Expr, attr: &str) -> Option<FnRef> {
+        let ExprKind::Attribute {
+            value: class,
+            attr: manager,
+        } = &value.kind
+        else {
+            return None;
+        };
+        let models = &self.project.models;
+        if !models.declares_manager(manager) {
+            return None;
+        }
+        let model = super::rows::class_model(class, &self.assigned, self.module, models)?;
+        let index = &self.project.index;
+        model
+            .manager_classes
+            .iter()
+            .filter(|(m, _)| m == manager)
+            .find_map(|(_, c)| index.method(&index.canonical_class(c)?, attr))
     }
 
     /// `iter` reads an attribute or calls a method of a local bound to one

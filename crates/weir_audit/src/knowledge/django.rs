@@ -54,6 +54,9 @@ pub const PACK: Pack = Pack {
         returns(QS, "none", QuerySet),
         returns(QS, "union", QuerySet),
         returns(QS, "extra", QuerySet),
+        // `self.model(**kwargs)` in a Manager or QuerySet method builds an
+        // unsaved instance of its model.
+        returns(QS, "model", DjangoModel),
         // Evaluation.
         method(QS, "get", Query(Select)),
         method(QS, "first", Query(Select)),

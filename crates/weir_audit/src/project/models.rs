@@ -54,6 +54,12 @@ pub struct Model {
     /// `published = PostQuerySet.as_manager()`): `Model.<manager>` is a
     /// QuerySet entry point like `Model.objects`.
     pub managers: Vec<String>,
+    /// The classes behind those managers, as their declarations name them
+    /// (`objects = SettingsManager()` → (`objects`,
+    /// `app.managers.SettingsManager`); `PostQuerySet.as_manager()` and
+    /// `Manager.from_queryset(PostQuerySet)()` give the QuerySet class):
+    /// a method one of them defines runs instead of Django's.
+    pub manager_classes: Vec<(String, String)>,
     /// Django relation fields: field → (`related_name`, is one-to-one), for
     /// the reverse accessors on the related model.
     reverse: HashMap<String, (Option<String>, bool)>,
@@ -308,6 +314,7 @@ impl ModelIndex {
             relationships: HashMap::default(),
             foreign_tables: Vec::new(),
             managers: Vec::new(),
+            manager_classes: Vec::new(),
             reverse: HashMap::default(),
             property_relations: Vec::new(),
             backrefs: Vec::new(),
@@ -362,7 +369,18 @@ impl ModelIndex {
                     .filter_map(|b| self.by_class.get(b))
                     .flat_map(|m| m.managers.iter().cloned())
                     .collect();
+                let manager_classes: Vec<(String, String)> = bases
+                    .iter()
+                    .filter_map(|b| self.by_class.get(b))
+                    .flat_map(|m| m.manager_classes.iter().cloned())
+                    .collect();
                 if let Some(model) = self.by_class.get_mut(child) {
+                    for pair in manager_classes {
+                        if !model.manager_classes.iter().any(|(a, _)| *a == pair.0) {
+                            model.manager_classes.push(pair);
+                            changed = true;
+                        }
+                    }
                     for manager in managers {
                         if !model.managers.contains(&manager) {
                             model.managers.push(manager);
@@ -666,6 +684,7 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
     let mut managers = Vec::new();
     let mut backrefs = Vec::new();
     let mut guessed_many = Vec::new();
+    let mut manager_classes = Vec::new();
     let mut has_tablename = false;
     for stmt in &class.body {
         let StmtKind::Assign {
@@ -760,6 +779,12 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
             name if name.ends_with("Field") => columns += 1,
             _ if django && call.is_some_and(is_manager_call) => {
                 managers.push(field.to_string());
+                let call = call.expect("a manager call");
+                manager_classes.extend(
+                    manager_class_exprs(call)
+                        .filter_map(|e| module.resolve_expr(e))
+                        .map(|class| (field.to_string(), class)),
+                );
             }
             _ => {
                 // `name: Mapped[str]` with no value, or `= mapped_column(...)` already counted.
@@ -822,6 +847,7 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
         relationships,
         foreign_tables,
         managers,
+        manager_classes,
         reverse,
         backrefs,
         guessed_many,
@@ -901,6 +927,20 @@ fn is_manager_call(call: &weir_ir::Call) -> bool {
     call.callee
         .dotted()
         .is_some_and(|c| last(&c).ends_with("Manager"))
+}
+
+/// The classes a manager declaration names, whose methods the manager
+/// has: `SettingsManager()`, `PostQuerySet.as_manager()`,
+/// `BaseManager.from_queryset(PostQuerySet)()` (both).
+fn manager_class_exprs(call: &weir_ir::Call) -> impl Iterator<Item = &Expr> {
+    let (manager, queryset) = if call.method_name() == Some("as_manager") {
+        (None, call.receiver())
+    } else if let Some(inner) = call.callee.as_call() {
+        (inner.receiver(), inner.positional(0))
+    } else {
+        (Some(&call.callee), None)
+    };
+    manager.into_iter().chain(queryset)
 }
 
 /// The related class of a SQLAlchemy 2.0 relationship, from its

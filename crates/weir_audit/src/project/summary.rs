@@ -589,13 +589,17 @@ const MEMOIZING_DECORATORS: &[&str] = &[
 ];
 
 /// `@functools.cache`, `@lru_cache(maxsize=None)`, `@cachetools.cached(...)`,
-/// also under an import alias (`from functools import cache as
-/// functools_cache`), and a project's own wrappers named for what they do
-/// (`@cache.memoize_function(120)` around Flask-Caching's `memoize`).
+/// cachetools' `@ttl_cache`/`@lfu_cache`, also under an import alias (`from
+/// functools import cache as functools_cache`), and a project's own
+/// wrappers named for what they do (`@cache.memoize_function(120)` around
+/// Flask-Caching's `memoize`, `@settings_cache(key=…)`). Not Django's
+/// `@never_cache`, which only sets response headers.
 pub fn is_memoized(module: &weir_ir::Module, function: &weir_ir::Function) -> bool {
     let memoizing = |name: &str| {
         let last = name.rsplit('.').next().unwrap_or(name);
-        MEMOIZING_DECORATORS.contains(&last) || last.starts_with("memoize_")
+        MEMOIZING_DECORATORS.contains(&last)
+            || last.starts_with("memoize_")
+            || (last.ends_with("_cache") && last != "never_cache")
     };
     function.decorators.iter().any(|d| {
         let target = d.as_call().map_or(d, |c| &c.callee);
@@ -888,13 +892,35 @@ fn is_exceptional(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
 /// constructor that fills the memo) runs once per key, on a miss.
 fn after_cache_hit_return(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> bool {
     facts.statements_before(call).any(|stmt| {
-        guards::returning_if(stmt).is_some_and(|(test, then)| {
-            is_memo_hit_return(facts, test, then)
-                || is_cache_hit_return(facts, test, then)
-                || is_cache_aside_return(facts, call, stmt, test)
-                || is_configured_logger_return(facts, test)
-        })
+        is_lookup_or_miss(stmt)
+            || guards::returning_if(stmt).is_some_and(|(test, then)| {
+                is_memo_hit_return(facts, test, then)
+                    || is_cache_hit_return(facts, test, then)
+                    || is_cache_aside_return(facts, call, stmt, test)
+                    || is_configured_logger_return(facts, test)
+            })
     })
+}
+
+/// `try: return self._cache[key] except KeyError: pass`: a lookup that
+/// returns on a hit (Python's "easier to ask forgiveness" memo, as in
+/// Django's `ContentTypeManager.get_for_model`); what follows runs on a
+/// miss only.
+fn is_lookup_or_miss(stmt: &weir_ir::Stmt) -> bool {
+    let weir_ir::StmtKind::Try { body, handlers, .. } = &stmt.kind else {
+        return false;
+    };
+    body.last()
+        .is_some_and(|s| matches!(s.kind, weir_ir::StmtKind::Return { .. }))
+        && handlers.iter().any(|h| {
+            h.types.as_ref().is_some_and(|t| {
+                let mut key_error = false;
+                weir_ir::visit::walk_expr(t, &mut |e| {
+                    key_error |= e.dotted_last() == Some("KeyError");
+                });
+                key_error
+            })
+        })
 }
 
 /// `logger = logging.getLogger(name)` … `if logger.handlers: return …`
@@ -1818,10 +1844,17 @@ fn merge_memo(
 
 /// Fills `mine` from `theirs` (through `carry`) when only the callee has
 /// the effect; true when it did.
-/// `held` (a file-system metadata call) is a weaker witness of blocking
-/// than `found` (real I/O): the summary shows the stronger one.
+/// `held` (a file-system metadata call, or a database call) is a weaker
+/// witness of blocking than `found` (other I/O): the summary shows the
+/// stronger one. A helper that saves a row before it posts a webhook
+/// still posts it inside its caller's transaction (TX-02).
 fn weaker_block(held: IoKind, found: IoKind) -> bool {
-    held == IoKind::FileMetadata && found != IoKind::FileMetadata
+    let rank = |kind: IoKind| match kind {
+        IoKind::FileMetadata => 0,
+        IoKind::Database => 1,
+        _ => 2,
+    };
+    rank(held) < rank(found)
 }
 
 fn adopt<T>(mine: &mut Option<T>, theirs: Option<&T>, carry: impl FnOnce(&T) -> T) -> bool {

@@ -91,9 +91,72 @@ pub fn per_item_loop_where<'a>(
                 && !dispatched_on_item(&call.site.scopes[depth + 1..], lp)
                 && !runs_on_item_connection(facts, call, &call.site.scopes[depth + 1..], lp)
                 && !locks_item_in_own_transaction(facts, call, &call.site.scopes[*depth..])
+                && !once_per_batch(facts, &call.site.scopes[depth + 1..], lp)
         })
         .map(|(_, lp)| lp)
         .find(|lp| lp.is_per_item() && !works_on_loop_variable(call, lp) && runs_call(lp))
+}
+
+/// The call sits under a test that holds once every N items of `lp`: `if
+/// len(pending) >= batch_size:` with `pending` a buffer bound before the
+/// loop (flushed when full, also `… or is_last`), `if i % 500 == 0:`. It
+/// runs once per batch, not per item. `len(rows) > 0`, `len(rows) == 1`
+/// or the length of something of the item is no batch.
+fn once_per_batch(facts: &FunctionFacts<'_>, inner: &[Scope<'_>], lp: &LoopRef<'_>) -> bool {
+    let buffer = |e: &Expr| {
+        let Some(name) = e.dotted() else {
+            return false;
+        };
+        match name.split_once('.') {
+            Some(("self", _)) => true,
+            Some(_) => false,
+            None => facts.binding_before(&name, lp.span.start).is_some(),
+        }
+    };
+    inner.iter().any(|scope| match scope {
+        Scope::If(test, _) => {
+            let mut found = false;
+            weir_ir::visit::walk_expr(test, &mut |e| {
+                if let ExprKind::Compare(cmp) = &e.kind {
+                    found |= batch_comparison(cmp, &buffer);
+                }
+            });
+            found
+        }
+        _ => false,
+    })
+}
+
+fn batch_comparison(cmp: &weir_ir::Compare, buffer: &dyn Fn(&Expr) -> bool) -> bool {
+    use weir_ir::Operator;
+    let ([op], [right]) = (cmp.ops.as_slice(), cmp.comparators.as_slice()) else {
+        return false;
+    };
+    let int = |e: &Expr| match e.kind {
+        ExprKind::Literal(weir_ir::Literal::Int(n)) => Some(n),
+        _ => None,
+    };
+    // `i % 500 == 0`: every 500th item.
+    if let ExprKind::Binary {
+        op: Operator::Mod,
+        right: modulus,
+        ..
+    } = &cmp.left.kind
+    {
+        return *op == Operator::Eq && int(right) == Some(0) && int(modulus) != Some(1);
+    }
+    // `len(pending) >= batch_size`, `len(buffer) == 1000`.
+    let len_of_buffer = cmp.left.as_call().is_some_and(|c| {
+        c.callee.as_name() == Some("len")
+            && c.args.len() == 1
+            && c.positional(0).is_some_and(buffer)
+    });
+    len_of_buffer
+        && matches!(op, Operator::GtE | Operator::Gt | Operator::Eq)
+        && match right.kind {
+            ExprKind::Literal(_) => int(right).is_some_and(|n| n >= 2),
+            _ => true,
+        }
 }
 
 /// The call sits under a guard that fills a value kept across iterations

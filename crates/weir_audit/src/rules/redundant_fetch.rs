@@ -262,6 +262,11 @@ pub fn held_entity_reloads<'a, 'ir>(facts: &'a Cx<'_, 'ir>) -> Vec<HeldReload<'a
         let Some(summary) = facts.summaries.of_call(call) else {
             continue;
         };
+        // A memoised loader (`@lru_cache def tier_for(customer_id)`) reads
+        // once per id, then answers from its cache.
+        if summary.memoized {
+            continue;
+        }
         let Some(c) = call.call else { continue };
         // A queue's task takes ids by design (the broker carries no
         // objects): the synchronous call of it, the fallback when no worker
