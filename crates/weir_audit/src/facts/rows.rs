@@ -116,94 +116,99 @@ pub fn row_source<S: std::hash::BuildHasher>(
     let mut all_foreign_keys = false;
     spine_options(iter, assigned, 0, &mut options);
     for (hop, expr) in exprs.iter().enumerate() {
-        walk_outer_query(expr, &mut |e| match &e.kind {
-            ExprKind::Call(call) => {
-                let name = call.method_name().unwrap_or_default();
-                // Django's shortcuts take the model (or a queryset) first:
-                // `get_object_or_404(Order, pk=pk)` is `Order.objects.get(pk=pk)`.
-                // Only in the value itself: a name that merely passed through
-                // one (`prov = Paypal(event)`) does not hold its rows.
-                let is_query_builder = matches!(name, "select" | "query" | "get" | "get_one")
-                    || call.qualified.as_deref().is_some_and(|q| {
-                        q.ends_with(".select")
-                            || (hop == 0
-                                && matches!(
-                                    q,
-                                    "django.shortcuts.get_object_or_404"
-                                        | "django.shortcuts.get_list_or_404"
-                                ))
-                    });
-                if is_query_builder
-                    && model.is_none()
-                    && let Some(first) = call.positional(0)
-                {
-                    model = model_of(first, module, models);
-                }
-                if EAGER_LOADERS.contains(&name) {
-                    eager.extend(call.args.iter().filter_map(|a| relationship_name(&a.value)));
-                }
-                all_foreign_keys |= name == "select_related" && call.args.is_empty();
-                if matches!(name, "select_related" | "prefetch_related") {
-                    // `prefetch_related(bids)` with `bids = Prefetch("bid_set", ...)`;
-                    // `prefetch_related(*prefetch)` with `prefetch = ("object", "object_type")`.
-                    for arg in &call.args {
-                        let value = match arg.value.as_name() {
-                            Some(n) => assigned.get(n).copied(),
-                            None => Some(&arg.value),
-                        };
-                        match value.map(|v| &v.kind) {
-                            Some(ExprKind::Collection { elements, .. }) => {
-                                eager.extend(elements.iter().filter_map(django_path));
+        walk_outer_query(expr, &mut |e| {
+            // `Translation.objects.prefetch()`: a project QuerySet method
+            // that adds eager loads; also its callee alone, the source of a
+            // call that runs the project's method.
+            if let ExprKind::Attribute { attr, .. } = &e.kind
+                && let Some(loads) = models.queryset_method_eager(attr)
+            {
+                eager.extend(loads.iter().cloned());
+            }
+            match &e.kind {
+                ExprKind::Call(call) => {
+                    let name = call.method_name().unwrap_or_default();
+                    // Django's shortcuts take the model (or a queryset) first:
+                    // `get_object_or_404(Order, pk=pk)` is `Order.objects.get(pk=pk)`.
+                    // Only in the value itself: a name that merely passed through
+                    // one (`prov = Paypal(event)`) does not hold its rows.
+                    let is_query_builder = matches!(name, "select" | "query" | "get" | "get_one")
+                        || call.qualified.as_deref().is_some_and(|q| {
+                            q.ends_with(".select")
+                                || (hop == 0
+                                    && matches!(
+                                        q,
+                                        "django.shortcuts.get_object_or_404"
+                                            | "django.shortcuts.get_list_or_404"
+                                    ))
+                        });
+                    if is_query_builder
+                        && model.is_none()
+                        && let Some(first) = call.positional(0)
+                    {
+                        model = model_of(first, module, models);
+                    }
+                    if EAGER_LOADERS.contains(&name) {
+                        eager.extend(call.args.iter().filter_map(|a| relationship_name(&a.value)));
+                    }
+                    all_foreign_keys |= name == "select_related" && call.args.is_empty();
+                    if matches!(name, "select_related" | "prefetch_related") {
+                        // `prefetch_related(bids)` with `bids = Prefetch("bid_set", ...)`;
+                        // `prefetch_related(*prefetch)` with `prefetch = ("object", "object_type")`.
+                        for arg in &call.args {
+                            let value = match arg.value.as_name() {
+                                Some(n) => assigned.get(n).copied(),
+                                None => Some(&arg.value),
+                            };
+                            match value.map(|v| &v.kind) {
+                                Some(ExprKind::Collection { elements, .. }) => {
+                                    eager.extend(elements.iter().filter_map(django_path));
+                                }
+                                _ => eager.extend(value.and_then(django_path)),
                             }
-                            _ => eager.extend(value.and_then(django_path)),
                         }
                     }
+                    if NARROWING.contains(&name) {
+                        narrowed = true;
+                    }
+                    // `select(Job.id, Job.name)`: columns, not entities.
+                    if is_query_builder
+                        && call
+                            .args
+                            .iter()
+                            .any(|a| matches!(a.value.kind, ExprKind::Attribute { .. }))
+                    {
+                        narrowed = true;
+                    }
                 }
-                // `Translation.objects.prefetch()`: a project QuerySet method
-                // that adds eager loads.
-                if let Some(loads) = models.queryset_method_eager(name) {
-                    eager.extend(loads.iter().cloned());
+                // Django `Order.objects…`, or a manager the model declares
+                // (`Issue.issue_objects…`).
+                // Flask-SQLAlchemy's `User.query…` (a query property).
+                ExprKind::Attribute { value, attr } if model.is_none() && attr == "query" => {
+                    model = module
+                        .resolve_expr(value)
+                        .or_else(|| value.dotted())
+                        .and_then(|q| models.query_property_model(&q))
+                        .map(|m| m.class.clone());
                 }
-                if NARROWING.contains(&name) {
-                    narrowed = true;
-                }
-                // `select(Job.id, Job.name)`: columns, not entities.
-                if is_query_builder
-                    && call
-                        .args
-                        .iter()
-                        .any(|a| matches!(a.value.kind, ExprKind::Attribute { .. }))
+                ExprKind::Attribute { value, attr }
+                    if model.is_none()
+                        && (attr == "objects"
+                            || attr == "_default_manager"
+                            || models.declares_manager(attr)) =>
                 {
-                    narrowed = true;
+                    let default = attr == "objects" || attr == "_default_manager";
+                    model = class_model(value, assigned, module, models)
+                        .map(|m| m.class.clone())
+                        .filter(|m| {
+                            default
+                                || models
+                                    .get(m)
+                                    .is_some_and(|m| m.managers.iter().any(|x| x == attr))
+                        });
                 }
+                _ => {}
             }
-            // Django `Order.objects…`, or a manager the model declares
-            // (`Issue.issue_objects…`).
-            // Flask-SQLAlchemy's `User.query…` (a query property).
-            ExprKind::Attribute { value, attr } if model.is_none() && attr == "query" => {
-                model = module
-                    .resolve_expr(value)
-                    .or_else(|| value.dotted())
-                    .and_then(|q| models.query_property_model(&q))
-                    .map(|m| m.class.clone());
-            }
-            ExprKind::Attribute { value, attr }
-                if model.is_none()
-                    && (attr == "objects"
-                        || attr == "_default_manager"
-                        || models.declares_manager(attr)) =>
-            {
-                let default = attr == "objects" || attr == "_default_manager";
-                model = class_model(value, assigned, module, models)
-                    .map(|m| m.class.clone())
-                    .filter(|m| {
-                        default
-                            || models
-                                .get(m)
-                                .is_some_and(|m| m.managers.iter().any(|x| x == attr))
-                    });
-            }
-            _ => {}
         });
     }
     // A bare `select_related()` joins every non-null foreign key.
