@@ -311,6 +311,44 @@ impl<'ir> ProjectIndex<'ir> {
         })
     }
 
+    /// The fields a class and its project bases declare with an annotation
+    /// (`author: AuthorOut`, `tags: list[TagOut] = []`): a pydantic
+    /// model's or a dataclass's fields, each by the name it is read under
+    /// (`Field(alias="owner")`, `validation_alias="owner"` → `owner`).
+    pub fn annotated_fields(&self, qualified: &str) -> Vec<&'ir str> {
+        let mut out: Vec<&'ir str> = Vec::new();
+        for current in self.lineage(qualified) {
+            let Some(&(mi, ci)) = self.classes.get(current) else {
+                continue;
+            };
+            let modules: &'ir [weir_ir::Module] = self.modules;
+            let Some(class) = modules[mi].classes.get(ci) else {
+                continue;
+            };
+            for stmt in &class.body {
+                if let weir_ir::StmtKind::Assign {
+                    targets,
+                    annotation: Some(_),
+                    value,
+                    ..
+                } = &stmt.kind
+                    && let Some(field) = targets.first().and_then(weir_ir::Expr::as_name)
+                {
+                    let alias = value
+                        .as_ref()
+                        .and_then(weir_ir::Expr::as_call)
+                        .and_then(|c| c.keyword("validation_alias").or_else(|| c.keyword("alias")))
+                        .and_then(weir_ir::Expr::as_str);
+                    let name = alias.unwrap_or(field);
+                    if !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// `class`, then its project base classes depth first in declaration
     /// order (where Python looks a method up, for single inheritance); at
     /// most 32 classes, so a cycle of bases ends.

@@ -44,7 +44,12 @@ declare_rule! {
     /// (`for tag in trace.tags: tag.describe()` reading `self.trace`),
     /// which Django's related managers set and SQLAlchemy finds in the
     /// identity map. SQLAlchemy relationships declared from the other side
-    /// with `backref=` are known on both models.
+    /// with `backref=` are known on both models. A pydantic (or SQLModel)
+    /// schema validated from each row's attributes
+    /// (`UserOut.model_validate(user)`, pydantic 1's `from_orm`) reads
+    /// every field it declares, its bases' included, under the field's
+    /// name or its `alias`/`validation_alias`: a field named as a lazy
+    /// relationship the query did not load is loaded once per row.
     ///
     /// Django REST framework runs some of the project's methods once per
     /// object with no loop in the code: a list serializer calls the
@@ -341,6 +346,18 @@ impl QueryInLoop {
                     finding(&Self::META, facts, span, message)
                         .why("The method reads a relationship the query did not load: each row loads it with a query of its own on first access, N+1 queries.")
                         .help("Eager-load what the method reads in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.")
+                        .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
+                        .evidence(&facts.module.path, evidence.0, evidence.1),
+                );
+            }
+        }
+        // Schemas validated from the rows' attributes.
+        for lp in &facts.loops {
+            for (span, message, evidence) in schema_reads(facts, lp) {
+                out.push(
+                    finding(&Self::META, facts, span, message)
+                        .why("The schema reads its fields from the row's attributes; a relationship the query did not load is fetched with a query of its own for each row (and raises `MissingGreenlet` on an async session): N+1 queries.")
+                        .help("Eager-load the relationships the schema reads: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects).")
                         .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
                         .evidence(&facts.module.path, evidence.0, evidence.1),
                 );
@@ -1017,6 +1034,86 @@ fn method_relation_reads(
         ));
         true
     });
+    out
+}
+
+/// `UserOut.model_validate(user)` (pydantic 2, also `from_orm`, pydantic
+/// 1's, and SQLModel's) on the rows of a query: the schema reads each of
+/// its fields from the row's attributes (`from_attributes`), so a field
+/// named as a lazy relationship of the model (`posts: list[PostOut]`)
+/// loads it once per row. (span, message, (line, label)), once per call.
+fn schema_reads(
+    cx: &Cx<'_, '_>,
+    lp: &crate::facts::LoopRef<'_>,
+) -> Vec<(weir_ir::Span, String, (u32, String))> {
+    const FROM_ATTRIBUTES: &[&str] = &["model_validate", "from_orm"];
+    let mut out = Vec::new();
+    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+        return out;
+    };
+    if !lp.is_per_item() {
+        return out;
+    }
+    let Some(model) = cx.facts.project.models.get(&rows.model) else {
+        return out;
+    };
+    let index = &cx.facts.project.index;
+    let mut check = |e: &weir_ir::Expr| {
+        let Some(call) = e.as_call() else { return };
+        if !call
+            .method_name()
+            .is_some_and(|m| FROM_ATTRIBUTES.contains(&m))
+            || call.positional(0).and_then(weir_ir::Expr::as_name) != Some(var)
+        {
+            return;
+        }
+        let Some(schema) = call
+            .receiver()
+            .and_then(|r| cx.facts.module.resolve_expr(r))
+            .and_then(|q| index.canonical_class(&q))
+        else {
+            return;
+        };
+        if !index.has_base(&schema, |b| {
+            b.starts_with("pydantic.") || b == "sqlmodel.SQLModel" || b == "sqlmodel.main.SQLModel"
+        }) {
+            return;
+        }
+        let loaded: Vec<&str> = index
+            .annotated_fields(&schema)
+            .into_iter()
+            .filter(|field| {
+                !rows.eager.iter().any(|e| e == field)
+                    && model
+                        .relationships
+                        .get(*field)
+                        .is_some_and(|r| r.loading == crate::project::Loading::Lazy)
+            })
+            .collect();
+        if loaded.is_empty() || out.iter().any(|(s, _, _)| *s == e.span) {
+            return;
+        }
+        let name = schema.rsplit('.').next().unwrap_or(&schema);
+        let fields: Vec<String> = loaded.iter().map(|f| format!("`{f}`")).collect();
+        out.push((
+            e.span,
+            format!(
+                "`{name}.{}({var})` reads {} of each `{}` row, which the query does not load: one query per row of the {}",
+                call.method_name().unwrap_or_default(),
+                fields.join(", "),
+                model.name,
+                describe_loop(lp)
+            ),
+            (
+                lp.span.line,
+                format!("`{}` rows queried without loading `{}`", model.name, loaded[0]),
+            ),
+        ));
+    };
+    for e in lp.element.iter().copied().chain(lp.conditions) {
+        weir_ir::visit::walk_expr(e, &mut check);
+    }
+    weir_ir::visit::walk_block_exprs(lp.body, &mut check);
     out
 }
 
