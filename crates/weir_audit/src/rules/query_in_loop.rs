@@ -49,7 +49,11 @@ declare_rule! {
     /// (`UserOut.model_validate(user)`, pydantic 1's `from_orm`) reads
     /// every field it declares, its bases' included, under the field's
     /// name or its `alias`/`validation_alias`: a field named as a lazy
-    /// relationship the query did not load is loaded once per row.
+    /// relationship the query did not load is loaded once per row. So is a
+    /// FastAPI route that returns query rows (its own query, or the rows
+    /// a project function returns) for a list response model
+    /// (`response_model=list[UserOut]`, or `-> list[UserOut]` on the
+    /// route function): FastAPI validates each row with the schema.
     ///
     /// Django REST framework runs some of the project's methods once per
     /// object with no loop in the code: a list serializer calls the
@@ -243,6 +247,7 @@ impl Rule for QueryInLoop {
         Self::check_per_object(facts, out);
         Self::check_list_views(facts, out);
         Self::check_serialized_querysets(facts, out);
+        Self::check_response_models(facts, out);
         if in_dataloader_batch(facts) {
             for f in &mut out[start..] {
                 f.severity = f.severity.down();
@@ -250,6 +255,54 @@ impl Rule for QueryInLoop {
             }
         }
     }
+}
+
+/// The schema a FastAPI route's list response is validated with: the
+/// item class of `response_model=list[UserOut]` (also `List[…]`,
+/// `Sequence[…]`), or of the return annotation of a function a route
+/// decorator (`@router.get(…)`) registers; a project pydantic or SQLModel
+/// class, qualified.
+fn response_list_schema(facts: &Cx<'_, '_>) -> Option<String> {
+    const ROUTES: &[&str] = &["get", "post", "put", "patch", "delete", "api_route"];
+    let function = facts.function;
+    let routes: Vec<&weir_ir::Call> = function
+        .decorators
+        .iter()
+        .filter_map(weir_ir::Expr::as_call)
+        .filter(|c| c.method_name().is_some_and(|m| ROUTES.contains(&m)))
+        .collect();
+    let declared = routes
+        .iter()
+        .find_map(|c| c.keyword("response_model"))
+        .or_else(|| {
+            (!routes.is_empty())
+                .then_some(function.returns.as_ref())
+                .flatten()
+        })?;
+    let weir_ir::ExprKind::Subscript { value, index } = &declared.kind else {
+        return None;
+    };
+    if !value
+        .dotted_last()
+        .is_some_and(|c| matches!(c, "list" | "List" | "Sequence"))
+    {
+        return None;
+    }
+    let project = &facts.project.index;
+    let schema = facts
+        .module
+        .resolve_expr(index)
+        .and_then(|q| project.canonical_class(&q))?;
+    is_schema_class(project, &schema).then_some(schema)
+}
+
+/// A project class deriving (through project bases) from pydantic's
+/// `BaseModel` (or another pydantic class) or SQLModel's `SQLModel`: it
+/// validates objects field by field, from attributes when asked to.
+fn is_schema_class(index: &crate::project::ProjectIndex<'_>, qualified: &str) -> bool {
+    index.has_base(qualified, |b| {
+        b.starts_with("pydantic.") || b == "sqlmodel.SQLModel" || b == "sqlmodel.main.SQLModel"
+    })
 }
 
 /// Locals assigned exactly once in the function (`qs = Article.objects…`):
@@ -545,6 +598,95 @@ impl QueryInLoop {
             }
             out.push(f);
         }
+    }
+
+    /// A FastAPI route that returns query rows for a list response model
+    /// (`response_model=list[UserOut]`, or `-> list[UserOut]`): FastAPI
+    /// validates each row with the schema from its attributes, so a field
+    /// named as a lazy relationship the query did not load is loaded once
+    /// per row, after the handler returned.
+    fn check_response_models(facts: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+        let function = facts.function;
+        let Some(schema) = response_list_schema(facts) else {
+            return;
+        };
+        let index = &facts.project.index;
+        let models = &facts.project.models;
+        let fields = index.annotated_fields(&schema);
+        let assigned = single_assignments(function);
+        let mut reported = false;
+        weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+            let weir_ir::StmtKind::Return { value: Some(value) } = &stmt.kind else {
+                return;
+            };
+            if reported {
+                return;
+            }
+            let value = value.unawaited();
+            let value = value
+                .as_name()
+                .and_then(|n| assigned.get(n).copied())
+                .map_or(value, weir_ir::Expr::unawaited);
+            // Rows a project function returns (`crud.get_users(db)`), or a
+            // query written here.
+            let from_callee = value.as_call().and_then(|call| {
+                facts
+                    .calls
+                    .iter()
+                    .find(|c| c.site.span == value.span)
+                    .and_then(|c| c.target)
+                    .or_else(|| {
+                        facts
+                            .module
+                            .resolve_expr(&call.callee)
+                            .and_then(|q| index.resolve_function(&q))
+                    })
+                    .and_then(|t| facts.project.returned_rows.get(t))
+                    .cloned()
+            });
+            let Some(rows) = from_callee.or_else(|| {
+                crate::facts::rows::is_query_chain(value)
+                    .then(|| crate::facts::rows::row_source(value, &assigned, facts.module, models))
+                    .flatten()
+            }) else {
+                return;
+            };
+            let Some(model) = models.get(&rows.model) else {
+                return;
+            };
+            let loaded: Vec<String> = fields
+                .iter()
+                .filter(|field| {
+                    !rows.eager.iter().any(|e| e == *field)
+                        && model
+                            .relationships
+                            .get(**field)
+                            .is_some_and(|r| r.loading == crate::project::Loading::Lazy)
+                })
+                .map(|f| format!("`{f}`"))
+                .collect();
+            if loaded.is_empty() || rows.narrowed {
+                return;
+            }
+            reported = true;
+            let name = schema.rsplit('.').next().unwrap_or(&schema);
+            out.push(
+                finding(
+                    &Self::META,
+                    facts,
+                    stmt.span,
+                    format!(
+                        "`{}` returns `{}` rows for the response model `list[{name}]`, which reads {} of each row: the query does not load {}, so each row runs a query of its own",
+                        function.name,
+                        model.name,
+                        loaded.join(", "),
+                        if loaded.len() > 1 { "them" } else { "it" }
+                    ),
+                )
+                .why("FastAPI validates each returned row with the response model from its attributes; a relationship the query did not load is fetched with a query of its own for each row (and raises `MissingGreenlet` on an async session): N+1 queries.")
+                .help("Eager-load the relationships the response model reads: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects)."),
+            );
+        });
     }
 
     /// A method the framework calls once per item (a DRF serializer's
@@ -1074,9 +1216,7 @@ fn schema_reads(
         else {
             return;
         };
-        if !index.has_base(&schema, |b| {
-            b.starts_with("pydantic.") || b == "sqlmodel.SQLModel" || b == "sqlmodel.main.SQLModel"
-        }) {
+        if !is_schema_class(index, &schema) {
             return;
         }
         let loaded: Vec<&str> = index
