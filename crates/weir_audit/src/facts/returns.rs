@@ -195,10 +195,12 @@ pub(super) fn collected(expr: &Expr) -> &Expr {
 fn is_rows_query(expr: &Expr) -> bool {
     let current = collected(expr);
     current.as_call().is_some_and(|call| {
+        // `method_name`: the last segment of `session.scalars(stmt).all`,
+        // whose receiver is a call and so has no dotted form.
         is_query_chain(current)
             && call
-                .callee
-                .dotted_last()
+                .method_name()
+                .or_else(|| call.callee.dotted_last())
                 .is_some_and(|m| ROW_METHODS.binary_search(&m).is_ok())
     })
 }

@@ -256,6 +256,26 @@ impl HeldReload<'_, '_> {
 /// Calls of `facts` that hand a held entity's id to a function loading it
 /// again. Locking loads (`with_for_update()`) are left out: they are
 /// deliberate.
+/// The statement at `binding` is an assignment whose value contains
+/// `call`: the name it binds still holds its earlier value during the call.
+fn assignment_runs(
+    function: &weir_ir::Function,
+    binding: weir_ir::Span,
+    call: weir_ir::Span,
+) -> bool {
+    let mut runs = false;
+    weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+        if stmt.span == binding
+            && let weir_ir::StmtKind::Assign {
+                value: Some(value), ..
+            } = &stmt.kind
+        {
+            runs |= value.span.start <= call.start && call.end <= value.span.end;
+        }
+    });
+    runs
+}
+
 pub fn held_entity_reloads<'a, 'ir>(facts: &'a Cx<'_, 'ir>) -> Vec<HeldReload<'a, 'ir>> {
     let mut out = Vec::new();
     for call in facts.facts.calls.iter().filter(|c| c.target.is_some()) {
@@ -297,6 +317,12 @@ pub fn held_entity_reloads<'a, 'ir>(facts: &'a Cx<'_, 'ir>) -> Vec<HeldReload<'a
                 continue;
             }
             let bound = facts.facts.binding_before(holder, call.site.span.start);
+            // `signal = get(db, signal_id=signal.id)` in `for signal in
+            // payload.signals`: the statement binding the entity runs the
+            // call, which reads what the name held before (a payload item).
+            if bound.is_some_and(|b| assignment_runs(facts.facts.function, b, call.site.span)) {
+                continue;
+            }
             let held_line = bound.map_or(facts.facts.function.span.line, |s| s.line);
             let from = bound.map_or(facts.facts.function.span.start, |s| s.start);
             let keeps_objects = expire_on_commit_off(facts);
