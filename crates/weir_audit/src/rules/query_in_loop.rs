@@ -305,6 +305,23 @@ fn is_schema_class(index: &crate::project::ProjectIndex<'_>, qualified: &str) ->
     })
 }
 
+/// The Django eager loads that load these relations (name, to-many):
+/// `.select_related("agency")`, `.prefetch_related("topics")`.
+fn eager_fixes(relations: &[(&str, bool)]) -> Vec<String> {
+    let mut fixes = Vec::new();
+    for (many, loader) in [(false, "select_related"), (true, "prefetch_related")] {
+        let names: Vec<String> = relations
+            .iter()
+            .filter(|(_, m)| *m == many)
+            .map(|(r, _)| format!("\"{r}\""))
+            .collect();
+        if !names.is_empty() {
+            fixes.push(format!("`.{loader}({})`", names.join(", ")));
+        }
+    }
+    fixes
+}
+
 /// Locals assigned exactly once in the function (`qs = Article.objects…`):
 /// a name bound twice (`qs = qs.filter(…)`) may hold either value.
 fn single_assignments(
@@ -380,41 +397,33 @@ impl QueryInLoop {
                     .evidence(&facts.module.path, lp.span.line, describe_loop(lp)),
             );
         }
-        // Lazy relationships touched on rows of a query, once per row.
+        // Lazy relationships touched on rows of a query, once per row:
+        // directly, through a method of the rows' model, through a schema.
         for lp in &facts.loops {
-            for (span, message, evidence) in lazy_loads(facts, lp) {
-                out.push(
-                    finding(&Self::META, facts, span, message)
-                        .why("Each row loads its relationship with a query of its own on first access: N+1 queries.")
-                        .help("Eager-load it in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.")
-                        .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
-                        .evidence(&facts.module.path, evidence.0, evidence.1),
-                );
-            }
-        }
-        // Methods of the rows that read a lazy relationship of `self`.
-        for lp in &facts.loops {
-            for (span, message, evidence) in method_relation_reads(facts, lp) {
-                out.push(
-                    finding(&Self::META, facts, span, message)
-                        .why("The method reads a relationship the query did not load: each row loads it with a query of its own on first access, N+1 queries.")
-                        .help("Eager-load what the method reads in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.")
-                        .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
-                        .evidence(&facts.module.path, evidence.0, evidence.1),
-                );
-            }
-        }
-        // Schemas validated from the rows' attributes.
-        for lp in &facts.loops {
-            for (span, message, evidence) in schema_reads(facts, lp) {
-                out.push(
-                    finding(&Self::META, facts, span, message)
-                        .why("The schema reads its fields from the row's attributes; a relationship the query did not load is fetched with a query of its own for each row (and raises `MissingGreenlet` on an async session): N+1 queries.")
-                        .help("Eager-load the relationships the schema reads: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects).")
-                        .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
-                        .evidence(&facts.module.path, evidence.0, evidence.1),
-                );
-            }
+            push_row_loads(
+                facts,
+                lp,
+                lazy_loads(facts, lp),
+                out,
+                "Each row loads its relationship with a query of its own on first access: N+1 queries.",
+                "Eager-load it in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.",
+            );
+            push_row_loads(
+                facts,
+                lp,
+                method_relation_reads(facts, lp),
+                out,
+                "The method reads a relationship the query did not load: each row loads it with a query of its own on first access, N+1 queries.",
+                "Eager-load what the method reads in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.",
+            );
+            push_row_loads(
+                facts,
+                lp,
+                schema_reads(facts, lp),
+                out,
+                "The schema reads its fields from the row's attributes; a relationship the query did not load is fetched with a query of its own for each row (and raises `MissingGreenlet` on an async session): N+1 queries.",
+                "Eager-load the relationships the schema reads: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects).",
+            );
         }
         // Properties of the rows that query, read once per row.
         for lp in &facts.loops {
@@ -467,20 +476,12 @@ impl QueryInLoop {
         for view in views {
             let relations: Vec<_> = unloaded.iter().filter(|u| u.view == view).collect();
             let first = relations[0];
-            let names = |many: bool| -> Vec<String> {
-                relations
+            let fixes = eager_fixes(
+                &relations
                     .iter()
-                    .filter(|u| u.many == many)
-                    .map(|u| format!("\"{}\"", u.relation))
-                    .collect()
-            };
-            let mut fixes = Vec::new();
-            for (many, loader) in [(false, "select_related"), (true, "prefetch_related")] {
-                let names = names(many);
-                if !names.is_empty() {
-                    fixes.push(format!("`.{loader}({})`", names.join(", ")));
-                }
-            }
+                    .map(|u| (u.relation.as_str(), u.many))
+                    .collect::<Vec<_>>(),
+            );
             let read: Vec<String> = relations
                 .iter()
                 .map(|u| format!("`{}` (field `{}`)", u.relation, u.field))
@@ -564,17 +565,12 @@ impl QueryInLoop {
                 .iter()
                 .map(|(r, _)| format!("`{}` (field `{}`)", r.relation, r.field))
                 .collect();
-            let mut fixes = Vec::new();
-            for (many, loader) in [(false, "select_related"), (true, "prefetch_related")] {
-                let names: Vec<String> = missing
+            let fixes = eager_fixes(
+                &missing
                     .iter()
-                    .filter(|(_, m)| *m == many)
-                    .map(|(r, _)| format!("\"{}\"", r.relation))
-                    .collect();
-                if !names.is_empty() {
-                    fixes.push(format!("`.{loader}({})`", names.join(", ")));
-                }
-            }
+                    .map(|(r, many)| (r.relation.as_str(), *many))
+                    .collect::<Vec<_>>(),
+            );
             let mut f = finding(
                 &Self::META,
                 facts,
@@ -935,6 +931,27 @@ fn key_varies_per_item(
         });
     }
     found
+}
+
+/// One finding per lazy load a loop's rows run, with the loop and the
+/// rows' query as evidence.
+fn push_row_loads(
+    facts: &Cx<'_, '_>,
+    lp: &crate::facts::LoopRef<'_>,
+    loads: Vec<(weir_ir::Span, String, (u32, String))>,
+    out: &mut Vec<Finding>,
+    why: &str,
+    help: &str,
+) {
+    for (span, message, (line, label)) in loads {
+        out.push(
+            finding(&QueryInLoop::META, facts, span, message)
+                .why(why)
+                .help(help)
+                .evidence(&facts.module.path, lp.span.line, describe_loop(lp))
+                .evidence(&facts.module.path, line, label),
+        );
+    }
 }
 
 /// `row.relationship` reads on the rows of a query that does not load
