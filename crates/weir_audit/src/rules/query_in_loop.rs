@@ -1362,7 +1362,8 @@ fn self_relation_read(
 
 /// Walks the statements and expressions of `block` that run whatever the
 /// function's arguments: the branches of an `if` (or of a conditional
-/// expression) whose test mentions a parameter are skipped. Nested
+/// expression) whose test mentions a parameter are skipped, and so are
+/// `except` handlers and `raise` statements (the error path). Nested
 /// functions and lambdas are not entered: they run when called.
 fn walk_unconditional<'a>(
     block: &'a [weir_ir::Stmt],
@@ -1386,10 +1387,25 @@ fn walk_unconditional<'a>(
         }
     }
     for stmt in block {
+        // The message of an error being raised is built on the error path.
+        if matches!(stmt.kind, weir_ir::StmtKind::Raise { .. }) {
+            continue;
+        }
         weir_ir::visit::stmt_exprs(stmt, &mut |e| expr(e, conditional, on_expr));
         match &stmt.kind {
             weir_ir::StmtKind::If { test, .. } if conditional(test) => {}
             weir_ir::StmtKind::FunctionDef { .. } | weir_ir::StmtKind::ClassDef { .. } => {}
+            // `except` handlers run on the error path only.
+            weir_ir::StmtKind::Try {
+                body,
+                orelse,
+                finally,
+                ..
+            } => {
+                for b in [body, orelse, finally] {
+                    walk_unconditional(b, conditional, on_expr);
+                }
+            }
             _ => weir_ir::visit::each_child_block(stmt, &mut |b| {
                 walk_unconditional(b, conditional, on_expr);
             }),
