@@ -296,6 +296,27 @@ fn response_list_schema(facts: &Cx<'_, '_>) -> Option<String> {
     is_schema_class(project, &schema).then_some(schema)
 }
 
+/// The schema fields (read from a row's attributes) that are lazy
+/// relationships of `model` its rows did not load (`eager`): each is a
+/// query per row.
+fn unloaded_fields<'f>(
+    fields: &[&'f str],
+    model: &crate::project::Model,
+    eager: &[String],
+) -> Vec<&'f str> {
+    fields
+        .iter()
+        .copied()
+        .filter(|field| {
+            !eager.iter().any(|e| e == field)
+                && model
+                    .relationships
+                    .get(*field)
+                    .is_some_and(|r| r.loading == crate::project::Loading::Lazy)
+        })
+        .collect()
+}
+
 /// A project class deriving (through project bases) from pydantic's
 /// `BaseModel` (or another pydantic class) or SQLModel's `SQLModel`: it
 /// validates objects field by field, from attributes when asked to.
@@ -650,15 +671,8 @@ impl QueryInLoop {
             let Some(model) = models.get(&rows.model) else {
                 return;
             };
-            let loaded: Vec<String> = fields
+            let loaded: Vec<String> = unloaded_fields(&fields, model, &rows.eager)
                 .iter()
-                .filter(|field| {
-                    !rows.eager.iter().any(|e| e == *field)
-                        && model
-                            .relationships
-                            .get(**field)
-                            .is_some_and(|r| r.loading == crate::project::Loading::Lazy)
-                })
                 .map(|f| format!("`{f}`"))
                 .collect();
             if loaded.is_empty() || rows.narrowed {
@@ -1236,17 +1250,7 @@ fn schema_reads(
         if !is_schema_class(index, &schema) {
             return;
         }
-        let loaded: Vec<&str> = index
-            .annotated_fields(&schema)
-            .into_iter()
-            .filter(|field| {
-                !rows.eager.iter().any(|e| e == field)
-                    && model
-                        .relationships
-                        .get(*field)
-                        .is_some_and(|r| r.loading == crate::project::Loading::Lazy)
-            })
-            .collect();
+        let loaded = unloaded_fields(&index.annotated_fields(&schema), model, &rows.eager);
         if loaded.is_empty() || out.iter().any(|(s, _, _)| *s == e.span) {
             return;
         }
