@@ -54,28 +54,64 @@ const NARROWING: &[&str] = &[
 ];
 
 /// The expressions a value is built from, following local names to their
-/// assigned values (a few hops).
+/// assigned values (a few hops). A name last bound to a chain on itself
+/// (`qs = qs.exclude(…)`) is followed to what it held before, in `refined`.
 fn sources<'a, S: std::hash::BuildHasher>(
     expr: &'a Expr,
     assigned: &HashMap<String, &'a Expr, S>,
+    refined: Option<&HashMap<String, &'a Expr, S>>,
 ) -> Vec<&'a Expr> {
     let mut out = vec![expr];
     let mut i = 0;
     while i < out.len() && out.len() < 12 {
         let current = out[i];
+        let mut owners = Vec::new();
+        relation_owners(current, false, &mut owners);
         walk_outer_query(current, &mut |e| {
-            if let Some(name) = e.as_name()
-                && let Some(value) = assigned.get(name)
-                && !is_embedded_query(value)
-                && !out.iter().any(|o| std::ptr::eq(*o, *value))
-                && out.len() < 12
-            {
-                out.push(value);
+            let Some(name) = e.as_name().filter(|n| !owners.contains(n)) else {
+                return;
+            };
+            let before = refined.and_then(|r| r.get(name));
+            for value in assigned.get(name).into_iter().chain(before) {
+                if !is_embedded_query(value)
+                    && !out.iter().any(|o| std::ptr::eq(*o, *value))
+                    && out.len() < 12
+                {
+                    out.push(value);
+                }
             }
         });
         i += 1;
     }
     out
+}
+
+/// The locals whose relation the expression reads (`shelf` in
+/// `shelf.entries.filter(…)`, an attribute not called): their rows are the
+/// owner's, not those of the relation; their query does not say the model.
+/// A called attribute is a method of the local's own rows (`qs.filter(…)`).
+fn relation_owners<'a>(expr: &'a Expr, called: bool, out: &mut Vec<&'a str>) {
+    if is_embedded_query(expr) {
+        return;
+    }
+    match &expr.kind {
+        ExprKind::Attribute { value, attr } => {
+            if !called
+                && !matches!(attr.as_str(), "objects" | "_default_manager" | "query")
+                && let Some(name) = value.as_name()
+            {
+                out.push(name);
+            }
+            relation_owners(value, false, out);
+        }
+        ExprKind::Call(call) => {
+            relation_owners(&call.callee, true, out);
+            for arg in &call.args {
+                relation_owners(&arg.value, false, out);
+            }
+        }
+        _ => weir_ir::visit::child_exprs(expr, &mut |child| relation_owners(child, false, out)),
+    }
 }
 
 /// `Subquery(…)`, `Exists(…)`: a Django expression that embeds another
@@ -89,14 +125,47 @@ fn is_embedded_query(expr: &Expr) -> bool {
         .is_some_and(|last| matches!(last, "Subquery" | "Exists" | "Prefetch"))
 }
 
-/// Walks `expr` as `walk_expr` does, but not into embedded queries.
+/// Walks `expr` as `walk_expr` does, but not into embedded queries nor
+/// into the keyword arguments of a query method: those are lookups and
+/// annotations (`filter(object_types=content_type)` with `content_type`
+/// another model's row), never what hands out the rows. A project
+/// helper's keyword arguments are walked: `Food.exclude_descendants(
+/// queryset=Food.objects.filter(…))` hands back the rows it is given.
 fn walk_outer_query<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
     f(expr);
     if is_embedded_query(expr) {
         return;
     }
+    if let ExprKind::Call(call) = &expr.kind
+        && call
+            .method_name()
+            .is_some_and(|m| LOOKUP_KEYWORDS.binary_search(&m).is_ok())
+    {
+        walk_outer_query(&call.callee, f);
+        for arg in call.args.iter().filter(|a| a.name.is_none()) {
+            walk_outer_query(&arg.value, f);
+        }
+        return;
+    }
     weir_ir::visit::child_exprs(expr, &mut |child| walk_outer_query(child, f));
 }
+
+/// Query methods whose keyword arguments are field lookups, values or
+/// annotations (Django's QuerySet, SQLAlchemy's `filter_by`).
+const LOOKUP_KEYWORDS: &[&str] = &[
+    "aggregate",
+    "alias",
+    "annotate",
+    "create",
+    "exclude",
+    "filter",
+    "filter_by",
+    "get",
+    "get_or_create",
+    "update",
+    "update_or_create",
+    "values",
+];
 
 /// The rows an iterable yields, when it is (built from) a query of a project model.
 pub fn row_source<S: std::hash::BuildHasher>(
@@ -105,10 +174,22 @@ pub fn row_source<S: std::hash::BuildHasher>(
     module: &Module,
     models: &ModelIndex,
 ) -> Option<RowSource> {
+    refined_row_source(iter, assigned, None, module, models)
+}
+
+/// `row_source` with the values of locals refined from themselves (`qs =
+/// Content.objects.filter(…)` then `qs = qs.exclude(…)`).
+pub fn refined_row_source<'a, S: std::hash::BuildHasher>(
+    iter: &'a Expr,
+    assigned: &HashMap<String, &'a Expr, S>,
+    refined: Option<&HashMap<String, &'a Expr, S>>,
+    module: &Module,
+    models: &ModelIndex,
+) -> Option<RowSource> {
     if models.is_empty() {
         return None;
     }
-    let exprs = sources(iter, assigned);
+    let exprs = sources(iter, assigned, refined);
     let mut model = None;
     let mut eager = Vec::new();
     let mut narrowed = false;

@@ -588,7 +588,13 @@ impl<'ir> Walker<'ir> {
                     }
                     _ => iter,
                 };
-                super::rows::row_source(source, &self.assigned, self.module, &self.project.models)
+                super::rows::refined_row_source(
+                    source,
+                    &self.assigned,
+                    Some(&self.refined),
+                    self.module,
+                    &self.project.models,
+                )
             })
         });
         // `_pages = Pages.query.all(); for p in _pages:`: a name that reads
@@ -847,9 +853,10 @@ impl<'ir> Walker<'ir> {
             if let Some(rows) = self.rows_returned_by(value, 0).or_else(|| {
                 (!self.on_single_row(value))
                     .then(|| {
-                        super::rows::row_source(
+                        super::rows::refined_row_source(
                             value,
                             &self.assigned,
+                            Some(&self.refined),
                             self.module,
                             &self.project.models,
                         )
@@ -1910,12 +1917,45 @@ impl<'ir> Walker<'ir> {
     /// row (`challenge = Challenge.query.filter_by(id=i).first_or_404()`):
     /// `challenge.files`, `user.team.get_solves()`.
     fn on_single_row(&self, iter: &Expr) -> bool {
-        // `all_solves = user.get_solves()` … `for s in all_solves`.
+        self.on_single_row_at(iter, 0)
+    }
+
+    /// `on_single_row` through at most a few locals: refinements can refer
+    /// to each other in a cycle (`a = b.filter(…)`, `b = a.exclude(…)`).
+    fn on_single_row_at(&self, iter: &Expr, depth: u8) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        // `all_solves = user.get_solves()` … `for s in all_solves`; also
+        // through refinements: `entries = shelf.entries.filter(…)` then
+        // `entries = entries.order_by(…)`.
         if let Some(name) = iter.unawaited().as_name() {
+            let value = match self.assigned.get(name) {
+                Some(v) if v.chain_root() == Some(name) => self.refined.get(name),
+                other => other,
+            };
+            return value.is_some_and(|v| {
+                v.unawaited().as_name().is_none() && self.on_single_row_at(v, depth + 1)
+            });
+        }
+        if let Some(root) = iter.chain_root()
+            && self.assigned.get(root).and_then(|v| v.chain_root()) == Some(root)
+        {
             return self
-                .assigned
-                .get(name)
-                .is_some_and(|v| v.unawaited().as_name().is_none() && self.on_single_row(v));
+                .refined
+                .get(root)
+                .is_some_and(|base| self.on_single_row_at(base, depth + 1));
+        }
+        // `ti = result[0]`, `product = matches[0]`: one row of a result.
+        if iter
+            .chain_root()
+            .and_then(|n| self.assigned.get(n))
+            .is_some_and(|v| {
+                matches!(&v.unawaited().kind, ExprKind::Subscript { index, .. }
+                    if matches!(index.kind, ExprKind::Literal(weir_ir::Literal::Int(_))))
+            })
+        {
+            return true;
         }
         iter.chain_root()
             .and_then(|n| self.assigned.get(n))

@@ -46,8 +46,9 @@ declare_rule! {
     /// Django `.only(...)` / `.values(...)`.
     ///
     /// ## Known limitations
-    /// Attribute use is counted in the loop that reads the rows; rows passed
-    /// whole to a serializer are assumed to need every column. An eager load
+    /// Attribute use is counted in the loops that read the rows (every loop
+    /// over one local); rows passed whole to a call, a serializer or a
+    /// template context are assumed to need every column. An eager load
     /// is judged only when its rows stay in the function and are only read:
     /// rows returned, yielded, passed to a call or a template, or asked to
     /// act (`order.total_due()`) may use the relationship elsewhere, and are
@@ -140,10 +141,29 @@ impl Rule for OverFetching {
                 weir_ir::visit::walk_expr(e, &mut count);
             }
             weir_ir::visit::walk_block_exprs(lp.body, &mut count);
+            let Some(iter) = lp.iter else { continue };
+            // Rows held by a local are judged over all its uses: passed on
+            // (`sortchecks(checks)`, `{"checks": checks}` for a template) they
+            // may need every column, and other loops over them read more.
+            if let Some(name) = iter.as_name()
+                && let Some(bound) = facts.binding_before(name, lp.span.start)
+            {
+                let to = facts
+                    .bindings
+                    .iter()
+                    .find(|(n, span)| n == name && span.start > bound.start)
+                    .map_or(u32::MAX, |(_, span)| span.start);
+                let uses = entity_uses(&facts.function.body, name, bound.end, to);
+                whole |= !uses.stays_passive();
+                for attr in uses.items.iter().flat_map(|items| &items.attrs) {
+                    if !attributes.contains(attr) {
+                        attributes.push(attr.clone());
+                    }
+                }
+            }
             if whole || attributes.is_empty() || attributes.len() > FEW_ATTRIBUTES {
                 continue;
             }
-            let Some(iter) = lp.iter else { continue };
             let span = match iter.as_name() {
                 Some(name) => facts
                     .binding_before(name, lp.span.start)
