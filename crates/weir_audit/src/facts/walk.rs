@@ -660,8 +660,23 @@ impl<'ir> Walker<'ir> {
                         .receiver()
                         .is_some_and(|r| matches!(r.kind, ExprKind::Attribute { .. }))
                 });
+                // Whole rows of a Django model a project function returned
+                // (`jobs = ExportJob.jobs_requiring_cleanup(now)`, a
+                // static method returning `ExportJob.objects.filter(…)`),
+                // whose `save()`/`delete()` are Django's own: a model's
+                // own methods are followed as project code instead.
+                let returned_models = lp.rows.as_ref().is_some_and(|rows| {
+                    rows.from_callee
+                        && !rows.narrowed
+                        && self.project.models.get(&rows.model).is_some_and(|m| {
+                            m.orm == crate::project::Orm::Django
+                                && !self.project.writes_run_model_logic(&m.class, "save")
+                                && !self.project.writes_run_model_logic(&m.class, "delete")
+                        })
+                });
                 if is_queryset
                     || (django && iter_kind.is_none() && related_manager && !names_a_form)
+                    || (django && iter_kind.is_none() && returned_models && !names_a_form)
                 {
                     self.env
                         .insert(name.to_string(), Typed::hinted(ObjKind::DjangoModel));
