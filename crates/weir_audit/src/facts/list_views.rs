@@ -310,11 +310,24 @@ pub fn judgeable(
     literal_eager_loads(queryset) && judgeable_rows(rows, model)
 }
 
-/// Whole rows of a Django model whose default manager is Django's own.
+/// Whole rows of a Django model whose default manager is Django's own:
+/// not declared, or declared as `objects = models.Manager()`.
 fn judgeable_rows(rows: &super::rows::RowSource, model: &crate::project::Model) -> bool {
+    let mut objects = model
+        .manager_classes
+        .iter()
+        .filter(|(field, _)| field == "objects")
+        .peekable();
+    let djangos_own = objects.peek().is_some()
+        && objects.all(|(_, class)| {
+            matches!(
+                class.as_str(),
+                "django.db.models.Manager" | "django.db.models.manager.Manager"
+            )
+        });
     !rows.narrowed
         && model.orm == crate::project::Orm::Django
-        && !model.managers.iter().any(|m| m == "objects")
+        && (djangos_own || !model.managers.iter().any(|m| m == "objects"))
 }
 
 /// The relations a serializer's fields read, over its class and its
