@@ -87,36 +87,81 @@ fn unloaded(
 ) -> Vec<UnloadedRelation> {
     let mut out = Vec::new();
     let view_mro = classes.mro(view);
-    // `get_queryset()` may add what the serializer needs: not judged.
-    let overrides = view_mro.iter().any(|&(mi, ci)| {
+    // A project class that replaces DRF's `list()` may serialize the rows
+    // some other way (kolibri's `ValuesViewset` lists `.values()` dicts):
+    // not judged, unless it hands them on to `super().list(…)`.
+    let own_list = view_mro.iter().any(|&(mi, ci)| {
+        let m = &modules[mi];
+        m.classes[ci].methods.iter().any(|&f| {
+            let function = &m.functions[f];
+            let mut calls_super = false;
+            weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+                calls_super |= e.as_call().is_some_and(|c| {
+                    c.method_name() == Some("list")
+                        && c.receiver()
+                            .and_then(Expr::as_call)
+                            .is_some_and(|r| r.callee.as_name() == Some("super"))
+                });
+            });
+            function.name == "list" && !calls_super
+        })
+    });
+    if own_list {
+        return out;
+    }
+    // The nearest `get_queryset()` replaces the `queryset` attribute.
+    let get_queryset = view_mro.iter().find_map(|&(mi, ci)| {
         let m = &modules[mi];
         m.classes[ci]
             .methods
             .iter()
-            .any(|&f| m.functions[f].name == "get_queryset")
+            .find(|&&f| m.functions[f].name == "get_queryset")
+            .map(|&f| (m, &m.functions[f]))
     });
-    if overrides {
-        return out;
-    }
-    let Some((module, queryset)) = view_mro.iter().find_map(|&(mi, ci)| {
-        let m = &modules[mi];
-        m.classes[ci]
-            .assignments()
-            .find(|(target, _)| *target == "queryset")
-            .map(|(_, value)| (m, value))
-    }) else {
-        return out;
+    let (rows, model) = if let Some((module, function)) = get_queryset {
+        // Judged when every `return` gives rows of one model's query built
+        // in the method (`return Routine.objects.filter(user=self.request.user)`),
+        // with literal eager loads; `super().get_queryset()`,
+        // `self.queryset` or a helper's rows may load anything.
+        let Some(rows) = super::returns::returned_rows(module, function, models) else {
+            return out;
+        };
+        let Some(model) = models.get(&rows.model) else {
+            return out;
+        };
+        let mut literal = true;
+        weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+            literal &= !e.as_call().is_some_and(|c| {
+                c.method_name() == Some("prefetch_related")
+                    || c.method_name() == Some("select_related")
+            }) || literal_eager_loads(e);
+        });
+        if !literal || !judgeable_rows(&rows, model) {
+            return out;
+        }
+        (rows, model)
+    } else {
+        let Some((module, queryset)) = view_mro.iter().find_map(|&(mi, ci)| {
+            let m = &modules[mi];
+            m.classes[ci]
+                .assignments()
+                .find(|(target, _)| *target == "queryset")
+                .map(|(_, value)| (m, value))
+        }) else {
+            return out;
+        };
+        let empty: HashMap<String, &Expr> = HashMap::default();
+        let Some(rows) = super::rows::row_source(queryset, &empty, module, models) else {
+            return out;
+        };
+        let Some(model) = models.get(&rows.model) else {
+            return out;
+        };
+        if !judgeable(queryset, &rows, model) {
+            return out;
+        }
+        (rows, model)
     };
-    let empty: HashMap<String, &Expr> = HashMap::default();
-    let Some(rows) = super::rows::row_source(queryset, &empty, module, models) else {
-        return out;
-    };
-    let Some(model) = models.get(&rows.model) else {
-        return out;
-    };
-    if !judgeable(queryset, &rows, model) {
-        return out;
-    }
     let Some(reads) = reads.get(&format!(
         "{}.{}",
         modules[serializer.0].name, modules[serializer.0].classes[serializer.1].qualname
@@ -262,10 +307,27 @@ pub fn judgeable(
     rows: &super::rows::RowSource,
     model: &crate::project::Model,
 ) -> bool {
-    literal_eager_loads(queryset)
-        && !rows.narrowed
+    literal_eager_loads(queryset) && judgeable_rows(rows, model)
+}
+
+/// Whole rows of a Django model whose default manager is Django's own:
+/// not declared, or declared as `objects = models.Manager()`.
+fn judgeable_rows(rows: &super::rows::RowSource, model: &crate::project::Model) -> bool {
+    let mut objects = model
+        .manager_classes
+        .iter()
+        .filter(|(field, _)| field == "objects")
+        .peekable();
+    let djangos_own = objects.peek().is_some()
+        && objects.all(|(_, class)| {
+            matches!(
+                class.as_str(),
+                "django.db.models.Manager" | "django.db.models.manager.Manager"
+            )
+        });
+    !rows.narrowed
         && model.orm == crate::project::Orm::Django
-        && !model.managers.iter().any(|m| m == "objects")
+        && (djangos_own || !model.managers.iter().any(|m| m == "objects"))
 }
 
 /// The relations a serializer's fields read, over its class and its

@@ -55,7 +55,11 @@ impl ReturnedRows {
 
 /// The rows every `return` of `function` gives, when they are all query
 /// rows of the same model.
-fn returned_rows(module: &Module, function: &Function, models: &ModelIndex) -> Option<RowSource> {
+pub(super) fn returned_rows(
+    module: &Module,
+    function: &Function,
+    models: &ModelIndex,
+) -> Option<RowSource> {
     // A generator's `return` ends the iteration; what it yields is another matter.
     if function.kind == FunctionKind::Module || function.is_generator {
         return None;

@@ -666,8 +666,23 @@ impl<'ir> Walker<'ir> {
                         .receiver()
                         .is_some_and(|r| matches!(r.kind, ExprKind::Attribute { .. }))
                 });
+                // Whole rows of a Django model a project function returned
+                // (`jobs = ExportJob.jobs_requiring_cleanup(now)`, a
+                // static method returning `ExportJob.objects.filter(…)`),
+                // whose `save()`/`delete()` are Django's own: a model's
+                // own methods are followed as project code instead.
+                let returned_models = lp.rows.as_ref().is_some_and(|rows| {
+                    rows.from_callee
+                        && !rows.narrowed
+                        && self.project.models.get(&rows.model).is_some_and(|m| {
+                            m.orm == crate::project::Orm::Django
+                                && !self.project.writes_run_model_logic(&m.class, "save")
+                                && !self.project.writes_run_model_logic(&m.class, "delete")
+                        })
+                });
                 if is_queryset
                     || (django && iter_kind.is_none() && related_manager && !names_a_form)
+                    || (django && iter_kind.is_none() && returned_models && !names_a_form)
                 {
                     self.env
                         .insert(name.to_string(), Typed::hinted(ObjKind::DjangoModel));
@@ -1503,7 +1518,7 @@ impl<'ir> Walker<'ir> {
                     receiver_kind: None,
                 };
             }
-            let receiver_kind = if self.unserved_related_manager(value, attr) {
+            let receiver_kind = if self.unserved_related_manager(value, attr, call) {
                 Some(Typed::certain(ObjKind::QuerySet))
             } else {
                 self.kind_of(value)
@@ -1820,7 +1835,9 @@ impl<'ir> Walker<'ir> {
     }
 
     /// `for line in order.lines.all()` with `order` a row fetched in this
-    /// function or a loop variable over rows (see [`super::rows::related_rows`]).
+    /// function or a loop variable over rows (see [`super::rows::related_rows`]),
+    /// also through the local that holds the QuerySet (`lines =
+    /// order.lines.all()`, then `for line in lines`).
     fn related_rows(&self, iter: &Expr) -> Option<super::rows::RowSource> {
         let owner = |name: &str| {
             let model = self.facts.entities.get(name)?;
@@ -1830,7 +1847,16 @@ impl<'ir> Walker<'ir> {
                 .or_else(|| self.row_eager.get(name))?;
             Some((model.as_str(), loaded.as_slice()))
         };
-        super::rows::related_rows(iter, &owner, &self.project.models)
+        let mut expr = iter;
+        // A few hops: `lines = order.lines.all()`, `rows = lines`.
+        for _ in 0..4 {
+            if let Some(rows) = super::rows::related_rows(expr, &owner, &self.project.models) {
+                return Some(rows);
+            }
+            let name = expr.unawaited().as_name()?;
+            expr = self.assigned.get(name).copied()?;
+        }
+        None
     }
 
     /// The rows a call of a project function returns (see
@@ -2029,7 +2055,7 @@ impl<'ir> Walker<'ir> {
     /// `get_or_create`…) ignores it and runs a fresh one (Django,
     /// "prefetch_related"). Locals fetched here are judged by
     /// [`Self::is_django_related_manager`], with their own eager loads.
-    fn unserved_related_manager(&self, manager: &Expr, method: &str) -> bool {
+    fn unserved_related_manager(&self, manager: &Expr, method: &str, call: Option<&Call>) -> bool {
         if !UNSERVED_BY_PREFETCH.contains(&method) {
             return false;
         }
@@ -2040,6 +2066,7 @@ impl<'ir> Walker<'ir> {
         else {
             return false;
         };
+        let owner_expr = owner;
         let Some(owner) = owner.as_name() else {
             return false;
         };
@@ -2053,11 +2080,33 @@ impl<'ir> Walker<'ir> {
         } else {
             None
         };
-        model
-            .and_then(|model| self.project.models.get(&model))
-            .filter(|model| model.orm == crate::project::Orm::Django)
-            .and_then(|model| model.relationships.get(rel.as_str()))
-            .is_some_and(|rel| rel.many)
+        if let Some(model) = model.and_then(|model| self.project.models.get(&model)) {
+            return model.orm == crate::project::Orm::Django
+                && model
+                    .relationships
+                    .get(rel.as_str())
+                    .is_some_and(|rel| rel.many);
+        }
+        // An object whose model is not known here (`instance =
+        // super().create_instance(…)`, a parameter without annotation): the
+        // accessor names a to-many relation that the project's Django
+        // models declare (`related_name="menu_items"`, `entry_set`), all to
+        // one model, and the method is one of the QuerySet API that other
+        // objects do not share: not `create` (API clients' `files.create`),
+        // nor `values` or a `get(key)` with a positional key (a mapping's).
+        let queryset_only = match method {
+            "create" | "values" => false,
+            "get" => call.is_some_and(|c| c.positional(0).is_none() && !c.args.is_empty()),
+            _ => true,
+        };
+        let local = self.facts.params.contains(owner) || self.assigned.contains_key(owner);
+        queryset_only
+            && !matches!(owner, "self" | "cls")
+            && (local || self.module.resolve(owner).is_none())
+            && !self.facts.entities.contains_key(owner)
+            && self.kind_of(owner_expr).is_none()
+            && self.project.knowledge.is_active("django")
+            && self.project.models.to_many_target(rel).is_some()
     }
 
     /// `self.engine` in a method, when some method of the class assigns it

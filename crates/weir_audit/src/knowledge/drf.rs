@@ -28,7 +28,13 @@ pub const LIST_VIEWS: &[&str] = &[
 /// Relational fields that read the related object itself: its `__str__`
 /// (`StringRelatedField`) or one of its fields (`SlugRelatedField`).
 /// <https://www.django-rest-framework.org/api-guide/relations/>
-pub const OBJECT_READING_FIELDS: &[&str] = &["StringRelatedField", "SlugRelatedField"];
+/// django-taggit's `TagListSerializerField` lists the names of the
+/// object's tags (`obj.tags.all()`).
+pub const OBJECT_READING_FIELDS: &[&str] = &[
+    "StringRelatedField",
+    "SlugRelatedField",
+    "TagListSerializerField",
+];
 
 /// Relational fields that need only the related key: on a foreign key
 /// DRF reads `<field>_id` (`use_pk_only_optimization`), with no query;

@@ -776,6 +776,21 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
                     columns += 1;
                 }
             }
+            // django-taggit's `tags = TaggableManager()` (or a project
+            // subclass of that name): a many-to-many to `Tag` through a
+            // tagged-item model, read with `obj.tags.all()` and loaded with
+            // `prefetch_related("tags")` (django-taggit, "The API").
+            "TaggableManager" if django => {
+                relationships.insert(
+                    field.to_string(),
+                    Relationship {
+                        target: Some("Tag".to_string()),
+                        loading: Loading::Lazy,
+                        many: true,
+                        followed_by_default: false,
+                    },
+                );
+            }
             name if name.ends_with("Field") => columns += 1,
             _ if django && call.is_some_and(is_manager_call) => {
                 managers.push(field.to_string());
