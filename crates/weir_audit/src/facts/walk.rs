@@ -1354,6 +1354,18 @@ impl<'ir> Walker<'ir> {
     /// `connections`.
     fn iteration(&self, iter: Option<&'ir Expr>, target: Option<&'ir Expr>) -> loops::Iteration {
         let iteration = loops::classify(iter, target, &self.literal_names);
+        // `if len(realms) == 1: for key in realms:` runs once.
+        if iteration == loops::Iteration::PerItem
+            && let Some(name) = iter
+                .map(|i| loops::dict_view_of(i).unwrap_or(i))
+                .and_then(Expr::as_name)
+            && self
+                .scopes
+                .iter()
+                .any(|s| matches!(s, Scope::If(test, _) if loops::tests_single_item(test, name)))
+        {
+            return loops::Iteration::Once;
+        }
         if iteration == loops::Iteration::PerItem
             && iter.is_some_and(|i| self.project.class_constants.chunks(i.unawaited()))
         {

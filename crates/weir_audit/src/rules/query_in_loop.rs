@@ -160,7 +160,8 @@ declare_rule! {
     /// range(num_batches)`, also behind a progress bar: `tqdm(range(0, n,
     /// size))`; a name that reads as chunks but holds the rows of one
     /// query, `_pages = Pages.query.all()`, is rows, one item each),
-    /// literal lists
+    /// a collection under a test that it holds one item (`if len(realms)
+    /// == 1: for name in realms:`), literal lists
     /// (and dicts filled only at keys written in the code; also a class
     /// attribute every class body declares as a display and no code
     /// reassigns: `for path in cls.previous_dotted_paths`, and a helper
