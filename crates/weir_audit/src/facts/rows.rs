@@ -89,10 +89,19 @@ fn is_embedded_query(expr: &Expr) -> bool {
         .is_some_and(|last| matches!(last, "Subquery" | "Exists" | "Prefetch"))
 }
 
-/// Walks `expr` as `walk_expr` does, but not into embedded queries.
+/// Walks `expr` as `walk_expr` does, but not into embedded queries, nor
+/// into the selectors of `itertools.compress(data, selectors)`: its items
+/// are those of `data` (a mask computed from a query is not its rows).
 fn walk_outer_query<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
     f(expr);
     if is_embedded_query(expr) {
+        return;
+    }
+    if let Some(call) = expr.as_call()
+        && call.callee.dotted_last() == Some("compress")
+        && let Some(data) = call.positional(0)
+    {
+        walk_outer_query(data, f);
         return;
     }
     weir_ir::visit::child_exprs(expr, &mut |child| walk_outer_query(child, f));
@@ -109,6 +118,15 @@ pub fn row_source<S: std::hash::BuildHasher>(
         return None;
     }
     let exprs = sources(iter, assigned);
+    // `Order.objects.none()`: Django's empty queryset, no rows to load
+    // anything for (the value a name holds when a search has no scope).
+    if exprs.iter().any(|e| {
+        e.as_call().is_some_and(|c| {
+            c.method_name() == Some("none") && c.args.is_empty() && c.receiver().is_some()
+        })
+    }) {
+        return None;
+    }
     let mut model = None;
     let mut eager = Vec::new();
     let mut narrowed = false;

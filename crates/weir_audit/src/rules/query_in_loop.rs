@@ -148,7 +148,9 @@ declare_rule! {
     /// (matched by the method's name, not by the model's QuerySet class).
     /// The model of the rows never comes from a queryset embedded in
     /// `Subquery(…)`/`Exists(…)` (an annotation or a filter of the outer
-    /// query) or given to `Prefetch(…, queryset=…)` (the rows of a relation); a local rebound to a chain on itself (`qs = qs.annotate(…)`)
+    /// query) or given to `Prefetch(…, queryset=…)` (the rows of a relation),
+    /// nor from the selectors of `itertools.compress(rows, mask)`; a name
+    /// bound to Django's empty `Model.objects.none()` yields no rows; a local rebound to a chain on itself (`qs = qs.annotate(…)`)
     /// loses the model, and is not followed. A write through a Django related
     /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
     /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
