@@ -254,6 +254,45 @@ fn is_model_schema(iter: &Expr) -> bool {
     })
 }
 
+/// `test` holds only when the collection `name` has at most one item:
+/// `len(realms) == 1`, `len(realms) <= 1`, `len(realms) < 2` (also as a
+/// term of an `and`). A loop over it under that test runs once.
+pub fn tests_single_item(test: &Expr, name: &str) -> bool {
+    use weir_ir::{ExprKind, Literal, Operator};
+    match &test.kind {
+        ExprKind::Binary {
+            op: Operator::And,
+            left,
+            right,
+        } => tests_single_item(left, name) || tests_single_item(right, name),
+        ExprKind::Compare(cmp) => {
+            let weir_ir::Compare {
+                left,
+                ops,
+                comparators,
+            } = &**cmp;
+            let is_len = left.as_call().is_some_and(|c| {
+                c.callee.as_name() == Some("len")
+                    && c.args.len() == 1
+                    && c.positional(0).and_then(Expr::as_name) == Some(name)
+            });
+            let bound = match comparators.as_slice() {
+                [bound] => match bound.kind {
+                    ExprKind::Literal(Literal::Int(n)) => Some(n),
+                    _ => None,
+                },
+                _ => None,
+            };
+            is_len
+                && matches!(
+                    (ops.as_slice(), bound),
+                    ([Operator::Eq | Operator::LtE], Some(1)) | ([Operator::Lt], Some(2))
+                )
+        }
+        _ => false,
+    }
+}
+
 /// `settings` in `settings.items()`, `.keys()`, `.values()`: the mapping a
 /// dict view walks (no arguments: Django's `values("id")` is a query).
 pub fn dict_view_of(expr: &Expr) -> Option<&Expr> {

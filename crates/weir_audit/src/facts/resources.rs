@@ -107,7 +107,9 @@ fn leak_of<'a, 'ir>(
         .into_iter()
         .filter(|s| s.start > start)
         .collect();
-    let covered = |scopes: &[Scope<'_>]| scopes.iter().any(|s| protects(s, var, acq, &guards));
+    let covered = |scopes: &[Scope<'_>]| {
+        scopes.iter().any(|s| protects(s, var, acq, &guards)) || before_acquired(scopes, acq)
+    };
     let in_range = |span: Span| span.start > start && span.start < end;
 
     let mut causes: Vec<LeakCause> = Vec::new();
@@ -158,6 +160,30 @@ fn leak_of<'a, 'ir>(
         acquisition: acq,
         release: releases.first().copied(),
         cause,
+    })
+}
+
+/// Code in an `except` handler of the `try` whose body ends with the
+/// acquisition (`try: engine = create_engine(url); session =
+/// Session(engine)() except Exception: return -1`): the handler runs only
+/// when the acquisition (or what came before it) raised, so there is no
+/// resource to release.
+fn before_acquired(scopes: &[Scope<'_>], acq: &Acquisition<'_>) -> bool {
+    scopes.iter().any(|scope| {
+        let Scope::Try(stmt, TryPart::Handler(_)) = scope else {
+            return false;
+        };
+        let StmtKind::Try { body, .. } = &stmt.kind else {
+            return false;
+        };
+        acq.site
+            .scopes
+            .iter()
+            .any(|s| matches!(s, Scope::Try(t, TryPart::Body) if std::ptr::eq(*t, *stmt)))
+            && body.last().is_some_and(|last| {
+                matches!(last.kind, StmtKind::Assign { .. } | StmtKind::Expr { .. })
+                    && last.span.contains(&acq.site.span)
+            })
     })
 }
 

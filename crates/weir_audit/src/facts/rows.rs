@@ -125,8 +125,10 @@ fn is_embedded_query(expr: &Expr) -> bool {
         .is_some_and(|last| matches!(last, "Subquery" | "Exists" | "Prefetch"))
 }
 
-/// Walks `expr` as `walk_expr` does, but not into embedded queries nor
-/// into the keyword arguments of a query method: those are lookups and
+/// Walks `expr` as `walk_expr` does, but not into embedded queries, nor
+/// into the selectors of `itertools.compress(data, selectors)`: its items
+/// are those of `data` (a mask computed from a query is not its rows),
+/// nor into the keyword arguments of a query method: those are lookups and
 /// annotations (`filter(object_types=content_type)` with `content_type`
 /// another model's row), never what hands out the rows. A project
 /// helper's keyword arguments are walked: `Food.exclude_descendants(
@@ -134,6 +136,13 @@ fn is_embedded_query(expr: &Expr) -> bool {
 fn walk_outer_query<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
     f(expr);
     if is_embedded_query(expr) {
+        return;
+    }
+    if let Some(call) = expr.as_call()
+        && call.callee.dotted_last() == Some("compress")
+        && let Some(data) = call.positional(0)
+    {
+        walk_outer_query(data, f);
         return;
     }
     if let ExprKind::Call(call) = &expr.kind
@@ -190,6 +199,18 @@ pub fn refined_row_source<'a, S: std::hash::BuildHasher>(
         return None;
     }
     let exprs = sources(iter, assigned, refined);
+    // `Order.objects.none()`: Django's empty queryset, no rows to load
+    // anything for (the value a name holds when a search has no scope).
+    // Not the value before a refinement: `qs = A.objects.filter(…)` in
+    // one branch, `qs = A.objects.none()` in the other, then `qs =
+    // qs.exclude(…)` holds the first branch's rows.
+    if sources(iter, assigned, None).iter().any(|e| {
+        e.as_call().is_some_and(|c| {
+            c.method_name() == Some("none") && c.args.is_empty() && c.receiver().is_some()
+        })
+    }) {
+        return None;
+    }
     let mut model = None;
     let mut eager = Vec::new();
     let mut narrowed = false;

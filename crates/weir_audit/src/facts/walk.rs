@@ -757,6 +757,17 @@ impl<'ir> Walker<'ir> {
                     bound_at,
                 });
             }
+            // `qs = Model.objects.none()` then `qs |= Model.objects.filter(…)`:
+            // the union holds the rows of what is OR-ed in.
+            if op == Operator::BitOr
+                && let Some(var) = targets.first().and_then(Expr::as_name)
+                && self.assigned.get(var).is_some_and(|v| {
+                    v.as_call()
+                        .is_some_and(|c| c.method_name() == Some("none") && c.args.is_empty())
+                })
+            {
+                self.assigned.insert(var.to_string(), value);
+            }
             return;
         }
         let kind = annotation
@@ -1376,6 +1387,18 @@ impl<'ir> Walker<'ir> {
     /// `connections`.
     fn iteration(&self, iter: Option<&'ir Expr>, target: Option<&'ir Expr>) -> loops::Iteration {
         let iteration = loops::classify(iter, target, &self.literal_names);
+        // `if len(realms) == 1: for key in realms:` runs once.
+        if iteration == loops::Iteration::PerItem
+            && let Some(name) = iter
+                .map(|i| loops::dict_view_of(i).unwrap_or(i))
+                .and_then(Expr::as_name)
+            && self
+                .scopes
+                .iter()
+                .any(|s| matches!(s, Scope::If(test, _) if loops::tests_single_item(test, name)))
+        {
+            return loops::Iteration::Once;
+        }
         if iteration == loops::Iteration::PerItem
             && iter.is_some_and(|i| self.project.class_constants.chunks(i.unawaited()))
         {

@@ -16,7 +16,7 @@ use weir_ir::{Expr, ExprKind, Operator};
 
 use crate::facts::{CallFact, FunctionFacts, Scope, TryPart, guards};
 use crate::knowledge::SINGLE_ROW_METHODS;
-use crate::knowledge::{Effect, IoKind, QueryOp};
+use crate::knowledge::{Effect, IoKind, ObjKind, QueryOp};
 use crate::project::FnRef;
 
 /// One link of a witness path: a call site or the effect itself.
@@ -90,6 +90,46 @@ pub struct Summary {
     /// per flag: `if allow_body: load_body(…)`, `if not skip_push:
     /// self.push_if_needed()`. A call passing `skip_push=True` runs none.
     pub flag_reads: Vec<(Flag, Witness)>,
+    /// What the function's reads are: all of them `Session.get(Model,
+    /// param)` of one parameter (directly or through the project functions
+    /// it hands that parameter to), or anything else.
+    pub identity_reads: IdentityReads,
+}
+
+/// The reads of a function, as SQLAlchemy's identity map sees them.
+/// `Session.get(Model, key)` returns the object the session already holds
+/// for that primary key without emitting SQL: a call given the key of a
+/// row the caller holds (`self.delete_team(team.id)` over the teams it
+/// just loaded, `delete_team` calling `self.db.get(Team, team_id)`) runs
+/// no query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum IdentityReads {
+    /// No reads.
+    #[default]
+    None,
+    /// Every read is `Session.get(model, <parameter index/name>)`.
+    Get {
+        index: usize,
+        param: String,
+        model: String,
+    },
+    /// Some read is another query (or a get by something else).
+    Other,
+}
+
+impl IdentityReads {
+    /// The least state covering both: `None` ⊑ `Get` ⊑ `Other`, and two
+    /// different gets are `Other`.
+    fn join(&mut self, other: Self) -> bool {
+        let joined = match (&*self, other) {
+            (_, Self::None) | (Self::Other, _) => return false,
+            (Self::None, theirs) => theirs,
+            (mine @ Self::Get { .. }, theirs) if *mine == theirs => return false,
+            _ => Self::Other,
+        };
+        *self = joined;
+        true
+    }
 }
 
 /// Flags a summary tells apart for its reads; reads behind more are
@@ -1227,6 +1267,7 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
                 });
             }
             (Some(Effect::Query(_)), Some(QueryOp::Select)) => {
+                s.identity_reads.join(identity_get(call, &params));
                 let witness = || one(step(facts, call, format!("{} runs a query", label())));
                 match (absent_guard(facts, call), present_guard(facts, call)) {
                     _ if persisted_guard(call) => {
@@ -1287,6 +1328,34 @@ fn direct(facts: &FunctionFacts<'_>) -> Summary {
         }
     }
     s
+}
+
+/// `session.get(Job, job_id)` (or `get_one`) on a SQLAlchemy session, by a
+/// parameter of the function, without a lock or `populate_existing`: served
+/// from the identity map when the session holds that row.
+fn identity_get(call: &CallFact<'_>, params: &[&str]) -> IdentityReads {
+    let session = call
+        .receiver_kind
+        .is_some_and(|t| matches!(t.kind, ObjKind::Session | ObjKind::AsyncSession));
+    let Some(c) = call.call.filter(|c| {
+        session
+            && matches!(c.method_name(), Some("get" | "get_one"))
+            && c.keyword("populate_existing").is_none()
+            && c.keyword("with_for_update").is_none()
+    }) else {
+        return IdentityReads::Other;
+    };
+    let (Some(model), Some(key)) = (&call.model, c.positional(1).and_then(Expr::as_name)) else {
+        return IdentityReads::Other;
+    };
+    match params.iter().position(|p| *p == key) {
+        Some(index) => IdentityReads::Get {
+            index,
+            param: key.to_string(),
+            model: model.clone(),
+        },
+        None => IdentityReads::Other,
+    }
 }
 
 /// `select(M).with_for_update()`, `M.objects.select_for_update().get(…)`,
@@ -1649,6 +1718,11 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
             },
         }
     }
+    if !edge.memoized && callee.reads_at(call).is_some() {
+        changed |= caller
+            .identity_reads
+            .join(identity_through(f, call, &callee.identity_reads));
+    }
     changed |= adopt(&mut caller.writes, callee.writes.as_ref(), |(op, w)| {
         (*op, witness(w))
     });
@@ -1676,6 +1750,42 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
         }
     }
     changed
+}
+
+/// The callee's identity-map gets as reads of the caller: a get by the
+/// parameter the call hands one of the caller's own parameters
+/// (`self.get_team(team_id)`) is a get by that one.
+fn identity_through(
+    f: &FunctionFacts<'_>,
+    call: &CallFact<'_>,
+    callee: &IdentityReads,
+) -> IdentityReads {
+    let IdentityReads::Get {
+        index,
+        param,
+        model,
+    } = callee
+    else {
+        return callee.clone();
+    };
+    let Some(arg) = call
+        .call
+        .and_then(|c| c.keyword(param).or_else(|| c.positional(*index)))
+        .and_then(Expr::as_name)
+    else {
+        return IdentityReads::Other;
+    };
+    f.function
+        .params
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|n| *n != "self" && *n != "cls")
+        .position(|p| p == arg)
+        .map_or(IdentityReads::Other, |index| IdentityReads::Get {
+            index,
+            param: arg.to_string(),
+            model: model.clone(),
+        })
 }
 
 /// The boolean parameter of `f` named `name`: a default of `True` or

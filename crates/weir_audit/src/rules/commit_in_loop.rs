@@ -45,6 +45,8 @@ declare_rule! {
     /// passes it true or leaves it at a true default, not when it passes
     /// `commit=False`. Not reported: commits under a batching condition (`%`,
     /// `len(...)` comparisons), commits per chunk or per retry attempt,
+    /// loops over a collection under a test that it holds one item (`if
+    /// len(realms) == 1: for name in realms:`),
     /// commits in `while` worker loops, commits per definition of a module
     /// (`vars(migrations).items()`: one migration step each), sessions
     /// opened per item inside the loop (a unit of work per item by design),

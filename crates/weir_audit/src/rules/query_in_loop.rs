@@ -44,7 +44,14 @@ declare_rule! {
     /// (`for tag in trace.tags: tag.describe()` reading `self.trace`),
     /// which Django's related managers set and SQLAlchemy finds in the
     /// identity map. SQLAlchemy relationships declared from the other side
-    /// with `backref=` are known on both models. A pydantic (or SQLModel)
+    /// with `backref=` are known on both models. So does a project
+    /// function the loop hands the row to (`notify_owner(publisher)` reading
+    /// `publisher.added_by`), or the row's key when the function loads it
+    /// back with `Session.get` (`self.decline(application.id)` with
+    /// `application = self.get_application(application_id)`), itself or
+    /// through the functions it hands the row on to (three deep), with the
+    /// same exceptions; a function already reported for its own queries is
+    /// not reported twice. A pydantic (or SQLModel)
     /// schema validated from each row's attributes
     /// (`UserOut.model_validate(user)`, pydantic 1's `from_orm`) reads
     /// every field it declares, its bases' included, under the field's
@@ -141,7 +148,9 @@ declare_rule! {
     /// (matched by the method's name, not by the model's QuerySet class).
     /// The model of the rows never comes from a queryset embedded in
     /// `Subquery(…)`/`Exists(…)` (an annotation or a filter of the outer
-    /// query) or given to `Prefetch(…, queryset=…)` (the rows of a relation); a local rebound to a chain on itself (`qs = qs.annotate(…)`)
+    /// query) or given to `Prefetch(…, queryset=…)` (the rows of a relation),
+    /// nor from the selectors of `itertools.compress(rows, mask)`; a name
+    /// bound to Django's empty `Model.objects.none()` yields no rows; a local rebound to a chain on itself (`qs = qs.annotate(…)`)
     /// loses the model, and is not followed. A write through a Django related
     /// manager (`row.tags.add(t)`, `row.notes.create(…)`,
     /// `row.checks.filter(…).delete()`) reads no collection a prefetch could
@@ -153,7 +162,8 @@ declare_rule! {
     /// range(num_batches)`, also behind a progress bar: `tqdm(range(0, n,
     /// size))`; a name that reads as chunks but holds the rows of one
     /// query, `_pages = Pages.query.all()`, is rows, one item each),
-    /// literal lists
+    /// a collection under a test that it holds one item (`if len(realms)
+    /// == 1: for name in realms:`), literal lists
     /// (and dicts filled only at keys written in the code; also a class
     /// attribute every class body declares as a display and no code
     /// reassigns: `for path in cls.previous_dotted_paths`, and a helper
@@ -183,7 +193,15 @@ declare_rule! {
     /// method whose query runs only once the instance is saved (under `if
     /// self.pk:`, `if not self._state.adding:`) is not reported where it is
     /// called on an instance built in place without a key
-    /// (`QueuedMail(to=address).send()`). Work the loop hands to a
+    /// (`QueuedMail(to=address).send()`). A SQLAlchemy `Session.get(Model,
+    /// key)` given the key of the loop's own row of that model (`for team
+    /// in teams: session.get(Team, team.id)`), also inside a helper whose
+    /// only reads are such gets by the parameter the loop passes `team.id`
+    /// to (`self.delete_team(team.id)` calling `self.db.get(Team,
+    /// team_id)`, through helpers that hand the key on), returns the row
+    /// the session holds from its identity map without SQL: not reported
+    /// (a `with_for_update=` or `populate_existing=` get still queries).
+    /// Work the loop hands to a
     /// task, thread or job of its own (`asyncio.create_task(send(item))`,
     /// also through a helper that schedules it, `self.issue(item)` with
     /// `asyncio.create_task(self.step(item))` in it, or through a project
@@ -404,6 +422,12 @@ impl QueryInLoop {
             let Some(lp) = per_item_loop(facts, call) else {
                 continue;
             };
+            if call
+                .load_key()
+                .is_some_and(|key| is_key_of_held_row(call, lp, key))
+            {
+                continue;
+            }
             let help = if is_django(call) {
                 "Fetch all rows before the loop (`filter(pk__in=ids)`, `in_bulk(ids)`), or load related rows with `select_related()` / `prefetch_related()`."
             } else if is_raw_driver(call) {
@@ -440,6 +464,14 @@ impl QueryInLoop {
             push_row_loads(
                 facts,
                 lp,
+                helper_relation_reads(facts, lp),
+                out,
+                "The function reads a relationship of the row it is given that the query did not load: each row loads it with a query of its own on first access, N+1 queries.",
+                "Eager-load what the function reads in the query: `.options(selectinload(Model.rel))` (collections) or `joinedload` (single objects); Django: `select_related()` / `prefetch_related()`.",
+            );
+            push_row_loads(
+                facts,
+                lp,
                 schema_reads(facts, lp),
                 out,
                 "The schema reads its fields from the row's attributes; a relationship the query did not load is fetched with a query of its own for each row (and raises `MissingGreenlet` on an async session): N+1 queries.",
@@ -461,6 +493,9 @@ impl QueryInLoop {
             let Some(lp) = helper_call_loop(facts, call) else {
                 continue;
             };
+            if gets_held_row(facts, call, lp) {
+                continue;
+            }
             out.push(through_helper(facts, call, lp, "", witness));
         }
         // Through a memoised helper the query runs once per distinct
@@ -821,6 +856,64 @@ fn helper_call_loop<'a>(
         !facts.handed_to_long_lived_work(call)
             && (!coroutine || !facts.summaries.handed_to_spawner(call))
     })
+}
+
+/// A helper whose only reads are `Session.get(Model, key)` by one of its
+/// parameters, called with the key of the loop's own row of that model
+/// (`for team in teams: self.delete_team(team.id)`): the session holds
+/// the row, and `get` returns it from the identity map without SQL.
+fn gets_held_row(
+    facts: &Cx<'_, '_>,
+    call: &crate::facts::CallFact<'_>,
+    lp: &crate::facts::LoopRef<'_>,
+) -> bool {
+    use crate::project::summary::IdentityReads;
+    let Some(IdentityReads::Get {
+        index,
+        param,
+        model,
+    }) = facts.summaries.of_call(call).map(|s| &s.identity_reads)
+    else {
+        return false;
+    };
+    let Some(arg) = call
+        .call
+        .and_then(|c| c.keyword(param).or_else(|| c.positional(*index)))
+    else {
+        return false;
+    };
+    lp.rows.as_ref().is_some_and(|rows| rows.model == *model) && is_loop_row_key(lp, arg)
+}
+
+/// `session.get(Team, team.id)` in a loop over `Team` rows: the row the
+/// loop holds, returned from the identity map (SQLAlchemy only; Django's
+/// `get` always queries).
+fn is_key_of_held_row(
+    call: &crate::facts::CallFact<'_>,
+    lp: &crate::facts::LoopRef<'_>,
+    key: &weir_ir::Expr,
+) -> bool {
+    use crate::knowledge::ObjKind;
+    call.receiver_kind
+        .is_some_and(|t| matches!(t.kind, ObjKind::Session | ObjKind::AsyncSession))
+        && call
+            .call
+            .is_some_and(|c| matches!(c.method_name(), Some("get" | "get_one")))
+        && lp
+            .rows
+            .as_ref()
+            .zip(call.model.as_ref())
+            .is_some_and(|(rows, model)| rows.model == *model)
+        && is_loop_row_key(lp, key)
+}
+
+/// `team.id` (or `team.pk`) with `team` the loop's variable.
+fn is_loop_row_key(lp: &crate::facts::LoopRef<'_>, key: &weir_ir::Expr) -> bool {
+    let weir_ir::ExprKind::Attribute { value, attr } = &key.kind else {
+        return false;
+    };
+    matches!(attr.as_str(), "id" | "pk")
+        && value.as_name().is_some_and(|v| Some(v) == lp.target_name())
 }
 
 /// The coroutine `call` makes is kept, not run, by each iteration of `lp`:
@@ -1207,6 +1300,317 @@ fn method_relation_reads(
         ));
         true
     });
+    out
+}
+
+/// How a project function receives the loop's row: the row itself
+/// (`notify(publisher)`), or its key, which the function loads back with
+/// `Session.get` (`self.decline(application.id)`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handed {
+    Row,
+    Key,
+}
+
+/// How `arg` hands over the row `var`: `var`, or `var.id` / `var.pk`.
+fn handed(arg: &weir_ir::Expr, var: &str) -> Option<Handed> {
+    if arg.as_name() == Some(var) {
+        return Some(Handed::Row);
+    }
+    match &arg.kind {
+        weir_ir::ExprKind::Attribute { value, attr }
+            if value.as_name() == Some(var) && matches!(attr.as_str(), "id" | "pk") =>
+        {
+            Some(Handed::Key)
+        }
+        _ => None,
+    }
+}
+
+/// The parameters of `function` a call fills, by name, in order: `self`
+/// (or `cls`) of a method is the receiver, not an argument.
+fn call_params<'f>(
+    function: &'f weir_ir::Function,
+    call: &'f weir_ir::Call,
+) -> impl Iterator<Item = (&'f str, &'f weir_ir::Expr)> + 'f {
+    let skip = usize::from(
+        function.kind == weir_ir::FunctionKind::Method && !function.decorated_with("staticmethod"),
+    );
+    function
+        .params
+        .iter()
+        .skip(skip)
+        .filter(|p| {
+            p.kind != weir_ir::ParamKind::VarPositional && p.kind != weir_ir::ParamKind::VarKeyword
+        })
+        .enumerate()
+        .filter_map(move |(i, p)| {
+            let arg = call.keyword(&p.name).or_else(|| {
+                (p.kind != weir_ir::ParamKind::KeywordOnly)
+                    .then(|| call.positional(i))
+                    .flatten()
+            })?;
+            Some((p.name.as_str(), arg))
+        })
+}
+
+/// The project function a call in `function` (of `module`) runs:
+/// `self.method(…)` on its own class, or a function or class method by
+/// its qualified name.
+fn resolve_in(
+    index: &crate::project::ProjectIndex<'_>,
+    module: &weir_ir::Module,
+    function: &weir_ir::Function,
+    call: &weir_ir::Call,
+) -> Option<crate::project::FnRef> {
+    if let weir_ir::ExprKind::Attribute { value, attr } = &call.callee.kind
+        && matches!(value.as_name(), Some("self" | "cls"))
+    {
+        return index.method(&index.class_of(module, function)?, attr);
+    }
+    let qualified = module.resolve_expr(&call.callee)?;
+    index.resolve_function(&qualified)
+}
+
+/// What `helper_relation_reads` looks for: the rows' model, the
+/// relations they hold already, the functions followed so far.
+struct RowReads<'m> {
+    model_qualified: &'m str,
+    model: &'m crate::project::Model,
+    loaded: &'m [String],
+    seen: Vec<crate::project::FnRef>,
+}
+
+/// The lazy relationship of the row that `target` reads when handed it
+/// as `param` (`how`), itself or through the project functions it hands
+/// it on to (three deep): (function, parameter or local, relationship).
+fn param_relation_read(
+    cx: &Cx<'_, '_>,
+    wanted: &mut RowReads<'_>,
+    target: crate::project::FnRef,
+    param: &str,
+    how: Handed,
+) -> Option<(String, String, String)> {
+    let index = &cx.facts.project.index;
+    let function = index.function(target);
+    let module = index.module(target);
+    let body = &function.body;
+    // The names the row goes by in the function: the parameter, or the
+    // locals its key loads (`application = self.get_application(key)`,
+    // `session.get(Application, key)`).
+    let mut names: Vec<&str> = Vec::new();
+    if how == Handed::Row {
+        names.push(param);
+    } else {
+        weir_ir::visit::walk_stmts(body, &mut |stmt| {
+            let Some((targets, value)) = stmt.plain_assign() else {
+                return;
+            };
+            let [target_expr] = targets else { return };
+            let (Some(local), Some(load)) = (target_expr.as_name(), value.unawaited().as_call())
+            else {
+                return;
+            };
+            if loads_by_key(cx, module, function, load, param, wanted.model_qualified) {
+                names.push(local);
+            }
+        });
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let others: Vec<&str> = function
+        .params
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|n| *n != param && *n != "self" && *n != "cls")
+        .collect();
+    let mentions_other = |e: &weir_ir::Expr| {
+        let mut found = false;
+        weir_ir::visit::walk_expr(e, &mut |n| {
+            found |= n.as_name().is_some_and(|n| others.contains(&n));
+        });
+        found
+    };
+    let mut stored: Vec<weir_ir::Span> = Vec::new();
+    weir_ir::visit::walk_stmts(body, &mut |stmt| {
+        if let weir_ir::StmtKind::Assign {
+            targets, op: None, ..
+        } = &stmt.kind
+        {
+            stored.extend(targets.iter().map(|t| t.span));
+        }
+    });
+    let mut reads: Vec<(&str, &str)> = Vec::new();
+    let mut onward: Vec<&weir_ir::Call> = Vec::new();
+    walk_unconditional(body, &mentions_other, &mut |e| {
+        if let weir_ir::ExprKind::Attribute { value, attr } = &e.kind
+            && let Some(name) = value.as_name().filter(|n| names.contains(n))
+            && !stored.contains(&e.span)
+        {
+            reads.push((name, attr));
+        }
+        if let Some(call) = e.as_call() {
+            onward.push(call);
+        }
+    });
+    let model = wanted.model;
+    let found = reads.iter().find(|(_, attr)| {
+        !wanted.loaded.iter().any(|l| l == attr)
+            && model.relationships.get(*attr).is_some_and(|r| {
+                r.loading == crate::project::Loading::Lazy
+                    && !(r.many && model.orm == crate::project::Orm::Django)
+            })
+    });
+    if let Some((name, attr)) = found {
+        return Some((
+            function.qualname.clone(),
+            (*name).to_string(),
+            (*attr).to_string(),
+        ));
+    }
+    if wanted.seen.len() >= 3 {
+        return None;
+    }
+    for call in onward {
+        for name in &names {
+            let Some(next) = resolve_in(index, module, function, call) else {
+                continue;
+            };
+            if wanted.seen.contains(&next) {
+                continue;
+            }
+            let next_function = index.function(next);
+            let Some((next_param, next_how)) = call_params(next_function, call)
+                .find_map(|(p, arg)| handed(arg, name).map(|h| (p, h)))
+            else {
+                continue;
+            };
+            wanted.seen.push(next);
+            if let Some(found) = param_relation_read(cx, wanted, next, next_param, next_how) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// `load` loads the row of `model` whose key is `param`: `session.get(Model,
+/// param)`, or a project function whose only reads are such a get by the
+/// parameter `load` hands `param` to.
+fn loads_by_key(
+    cx: &Cx<'_, '_>,
+    module: &weir_ir::Module,
+    function: &weir_ir::Function,
+    load: &weir_ir::Call,
+    param: &str,
+    model: &str,
+) -> bool {
+    use crate::project::summary::IdentityReads;
+    if matches!(load.method_name(), Some("get" | "get_one")) {
+        return load.positional(1).and_then(weir_ir::Expr::as_name) == Some(param)
+            && load
+                .positional(0)
+                .and_then(|m| module.resolve_expr(m))
+                .and_then(|q| cx.facts.project.index.canonical_class(&q))
+                .is_some_and(|q| q == model);
+    }
+    let Some(target) = resolve_in(&cx.facts.project.index, module, function, load) else {
+        return false;
+    };
+    let Some(IdentityReads::Get {
+        index,
+        param: callee_param,
+        model: got,
+    }) = cx.summaries.get(target).map(|s| &s.identity_reads)
+    else {
+        return false;
+    };
+    got == model
+        && load
+            .keyword(callee_param)
+            .or_else(|| load.positional(*index))
+            .and_then(weir_ir::Expr::as_name)
+            == Some(param)
+}
+
+/// A project function called with the loop's row (`notify_owner(publisher)`,
+/// `self.decline(application.id)` that loads it back with `Session.get`)
+/// that reads a lazy relationship of it the query did not load
+/// (`publisher.added_by`): one load per row. Model methods called on the
+/// row are `method_relation_reads`'; a function already reported for its
+/// own queries is not reported again.
+fn helper_relation_reads(
+    cx: &Cx<'_, '_>,
+    lp: &crate::facts::LoopRef<'_>,
+) -> Vec<(weir_ir::Span, String, (u32, String))> {
+    let mut out = Vec::new();
+    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+        return out;
+    };
+    if !lp.is_per_item() || cx.facts.context == crate::facts::ExecContext::Migration {
+        return out;
+    }
+    let Some(model) = cx.facts.project.models.get(&rows.model) else {
+        return out;
+    };
+    let mut loaded = rows.eager.clone();
+    loaded.extend(
+        crate::facts::regions::attribute_writes(cx.facts)
+            .into_iter()
+            .filter(|w| !w.augmented && w.var == var && lp.span.contains(&w.span))
+            .map(|w| w.attr),
+    );
+    let index = &cx.facts.project.index;
+    for call in &cx.facts.calls {
+        let (Some(c), Some(target)) = (call.call, call.target) else {
+            continue;
+        };
+        if call.effect.is_some()
+            || c.receiver().and_then(weir_ir::Expr::as_name) == Some(var)
+            || helper_call_loop(cx, call).is_none_or(|l| l.span != lp.span)
+        {
+            continue;
+        }
+        let reported = cx
+            .summaries
+            .of_call(call)
+            .is_some_and(|s| s.uncached_reads_at(call).is_some())
+            && !gets_held_row(cx, call, lp);
+        if reported {
+            continue;
+        }
+        let function = index.function(target);
+        let Some((param, how)) =
+            call_params(function, c).find_map(|(p, arg)| handed(arg, var).map(|h| (p, h)))
+        else {
+            continue;
+        };
+        let mut wanted = RowReads {
+            model_qualified: &rows.model,
+            model,
+            loaded: &loaded,
+            seen: vec![target],
+        };
+        let Some((reader, name, relation)) =
+            param_relation_read(cx, &mut wanted, target, param, how)
+        else {
+            continue;
+        };
+        out.push((
+            call.site.span,
+            format!(
+                "{} lazily loads `{relation}` of `{}` on every row of the {}: `{reader}` reads `{name}.{relation}`",
+                call_text(call),
+                model.name,
+                describe_loop(lp)
+            ),
+            (
+                lp.span.line,
+                format!("`{}` rows queried without loading `{relation}`", model.name),
+            ),
+        ));
+    }
     out
 }
 
