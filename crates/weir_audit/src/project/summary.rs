@@ -118,6 +118,21 @@ pub enum IdentityReads {
 }
 
 impl IdentityReads {
+    /// When every read is a get by one parameter: the argument `call`
+    /// passes for it (by name or position) and the model it gets.
+    pub fn key_arg<'c>(&self, call: &'c weir_ir::Call) -> Option<(&'c Expr, &str)> {
+        let Self::Get {
+            index,
+            param,
+            model,
+        } = self
+        else {
+            return None;
+        };
+        let arg = call.keyword(param).or_else(|| call.positional(*index))?;
+        Some((arg, model.as_str()))
+    }
+
     /// The least state covering both: `None` ⊑ `Get` ⊑ `Other`, and two
     /// different gets are `Other`.
     fn join(&mut self, other: Self) -> bool {

@@ -867,22 +867,15 @@ fn gets_held_row(
     call: &crate::facts::CallFact<'_>,
     lp: &crate::facts::LoopRef<'_>,
 ) -> bool {
-    use crate::project::summary::IdentityReads;
-    let Some(IdentityReads::Get {
-        index,
-        param,
-        model,
-    }) = facts.summaries.of_call(call).map(|s| &s.identity_reads)
+    let Some((arg, model)) = facts
+        .summaries
+        .of_call(call)
+        .zip(call.call)
+        .and_then(|(summary, c)| summary.identity_reads.key_arg(c))
     else {
         return false;
     };
-    let Some(arg) = call
-        .call
-        .and_then(|c| c.keyword(param).or_else(|| c.positional(*index)))
-    else {
-        return false;
-    };
-    lp.rows.as_ref().is_some_and(|rows| rows.model == *model) && is_loop_row_key(lp, arg)
+    lp.rows.as_ref().is_some_and(|rows| rows.model == model) && is_loop_row_key(lp, arg)
 }
 
 /// `session.get(Team, team.id)` in a loop over `Team` rows: the row the
@@ -1220,6 +1213,41 @@ fn property_reads<'s>(
     out
 }
 
+/// What the per-row checks of a loop work from: its rows, its variable,
+/// their project model, and the relations each row holds already (loaded
+/// by the query, or set in the loop: `row.event = event` before
+/// `row.save()` reads it). `None` outside per-item loops, and in a
+/// migration, whose rows are historical models without the methods.
+struct PerRow<'a> {
+    rows: &'a crate::facts::rows::RowSource,
+    var: &'a str,
+    model: &'a crate::project::Model,
+    loaded: Vec<String>,
+}
+
+fn per_row<'a>(cx: &'a Cx<'_, '_>, lp: &'a crate::facts::LoopRef<'_>) -> Option<PerRow<'a>> {
+    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+        return None;
+    };
+    if !lp.is_per_item() || cx.facts.context == crate::facts::ExecContext::Migration {
+        return None;
+    }
+    let model = cx.facts.project.models.get(&rows.model)?;
+    let mut loaded = rows.eager.clone();
+    loaded.extend(
+        crate::facts::regions::attribute_writes(cx.facts)
+            .into_iter()
+            .filter(|w| !w.augmented && w.var == var && lp.span.contains(&w.span))
+            .map(|w| w.attr),
+    );
+    Some(PerRow {
+        rows,
+        var,
+        model,
+        loaded,
+    })
+}
+
 /// `row.to_dict()` on the rows of a query, where the project model's
 /// method (or property) reads a lazy relationship of `self` (`self.tags`,
 /// `self.author.name`), itself or through another method it calls on
@@ -1232,28 +1260,19 @@ fn method_relation_reads(
     lp: &crate::facts::LoopRef<'_>,
 ) -> Vec<(weir_ir::Span, String, (u32, String))> {
     let mut out = Vec::new();
-    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
-        return out;
-    };
-    // A migration's rows are historical models, without the methods.
-    if !lp.is_per_item() || cx.facts.context == crate::facts::ExecContext::Migration {
-        return out;
-    }
-    let Some(model) = cx.facts.project.models.get(&rows.model) else {
+    let Some(PerRow {
+        rows,
+        var,
+        model,
+        loaded,
+    }) = per_row(cx, lp)
+    else {
         return out;
     };
     let index = &cx.facts.project.index;
     let Some(class) = index.canonical_class(&rows.model) else {
         return out;
     };
-    // `row.event = event` in the loop sets what `row.save()` reads after it.
-    let mut loaded = rows.eager.clone();
-    loaded.extend(
-        crate::facts::regions::attribute_writes(cx.facts)
-            .into_iter()
-            .filter(|w| !w.augmented && w.var == var && lp.span.contains(&w.span))
-            .map(|w| w.attr),
-    );
     row_attribute_reads(lp, var, |e, attr| {
         if model.relationships.contains_key(attr) {
             return false;
@@ -1506,7 +1525,6 @@ fn loads_by_key(
     param: &str,
     model: &str,
 ) -> bool {
-    use crate::project::summary::IdentityReads;
     if matches!(load.method_name(), Some("get" | "get_one")) {
         return load.positional(1).and_then(weir_ir::Expr::as_name) == Some(param)
             && load
@@ -1518,20 +1536,10 @@ fn loads_by_key(
     let Some(target) = resolve_in(&cx.facts.project.index, module, function, load) else {
         return false;
     };
-    let Some(IdentityReads::Get {
-        index,
-        param: callee_param,
-        model: got,
-    }) = cx.summaries.get(target).map(|s| &s.identity_reads)
-    else {
-        return false;
-    };
-    got == model
-        && load
-            .keyword(callee_param)
-            .or_else(|| load.positional(*index))
-            .and_then(weir_ir::Expr::as_name)
-            == Some(param)
+    cx.summaries
+        .get(target)
+        .and_then(|summary| summary.identity_reads.key_arg(load))
+        .is_some_and(|(arg, got)| got == model && arg.as_name() == Some(param))
 }
 
 /// A project function called with the loop's row (`notify_owner(publisher)`,
@@ -1545,22 +1553,15 @@ fn helper_relation_reads(
     lp: &crate::facts::LoopRef<'_>,
 ) -> Vec<(weir_ir::Span, String, (u32, String))> {
     let mut out = Vec::new();
-    let (Some(rows), Some(var)) = (&lp.rows, lp.target_name()) else {
+    let Some(PerRow {
+        rows,
+        var,
+        model,
+        loaded,
+    }) = per_row(cx, lp)
+    else {
         return out;
     };
-    if !lp.is_per_item() || cx.facts.context == crate::facts::ExecContext::Migration {
-        return out;
-    }
-    let Some(model) = cx.facts.project.models.get(&rows.model) else {
-        return out;
-    };
-    let mut loaded = rows.eager.clone();
-    loaded.extend(
-        crate::facts::regions::attribute_writes(cx.facts)
-            .into_iter()
-            .filter(|w| !w.augmented && w.var == var && lp.span.contains(&w.span))
-            .map(|w| w.attr),
-    );
     let index = &cx.facts.project.index;
     for call in &cx.facts.calls {
         let (Some(c), Some(target)) = (call.call, call.target) else {
