@@ -9,12 +9,13 @@ Prepares (once, cached under the git-ignored bench/corpus/):
   flake8-async, installed with pip from PyPI;
 - the corpus: the wheels of pinned releases of Django, SQLAlchemy,
   apache-airflow-core, Prefect and Wagtail, downloaded with pip, their
-  Python files extracted (about a million lines), and a doubled copy for
-  scaling.
+  Python files extracted (about a million lines); for scaling, a second
+  corpus of other projects about as large (mlflow, Dagster, Twisted), both
+  together, and the first one twice.
 
 Then builds weir (release) and runs, each several times (the first weir
 run, a warm-up, brings the corpus into the page cache): weir with all
-auditors (default threads, --threads 1, and on the doubled corpus), `ruff check --select ASYNC,PERF --no-cache`, Semgrep with
+auditors (default threads, --threads 1, and on the scaling corpora), `ruff check --select ASYNC,PERF --no-cache`, Semgrep with
 bench/semgrep-rules.yml (offline), and flake8 with flake8-async. Wall time
 is the median; peak memory is the largest max RSS of the measured runs (as
 `/usr/bin/time -v` reports it: of the largest single process). Writes
@@ -47,6 +48,8 @@ VENV = CACHE / "venv"
 DOWNLOADS = CACHE / "downloads"
 SRC = CACHE / "src"
 DOUBLE = CACHE / "double"
+SRC_B = CACHE / "src-b"
+UNION = CACHE / "union"
 
 TOOLS = ["ruff==0.17.6", "semgrep==1.185.0", "flake8==7.5.0", "flake8-async==26.8.1"]
 CORPUS = [
@@ -55,6 +58,16 @@ CORPUS = [
     ("apache-airflow-core", "3.3.2"),
     ("prefect", "3.9.1"),
     ("wagtail", "8.0.1"),
+]
+# A second corpus of other projects, about as large, for scaling: a
+# project twice as large is more code, not the same modules twice. (In the
+# two-copies corpus every module name is defined twice, so imports and
+# models resolve differently and weir does different work: some findings
+# that need one definition of a name disappear.)
+CORPUS_B = [
+    ("mlflow", "3.18.0"),
+    ("dagster", "1.13.29"),
+    ("twisted", "26.10.0"),
 ]
 # Wheels are chosen for this interpreter version, so the same files are
 # picked whatever Python runs this script.
@@ -90,52 +103,66 @@ def ensure_tools() -> None:
     marker.write_text(wanted)
 
 
-def ensure_corpus() -> None:
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    for name, version in CORPUS:
-        target = SRC / name
-        marker = target / ".bench-version"
-        if marker.exists() and marker.read_text() == version:
-            continue
-        normalized = name.replace("-", "_").lower()
-        wheels = [
+def extract_wheel(name: str, version: str, target: Path) -> None:
+    """The Python files of the wheel of `name==version` into `target`
+    (downloaded once into DOWNLOADS)."""
+    marker = target / ".bench-version"
+    if marker.exists() and marker.read_text() == version:
+        return
+    normalized = name.replace("-", "_").lower()
+
+    def wheels() -> list[Path]:
+        return [
             w
             for w in DOWNLOADS.glob("*.whl")
             if w.name.lower().startswith(f"{normalized}-{version}-")
         ]
-        if not wheels:
-            log(f"downloading {name}=={version}")
-            run(
-                [
-                    str(venv_bin("python")), "-m", "pip", "download", "-q",
-                    "--no-deps", "--only-binary=:all:",
-                    "--python-version", WHEEL_PYTHON,
-                    "--dest", str(DOWNLOADS), f"{name}=={version}",
-                ]
-            )
-            wheels = [
-                w
-                for w in DOWNLOADS.glob("*.whl")
-                if w.name.lower().startswith(f"{normalized}-{version}-")
+
+    if not wheels():
+        log(f"downloading {name}=={version}")
+        run(
+            [
+                str(venv_bin("python")), "-m", "pip", "download", "-q",
+                "--no-deps", "--only-binary=:all:",
+                "--python-version", WHEEL_PYTHON,
+                "--dest", str(DOWNLOADS), f"{name}=={version}",
             ]
-        if not wheels:
-            sys.exit(f"no wheel of {name}=={version} in {DOWNLOADS}")
-        log(f"extracting {wheels[0].name}")
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        with zipfile.ZipFile(wheels[0]) as archive:
-            for member in archive.namelist():
-                if member.endswith(PYTHON_SUFFIXES) and ".dist-info/" not in member:
-                    archive.extract(member, target)
-        marker.write_text(version)
-    wanted = "\n".join(f"{n}=={v}" for n, v in CORPUS)
-    marker = DOUBLE / ".bench-corpus"
-    if not (marker.exists() and marker.read_text() == wanted):
-        log("making the doubled corpus")
-        shutil.rmtree(DOUBLE, ignore_errors=True)
-        for copy in ("a", "b"):
-            shutil.copytree(SRC, DOUBLE / copy)
-        marker.write_text(wanted)
+        )
+    found = wheels()
+    if not found:
+        sys.exit(f"no wheel of {name}=={version} in {DOWNLOADS}")
+    log(f"extracting {found[0].name}")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    with zipfile.ZipFile(found[0]) as archive:
+        for member in archive.namelist():
+            if member.endswith(PYTHON_SUFFIXES) and ".dist-info/" not in member:
+                archive.extract(member, target)
+    marker.write_text(version)
+
+
+def ensure_copies(target: Path, sources: list[tuple[Path, str]], wanted: str) -> None:
+    """`target` made of a copy of each source directory (under its name)."""
+    marker = target / ".bench-corpus"
+    if marker.exists() and marker.read_text() == wanted:
+        return
+    log(f"making {target.relative_to(REPO)}")
+    shutil.rmtree(target, ignore_errors=True)
+    for source, name in sources:
+        shutil.copytree(source, target / name)
+    marker.write_text(wanted)
+
+
+def ensure_corpus() -> None:
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    for name, version in CORPUS:
+        extract_wheel(name, version, SRC / name)
+    for name, version in CORPUS_B:
+        extract_wheel(name, version, SRC_B / name)
+    pinned = "\n".join(f"{n}=={v}" for n, v in CORPUS)
+    ensure_copies(DOUBLE, [(SRC, "a"), (SRC, "b")], pinned)
+    both = [(SRC / n, n) for n, _ in CORPUS] + [(SRC_B / n, n) for n, _ in CORPUS_B]
+    ensure_copies(UNION, both, "\n".join(f"{n}=={v}" for n, v in CORPUS + CORPUS_B))
 
 
 def corpus_size(root: Path) -> tuple[int, int, int]:
@@ -280,6 +307,35 @@ def measure(
     }
 
 
+def measure_alternating(runs: list[tuple[str, list[str]]], count: int, timeout: float) -> list[dict]:
+    """Like `measure` for several commands whose times are compared with
+    each other: each is warmed up, then their runs alternate (a, b, c, a,
+    b, c, ...) so that a slow spell of the machine hits them alike rather
+    than the one measured during it."""
+    for name, cmd in runs:
+        log(f"{name}: warm-up")
+        measure_once(cmd, OUT / f"{name}.out", timeout)
+    samples: dict[str, list[tuple[float, int, float, float]]] = {name: [] for name, _ in runs}
+    log(f"{', '.join(name for name, _ in runs)}: {count} alternating runs each")
+    for _ in range(count):
+        for name, cmd in runs:
+            samples[name].append(measure_once(cmd, OUT / f"{name}.out", timeout))
+    return [
+        {
+            "name": name,
+            "cmd": cmd,
+            "runs": count,
+            "walls": [s[0] for s in samples[name]],
+            "median": statistics.median(s[0] for s in samples[name]),
+            "user": statistics.median(s[2] for s in samples[name]),
+            "system": statistics.median(s[3] for s in samples[name]),
+            "peak_kib": max(s[1] for s in samples[name]),
+            "stdout": str(OUT / f"{name}.out"),
+        }
+        for name, cmd in runs
+    ]
+
+
 def measure_peer(
     name: str, cmd: list[str], runs: int, timeout: float, warm_up: bool = False
 ) -> dict:
@@ -320,8 +376,11 @@ def fmt_rate(value: float) -> str:
     return f"{value:.0f}"
 
 
-def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
+def render(
+    results: list[dict], size: tuple[int, int, int], size_b: tuple[int, int, int], info: dict
+) -> str:
     files, lines, nbytes = size
+    lines_b = size_b[1]
     by_name = {r["name"]: r for r in results}
     weir = by_name["weir"]
     measured = {n: r for n, r in by_name.items() if "failed" not in r}
@@ -359,6 +418,8 @@ def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
     for name, label, n in (
         ("weir", "corpus, default threads", lines),
         ("weir-threads-1", "corpus, `--threads 1`", lines),
+        ("weir-b", "second corpus (other projects)", lines_b),
+        ("weir-union", "both corpora together", lines + lines_b),
         ("weir-double", "corpus doubled (two copies)", 2 * lines),
         ("weir-cold", "corpus, cold (memory not settled, after a pause)", lines),
         ("weir-double-cold", "corpus doubled, cold (memory not settled, after a pause)", 2 * lines),
@@ -406,6 +467,16 @@ def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
             by_name["semgrep"]["median"] >= 20 * weir["median"],
             f"at least 20× faster than Semgrep ({by_name['semgrep']['median'] / weir['median']:.0f}×)",
         )
+    if "weir-union" in by_name and "weir-b" in by_name:
+        union, second = by_name["weir-union"], by_name["weir-b"]
+        ratio = union["median"] / (weir["median"] + second["median"])
+        user_ratio = union["user"] / (weir["user"] + second["user"])
+        check(
+            ratio <= 1.0,
+            f"both corpora together take at most the sum of their times ({ratio:.2f}× the sum"
+            f" of the walls, {user_ratio:.2f}× of the user CPU; {(lines + lines_b) / lines:.2f}× the lines"
+            f" in {union['median'] / weir['median']:.2f}× the time)",
+        )
     if "weir-double" in by_name:
         ratio = by_name["weir-double"]["median"] / weir["median"]
         user_ratio = by_name["weir-double"]["user"] / weir["user"]
@@ -418,10 +489,11 @@ def render(results: list[dict], size: tuple[int, int, int], info: dict) -> str:
         )
         check(
             ratio <= 2.0,
-            f"doubling the corpus at most doubles the time ({ratio:.2f}× wall;"
+            f"the corpus twice (two copies) takes at most twice the time ({ratio:.2f}× wall;"
             f" {user_ratio:.2f}× user CPU{cold_text})",
         )
     corpus = ", ".join(f"{n} {v}" for n, v in CORPUS)
+    corpus_b = ", ".join(f"{n} {v}" for n, v in CORPUS_B)
     slow = by_name["semgrep"]["runs"] if "semgrep" in by_name else "—"
     commands = "\n".join(f"    {' '.join(map(str, r['cmd']))}" for r in results)
     return f"""# weir benchmark
@@ -432,7 +504,9 @@ Load average (1 min): {info['load_before']:.1f} before the runs, {info['load_aft
 (other work on the machine slows every tool; compare ratios measured in one session).
 
 Corpus: the wheels of {corpus} — {files:,} Python files, {lines:,} lines,
-{nbytes / 2**20:.0f} MiB. Every tool runs on the same directory; weir with
+{nbytes / 2**20:.0f} MiB. For scaling, a second corpus of other projects
+about as large ({corpus_b} — {size_b[0]:,} files, {lines_b:,} lines), both
+together, and the first one twice (two copies). Every tool runs on the same directory; weir with
 `--include-tests` so that it audits every file, as the linters do. Wall
 time is the median of {weir['runs']} runs ({slow} for Semgrep and flake8), the corpus
 already in the page cache and memory settled before each run (see
@@ -527,6 +601,7 @@ def main() -> None:
     ensure_corpus()
     weir = build_weir()
     size = corpus_size(SRC)
+    size_b = corpus_size(SRC_B)
     load_before = os.getloadavg()[0]
     log(f"corpus: {size[0]:,} files, {size[1]:,} lines")
 
@@ -536,11 +611,19 @@ def main() -> None:
             "--fail-on", "never", "--date", "2026-01-01", *extra,
         ]
 
-    results = [
-        # The first run also brings the corpus into the page cache.
-        measure("weir", weir_cmd(SRC), args.runs, 120, warm_up=True),
+    # The warm-ups also bring the corpora into the page cache.
+    results = measure_alternating(
+        [
+            ("weir", weir_cmd(SRC)),
+            ("weir-b", weir_cmd(SRC_B)),
+            ("weir-union", weir_cmd(UNION)),
+            ("weir-double", weir_cmd(DOUBLE)),
+        ],
+        args.runs,
+        240,
+    )
+    results += [
         measure("weir-threads-1", weir_cmd(SRC, "--threads", "1"), args.runs, 120),
-        measure("weir-double", weir_cmd(DOUBLE), args.runs, 240, warm_up=True),
         measure(
             "weir-cold",
             weir_cmd(SRC),
@@ -634,7 +717,7 @@ def main() -> None:
     info = machine_info(weir)
     info["load_before"] = load_before
     info["load_after"] = os.getloadavg()[0]
-    report = render(results, size, info)
+    report = render(results, size, size_b, info)
     (OUT / "results.md").write_text(report)
     (OUT / "results.json").write_text(
         json.dumps({"corpus": dict(zip(("files", "lines", "bytes"), size)), "results": results}, indent=2)
