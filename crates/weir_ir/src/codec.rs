@@ -54,7 +54,7 @@ pub const MAGIC: &[u8; 4] = b"WEIR";
 /// includes the weir binary itself, so a layout change already misses the
 /// cache; the version is a second guard, and must still be bumped whenever
 /// the layout (any IR type) changes.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// The deepest nesting of expressions and statements (counted together,
 /// within one function or class body) the decoder accepts. Lowering cuts
@@ -755,6 +755,7 @@ fn write_class<'m>(w: &mut Writer<'m>, class: &'m Class) {
         name,
         qualname,
         bases,
+        keywords,
         decorators,
         body,
         methods,
@@ -764,6 +765,7 @@ fn write_class<'m>(w: &mut Writer<'m>, class: &'m Class) {
     w.str(name);
     w.str(qualname);
     w.seq(bases, write_expr);
+    w.seq(keywords, write_arg);
     w.seq(decorators, write_expr);
     write_block(w, body);
     w.seq(methods, |w, m| w.usize(*m));
@@ -776,6 +778,7 @@ fn read_class(r: &mut Reader) -> Result<Class> {
         name: r.string()?,
         qualname: r.string()?,
         bases: r.seq(read_expr)?,
+        keywords: r.seq(read_arg)?,
         decorators: r.seq(read_expr)?,
         body: read_block(r)?,
         methods: r.seq(Reader::func_ref)?,

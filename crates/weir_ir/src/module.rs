@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use crate::expr::{Expr, ExprKind};
+use crate::expr::{Arg, Expr, ExprKind};
 use crate::imports::ImportTable;
 use crate::span::Span;
 use crate::stmt::Block;
@@ -115,6 +115,10 @@ pub struct Class {
     pub name: String,
     pub qualname: String,
     pub bases: Vec<Expr>,
+    /// The keywords of the class statement: `table=True` (SQLModel's
+    /// table models), `metaclass=…`, `**options`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<Arg>,
     pub decorators: Vec<Expr>,
     /// Class-level statements (fields, columns, relationships); methods
     /// appear as `FunctionDef` entries.

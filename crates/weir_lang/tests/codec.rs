@@ -645,6 +645,11 @@ fn every_kind_module(language: Language) -> Module {
             name: "Clase".into(),
             qualname: "Clase".into(),
             bases: vec![name("Base")],
+            keywords: vec![Arg {
+                name: Some("table".into()),
+                value: name("True"),
+                spread: ArgSpread::None,
+            }],
             decorators: vec![name("dataclass")],
             body: every_statement(),
             methods: vec![1],

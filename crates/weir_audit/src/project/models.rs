@@ -686,6 +686,17 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
     let mut guessed_many = Vec::new();
     let mut manager_classes = Vec::new();
     let mut has_tablename = false;
+    // SQLModel: `class Hero(HeroBase, table=True)` is a table; a class
+    // without `table=True` is a data model (a pydantic model), whatever
+    // its fields (SQLModel docs, "Multiple Models with FastAPI").
+    let sqlmodel = class.keywords.iter().any(|k| {
+        k.name.as_deref() == Some("table")
+            && matches!(
+                k.value.kind,
+                ExprKind::Literal(weir_ir::Literal::Bool(true))
+            )
+    });
+    let data_model = !sqlmodel && bases.iter().any(|b| last(b) == "SQLModel");
     for stmt in &class.body {
         let StmtKind::Assign {
             targets,
@@ -725,6 +736,16 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
                     guessed_many.push(field.to_string());
                 }
                 relationships.insert(field.to_string(), forward);
+            }
+            // SQLModel's `team: Optional["Team"] = Relationship(back_populates="heroes")`:
+            // SQLAlchemy's `relationship()` underneath, its target and
+            // cardinality in the annotation.
+            "Relationship" if callee.starts_with("sqlmodel") => {
+                let call = call.expect("callee came from a call");
+                relationships.insert(
+                    field.to_string(),
+                    sqlmodel_relationship(call, annotation.as_deref()),
+                );
             }
             "Column" | "mapped_column" | "column_property" => {
                 columns += 1;
@@ -803,13 +824,16 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
             }
             _ => {
                 // `name: Mapped[str]` with no value, or `= mapped_column(...)` already counted.
-                if annotation
-                    .as_ref()
-                    .and_then(|a| match &a.kind {
-                        ExprKind::Subscript { value, .. } => value.dotted(),
-                        _ => None,
-                    })
-                    .is_some_and(|w| last(&w) == "Mapped")
+                let wrapper = annotation.as_ref().and_then(|a| match &a.kind {
+                    ExprKind::Subscript { value, .. } => value.dotted(),
+                    _ => None,
+                });
+                if wrapper.as_deref().is_some_and(|w| last(w) == "Mapped")
+                    // SQLModel's `name: str`: every annotated field is a column.
+                    || (sqlmodel
+                        && value.is_none()
+                        && annotation.is_some()
+                        && wrapper.as_deref().is_none_or(|w| last(w) != "ClassVar"))
                 {
                     columns += 1;
                 }
@@ -834,9 +858,11 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
         }
     }
     let sqlalchemy = has_tablename
-        || bases
-            .iter()
-            .any(|b| SQLALCHEMY_BASES.contains(&last(b)) && !b.contains("pydantic"));
+        || sqlmodel
+        || (!data_model
+            && bases
+                .iter()
+                .any(|b| SQLALCHEMY_BASES.contains(&last(b)) && !b.contains("pydantic")));
     let orm = if django {
         Orm::Django
     } else if sqlalchemy && (has_tablename || !relationships.is_empty() || columns > 0) {
@@ -1081,16 +1107,18 @@ fn key_holder(expr: &Expr) -> Option<String> {
 
 /// How a `relationship(…)` or `backref(…)` call's `lazy=` loads.
 fn loading(call: &weir_ir::Call) -> Loading {
+    lazy_loading(call.keyword("lazy"))
+}
+
+/// The loading strategy a `lazy=` value names (absent: `"select"`).
+fn lazy_loading(lazy: Option<&Expr>) -> Loading {
     // `lazy=False` is SQLAlchemy's synonym for "joined", `lazy=True` for
     // "select" and `lazy=None` for "noload".
-    let lazy = match call.keyword("lazy").map(|e| &e.kind) {
-        Some(ExprKind::Literal(weir_ir::Literal::Bool(false))) => "joined",
-        Some(ExprKind::Literal(weir_ir::Literal::Null)) => "noload",
-        Some(ExprKind::Literal(weir_ir::Literal::Bool(true))) | None => "select",
-        Some(_) => call
-            .keyword("lazy")
-            .and_then(Expr::as_str)
-            .unwrap_or("select"),
+    let lazy = match lazy.map(|e| (e, &e.kind)) {
+        Some((_, ExprKind::Literal(weir_ir::Literal::Bool(false)))) => "joined",
+        Some((_, ExprKind::Literal(weir_ir::Literal::Null))) => "noload",
+        Some((_, ExprKind::Literal(weir_ir::Literal::Bool(true)))) | None => "select",
+        Some((e, _)) => e.as_str().unwrap_or("select"),
     };
     match lazy {
         "select" | "True" => Loading::Lazy,
@@ -1128,6 +1156,28 @@ fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> R
         many: !uselist_false && (annotated_many || annotation.is_none()),
         followed_by_default: false,
     }
+}
+
+/// SQLModel's `Relationship()`: the loading strategy is SQLAlchemy's, given
+/// through `sa_relationship_kwargs={"lazy": "selectin"}` or a whole
+/// `sa_relationship=relationship(...)`; the default is a lazy load
+/// (SQLModel docs, "Relationship Attributes"). The annotation names the
+/// target and, as a list, a collection.
+fn sqlmodel_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> Relationship {
+    if let Some(inner) = call.keyword("sa_relationship").and_then(Expr::as_call) {
+        return sqlalchemy_relationship(inner, annotation);
+    }
+    let mut relationship = sqlalchemy_relationship(call, annotation);
+    let lazy = call
+        .keyword("sa_relationship_kwargs")
+        .and_then(|kwargs| match &kwargs.kind {
+            ExprKind::Dict { entries } => entries
+                .iter()
+                .find_map(|(key, value)| (key.as_ref()?.as_str()? == "lazy").then_some(value)),
+            _ => None,
+        });
+    relationship.loading = lazy_loading(lazy);
+    relationship
 }
 
 /// Methods of the project's Django QuerySet/Manager classes (a base named

@@ -637,6 +637,24 @@ impl<'a> Lowerer<'a> {
             .as_deref()
             .map(|a| a.args.iter().map(|b| self.lower_expr(b)).collect())
             .unwrap_or_default();
+        let keywords = c
+            .arguments
+            .as_deref()
+            .map(|a| {
+                a.keywords
+                    .iter()
+                    .map(|k| Arg {
+                        name: k.arg.as_ref().map(|a| weir_ir::Ident::new(a.as_str())),
+                        value: self.lower_expr(&k.value),
+                        spread: if k.arg.is_none() {
+                            ArgSpread::Keyword
+                        } else {
+                            ArgSpread::None
+                        },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let decorators = c
             .decorator_list
             .iter()
@@ -647,6 +665,7 @@ impl<'a> Lowerer<'a> {
             name: name.to_owned(),
             qualname,
             bases,
+            keywords,
             decorators,
             body: Vec::new(),
             methods: Vec::new(),
