@@ -414,7 +414,7 @@ pub fn related_rows<'e>(
     if !relationship.many {
         return None;
     }
-    let target = models.get(relationship.target.as_deref()?)?;
+    let target = models.related(relationship)?;
     if all_foreign_keys {
         eager.extend(target.foreign_keys_followed_by_default());
     }

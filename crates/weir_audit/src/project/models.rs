@@ -29,6 +29,13 @@ pub enum Loading {
 pub struct Relationship {
     /// The related model as written (`"Item"`, `Item`, `"app.Item"`), last segment.
     pub target: Option<String>,
+    /// The related model's qualified class, once known: the class a
+    /// `ForeignKey(Item)` names through the module's imports, then (see
+    /// `ModelIndex::resolve_targets`) the project model the declaration
+    /// means among those of that name. Two apps may each have an `Item`.
+    pub target_class: Option<String>,
+    /// The Django app label of a `"app_label.Item"` reference.
+    pub target_app: Option<String>,
     pub loading: Loading,
     /// A collection (one-to-many, many-to-many) rather than one object.
     pub many: bool,
@@ -237,6 +244,7 @@ impl ModelIndex {
             }
         }
         index.inherit_relationships(modules);
+        index.resolve_targets();
         index.settle_guessed_collections();
         index.add_backrefs();
         index.manager_names = index
@@ -407,6 +415,80 @@ impl ModelIndex {
         self.by_class.is_empty()
     }
 
+    /// The project model a relationship leads to: its resolved class, else
+    /// the only model of its name.
+    pub fn related(&self, relationship: &Relationship) -> Option<&Model> {
+        match relationship.target_class.as_deref() {
+            Some(class) => self.by_class.get(class),
+            None => self.get(relationship.target.as_deref()?),
+        }
+    }
+
+    /// Settles each relationship's `target_class` to a model of the
+    /// project. A name several models share is the one of the app the
+    /// reference names (`"shop.Order"`), else the one closest to the
+    /// declaring model (same app, then the longest common package), as
+    /// Django resolves `"Order"` in the model's own app. Left unknown when
+    /// that does not single one out.
+    fn resolve_targets(&mut self) {
+        let mut settled: Vec<(String, String, Option<String>)> = Vec::new();
+        for model in self.by_class.values() {
+            for (field, rel) in &model.relationships {
+                let resolved = self.resolve_target(model, rel);
+                if resolved != rel.target_class {
+                    settled.push((model.class.clone(), field.clone(), resolved));
+                }
+            }
+        }
+        for (class, field, resolved) in settled {
+            if let Some(rel) = self
+                .by_class
+                .get_mut(&class)
+                .and_then(|m| m.relationships.get_mut(&field))
+            {
+                rel.target_class = resolved;
+            }
+        }
+    }
+
+    fn resolve_target(&self, model: &Model, rel: &Relationship) -> Option<String> {
+        if let Some(class) = rel.target_class.as_deref()
+            && self.by_class.contains_key(class)
+        {
+            return Some(class.to_string());
+        }
+        let candidates = self.by_name.get(rel.target.as_deref()?)?;
+        if let [only] = candidates.as_slice() {
+            return Some(only.clone());
+        }
+        // A class named through imports that are not its definition (a
+        // re-export): its app still tells.
+        let app = rel
+            .target_app
+            .as_deref()
+            .or_else(|| rel.target_class.as_deref().map(app_label))
+            .unwrap_or_else(|| app_label(&model.class));
+        let in_app: Vec<&String> = candidates.iter().filter(|c| app_label(c) == app).collect();
+        if let [only] = in_app.as_slice() {
+            return Some((*only).clone());
+        }
+        if rel.target_app.is_some() {
+            return None;
+        }
+        let shared = |c: &str| {
+            c.split('.')
+                .zip(model.class.split('.'))
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        let best = candidates.iter().map(|c| shared(c)).max()?;
+        let mut closest = candidates.iter().filter(|c| shared(c) == best);
+        match (closest.next(), closest.next()) {
+            (Some(one), None) => Some(one.clone()),
+            _ => None,
+        }
+    }
+
     /// `child` points at `parent`: a foreign key to its table, a Django
     /// relation field or a SQLAlchemy `relationship` to it, or a collection
     /// relationship on `parent` whose items are `child`s.
@@ -414,10 +496,14 @@ impl ModelIndex {
         if child.class == parent.class {
             return false;
         }
-        let to_parent = child.relationships.values().any(|r| {
-            r.target.as_deref() == Some(parent.name.as_str())
-                && !(r.many && child.orm == Orm::Django)
-        });
+        let leads_to = |r: &Relationship, model: &Model| match r.target_class.as_deref() {
+            Some(class) => class == model.class,
+            None => r.target.as_deref() == Some(model.name.as_str()),
+        };
+        let to_parent = child
+            .relationships
+            .values()
+            .any(|r| leads_to(r, parent) && !(r.many && child.orm == Orm::Django));
         let fk = parent
             .table
             .as_deref()
@@ -425,7 +511,7 @@ impl ModelIndex {
         let from_parent = parent
             .relationships
             .values()
-            .any(|r| r.many && r.target.as_deref() == Some(child.name.as_str()));
+            .any(|r| r.many && leads_to(r, child));
         to_parent || fk || from_parent
     }
 
@@ -434,18 +520,18 @@ impl ModelIndex {
     /// by that name relates to the same model: the rows of `x.seriesbooks.all()`
     /// whatever `x` is.
     pub fn to_many_target(&self, accessor: &str) -> Option<&Model> {
-        let mut found: Option<&str> = None;
+        let mut found: Option<&Model> = None;
         for model in self.by_class.values().filter(|m| m.orm == Orm::Django) {
             let Some(rel) = model.relationships.get(accessor).filter(|r| r.many) else {
                 continue;
             };
-            let target = rel.target.as_deref()?;
+            let target = self.related(rel)?;
             match found {
-                Some(seen) if seen != target => return None,
+                Some(seen) if seen.class != target.class => return None,
                 _ => found = Some(target),
             }
         }
-        self.get(found?)
+        found
     }
 
     /// The model a base class names: the project class it resolves to, or
@@ -499,11 +585,7 @@ impl ModelIndex {
         let mut settled: Vec<(String, String)> = Vec::new();
         for model in self.by_class.values() {
             for field in &model.guessed_many {
-                let Some(related) = model
-                    .relationships
-                    .get(field)
-                    .and_then(|r| r.target.as_deref())
-                    .and_then(|t| self.get(t))
+                let Some(related) = model.relationships.get(field).and_then(|r| self.related(r))
                 else {
                     continue;
                 };
@@ -538,6 +620,8 @@ impl ModelIndex {
                     backref.accessor.clone(),
                     Relationship {
                         target: Some(model.name.clone()),
+                        target_class: Some(model.class.clone()),
+                        target_app: None,
                         loading: backref.loading,
                         many,
                         followed_by_default: false,
@@ -558,14 +642,8 @@ impl ModelIndex {
         let mut reverse: Vec<(String, String, Relationship)> = Vec::new();
         for model in self.by_class.values().filter(|m| m.orm == Orm::Django) {
             for (field, (related_name, one_to_one)) in &model.reverse {
-                let Some(target) = model
-                    .relationships
-                    .get(field)
-                    .and_then(|r| r.target.as_ref())
+                let Some(related) = model.relationships.get(field).and_then(|r| self.related(r))
                 else {
-                    continue;
-                };
-                let Some(related) = self.get(target) else {
                     continue;
                 };
                 let accessor = match (related_name, one_to_one) {
@@ -579,6 +657,8 @@ impl ModelIndex {
                     accessor,
                     Relationship {
                         target: Some(model.name.clone()),
+                        target_class: Some(model.class.clone()),
+                        target_app: None,
                         loading: Loading::Lazy,
                         many,
                         followed_by_default: false,
@@ -627,6 +707,17 @@ fn declares_query_property(module: &Module) -> bool {
     };
     module.top_level().is_some_and(|top| assigns(&top.body))
         || module.classes.iter().any(|c| assigns(&c.body))
+}
+
+/// The Django app label of a qualified class: the package that holds its
+/// `models` module (`shop.models.Order`, `shop.models.orders.Order` →
+/// `shop`; `apps.shop.models.Order` → `shop`), else its module's package.
+fn app_label(class: &str) -> &str {
+    let package = match class.find(".models.").or_else(|| class.find(".models")) {
+        Some(at) => &class[..at],
+        None => class.rsplitn(3, '.').nth(2).unwrap_or(""),
+    };
+    last(package)
 }
 
 fn last(name: &str) -> &str {
@@ -770,15 +861,23 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
             {
                 let call = call.expect("callee came from a call");
                 let kind = last(&callee);
-                let target = call
-                    .positional(0)
-                    .or_else(|| call.keyword("to"))
+                let target_expr = call.positional(0).or_else(|| call.keyword("to"));
+                let target = target_expr
                     .and_then(|t| t.as_str().map(ToString::to_string).or_else(|| t.dotted()));
+                // `ForeignKey(Order)` names a class through the module's
+                // imports; `"shop.Order"` an app label, `"self"` the model.
+                let (target_class, target_app) = match target_expr.and_then(Expr::as_str) {
+                    Some("self") => (Some(format!("{}.{}", module.name, class.qualname)), None),
+                    Some(text) => (None, text.rsplit_once('.').map(|(app, _)| app.to_string())),
+                    None => (target_expr.and_then(|t| module.resolve_expr(t)), None),
+                };
                 let many = kind.contains("ManyToMany");
                 relationships.insert(
                     field.to_string(),
                     Relationship {
                         target: target.map(|t| last(&t).to_string()),
+                        target_class,
+                        target_app,
                         loading: Loading::Lazy,
                         many,
                         followed_by_default: !many
@@ -806,6 +905,8 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
                     field.to_string(),
                     Relationship {
                         target: Some("Tag".to_string()),
+                        target_class: None,
+                        target_app: None,
                         loading: Loading::Lazy,
                         many: true,
                         followed_by_default: false,
@@ -1152,6 +1253,8 @@ fn sqlalchemy_relationship(call: &weir_ir::Call, annotation: Option<&Expr>) -> R
         });
     Relationship {
         target,
+        target_class: None,
+        target_app: None,
         loading,
         many: !uselist_false && (annotated_many || annotation.is_none()),
         followed_by_default: false,
@@ -1362,4 +1465,18 @@ pub fn is_get_user_model(expr: &Expr, module: &Module) -> bool {
     expr.as_call()
         .and_then(|c| module.resolve_expr(&c.callee))
         .is_some_and(|q| q == GET_USER_MODEL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::app_label;
+
+    #[test]
+    fn app_label_is_the_package_that_holds_the_models() {
+        assert_eq!(app_label("shop.models.Order"), "shop");
+        assert_eq!(app_label("shop.models.orders.Order"), "shop");
+        assert_eq!(app_label("apps.shop.models.Order"), "shop");
+        assert_eq!(app_label("billing.invoices.Invoice"), "billing");
+        assert_eq!(app_label("Order"), "");
+    }
 }
