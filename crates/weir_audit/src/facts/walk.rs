@@ -484,10 +484,21 @@ impl<'ir> Walker<'ir> {
         {
             lp.iteration = loops::Iteration::Literal;
         }
-        // `for reason in ResolutionReason`: the members of an enum class.
+        // `for reason in ResolutionReason`: the members of an enum class;
+        // `for role, label in MailTemplateRoles.choices`: the pairs of a
+        // Django `TextChoices`/`IntegerChoices` class (also its `values`,
+        // `labels` and `names`), one per member written in the code.
         if lp.iteration == loops::Iteration::PerItem
             && let Some(iter) = lp
                 .iter
+                .map(|i| match &i.kind {
+                    ExprKind::Attribute { value, attr }
+                        if matches!(attr.as_str(), "choices" | "values" | "labels" | "names") =>
+                    {
+                        value
+                    }
+                    _ => i,
+                })
                 .filter(|i| i.as_name().is_some_and(|n| !self.assigned.contains_key(n)))
             && let Some(class) = self
                 .module
