@@ -253,6 +253,9 @@ pub fn refined_row_source<'a, S: std::hash::BuildHasher>(
                     if EAGER_LOADERS.contains(&name) {
                         eager.extend(call.args.iter().filter_map(|a| relationship_name(&a.value)));
                     }
+                    if matches!(name, "bulk_create" | "abulk_create") {
+                        eager.extend(constructor_keywords(call.positional(0), assigned));
+                    }
                     all_foreign_keys |= name == "select_related" && call.args.is_empty();
                     if matches!(name, "select_related" | "prefetch_related") {
                         // `prefetch_related(bids)` with `bids = Prefetch("bid_set", ...)`;
@@ -480,6 +483,38 @@ fn django_path(expr: &Expr) -> Option<String> {
         ExprKind::Call(call) => call.positional(0).and_then(django_path),
         _ => None,
     }
+}
+
+/// Django's `bulk_create(objs)` hands back the objects it was given, not
+/// rows read from the database: a relation set by keyword when each was
+/// built (`TeamInvite(team=team, email=e) for e in emails`) is cached on
+/// the instance, and reading it runs no query. `team_id=…` sets the key
+/// only: `invite.team` still loads. The objects are a comprehension or a
+/// display of constructor calls, itself or through a local.
+fn constructor_keywords<S: std::hash::BuildHasher>(
+    objs: Option<&Expr>,
+    assigned: &HashMap<String, &Expr, S>,
+) -> Vec<String> {
+    let Some(mut objs) = objs else {
+        return Vec::new();
+    };
+    if let Some(value) = objs.as_name().and_then(|n| assigned.get(n)) {
+        objs = value;
+    }
+    let built: Vec<&Expr> = match &objs.kind {
+        ExprKind::Comprehension(comp) => vec![&comp.element],
+        ExprKind::Collection { elements, .. } => elements.iter().collect(),
+        _ => Vec::new(),
+    };
+    built
+        .into_iter()
+        .filter_map(Expr::as_call)
+        .flat_map(|call| {
+            call.args
+                .iter()
+                .filter_map(|a| a.name.as_deref().map(str::to_string))
+        })
+        .collect()
 }
 
 /// The attribute a Django eager path puts on the rows: `"customer__address"`

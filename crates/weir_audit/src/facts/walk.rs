@@ -14,6 +14,29 @@ use super::{
 };
 use crate::knowledge::{Effect, ObjKind, QueryOp};
 use crate::knowledge::{SINGLE_ROW_METHODS, SINGLE_ROW_OR_404};
+
+/// Django QuerySet methods that return one model instance.
+const DJANGO_ONE_INSTANCE: &[&str] = &[
+    "acreate",
+    "aearliest",
+    "afirst",
+    "aget",
+    "alast",
+    "alatest",
+    "create",
+    "earliest",
+    "first",
+    "get",
+    "last",
+    "latest",
+];
+/// Django QuerySet methods that return `(instance, created)`.
+const DJANGO_PAIR_OF_INSTANCE: &[&str] = &[
+    "aget_or_create",
+    "aupdate_or_create",
+    "get_or_create",
+    "update_or_create",
+];
 use crate::project::FnRef;
 
 /// Libraries whose objects have ORM-like attribute names (`objects`):
@@ -484,10 +507,21 @@ impl<'ir> Walker<'ir> {
         {
             lp.iteration = loops::Iteration::Literal;
         }
-        // `for reason in ResolutionReason`: the members of an enum class.
+        // `for reason in ResolutionReason`: the members of an enum class;
+        // `for role, label in MailTemplateRoles.choices`: the pairs of a
+        // Django `TextChoices`/`IntegerChoices` class (also its `values`,
+        // `labels` and `names`), one per member written in the code.
         if lp.iteration == loops::Iteration::PerItem
             && let Some(iter) = lp
                 .iter
+                .map(|i| match &i.kind {
+                    ExprKind::Attribute { value, attr }
+                        if matches!(attr.as_str(), "choices" | "values" | "labels" | "names") =>
+                    {
+                        value
+                    }
+                    _ => i,
+                })
                 .filter(|i| i.as_name().is_some_and(|n| !self.assigned.contains_key(n)))
             && let Some(class) = self
                 .module
@@ -800,6 +834,15 @@ impl<'ir> Walker<'ir> {
             }
             let Some(var) = target.dotted() else {
                 self.declare_destructured(target);
+                // `plan, created = Plan.objects.get_or_create(…)`: the first
+                // of the pair is the model's instance.
+                if let ExprKind::Collection { elements, .. } = &target.kind
+                    && let [first, _] = elements.as_slice()
+                    && let Some(name) = first.as_name()
+                    && let Some(class) = self.single_instance_class(value, DJANGO_PAIR_OF_INSTANCE)
+                {
+                    self.instances.insert(name.to_string(), class);
+                }
                 continue;
             };
             if value.chain_root() == Some(var.as_str()) {
@@ -904,6 +947,11 @@ impl<'ir> Walker<'ir> {
                         .push((var.clone(), stmt.span, rows.clone()));
                 }
                 self.fetched.insert(var.clone(), rows.eager.clone());
+                if !self.instances.contains_key(&var)
+                    && let Some(class) = self.single_instance_class(value, DJANGO_ONE_INSTANCE)
+                {
+                    self.instances.insert(var.clone(), class);
+                }
                 self.facts.entities.insert(var.clone(), rows.model);
             } else {
                 self.fetched.remove(&var);
@@ -1694,6 +1742,51 @@ impl<'ir> Walker<'ir> {
             return Some(target);
         }
         index.resolve_function(call.qualified.as_deref()?)
+    }
+
+    /// The project model class of the one object a Django QuerySet call
+    /// hands out (`Plan.objects.create(…)`, `plans.filter(…).first()`),
+    /// `methods` naming the calls: its methods (`plan.add_tag(tag)`) run
+    /// as the model's. Not in a migration, whose historical models have
+    /// none of the model's custom methods.
+    fn single_instance_class(&self, value: &Expr, methods: &[&str]) -> Option<String> {
+        if self.facts.context == crate::facts::ExecContext::Migration {
+            return None;
+        }
+        let call = value.unawaited().as_call()?;
+        if !call.method_name().is_some_and(|m| methods.contains(&m)) {
+            return None;
+        }
+        // On a manager (`Plan.objects`, a declared one) or a local holding
+        // a lazy query, through QuerySet methods: not `cache.get(key)` or
+        // a dict's `get` that happens to hold rows.
+        let mut spine = call.receiver()?;
+        loop {
+            match &spine.kind {
+                ExprKind::Call(inner) => spine = inner.receiver()?,
+                ExprKind::Attribute { attr, .. }
+                    if attr == "objects"
+                        || attr == "_default_manager"
+                        || self.project.models.declares_manager(attr) =>
+                {
+                    break;
+                }
+                ExprKind::Name { id } if self.facts.lazy_query_vars.contains(id.as_str()) => break,
+                _ => return None,
+            }
+        }
+        let rows = super::rows::refined_row_source(
+            value,
+            &self.assigned,
+            Some(&self.refined),
+            self.module,
+            &self.project.models,
+        )?;
+        self.project
+            .models
+            .get(&rows.model)
+            .filter(|m| m.orm == crate::project::Orm::Django)?;
+        self.project.index.canonical_class(&rows.model)
     }
 
     /// The project class of the object an expression evaluates to.

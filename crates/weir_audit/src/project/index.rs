@@ -289,8 +289,9 @@ impl<'ir> ProjectIndex<'ir> {
         })
     }
 
-    /// A project class deriving from `Enum` (`StrEnum`, `IntEnum`, a project
-    /// base that does): iterating it yields its few members.
+    /// A project class deriving from `Enum` (`StrEnum`, `IntEnum`, Django's
+    /// `TextChoices`/`IntegerChoices`, a project base that does): iterating
+    /// it yields its few members.
     pub fn is_enum_class(&self, qualified: &str) -> bool {
         self.lineage(qualified).any(|current| {
             let Some(&(mi, ci)) = self.classes.get(current) else {
@@ -305,6 +306,7 @@ impl<'ir> ProjectIndex<'ir> {
                         .is_some_and(|q| {
                             q.starts_with("enum.")
                                 || q.rsplit('.').next().is_some_and(|n| n.ends_with("Enum"))
+                                || (q.starts_with("django.db.models.") && q.ends_with("Choices"))
                         })
                 })
             })
