@@ -49,6 +49,9 @@ pub struct ProjectTypes {
 impl ProjectTypes {
     pub fn build(modules: &[Module], knowledge: &Knowledge) -> Self {
         let mut types = ProjectTypes::default();
+        for module in modules {
+            types.cursor_classes(module);
+        }
         // Two rounds let a factory built from another module's engine resolve.
         for _ in 0..2 {
             for module in modules {
@@ -115,6 +118,38 @@ impl ProjectTypes {
             for name in names {
                 self.globals
                     .insert(format!("{}.{name}", module.name), Typed::certain(kind));
+            }
+        }
+    }
+
+    /// Project classes with the DB-API cursor interface (PEP 249: blocking
+    /// `execute()`, `fetchone()` and `fetchall()` or `fetchmany()`): a
+    /// cursor wrapper that logs or times each statement (Synapse's
+    /// `LoggingTransaction` around a psycopg2 or sqlite3 cursor), or a
+    /// `Protocol` stating that interface. An object annotated with one is
+    /// a cursor: its `execute()` runs a statement. Nested classes are left
+    /// out, as are classes whose `execute` is a coroutine (an async cursor
+    /// is awaited, not blocking).
+    /// <https://peps.python.org/pep-0249/#cursor-objects>
+    fn cursor_classes(&mut self, module: &Module) {
+        for class in &module.classes {
+            if class.qualname != class.name {
+                continue;
+            }
+            let method = |name: &str| {
+                class
+                    .methods
+                    .iter()
+                    .map(|&m| module.function(m))
+                    .find(|f| f.name == name)
+            };
+            let sync_execute = method("execute").is_some_and(|f| !f.is_async);
+            if sync_execute
+                && method("fetchone").is_some()
+                && (method("fetchall").is_some() || method("fetchmany").is_some())
+            {
+                self.aliases
+                    .insert(format!("{}.{}", module.name, class.name), ObjKind::Cursor);
             }
         }
     }

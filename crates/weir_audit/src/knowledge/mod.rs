@@ -9,6 +9,7 @@ mod databases;
 mod dbapi;
 mod django;
 pub mod drf;
+mod guardian;
 pub use django::{
     ASYNC_API as DJANGO_ASYNC_API, QUERYSET_ONLY as DJANGO_QUERYSET_ONLY,
     SAME_ROWS as DJANGO_SAME_ROWS, library_base_overrides as django_library_base_overrides,
@@ -248,6 +249,7 @@ pub const PACKS: &[&Pack] = &[
     &aiosql::PACK,
     &databases::PACK,
     &mail::PACK,
+    &guardian::PACK,
 ];
 
 /// The packs switched on for one project, indexed for lookup.

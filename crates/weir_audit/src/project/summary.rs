@@ -212,6 +212,11 @@ pub struct Flag {
     /// The effect runs when the flag is false (`if not skip_push:`), not
     /// when it is true (`if commit:`).
     pub negated: bool,
+    /// A mode parameter rather than a boolean: the effect runs when it
+    /// equals this string (`if entity_type == "organizations":`), or,
+    /// `negated`, when it does not (`if kind != "users":`). A call passing
+    /// another string literal runs none.
+    pub equals: Option<String>,
 }
 
 impl Flag {
@@ -226,6 +231,16 @@ impl Flag {
     /// says so. An argument whose value is not written in the call
     /// (`commit=commit`, `**options`) may say so.
     pub fn set_by(&self, call: &weir_ir::Call) -> bool {
+        if let Some(want) = &self.equals {
+            let set = match self.arg(call).map(|value| &value.kind) {
+                Some(ExprKind::Literal(weir_ir::Literal::Str(s))) => s == want,
+                Some(ExprKind::Literal(weir_ir::Literal::Null)) => false,
+                Some(_) => return true,
+                None if call.has_kwargs_spread() => return true,
+                None => self.default_on,
+            };
+            return set != self.negated;
+        }
         let set = match self.arg(call).map(|value| &value.kind) {
             Some(ExprKind::Literal(
                 weir_ir::Literal::Bool(false) | weir_ir::Literal::Null | weir_ir::Literal::Int(0),
@@ -1702,7 +1717,12 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
             return None;
         }
         let (flag, _) = callee.flag_reads_at(call)?;
-        flag_param(f, flag.arg(call.call?)?.as_name()?, flag.negated)
+        flag_param(
+            f,
+            flag.arg(call.call?)?.as_name()?,
+            flag.negated,
+            flag.equals.as_deref(),
+        )
     };
     if caller.reads.is_none()
         && !edge.memoized
@@ -1752,7 +1772,12 @@ fn inherit(caller: &mut Summary, callee: &Summary, edge: &Edge<'_, '_>) -> bool 
                 .flag_commits
                 .as_ref()
                 .filter(|_| callee.commits.is_none())?;
-            flag_param(f, flag.arg(call.call?)?.as_name()?, flag.negated)
+            flag_param(
+                f,
+                flag.arg(call.call?)?.as_name()?,
+                flag.negated,
+                flag.equals.as_deref(),
+            )
         };
         match passed_through().or_else(|| flag_guard(f, call)) {
             Some(flag) => {
@@ -1806,7 +1831,12 @@ fn identity_through(
 /// The boolean parameter of `f` named `name`: a default of `True` or
 /// `False`, or a `bool` annotation. The effect it guards runs when it is
 /// true (`negated` false) or when it is false.
-fn flag_param(f: &FunctionFacts<'_>, name: &str, negated: bool) -> Option<Flag> {
+fn flag_param(
+    f: &FunctionFacts<'_>,
+    name: &str,
+    negated: bool,
+    equals: Option<&str>,
+) -> Option<Flag> {
     let (at, p) = f
         .function
         .params
@@ -1814,16 +1844,23 @@ fn flag_param(f: &FunctionFacts<'_>, name: &str, negated: bool) -> Option<Flag> 
         .filter(|p| p.name != "self" && p.name != "cls")
         .enumerate()
         .find(|(_, p)| p.name == name)?;
-    let default_on = match p.default.as_ref().map(|d| &d.kind) {
-        Some(ExprKind::Literal(weir_ir::Literal::Bool(b))) => *b,
-        None if p.annotation.as_ref().and_then(Expr::as_name) == Some("bool") => true,
-        _ => return None,
+    let default = p.default.as_ref().map(|d| &d.kind);
+    let default_on = match (equals, default) {
+        // A mode left out: its default string says, `None` matches no
+        // string, and a required one (or a computed default) may match.
+        (Some(want), Some(ExprKind::Literal(weir_ir::Literal::Str(s)))) => s == want,
+        (Some(_), Some(ExprKind::Literal(weir_ir::Literal::Null))) => false,
+        (Some(_), _) => true,
+        (None, Some(ExprKind::Literal(weir_ir::Literal::Bool(b)))) => *b,
+        (None, None) if p.annotation.as_ref().and_then(Expr::as_name) == Some("bool") => true,
+        (None, _) => return None,
     };
     Some(Flag {
         index: (p.kind == weir_ir::ParamKind::Positional).then_some(at),
         param: p.name.clone(),
         default_on,
         negated,
+        equals: equals.map(str::to_string),
     })
 }
 
@@ -1833,16 +1870,44 @@ fn flag_param(f: &FunctionFacts<'_>, name: &str, negated: bool) -> Option<Flag> 
 /// is true), or under `if not skip_push:` / in the `else` of `if dry_run:`
 /// (runs when it is false).
 fn flag_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Flag> {
-    /// The names a test requires true (`false`) or false (`true`).
-    fn conjuncts<'e>(test: &'e Expr, names: &mut Vec<(&'e str, bool)>) {
+    type Test<'e> = (&'e str, bool, Option<&'e str>);
+    /// `mode == "x"` / `"x" == mode` (and `!=`, negated): the name, whether
+    /// the comparison is `!=`, and the string.
+    fn mode_test(test: &Expr) -> Option<Test<'_>> {
+        fn literal(e: &Expr) -> Option<&str> {
+            match &e.kind {
+                ExprKind::Literal(weir_ir::Literal::Str(s)) => Some(s.as_str()),
+                _ => None,
+            }
+        }
+        let ExprKind::Compare(c) = &test.kind else {
+            return None;
+        };
+        let ([op], [right]) = (c.ops.as_slice(), c.comparators.as_slice()) else {
+            return None;
+        };
+        let negated = match op {
+            Operator::Eq => false,
+            Operator::NotEq => true,
+            _ => return None,
+        };
+        match (c.left.as_name(), literal(right)) {
+            (Some(name), Some(s)) => Some((name, negated, Some(s))),
+            _ => Some((right.as_name()?, negated, Some(literal(&c.left)?))),
+        }
+    }
+    /// The names a test requires true (`false`) or false (`true`), and
+    /// the modes it requires equal (`false`) or different (`true`).
+    fn conjuncts<'e>(test: &'e Expr, names: &mut Vec<Test<'e>>) {
         match &test.kind {
-            ExprKind::Name { id } => names.push((id, false)),
+            ExprKind::Name { id } => names.push((id, false, None)),
+            ExprKind::Compare(_) => names.extend(mode_test(test)),
             ExprKind::Unary {
                 op: Operator::Not,
                 operand,
             } => {
                 if let Some(name) = operand.as_name() {
-                    names.push((name, true));
+                    names.push((name, true, None));
                 }
             }
             ExprKind::Binary {
@@ -1863,13 +1928,16 @@ fn flag_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Flag> {
             // The `else` of `if flag:` or `if not flag:` (not of a
             // conjunction: either side may have failed).
             Scope::Else(test) => match &test.kind {
-                ExprKind::Name { id } => names.push((id.as_str(), true)),
+                ExprKind::Name { id } => names.push((id.as_str(), true, None)),
+                ExprKind::Compare(_) => {
+                    names.extend(mode_test(test).map(|(n, negated, s)| (n, !negated, s)));
+                }
                 ExprKind::Unary {
                     op: Operator::Not,
                     operand,
                 } => {
                     if let Some(name) = operand.as_name() {
-                        names.push((name, false));
+                        names.push((name, false, None));
                     }
                 }
                 _ => {}
@@ -1878,7 +1946,7 @@ fn flag_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Flag> {
         }
         names
             .into_iter()
-            .find_map(|(name, negated)| flag_param(facts, name, negated))
+            .find_map(|(name, negated, equals)| flag_param(facts, name, negated, equals))
     })
 }
 

@@ -17,6 +17,8 @@ declare_rule! {
     /// assignments (`job.progress = …` on an instance of the model mapped
     /// to the table by `__tablename__` or Django's `db_table`), Core
     /// `update(table)`, raw `UPDATE table`, Django `save()`/`update()`.
+    /// A `BEFORE` trigger that sends no `NOTIFY` is left out: it checks or
+    /// rewrites the row being written, which others see at the same commit.
     ///
     /// ## Why is this bad
     /// PostgreSQL delivers `NOTIFY` only when the transaction commits, and
@@ -211,7 +213,7 @@ impl Rule for MissingIntermediateCommits {
             } else {
                 "Commit after each update (or every N items), or publish progress outside this transaction."
             })
-            .evidence(&trigger.file, trigger.line, format!("trigger `{}` AFTER {} ON {} → {}", trigger.name, trigger.events.join("/"), trigger.table, what))
+            .evidence(&trigger.file, trigger.line, format!("trigger `{}` {} {} ON {} → {}", trigger.name, trigger.timing, trigger.events.join("/"), trigger.table, what))
             .evidence(&cx.module.path, lp.span.line, describe_loop(lp));
             if let Some(s) = subscriber {
                 f = f.evidence(
@@ -241,7 +243,14 @@ impl Rule for MissingIntermediateCommits {
     }
 }
 
-/// A trigger firing on UPDATE of `table`, a notifying one first.
+/// A trigger firing on UPDATE of `table`, a notifying one first. A
+/// `BEFORE` trigger that sends no NOTIFY checks or rewrites the row being
+/// written (PostgreSQL: "row-level BEFORE triggers are used for checking or
+/// modifying the data that will be inserted or updated", while AFTER
+/// triggers propagate updates to other tables): its effect is the row
+/// itself, which other transactions see at the same commit as the row, so
+/// it maintains no derived data that an intermediate commit would publish.
+/// <https://www.postgresql.org/docs/current/trigger-definition.html>
 fn update_trigger<'a>(cx: &'a Cx<'_, '_>, table: &str) -> Option<&'a Trigger> {
     let strip = |t: &str| t.strip_prefix("public.").unwrap_or(t).to_ascii_lowercase();
     let mut found: Vec<&Trigger> = cx
@@ -251,6 +260,7 @@ fn update_trigger<'a>(cx: &'a Cx<'_, '_>, table: &str) -> Option<&'a Trigger> {
         .iter()
         .filter(|t| strip(&t.table) == strip(table))
         .filter(|t| t.events.iter().any(|e| e.eq_ignore_ascii_case("UPDATE")))
+        .filter(|t| t.notifies || !t.timing.eq_ignore_ascii_case("BEFORE"))
         .collect();
     found.sort_by_key(|t| !t.notifies);
     found.first().copied()
