@@ -108,6 +108,26 @@ pub const CONFIGURED_DATABASES: &[&str] = &["django.db.connections", "django.db.
 
 /// Classifies a `for` loop (or comprehension clause) from its iterable and
 /// target. `literal_names` are locals bound to literal displays.
+/// Calls that go over the items of their first argument, in the same
+/// number: `enumerate(x)`, `reversed(x)`, `sorted(x)`, a progress bar.
+const WRAPPERS: &[&str] = &["enumerate", "reversed", "sorted", "tqdm"];
+
+/// The collection a loop goes over, inside any of the `WRAPPERS`:
+/// `enumerate(Role.choices)` → `Role.choices`.
+pub fn wrapped_items(iter: &Expr) -> &Expr {
+    let mut items = iter;
+    while let Some(call) = items.as_call()
+        && call
+            .callee
+            .dotted()
+            .is_some_and(|c| WRAPPERS.contains(&last_segment(&c)))
+        && let Some(inner) = call.positional(0)
+    {
+        items = inner;
+    }
+    items
+}
+
 pub fn classify(
     iter: Option<&Expr>,
     target: Option<&Expr>,
@@ -165,7 +185,7 @@ pub fn classify(
         }
         // `enumerate(x)`, `zip(a, b)` iterate what they wrap; so does a
         // progress bar (`tqdm(range(0, n, size))`).
-        if matches!(name, "enumerate" | "reversed" | "sorted" | "tqdm") {
+        if WRAPPERS.contains(&name) {
             return classify(call.positional(0), target, literal_names);
         }
     }

@@ -497,10 +497,13 @@ impl<'ir> Walker<'ir> {
     /// items of a Django QuerySet (or of any loop, in a Django project) are
     /// taken as model instances.
     fn push_loop(&mut self, mut lp: LoopRef<'ir>) -> usize {
+        // What the loop goes over, inside `enumerate(…)`, `reversed(…)`,
+        // `sorted(…)`: the same items.
+        let items = lp.iter.map(loops::wrapped_items);
         // `for severity in default_severities` over a module-level literal
         // list, here or imported from another project module.
         if lp.iteration == loops::Iteration::PerItem
-            && let Some(name) = lp.iter.and_then(Expr::as_name)
+            && let Some(name) = items.and_then(Expr::as_name)
             && !self.assigned.contains_key(name)
             && !self.facts.params.contains(name)
             && self.project.index.is_literal_constant(self.module, name)
@@ -512,8 +515,7 @@ impl<'ir> Walker<'ir> {
         // Django `TextChoices`/`IntegerChoices` class (also its `values`,
         // `labels` and `names`), one per member written in the code.
         if lp.iteration == loops::Iteration::PerItem
-            && let Some(iter) = lp
-                .iter
+            && let Some(iter) = items
                 .map(|i| match &i.kind {
                     ExprKind::Attribute { value, attr }
                         if matches!(attr.as_str(), "choices" | "values" | "labels" | "names") =>
