@@ -640,20 +640,7 @@ impl<'a> Lowerer<'a> {
         let keywords = c
             .arguments
             .as_deref()
-            .map(|a| {
-                a.keywords
-                    .iter()
-                    .map(|k| Arg {
-                        name: k.arg.as_ref().map(|a| weir_ir::Ident::new(a.as_str())),
-                        value: self.lower_expr(&k.value),
-                        spread: if k.arg.is_none() {
-                            ArgSpread::Keyword
-                        } else {
-                            ArgSpread::None
-                        },
-                    })
-                    .collect()
-            })
+            .map(|a| a.keywords.iter().map(|k| self.lower_keyword(k)).collect())
             .unwrap_or_default();
         let decorators = c
             .decorator_list
@@ -907,21 +894,26 @@ impl<'a> Lowerer<'a> {
             });
         }
         for k in &c.arguments.keywords {
-            let spread = if k.arg.is_none() {
-                ArgSpread::Keyword
-            } else {
-                ArgSpread::None
-            };
-            args.push(Arg {
-                name: k.arg.as_ref().map(|a| weir_ir::Ident::new(a.as_str())),
-                value: self.lower_expr(&k.value),
-                spread,
-            });
+            let arg = self.lower_keyword(k);
+            args.push(arg);
         }
         Call {
             callee,
             qualified,
             args,
+        }
+    }
+
+    /// `name=value`, or `**options` (no name), of a call or a class statement.
+    fn lower_keyword(&mut self, k: &'a ast::Keyword) -> Arg {
+        Arg {
+            name: k.arg.as_ref().map(|a| weir_ir::Ident::new(a.as_str())),
+            value: self.lower_expr(&k.value),
+            spread: if k.arg.is_none() {
+                ArgSpread::Keyword
+            } else {
+                ArgSpread::None
+            },
         }
     }
 
