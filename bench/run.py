@@ -418,6 +418,7 @@ def render(
     for name, label, n in (
         ("weir", "corpus, default threads", lines),
         ("weir-threads-1", "corpus, `--threads 1`", lines),
+        ("weir-a", "corpus, alternating with the three runs below", lines),
         ("weir-b", "second corpus (other projects)", lines_b),
         ("weir-union", "both corpora together", lines + lines_b),
         ("weir-double", "corpus doubled (two copies)", 2 * lines),
@@ -467,19 +468,21 @@ def render(
             by_name["semgrep"]["median"] >= 20 * weir["median"],
             f"at least 20× faster than Semgrep ({by_name['semgrep']['median'] / weir['median']:.0f}×)",
         )
+    # Scaling is judged on the runs that alternated with each other.
+    first = by_name.get("weir-a", weir)
     if "weir-union" in by_name and "weir-b" in by_name:
         union, second = by_name["weir-union"], by_name["weir-b"]
-        ratio = union["median"] / (weir["median"] + second["median"])
-        user_ratio = union["user"] / (weir["user"] + second["user"])
+        ratio = union["median"] / (first["median"] + second["median"])
+        user_ratio = union["user"] / (first["user"] + second["user"])
         check(
             ratio <= 1.0,
             f"both corpora together take at most the sum of their times ({ratio:.2f}× the sum"
             f" of the walls, {user_ratio:.2f}× of the user CPU; {(lines + lines_b) / lines:.2f}× the lines"
-            f" in {union['median'] / weir['median']:.2f}× the time)",
+            f" in {union['median'] / first['median']:.2f}× the time)",
         )
     if "weir-double" in by_name:
-        ratio = by_name["weir-double"]["median"] / weir["median"]
-        user_ratio = by_name["weir-double"]["user"] / weir["user"]
+        ratio = by_name["weir-double"]["median"] / first["median"]
+        user_ratio = by_name["weir-double"]["user"] / first["user"]
         cold = by_name.get("weir-double-cold")
         cold_base = by_name.get("weir-cold")
         cold_text = (
@@ -611,10 +614,15 @@ def main() -> None:
             "--fail-on", "never", "--date", "2026-01-01", *extra,
         ]
 
-    # The warm-ups also bring the corpora into the page cache.
-    results = measure_alternating(
+    results = [
+        # The first run also brings the corpus into the page cache.
+        measure("weir", weir_cmd(SRC), args.runs, 120, warm_up=True),
+    ]
+    # The scaling runs are compared with each other, so they alternate;
+    # the corpus is measured again among them.
+    results += measure_alternating(
         [
-            ("weir", weir_cmd(SRC)),
+            ("weir-a", weir_cmd(SRC)),
             ("weir-b", weir_cmd(SRC_B)),
             ("weir-union", weir_cmd(UNION)),
             ("weir-double", weir_cmd(DOUBLE)),
