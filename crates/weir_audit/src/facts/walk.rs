@@ -12,31 +12,10 @@ use super::{
     Accumulation, Acquisition, CallFact, FunctionFacts, LoopRef, ProjectFacts, Scope, Site,
     TryPart, Typed, context, loops, sql,
 };
+use crate::knowledge::{
+    DJANGO_ONE_INSTANCE, DJANGO_PAIR_OF_INSTANCE, SINGLE_ROW_METHODS, SINGLE_ROW_OR_404,
+};
 use crate::knowledge::{Effect, ObjKind, QueryOp};
-use crate::knowledge::{SINGLE_ROW_METHODS, SINGLE_ROW_OR_404};
-
-/// Django QuerySet methods that return one model instance.
-const DJANGO_ONE_INSTANCE: &[&str] = &[
-    "acreate",
-    "aearliest",
-    "afirst",
-    "aget",
-    "alast",
-    "alatest",
-    "create",
-    "earliest",
-    "first",
-    "get",
-    "last",
-    "latest",
-];
-/// Django QuerySet methods that return `(instance, created)`.
-const DJANGO_PAIR_OF_INSTANCE: &[&str] = &[
-    "aget_or_create",
-    "aupdate_or_create",
-    "get_or_create",
-    "update_or_create",
-];
 use crate::project::FnRef;
 
 /// Libraries whose objects have ORM-like attribute names (`objects`):

@@ -168,6 +168,31 @@ pub const QUERYSET_ONLY: &[&str] = &[
     "defer",
 ];
 
+/// QuerySet methods that return one model instance (or raise), and their
+/// async forms:
+/// <https://docs.djangoproject.com/en/stable/ref/models/querysets/#methods-that-do-not-return-querysets>.
+pub const ONE_INSTANCE: &[&str] = &[
+    "acreate",
+    "aearliest",
+    "afirst",
+    "aget",
+    "alast",
+    "alatest",
+    "create",
+    "earliest",
+    "first",
+    "get",
+    "last",
+    "latest",
+];
+/// QuerySet methods that return `(instance, created)`.
+pub const PAIR_OF_INSTANCE: &[&str] = &[
+    "aget_or_create",
+    "aupdate_or_create",
+    "get_or_create",
+    "update_or_create",
+];
+
 /// Django's async ORM API: coroutines and async iterators, never a
 /// blocking call even where they are not awaited on the spot
 /// (`[x async for x in qs.aiterator()]`, `gather(qs.acount(), …)`).

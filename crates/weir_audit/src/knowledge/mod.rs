@@ -11,7 +11,8 @@ mod django;
 pub mod drf;
 mod guardian;
 pub use django::{
-    ASYNC_API as DJANGO_ASYNC_API, QUERYSET_ONLY as DJANGO_QUERYSET_ONLY,
+    ASYNC_API as DJANGO_ASYNC_API, ONE_INSTANCE as DJANGO_ONE_INSTANCE,
+    PAIR_OF_INSTANCE as DJANGO_PAIR_OF_INSTANCE, QUERYSET_ONLY as DJANGO_QUERYSET_ONLY,
     SAME_ROWS as DJANGO_SAME_ROWS, library_base_overrides as django_library_base_overrides,
 };
 mod http;

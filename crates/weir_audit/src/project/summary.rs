@@ -1874,12 +1874,6 @@ fn flag_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Flag> {
     /// `mode == "x"` / `"x" == mode` (and `!=`, negated): the name, whether
     /// the comparison is `!=`, and the string.
     fn mode_test(test: &Expr) -> Option<Test<'_>> {
-        fn literal(e: &Expr) -> Option<&str> {
-            match &e.kind {
-                ExprKind::Literal(weir_ir::Literal::Str(s)) => Some(s.as_str()),
-                _ => None,
-            }
-        }
         let ExprKind::Compare(c) = &test.kind else {
             return None;
         };
@@ -1891,9 +1885,9 @@ fn flag_guard(facts: &FunctionFacts<'_>, call: &CallFact<'_>) -> Option<Flag> {
             Operator::NotEq => true,
             _ => return None,
         };
-        match (c.left.as_name(), literal(right)) {
+        match (c.left.as_name(), right.as_str()) {
             (Some(name), Some(s)) => Some((name, negated, Some(s))),
-            _ => Some((right.as_name()?, negated, Some(literal(&c.left)?))),
+            _ => Some((right.as_name()?, negated, Some(c.left.as_str()?))),
         }
     }
     /// The names a test requires true (`false`) or false (`true`), and
