@@ -118,6 +118,8 @@ fn unloaded(
             .find(|&&f| m.functions[f].name == "get_queryset")
             .map(|&f| (m, &m.functions[f]))
     });
+    // Relations the rows are filtered to lack: `filter(parent__isnull=True)`.
+    let mut absent: Vec<String> = Vec::new();
     let (rows, model) = if let Some((module, function)) = get_queryset {
         // Judged when every `return` gives rows of one model's query built
         // in the method (`return Routine.objects.filter(user=self.request.user)`),
@@ -139,6 +141,9 @@ fn unloaded(
         if !literal || !judgeable_rows(&rows, model) {
             return out;
         }
+        weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+            filtered_to_lack(e, &mut absent);
+        });
         (rows, model)
     } else {
         let Some((module, queryset)) = view_mro.iter().find_map(|&(mi, ci)| {
@@ -160,6 +165,7 @@ fn unloaded(
         if !judgeable(queryset, &rows, model) {
             return out;
         }
+        weir_ir::visit::walk_expr(queryset, &mut |e| filtered_to_lack(e, &mut absent));
         (rows, model)
     };
     let Some(reads) = reads.get(&format!(
@@ -173,6 +179,11 @@ fn unloaded(
     }
     let (vm, vc) = view;
     for (read, many) in unloaded_reads(&reads.reads, model, &rows.eager) {
+        // No row has one to load (paperless lists only root documents and
+        // reads `obj.root_document` for versions).
+        if absent.contains(&read.relation) {
+            continue;
+        }
         out.push(UnloadedRelation {
             view: modules[vm].classes[vc].name.clone(),
             span: {
@@ -193,6 +204,28 @@ fn unloaded(
         });
     }
     out
+}
+
+/// The relations a `filter(…)` call at `e` keeps the rows without:
+/// `filter(root__isnull=True)`, `filter(root=None)`.
+fn filtered_to_lack(e: &Expr, absent: &mut Vec<String>) {
+    let Some(call) = e.as_call() else { return };
+    if call.method_name() != Some("filter") {
+        return;
+    }
+    for arg in &call.args {
+        let Some(name) = arg.name.as_deref() else {
+            continue;
+        };
+        let relation = match (name.strip_suffix("__isnull"), &arg.value.kind) {
+            (Some(relation), ExprKind::Literal(Literal::Bool(true))) => relation,
+            (None, ExprKind::Literal(Literal::Null)) => name,
+            _ => continue,
+        };
+        if !relation.contains("__") {
+            absent.push(relation.to_string());
+        }
+    }
 }
 
 /// `select_related`/`prefetch_related` given only string lookups or
@@ -227,6 +260,10 @@ pub struct RelationRead {
     pub relation: String,
     /// Reads only the related key (`PrimaryKeyRelatedField`).
     pub key_only: bool,
+    /// Read as an attribute of the object in a method field's getter
+    /// (`obj.author.name`): counted for to-one relations only, since a
+    /// to-many one read there is a query the getter reports itself.
+    pub in_getter: bool,
     pub path: String,
     pub line: u32,
 }
@@ -290,6 +327,7 @@ pub fn unloaded_reads<'r>(
         // A to-one relation read for its key only is no query.
         if eager.contains(&read.relation)
             || (read.key_only && !rel.many)
+            || (read.in_getter && rel.many)
             || out.iter().any(|(o, _)| o.relation == read.relation)
         {
             continue;
@@ -386,6 +424,7 @@ fn relation_reads(
                     field: field.to_string(),
                     relation: relation.to_string(),
                     key_only: false,
+                    in_getter: false,
                     path: module.path.clone(),
                     line: stmt.span.line,
                 });
@@ -394,12 +433,14 @@ fn relation_reads(
                     field: field.to_string(),
                     relation: relation.to_string(),
                     key_only: true,
+                    in_getter: false,
                     path: module.path.clone(),
                     line: stmt.span.line,
                 });
             }
         }
     }
+    getter_reads(modules, mro, &mut out);
     // `Meta.fields`, from the nearest `Meta`.
     let Some((module, meta)) = mro.iter().find_map(|&(mi, ci)| {
         meta_class(&modules[mi], &modules[mi].classes[ci]).map(|meta| (&modules[mi], meta))
@@ -441,11 +482,52 @@ fn relation_reads(
             field: field.to_string(),
             relation: field.to_string(),
             key_only: depth == 0,
+            in_getter: false,
             path: module.path.clone(),
             line,
         });
     }
     out
+}
+
+/// The attributes a `SerializerMethodField`'s getter reads of the object
+/// it receives (`def get_author_name(self, obj): return obj.author.name`),
+/// each a possible relation, from the nearest declaration of each field
+/// and getter. A getter that rebinds the parameter is not read.
+fn getter_reads(modules: &[Module], mro: &[ClassRef], out: &mut Vec<RelationRead>) {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for &(mi, ci) in mro {
+        for (field, getter) in
+            super::per_object::method_fields(&modules[mi], &modules[mi].classes[ci])
+        {
+            if !fields.iter().any(|(f, _)| *f == field) {
+                fields.push((field, getter));
+            }
+        }
+    }
+    for (field, getter) in fields {
+        let Some((module, function)) = mro.iter().find_map(|&(mi, ci)| {
+            let m = &modules[mi];
+            m.classes[ci]
+                .methods
+                .iter()
+                .map(|&f| &m.functions[f])
+                .find(|f| f.name == getter)
+                .map(|f| (m, f))
+        }) else {
+            continue;
+        };
+        for (relation, line) in super::admin_lists::object_reads(function) {
+            out.push(RelationRead {
+                field: field.clone(),
+                relation,
+                key_only: false,
+                in_getter: true,
+                path: module.path.clone(),
+                line,
+            });
+        }
+    }
 }
 
 /// `class Meta:` inside the class.

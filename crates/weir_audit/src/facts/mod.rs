@@ -1,6 +1,7 @@
 //! Facts: what each function does, derived from the IR and the knowledge
 //! packs. Rules read facts; they never re-derive them.
 
+pub mod admin_lists;
 pub mod class_constants;
 pub mod context;
 pub mod guards;

@@ -21,17 +21,36 @@ use crate::collections::{HashMap, HashSet};
 use crate::knowledge::drf;
 use crate::project::{ModelIndex, ProjectIndex};
 
-/// A method run once per serialized object.
+/// A method run once per serialized object or listed row.
 #[derive(Debug, Clone)]
 pub struct PerObject {
     /// What calls it, for messages: "`get_total` of `OrderSerializer`'s
     /// `SerializerMethodField` `total`".
     pub what: String,
+    pub kind: PerObjectKind,
     /// Where the serializer is used for a list: (path, line, label).
     pub evidence: (String, u32, String),
     /// The project model of the serialized objects (`Meta.model`), when
     /// every list-serialized class that runs the method agrees on one.
     pub model: Option<String>,
+    /// The to-one relations of `model` that the rows arrive without and
+    /// that this method is the first of its list to read (known for the
+    /// admin's change list; empty when not known).
+    pub unloaded_to_one: Vec<String>,
+    /// The relations the rows arrive with prefetched, when known (the
+    /// admin's own queryset: none); else any relation the project
+    /// prefetches somewhere may be.
+    pub prefetched: Option<Vec<String>>,
+}
+
+/// Which framework calls the method once per object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerObjectKind {
+    /// DRF, for each object a list serializer serializes.
+    Serializer,
+    /// Django's admin, for each row of a change list (see
+    /// [`super::admin_lists`]).
+    AdminChangeList,
 }
 
 /// Per-object methods by (module name, function qualname).
@@ -66,7 +85,8 @@ impl PerObjectMethods {
 
     pub fn build(modules: &[Module], index: &ProjectIndex<'_>, models: &ModelIndex) -> Self {
         let classes = Classes::new(modules, index);
-        if classes.serializers.is_empty() {
+        let admin_methods = super::admin_lists::per_row_methods(modules, &classes, models);
+        if classes.serializers.is_empty() && admin_methods.is_empty() {
             return Self::default();
         }
         let (uses, prefetched, list_views) = list_uses(modules, &classes);
@@ -121,8 +141,11 @@ impl PerObjectMethods {
                             key,
                             PerObject {
                                 what,
+                                kind: PerObjectKind::Serializer,
                                 evidence: evidence.clone(),
                                 model: model.clone(),
+                                unloaded_to_one: Vec::new(),
+                                prefetched: None,
                             },
                         );
                     }
@@ -133,6 +156,11 @@ impl PerObjectMethods {
             if let Some(m) = methods.get_mut(&key) {
                 m.model = None;
             }
+        }
+        // A method both an admin lists and a serializer calls keeps the
+        // serializer's reading.
+        for (key, per_row) in admin_methods {
+            methods.entry(key).or_insert(per_row);
         }
         PerObjectMethods {
             methods,
@@ -285,6 +313,22 @@ impl<'a> Classes<'a> {
         lookup(self.index, module, expr).filter(|c| self.serializers.contains(c))
     }
 
+    /// The project class a base, a callee or a name refers to.
+    pub(crate) fn class_named(&self, module: &Module, expr: &Expr) -> Option<ClassRef> {
+        lookup(self.index, module, expr)
+    }
+
+    /// The last segments of the library classes the class and its project
+    /// ancestors derive from (`ModelAdmin`, `ModelSerializer`).
+    pub(crate) fn library_base_names(&self, class: ClassRef) -> Vec<&str> {
+        self.mro(class)
+            .into_iter()
+            .flat_map(|(mi, ci)| self.bases[mi][ci].iter())
+            .filter(|b| b.project.is_none())
+            .filter_map(|b| b.name.as_deref())
+            .collect()
+    }
+
     /// The class derives (through the project's classes) from one of DRF's
     /// list views.
     fn is_list_view(&self, class: ClassRef) -> bool {
@@ -387,7 +431,7 @@ type ListUses = (
 );
 
 /// Evidence of list use: (path, line, label).
-type Evidence = (String, u32, String);
+pub(crate) type Evidence = (String, u32, String);
 
 /// One module's list uses in the order met, its nested serializer fields,
 /// and the relation names its prefetches name (same walk, see
@@ -593,7 +637,7 @@ fn gets_many_serializer(module: &Module, class: &Class) -> bool {
 /// `total = SerializerMethodField()` calls `get_total`;
 /// `SerializerMethodField("compute")` or `method_name="compute"` calls
 /// `compute`.
-fn method_fields(module: &Module, class: &Class) -> Vec<(String, String)> {
+pub(crate) fn method_fields(module: &Module, class: &Class) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (field, value) in class.assignments() {
         let Some(call) = value.as_call() else {

@@ -1141,12 +1141,16 @@ impl<'ir> Walker<'ir> {
             self.keyed_dicts.remove(name);
         }
         // `list(qs)`, `len(qs)`; `rows.extend(qs)` iterates its argument
-        // into the list (`extend` is no QuerySet method).
+        // into the list (`extend` is no QuerySet method); so does a
+        // string's `", ".join(qs.values_list("name", flat=True))`.
         if (call
             .qualified
             .as_deref()
             .is_some_and(|q| EVALUATING_BUILTINS.contains(&q))
-            || (call.method_name() == Some("extend") && call.args.len() == 1))
+            || (call.method_name() == Some("extend") && call.args.len() == 1)
+            || (call.method_name() == Some("join")
+                && call.args.len() == 1
+                && call.receiver().and_then(Expr::as_str).is_some()))
             && let Some(arg) = call.positional(0)
         {
             self.evaluate_if_lazy(arg, flags, false, ITERATION);
@@ -2129,7 +2133,10 @@ impl<'ir> Walker<'ir> {
             None if self.facts.per_object_param() == Some(name)
                 && !self.assigned.contains_key(name) =>
             {
-                self.project.per_object.prefetched_anywhere(attr)
+                match self.facts.per_object().and_then(|p| p.prefetched.as_ref()) {
+                    Some(known) => known.iter().any(|r| r == attr),
+                    None => self.project.per_object.prefetched_anywhere(attr),
+                }
             }
             None => return false,
         };

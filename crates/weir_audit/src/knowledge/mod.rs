@@ -8,6 +8,7 @@ mod cpu;
 mod databases;
 mod dbapi;
 mod django;
+pub mod django_admin;
 pub mod drf;
 mod guardian;
 pub use django::{

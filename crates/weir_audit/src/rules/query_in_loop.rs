@@ -86,7 +86,8 @@ declare_rule! {
     /// `StringRelatedField` or `SlugRelatedField`, a dotted
     /// `source="agency.slug"`, a to-many relation named in `Meta.fields`
     /// (a `PrimaryKeyRelatedField(many=True)`), any relation there with
-    /// `Meta.depth`. A foreign key read for its key only
+    /// `Meta.depth`, a foreign key a `SerializerMethodField`'s getter reads
+    /// of its object (`obj.author.name`). A foreign key read for its key only
     /// (`PrimaryKeyRelatedField`, a foreign key in `Meta.fields`) is no
     /// query. A list view (`ListAPIView`, `ModelViewSet`…) whose
     /// `queryset = Model.objects…` does not `select_related`/
@@ -97,6 +98,17 @@ declare_rule! {
     /// whose default manager is the project's own, and eager loads given
     /// by a name (`prefetch_related(*PREFETCH)`) may load anything: not
     /// judged.
+    ///
+    /// Django's admin does the same for its change list: every method a
+    /// registered `ModelAdmin`'s `list_display` names runs once per row of
+    /// the page. A query there is reported (`obj.comments.count()`,
+    /// `Task.objects.filter(ticket=obj).exists()`, through helpers), and so
+    /// is a foreign key of the row it reads (`obj.customer.email`) that the
+    /// change list does not load: Django loads what `list_select_related`
+    /// names, or with `True` (or a non-null foreign key among the columns)
+    /// the non-null foreign keys; an admin that overrides `get_queryset()`
+    /// may load anything and is judged only for its queries. A relation is
+    /// reported once per admin, at the first column that reads it.
     ///
     /// ## Why is this bad
     /// This is the N+1 query problem: one round trip per item. Latency and
@@ -251,6 +263,7 @@ declare_rule! {
         Source { title: "SQLAlchemy: Relationship Loading Techniques", url: "https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html", pack: Some("sqlalchemy") },
         Source { title: "Django: Database access optimization", url: "https://docs.djangoproject.com/en/stable/topics/db/optimization/", pack: Some("django") },
         Source { title: "Django REST framework: SerializerMethodField", url: "https://www.django-rest-framework.org/api-guide/fields/#serializermethodfield", pack: Some("drf") },
+        Source { title: "Django admin: ModelAdmin.list_select_related", url: "https://docs.djangoproject.com/en/stable/ref/contrib/admin/#django.contrib.admin.ModelAdmin.list_select_related", pack: Some("django") },
     ],
 }
 
@@ -757,14 +770,32 @@ impl QueryInLoop {
                 && !fallback_of_attached_value(facts, call)
         };
         let (path, line, label) = &per.evidence;
+        let admin = per.kind == crate::facts::per_object::PerObjectKind::AdminChangeList;
         let message = |text: String, witness: String| {
-            format!(
-                "{text} runs a query once per serialized object: DRF calls {} for every object of a list{witness}",
-                per.what
+            if admin {
+                format!(
+                    "{text} runs a query once per row of the admin change list: Django calls {} for every row of the page{witness}",
+                    per.what
+                )
+            } else {
+                format!(
+                    "{text} runs a query once per serialized object: DRF calls {} for every object of a list{witness}",
+                    per.what
+                )
+            }
+        };
+        let (why, help) = if admin {
+            (
+                "The admin change list calls each `list_display` method once per row of the page (`list_per_page`, 100 by default): one query per row, an N+1 with no loop in the code.",
+                "Compute the value on the admin's queryset in one query: override `get_queryset()` to `annotate()` the count or aggregate (or `prefetch_related()` the relation) and read the annotated or prefetched attribute here; load foreign keys with `list_select_related`.",
+            )
+        } else {
+            (
+                "DRF's list serializer calls this method once per object of the page: one query per row, an N+1 with no loop in the code.",
+                "Compute the value on the view's queryset in one query: `annotate()` the count or aggregate, `select_related()` / `prefetch_related()` the relation (and read it with `.all()` in the method), then read the annotated or prefetched attribute here.",
             )
         };
-        let why = "DRF's list serializer calls this method once per object of the page: one query per row, an N+1 with no loop in the code.";
-        let help = "Compute the value on the view's queryset in one query: `annotate()` the count or aggregate, `select_related()` / `prefetch_related()` the relation (and read it with `.all()` in the method), then read the annotated or prefetched attribute here.";
+        Self::check_unloaded_to_one(facts, per, out);
         for call in facts.calls_with(|e| matches!(e, Effect::Query(_))) {
             if call.op != Some(QueryOp::Select) || !outside_loops(call) {
                 continue;
@@ -796,6 +827,57 @@ impl QueryInLoop {
             .evidence(path, *line, label.clone());
             out.push(with_path(f, witness));
         }
+    }
+}
+
+impl QueryInLoop {
+    /// `obj.customer.name` in a `list_display` method: a foreign key of the
+    /// row the change list's queryset does not load, read once per row.
+    /// One finding per relation, at its first read.
+    fn check_unloaded_to_one(
+        facts: &Cx<'_, '_>,
+        per: &crate::facts::per_object::PerObject,
+        out: &mut Vec<Finding>,
+    ) {
+        if per.unloaded_to_one.is_empty() {
+            return;
+        }
+        // The relations this method is the first column to read.
+        let Some(param) = facts.per_object_param() else {
+            return;
+        };
+        let mut reported: Vec<&str> = Vec::new();
+        let model = per
+            .model
+            .as_deref()
+            .map_or("row", |m| m.rsplit('.').next().unwrap_or(m));
+        let (path, line, label) = &per.evidence;
+        weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
+            let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
+                return;
+            };
+            if value.as_name() != Some(param)
+                || reported.contains(&attr.as_str())
+                || !per.unloaded_to_one.iter().any(|r| r == attr.as_str())
+            {
+                return;
+            }
+            reported.push(attr.as_str());
+            out.push(
+                finding(
+                    &Self::META,
+                    facts,
+                    e.span,
+                    format!(
+                        "`{param}.{attr}` loads the related row of each `{model}` with a query of its own: Django calls {} for every row of the admin change list, and its queryset does not load `{attr}`",
+                        per.what
+                    ),
+                )
+                .why("The admin change list calls each `list_display` method once per row of the page; a foreign key its queryset did not load is fetched with a query per row: an N+1 per page.")
+                .help(format!("Load it with the change list's query: `list_select_related = [\"{attr}\"]` on the admin (or `select_related(\"{attr}\")` in its `get_queryset()`)."))
+                .evidence(path, *line, label.clone()),
+            );
+        });
     }
 }
 
