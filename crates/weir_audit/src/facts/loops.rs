@@ -433,7 +433,90 @@ fn classify_range(call: &weir_ir::Call, target: &str) -> Iteration {
     if named(STEP_WORDS) {
         return Iteration::Endless;
     }
+    // `range(current_version, SCHEMA_VERSION)`, `range(NUM_SHARDS)`: the
+    // bound is a module constant, fixed by the code like a literal (the
+    // schema versions a migration steps through), not the size of data.
+    if matches!(args.len(), 1 | 2) && args.last().is_some_and(|stop| is_constant_bound(stop)) {
+        return Iteration::Literal;
+    }
     Iteration::PerItem
+}
+
+/// A bound written in the code: an integer literal, an upper-case module
+/// constant (`SCHEMA_VERSION`, `settings.MAX_SHARDS`), or a sum or
+/// difference of them (`SCHEMA_VERSION + 1`).
+fn is_constant_bound(expr: &Expr) -> bool {
+    match &expr.kind {
+        weir_ir::ExprKind::Literal(weir_ir::Literal::Int(_)) => true,
+        weir_ir::ExprKind::Binary {
+            op: weir_ir::Operator::Add | weir_ir::Operator::Sub,
+            left,
+            right,
+        } => {
+            is_constant_bound(left)
+                && is_constant_bound(right)
+                && !(left.is_constant() && right.is_constant())
+        }
+        _ => expr
+            .dotted()
+            .is_some_and(|d| is_constant_name(last_segment(&d))),
+    }
+}
+
+/// The itertools `grouper` recipe: `zip_longest(*[iter(ids)] * 100)` (or
+/// `zip(…)`, the spread list bound to a local first: `groups =
+/// [iter(ids)] * n`) zips one iterator with itself, so each item is a
+/// group of `n` consecutive items: one iteration per chunk. `bound` gives
+/// the value a local name was assigned.
+pub fn is_grouper<'e>(iter: &'e Expr, bound: impl Fn(&str) -> Option<&'e Expr>) -> bool {
+    let Some(call) = iter.as_call() else {
+        return false;
+    };
+    if !matches!(
+        call.callee.dotted_last(),
+        Some("zip_longest" | "izip_longest" | "zip")
+    ) {
+        return false;
+    }
+    let mut spreads = call
+        .args
+        .iter()
+        .filter(|a| a.name.is_none())
+        .map(|a| match (&a.value.kind, a.spread) {
+            (_, weir_ir::ArgSpread::Positional) => Some(&a.value),
+            (weir_ir::ExprKind::Spread { value }, _) => Some(&**value),
+            _ => None,
+        })
+        .peekable();
+    spreads.peek().is_some()
+        && spreads.all(|spread| {
+            let Some(spread) = spread else {
+                return false;
+            };
+            let list = match spread.as_name() {
+                Some(name) => bound(name),
+                None => Some(spread),
+            };
+            list.is_some_and(repeats_one_iterator)
+        })
+}
+
+/// `[iter(ids)] * n` (or `n * [iter(ids)]`): one iterator, `n` times.
+fn repeats_one_iterator(expr: &Expr) -> bool {
+    let weir_ir::ExprKind::Binary {
+        op: weir_ir::Operator::Mul,
+        left,
+        right,
+    } = &expr.kind
+    else {
+        return false;
+    };
+    let one_iter = |e: &Expr| {
+        matches!(&e.kind, weir_ir::ExprKind::Collection { elements, .. }
+            if matches!(elements.as_slice(), [only]
+                if only.as_call().is_some_and(|c| c.callee.as_name() == Some("iter"))))
+    };
+    one_iter(left) || one_iter(right)
 }
 
 /// A generator whose body yields one value: one `yield`, outside any loop,

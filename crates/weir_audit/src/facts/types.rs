@@ -75,6 +75,21 @@ impl ProjectTypes {
                 }
             }
         }
+        // Unannotated helpers that hand out a legacy Query:
+        // `def session_query(model): return db.session.query(model)`.
+        let built: Vec<String> = modules
+            .par_iter()
+            .flat_map_iter(|module| {
+                module
+                    .functions
+                    .iter()
+                    .filter(|f| f.returns.is_none() && returns_legacy_query(f, knowledge))
+                    .map(move |f| format!("{}.{}", module.name, f.qualname))
+            })
+            .collect();
+        for key in built {
+            types.returns.entry(key).or_insert(ObjKind::LegacyQuery);
+        }
         // The walk over every method body is the costly part; it reads only
         // the module-level kinds above, so it runs in parallel and the
         // results are applied in module order (later modules win, as before).
@@ -309,6 +324,67 @@ pub fn query_receiver_params<'f>(
         }
     }
     found
+}
+
+/// A legacy `Query` built and not run (see [`returns_legacy_query`]).
+fn is_legacy_query(expr: &Expr, knowledge: &Knowledge, depth: u8) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    match &expr.kind {
+        ExprKind::Conditional { body, orelse, .. } => {
+            is_legacy_query(body, knowledge, depth + 1)
+                || is_legacy_query(orelse, knowledge, depth + 1)
+        }
+        ExprKind::Call(call) => {
+            let ExprKind::Attribute { value, attr } = &call.callee.kind else {
+                return false;
+            };
+            if attr == "query" {
+                let session = value
+                    .dotted_last()
+                    .and_then(|last| knowledge.hint(last))
+                    .is_some_and(ObjKind::is_session);
+                return session && !call.args.is_empty();
+            }
+            knowledge
+                .method(ObjKind::LegacyQuery, attr)
+                .is_some_and(|m| m.effect.is_none() && m.returns == Some(ObjKind::LegacyQuery))
+                && is_legacy_query(value, knowledge, depth + 1)
+        }
+        _ => false,
+    }
+}
+
+/// Whether every value `function` returns is a legacy `Query` it builds
+/// without running it: `return db.session.query(model)`, `return
+/// session.query(User).filter_by(active=True)` (builder methods keep a
+/// Query lazy), or a conditional expression with such a branch (`return
+/// model.query if hasattr(model, "query") else db.session.query(model)`,
+/// Flask-SQLAlchemy's query property being a Query too). The session is
+/// known by its name (`session`, `db.session`), as everywhere else.
+/// `return None` is left out; a generator or a coroutine hands out
+/// something else.
+fn returns_legacy_query(function: &weir_ir::Function, knowledge: &Knowledge) -> bool {
+    if function.kind == weir_ir::FunctionKind::Module || function.is_generator || function.is_async
+    {
+        return false;
+    }
+    let mut values = 0usize;
+    let mut all = true;
+    weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+        if let StmtKind::Return { value } = &stmt.kind {
+            match value {
+                None => {}
+                Some(v) if matches!(v.kind, ExprKind::Literal(weir_ir::Literal::Null)) => {}
+                Some(v) => {
+                    values += 1;
+                    all &= is_legacy_query(v, knowledge, 0);
+                }
+            }
+        }
+    });
+    all && values > 0
 }
 
 /// `@contextmanager` / `@asynccontextmanager` (also `@contextlib.…`): what

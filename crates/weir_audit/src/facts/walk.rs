@@ -1433,7 +1433,10 @@ impl<'ir> Walker<'ir> {
             return loops::Iteration::Once;
         }
         if iteration == loops::Iteration::PerItem
-            && iter.is_some_and(|i| self.project.class_constants.chunks(i.unawaited()))
+            && iter.is_some_and(|i| {
+                self.project.class_constants.chunks(i.unawaited())
+                    || loops::is_grouper(i, |name| self.assigned.get(name).copied())
+            })
         {
             return loops::Iteration::Batch;
         }

@@ -67,6 +67,9 @@ pub enum ObjKind {
     SqlQueries,
     /// A python-emails `Message`: `send()` talks to an SMTP server.
     MailMessage,
+    /// `SQLAlchemy`'s schema `Inspector` (`inspect(engine)`): its
+    /// reflection methods query the database's catalog.
+    SchemaInspector,
 }
 
 impl ObjKind {
@@ -125,6 +128,7 @@ impl ObjKind {
             ObjKind::Path => "path",
             ObjKind::SqlQueries => "SQL queries",
             ObjKind::MailMessage => "mail message",
+            ObjKind::SchemaInspector => "schema inspector",
         }
     }
 }

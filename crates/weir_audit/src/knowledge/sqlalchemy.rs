@@ -2,11 +2,11 @@
 //! Flask-SQLAlchemy. <https://docs.sqlalchemy.org/en/20/>
 
 use super::{
-    Effect::{Begin, Close, Commit, Flush, Query, Rollback, Stage},
-    NameHint,
+    Effect::{Begin, Blocking, Close, Commit, Flush, Query, Rollback, Stage},
+    IoKind, NameHint,
     ObjKind::{
         AsyncConnection, AsyncEngine, AsyncSession, AsyncSessionFactory, Connection, Engine,
-        LegacyQuery, Session, SessionFactory,
+        LegacyQuery, SchemaInspector, Session, SessionFactory,
     },
     Pack,
     QueryOp::{Delete, FromArgument, Insert, Other, Select, Update},
@@ -18,6 +18,10 @@ const CONNECTIONS: &[super::ObjKind] = &[Connection, AsyncConnection];
 const ENGINES: &[super::ObjKind] = &[Engine];
 const ASYNC_ENGINES: &[super::ObjKind] = &[AsyncEngine];
 const QUERY: &[super::ObjKind] = &[LegacyQuery];
+const INSPECTOR: &[super::ObjKind] = &[SchemaInspector];
+/// A reflection call of the `Inspector`: a query of the database catalog
+/// on a connection of the engine, blocking the calling thread.
+const REFLECT: super::Effect = Blocking(IoKind::Database);
 
 pub const PACK: Pack = Pack {
     name: "sqlalchemy",
@@ -47,6 +51,15 @@ pub const PACK: Pack = Pack {
         ctor("sqlmodel.Session", Session),
         ctor("sqlalchemy.ext.asyncio.AsyncSession", AsyncSession),
         ctor("sqlmodel.ext.asyncio.session.AsyncSession", AsyncSession),
+        // `inspect(engine)` / `inspect(connection)`: the schema Inspector.
+        // On a mapped object or class it gives an `InstanceState` or a
+        // `Mapper`, which have none of the reflection methods below.
+        ctor("sqlalchemy.inspect", SchemaInspector),
+        ctor("sqlalchemy.inspection.inspect", SchemaInspector),
+        ctor(
+            "sqlalchemy.engine.reflection.Inspector.from_engine",
+            SchemaInspector,
+        ),
     ],
     types: &[
         ("sqlalchemy.orm.Session", Session),
@@ -63,6 +76,13 @@ pub const PACK: Pack = Pack {
         ("sqlalchemy.Connection", Connection),
         ("sqlalchemy.ext.asyncio.AsyncConnection", AsyncConnection),
         ("sqlalchemy.orm.sessionmaker", SessionFactory),
+        // The legacy `Query` a helper hands out (`-> Query`).
+        ("sqlalchemy.engine.reflection.Inspector", SchemaInspector),
+        ("sqlalchemy.engine.Inspector", SchemaInspector),
+        ("sqlalchemy.Inspector", SchemaInspector),
+        ("sqlalchemy.orm.Query", LegacyQuery),
+        ("sqlalchemy.orm.query.Query", LegacyQuery),
+        ("flask_sqlalchemy.query.Query", LegacyQuery),
         (
             "sqlalchemy.ext.asyncio.async_sessionmaker",
             AsyncSessionFactory,
@@ -111,6 +131,28 @@ pub const PACK: Pack = Pack {
         method(CONNECTIONS, "close", Close),
         method(CONNECTIONS, "begin", Begin),
         method(CONNECTIONS, "begin_nested", Begin),
+        // The Inspector's reflection methods (Reflecting Database Objects).
+        method(INSPECTOR, "get_schema_names", REFLECT),
+        method(INSPECTOR, "get_table_names", REFLECT),
+        method(INSPECTOR, "get_view_names", REFLECT),
+        method(INSPECTOR, "get_materialized_view_names", REFLECT),
+        method(INSPECTOR, "get_sequence_names", REFLECT),
+        method(INSPECTOR, "get_temp_table_names", REFLECT),
+        method(INSPECTOR, "get_sorted_table_and_fkc_names", REFLECT),
+        method(INSPECTOR, "get_columns", REFLECT),
+        method(INSPECTOR, "get_pk_constraint", REFLECT),
+        method(INSPECTOR, "get_foreign_keys", REFLECT),
+        method(INSPECTOR, "get_indexes", REFLECT),
+        method(INSPECTOR, "get_unique_constraints", REFLECT),
+        method(INSPECTOR, "get_check_constraints", REFLECT),
+        method(INSPECTOR, "get_table_comment", REFLECT),
+        method(INSPECTOR, "get_view_definition", REFLECT),
+        method(INSPECTOR, "get_multi_columns", REFLECT),
+        method(INSPECTOR, "has_table", REFLECT),
+        method(INSPECTOR, "has_schema", REFLECT),
+        method(INSPECTOR, "has_index", REFLECT),
+        method(INSPECTOR, "has_sequence", REFLECT),
+        method(INSPECTOR, "reflect_table", REFLECT),
         // Legacy Query: builders stay lazy, terminal methods run SQL.
         returns(QUERY, "filter", LegacyQuery),
         returns(QUERY, "filter_by", LegacyQuery),
