@@ -83,8 +83,15 @@ impl PerObjectMethods {
                 drf::PER_OBJECT_METHOD.to_string(),
                 format!("`{}` of `{}`", drf::PER_OBJECT_METHOD, serializer.name),
             )];
+            let listed = listed_fields(modules, &mro);
             for &(mj, cj) in &mro {
                 for (field, getter) in method_fields(&modules[mj], &modules[mj].classes[cj]) {
+                    // A subclass that lists a subset of its parent's fields
+                    // in `Meta.fields` serializes only those: DRF does not
+                    // require the fields declared in a parent class.
+                    if listed.as_ref().is_some_and(|l| !l.contains(&field)) {
+                        continue;
+                    }
                     wanted.push((
                         getter.clone(),
                         format!(
@@ -610,6 +617,41 @@ fn method_fields(module: &Module, class: &Class) -> Vec<(String, String)> {
         out.push((field.to_string(), getter));
     }
     out
+}
+
+/// The field names of the nearest `Meta.fields` over `mro`, when it is
+/// written out as a list or tuple of strings (`fields = ("uid", "name")`).
+/// A `ModelSerializer` serializes those fields only, whatever its classes
+/// declare. `None` when it is `"__all__"`, computed
+/// (`Parent.Meta.fields + (…)`) or absent: every declared field then.
+fn listed_fields(modules: &[Module], mro: &[ClassRef]) -> Option<Vec<String>> {
+    for &(mi, ci) in mro {
+        let module = &modules[mi];
+        let meta = format!("{}.Meta", module.classes[ci].qualname);
+        let Some(meta) = module.classes.iter().find(|c| c.qualname == meta) else {
+            continue;
+        };
+        let assigned = |name: &str| {
+            meta.body.iter().find_map(|stmt| {
+                let (targets, value) = stmt.plain_assign()?;
+                (targets.first().and_then(Expr::as_name) == Some(name)).then_some(value)
+            })
+        };
+        if assigned("exclude").is_some() {
+            return None;
+        }
+        let Some(value) = assigned("fields") else {
+            continue;
+        };
+        let ExprKind::Collection { elements, .. } = &value.kind else {
+            return None;
+        };
+        return elements
+            .iter()
+            .map(|e| e.as_str().map(str::to_string))
+            .collect();
+    }
+    None
 }
 
 /// The project model of `class Meta: model = Order` in the class.
