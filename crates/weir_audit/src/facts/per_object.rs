@@ -518,6 +518,9 @@ fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module
             continue;
         };
         let label = if classes.is_list_view((mi, ci)) {
+            if lists_no_rows(modules, classes, (mi, ci)) {
+                continue;
+            }
             list_views.push(((mi, ci), serializer_class));
             Some(format!(
                 "`serializer_class` of the list view `{}`",
@@ -566,6 +569,33 @@ fn list_action_returns(body: &[weir_ir::Stmt]) -> Vec<&Expr> {
         out.extend(list_action_returns(orelse));
     }
     out
+}
+
+/// A list view whose `queryset` is `Model.objects.none()` and that
+/// overrides neither `get_queryset()` nor `list()`: a view kept for its
+/// other actions (`retrieve` of `get_object()`, `update`), whose list is
+/// always empty, so its serializer never serializes a list.
+fn lists_no_rows(modules: &[Module], classes: &Classes, view: ClassRef) -> bool {
+    let mro = classes.mro(view);
+    let overrides = mro.iter().any(|&(mi, ci)| {
+        let m = &modules[mi];
+        m.classes[ci]
+            .methods
+            .iter()
+            .any(|&f| matches!(m.functions[f].name.as_str(), "get_queryset" | "list"))
+    });
+    if overrides {
+        return false;
+    }
+    mro.iter()
+        .find_map(|&(mi, ci)| {
+            modules[mi].classes[ci]
+                .assignments()
+                .find(|(target, _)| *target == "queryset")
+                .map(|(_, value)| value)
+        })
+        .and_then(Expr::as_call)
+        .is_some_and(|c| c.method_name() == Some("none") && c.args.is_empty())
 }
 
 /// `get_serializer_class()` returns `self.serializer_class` (or the
