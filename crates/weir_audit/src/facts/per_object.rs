@@ -103,8 +103,15 @@ impl PerObjectMethods {
                 drf::PER_OBJECT_METHOD.to_string(),
                 format!("`{}` of `{}`", drf::PER_OBJECT_METHOD, serializer.name),
             )];
+            let listed = listed_fields(modules, &mro);
             for &(mj, cj) in &mro {
                 for (field, getter) in method_fields(&modules[mj], &modules[mj].classes[cj]) {
+                    // A subclass that lists a subset of its parent's fields
+                    // in `Meta.fields` serializes only those: DRF does not
+                    // require the fields declared in a parent class.
+                    if listed.as_ref().is_some_and(|l| !l.contains(&field)) {
+                        continue;
+                    }
                     wanted.push((
                         getter.clone(),
                         format!(
@@ -555,6 +562,9 @@ fn module_uses(modules: &[Module], classes: &Classes, mi: usize, module: &Module
             continue;
         };
         let label = if classes.is_list_view((mi, ci)) {
+            if lists_no_rows(modules, classes, (mi, ci)) {
+                continue;
+            }
             list_views.push(((mi, ci), serializer_class));
             Some(format!(
                 "`serializer_class` of the list view `{}`",
@@ -603,6 +613,33 @@ fn list_action_returns(body: &[weir_ir::Stmt]) -> Vec<&Expr> {
         out.extend(list_action_returns(orelse));
     }
     out
+}
+
+/// A list view whose `queryset` is `Model.objects.none()` and that
+/// overrides neither `get_queryset()` nor `list()`: a view kept for its
+/// other actions (`retrieve` of `get_object()`, `update`), whose list is
+/// always empty, so its serializer never serializes a list.
+fn lists_no_rows(modules: &[Module], classes: &Classes, view: ClassRef) -> bool {
+    let mro = classes.mro(view);
+    let overrides = mro.iter().any(|&(mi, ci)| {
+        let m = &modules[mi];
+        m.classes[ci]
+            .methods
+            .iter()
+            .any(|&f| matches!(m.functions[f].name.as_str(), "get_queryset" | "list"))
+    });
+    if overrides {
+        return false;
+    }
+    mro.iter()
+        .find_map(|&(mi, ci)| {
+            modules[mi].classes[ci]
+                .assignments()
+                .find(|(target, _)| *target == "queryset")
+                .map(|(_, value)| value)
+        })
+        .and_then(Expr::as_call)
+        .is_some_and(|c| c.method_name() == Some("none") && c.args.is_empty())
 }
 
 /// `get_serializer_class()` returns `self.serializer_class` (or the
@@ -654,6 +691,41 @@ pub(crate) fn method_fields(module: &Module, class: &Class) -> Vec<(String, Stri
         out.push((field.to_string(), getter));
     }
     out
+}
+
+/// The field names of the nearest `Meta.fields` over `mro`, when it is
+/// written out as a list or tuple of strings (`fields = ("uid", "name")`).
+/// A `ModelSerializer` serializes those fields only, whatever its classes
+/// declare. `None` when it is `"__all__"`, computed
+/// (`Parent.Meta.fields + (…)`) or absent: every declared field then.
+fn listed_fields(modules: &[Module], mro: &[ClassRef]) -> Option<Vec<String>> {
+    for &(mi, ci) in mro {
+        let module = &modules[mi];
+        let meta = format!("{}.Meta", module.classes[ci].qualname);
+        let Some(meta) = module.classes.iter().find(|c| c.qualname == meta) else {
+            continue;
+        };
+        let assigned = |name: &str| {
+            meta.body.iter().find_map(|stmt| {
+                let (targets, value) = stmt.plain_assign()?;
+                (targets.first().and_then(Expr::as_name) == Some(name)).then_some(value)
+            })
+        };
+        if assigned("exclude").is_some() {
+            return None;
+        }
+        let Some(value) = assigned("fields") else {
+            continue;
+        };
+        let ExprKind::Collection { elements, .. } = &value.kind else {
+            return None;
+        };
+        return elements
+            .iter()
+            .map(|e| e.as_str().map(str::to_string))
+            .collect();
+    }
+    None
 }
 
 /// The project model of `class Meta: model = Order` in the class.

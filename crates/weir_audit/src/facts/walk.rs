@@ -1456,6 +1456,25 @@ impl<'ir> Walker<'ir> {
                 return loops::Iteration::Literal;
             }
         }
+        // `for pair in settings.DEFAULT_CONTENT_TYPES`, `for code in
+        // constants.LANGUAGES`: an upper-case attribute of an imported module
+        // or object (Django's `settings`) is a constant of the configuration,
+        // as fixed as a constant of this module. (`request.POST` is no import.)
+        if iteration == loops::Iteration::PerItem
+            && let Some(dotted) = iter.and_then(|i| loops::dict_view_of(i).unwrap_or(i).dotted())
+            && let Some((head, last)) = dotted.split_once('.')
+            && !last.contains('.')
+            && last.len() > 1
+            && last
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && last.chars().any(|c| c.is_ascii_uppercase())
+            && !self.facts.params.contains(head)
+            && !self.assigned.contains_key(head)
+            && self.module.resolve(head).is_some()
+        {
+            return loops::Iteration::Literal;
+        }
         // `for item in [x for x in self.personal_items if x in ids]`: a
         // comprehension over a fixed collection yields at most its items.
         if iteration == loops::Iteration::PerItem
@@ -1957,10 +1976,100 @@ impl<'ir> Walker<'ir> {
             if let Some(rows) = super::rows::related_rows(expr, &owner, &self.project.models) {
                 return Some(rows);
             }
+            if let Some(rows) = self.fresh_related_rows(expr) {
+                return Some(rows);
+            }
             let name = expr.unawaited().as_name()?;
             expr = self.assigned.get(name).copied()?;
         }
         None
+    }
+
+    /// `for dep in project.dependencies.filter(…)` on an object whose rows
+    /// were not fetched here (a parameter, `self` in a model method, an
+    /// object of unknown model when the accessor names one to-many
+    /// relation of the project's Django models): a chained `filter`,
+    /// `exclude`, `order_by` or `annotate` runs a new query, which no
+    /// caller's `prefetch_related` serves (Django, "prefetch_related"), so
+    /// the rows load only what the chain asks for, and each row's reference
+    /// back to the owner, which the related manager sets.
+    fn fresh_related_rows(&self, iter: &Expr) -> Option<super::rows::RowSource> {
+        const NEW_QUERY: &[&str] = &["filter", "exclude", "order_by", "annotate"];
+        let chain = super::rows::related_chain(iter)?;
+        if !chain.called {
+            return None;
+        }
+        let mut fresh = false;
+        let mut narrowed = false;
+        let mut e = iter.unawaited();
+        while let Some(call) = e.as_call() {
+            let method = call.method_name().unwrap_or_default();
+            fresh |= NEW_QUERY.contains(&method);
+            narrowed |= matches!(method, "only" | "defer");
+            e = call.receiver()?;
+        }
+        if !fresh || !self.project.knowledge.is_active("django") {
+            return None;
+        }
+        let owner = chain.owner.as_name()?;
+        if self.fetched.contains_key(owner) || self.row_eager.contains_key(owner) {
+            return None;
+        }
+        let models = &self.project.models;
+        let known = if owner == "self" {
+            self.enclosing_class()
+        } else if self.facts.params.contains(owner) && !self.assigned.contains_key(owner) {
+            self.facts.entities.get(owner).cloned()
+        } else {
+            None
+        };
+        let target = match known {
+            Some(model) => {
+                let model = models.get(&model)?;
+                let rel = model
+                    .relationships
+                    .get(chain.accessor)
+                    .filter(|r| r.many && model.orm == crate::project::Orm::Django)?;
+                models.related(rel)?
+            }
+            None if owner != "self"
+                && !self.facts.entities.contains_key(owner)
+                && self.kind_of(chain.owner).is_none()
+                && (self.facts.params.contains(owner) || self.assigned.contains_key(owner)) =>
+            {
+                models.to_many_target(chain.accessor)?
+            }
+            None => return None,
+        };
+        let mut eager = chain.eager;
+        if chain.all_foreign_keys {
+            eager.extend(target.foreign_keys_followed_by_default());
+        }
+        // The row's foreign key to a model whose accessor of this name
+        // leads back to the rows' model: the owner, set by the manager.
+        eager.extend(
+            target
+                .relationships
+                .iter()
+                .filter(|(_, r)| !r.many)
+                .filter(|(_, r)| {
+                    models.related(r).is_some_and(|back| {
+                        back.relationships
+                            .get(chain.accessor)
+                            .filter(|b| b.many)
+                            .and_then(|b| models.related(b))
+                            .is_some_and(|m| m.class == target.class)
+                    })
+                })
+                .map(|(name, _)| name.clone()),
+        );
+        Some(super::rows::RowSource {
+            model: target.class.clone(),
+            eager,
+            narrowed,
+            options: Vec::new(),
+            from_callee: false,
+        })
     }
 
     /// The rows a call of a project function returns (see

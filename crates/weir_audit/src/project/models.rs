@@ -70,6 +70,9 @@ pub struct Model {
     /// Django relation fields: field → (`related_name`, is one-to-one), for
     /// the reverse accessors on the related model.
     reverse: HashMap<String, (Option<String>, bool)>,
+    /// A Django abstract base (`class Meta: abstract = True`): no table, no
+    /// reverse accessors of its own; its subclasses get its fields.
+    abstract_base: bool,
     /// Django properties that hand out a relation of the instance:
     /// `@property def positions(self): return self.all_positions(manager="objects")`
     /// → (`positions`, `all_positions`).
@@ -324,6 +327,7 @@ impl ModelIndex {
             managers: Vec::new(),
             manager_classes: Vec::new(),
             reverse: HashMap::default(),
+            abstract_base: false,
             property_relations: Vec::new(),
             backrefs: Vec::new(),
             guessed_many: Vec::new(),
@@ -377,6 +381,15 @@ impl ModelIndex {
                     .filter_map(|b| self.by_class.get(b))
                     .flat_map(|m| m.managers.iter().cloned())
                     .collect();
+                // The relation fields of an abstract base are declared
+                // again on each subclass, reverse accessors included
+                // (a concrete parent keeps its own).
+                let reverse: Vec<(String, (Option<String>, bool))> = bases
+                    .iter()
+                    .filter_map(|b| self.by_class.get(b))
+                    .filter(|m| m.abstract_base)
+                    .flat_map(|m| m.reverse.iter().map(|(k, v)| (k.clone(), v.clone())))
+                    .collect();
                 let manager_classes: Vec<(String, String)> = bases
                     .iter()
                     .filter_map(|b| self.by_class.get(b))
@@ -392,6 +405,14 @@ impl ModelIndex {
                     for manager in managers {
                         if !model.managers.contains(&manager) {
                             model.managers.push(manager);
+                            changed = true;
+                        }
+                    }
+                    for (field, entry) in reverse {
+                        if let std::collections::hash_map::Entry::Vacant(slot) =
+                            model.reverse.entry(field)
+                        {
+                            slot.insert(entry);
                             changed = true;
                         }
                     }
@@ -640,14 +661,27 @@ impl ModelIndex {
     /// on `Line` gives `Order.lines` (or `Order.line_set`), a lazy collection.
     fn add_reverse_accessors(&mut self) {
         let mut reverse: Vec<(String, String, Relationship)> = Vec::new();
-        for model in self.by_class.values().filter(|m| m.orm == Orm::Django) {
+        for model in self
+            .by_class
+            .values()
+            .filter(|m| m.orm == Orm::Django && !m.abstract_base)
+        {
             for (field, (related_name, one_to_one)) in &model.reverse {
                 let Some(related) = model.relationships.get(field).and_then(|r| self.related(r))
                 else {
                     continue;
                 };
                 let accessor = match (related_name, one_to_one) {
-                    (Some(name), _) => name.clone(),
+                    // `related_name="%(app_label)s_%(class)s_related"` on an
+                    // abstract base: each subclass's own app label and
+                    // lower-cased class name (Django's model docs, "Be
+                    // careful with related_name and related_query_name").
+                    (Some(name), _) => name
+                        .replace("%(class)s", &model.name.to_ascii_lowercase())
+                        .replace(
+                            "%(app_label)s",
+                            &app_label(&model.class).to_ascii_lowercase(),
+                        ),
                     (None, true) => model.name.to_ascii_lowercase(),
                     (None, false) => format!("{}_set", model.name.to_ascii_lowercase()),
                 };
@@ -753,6 +787,21 @@ fn declares_django_field(module: &Module, class: &weir_ir::Class) -> bool {
                 })
             })
     })
+}
+
+/// `class Meta: abstract = True` inside the class.
+fn is_abstract(module: &Module, class: &weir_ir::Class) -> bool {
+    let meta = format!("{}.Meta", class.qualname);
+    module
+        .classes
+        .iter()
+        .filter(|c| c.qualname == meta)
+        .flat_map(|c| &c.body)
+        .filter_map(weir_ir::Stmt::plain_assign)
+        .any(|(targets, value)| {
+            targets.first().and_then(Expr::as_name) == Some("abstract")
+                && matches!(value.kind, ExprKind::Literal(weir_ir::Literal::Bool(true)))
+        })
 }
 
 /// `parent_django`: a base is one of the project's Django models.
@@ -991,6 +1040,7 @@ fn read_model(module: &Module, class: &weir_ir::Class, parent_django: bool) -> O
         managers,
         manager_classes,
         reverse,
+        abstract_base: orm == Orm::Django && is_abstract(module, class),
         backrefs,
         guessed_many,
         property_relations: if orm == Orm::Django {

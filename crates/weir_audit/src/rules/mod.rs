@@ -400,11 +400,19 @@ fn is_constant_name(name: &str) -> bool {
 }
 
 /// `name = …` somewhere in `block`.
+/// `block` stores into `name`: `x = …`, or as one name of an unpacking
+/// (`x, created = Model.objects.get_or_create(…)`).
 fn assigns(block: &[weir_ir::Stmt], name: &str) -> bool {
+    fn binds(target: &Expr, name: &str) -> bool {
+        match &target.kind {
+            ExprKind::Collection { elements, .. } => elements.iter().any(|e| binds(e, name)),
+            _ => target.dotted().as_deref() == Some(name),
+        }
+    }
     let mut found = false;
     weir_ir::visit::walk_stmts(block, &mut |stmt| {
         if let weir_ir::StmtKind::Assign { targets, .. } = &stmt.kind
-            && targets.iter().any(|t| t.dotted().as_deref() == Some(name))
+            && targets.iter().any(|t| binds(t, name))
         {
             found = true;
         }
