@@ -9,7 +9,7 @@
 
 use weir_ir::{Expr, ExprKind, Literal, Module};
 
-use super::per_object::{ClassRef, Classes, Evidence, PerObject, PerObjectKind};
+use super::per_object::{ClassRef, Classes, Evidence, PerObject, PerObjectKind, nearest_method};
 use crate::collections::{HashMap, HashSet};
 use crate::knowledge::django_admin as admin;
 use crate::project::{ModelIndex, Orm};
@@ -39,13 +39,7 @@ pub(crate) fn per_row_methods(
         let columns = string_literals(list_display);
         let admin_name = &modules[class.0].classes[class.1].name;
         // An admin that replaces `get_queryset()` may load anything.
-        let overrides_queryset = mro.iter().any(|&(mi, ci)| {
-            let m = &modules[mi];
-            m.classes[ci]
-                .methods
-                .iter()
-                .any(|&f| m.functions[f].name == admin::QUERYSET_METHOD)
-        });
+        let overrides_queryset = nearest_method(modules, &mro, admin::QUERYSET_METHOD).is_some();
         let unloaded = model
             .as_deref()
             .and_then(|m| models.get(m))
@@ -62,15 +56,9 @@ pub(crate) fn per_row_methods(
         let mut claimed: HashSet<String> = HashSet::default();
         for column in &columns {
             // The nearest definition among the admin's project classes.
-            let Some((module, function)) = mro.iter().find_map(|&(mi, ci)| {
-                let m = &modules[mi];
-                m.classes[ci]
-                    .methods
-                    .iter()
-                    .map(|&f| &m.functions[f])
-                    .find(|f| f.name == *column && f.params.len() >= 2)
-                    .map(|f| (m, f))
-            }) else {
+            let Some((module, function)) =
+                nearest_method(modules, &mro, column).filter(|(_, f)| f.params.len() >= 2)
+            else {
                 continue;
             };
             let mut owned: Vec<String> = object_reads(function)

@@ -110,14 +110,7 @@ fn unloaded(
         return out;
     }
     // The nearest `get_queryset()` replaces the `queryset` attribute.
-    let get_queryset = view_mro.iter().find_map(|&(mi, ci)| {
-        let m = &modules[mi];
-        m.classes[ci]
-            .methods
-            .iter()
-            .find(|&&f| m.functions[f].name == "get_queryset")
-            .map(|&f| (m, &m.functions[f]))
-    });
+    let get_queryset = super::per_object::nearest_method(modules, &view_mro, "get_queryset");
     // Relations the rows are filtered to lack: `filter(parent__isnull=True)`.
     let mut absent: Vec<String> = Vec::new();
     let (rows, model) = if let Some((module, function)) = get_queryset {
@@ -496,25 +489,23 @@ fn relation_reads(
 /// and getter. A getter that rebinds the parameter is not read.
 fn getter_reads(modules: &[Module], mro: &[ClassRef], out: &mut Vec<RelationRead>) {
     let mut fields: Vec<(String, String)> = Vec::new();
+    // A subclass listing a subset of its parent's fields serializes those.
+    let listed = super::per_object::listed_fields(modules, mro);
     for &(mi, ci) in mro {
         for (field, getter) in
             super::per_object::method_fields(&modules[mi], &modules[mi].classes[ci])
         {
+            if listed.as_ref().is_some_and(|l| !l.contains(&field)) {
+                continue;
+            }
             if !fields.iter().any(|(f, _)| *f == field) {
                 fields.push((field, getter));
             }
         }
     }
     for (field, getter) in fields {
-        let Some((module, function)) = mro.iter().find_map(|&(mi, ci)| {
-            let m = &modules[mi];
-            m.classes[ci]
-                .methods
-                .iter()
-                .map(|&f| &m.functions[f])
-                .find(|f| f.name == getter)
-                .map(|f| (m, f))
-        }) else {
+        let Some((module, function)) = super::per_object::nearest_method(modules, mro, &getter)
+        else {
             continue;
         };
         for (relation, line) in super::admin_lists::object_reads(function) {

@@ -125,15 +125,7 @@ impl PerObjectMethods {
             for (name, what) in wanted {
                 // The nearest definition in the project's classes; DRF's own
                 // `to_representation` is not the project's code.
-                let Some((module, function)) = mro.iter().find_map(|&(mj, cj)| {
-                    let m = &modules[mj];
-                    m.classes[cj]
-                        .methods
-                        .iter()
-                        .map(|&f| &m.functions[f])
-                        .find(|f| f.name == name)
-                        .map(|f| (m, f))
-                }) else {
+                let Some((module, function)) = nearest_method(modules, &mro, &name) else {
                     continue;
                 };
                 let key = (module.name.clone(), function.qualname.clone());
@@ -698,7 +690,7 @@ pub(crate) fn method_fields(module: &Module, class: &Class) -> Vec<(String, Stri
 /// A `ModelSerializer` serializes those fields only, whatever its classes
 /// declare. `None` when it is `"__all__"`, computed
 /// (`Parent.Meta.fields + (…)`) or absent: every declared field then.
-fn listed_fields(modules: &[Module], mro: &[ClassRef]) -> Option<Vec<String>> {
+pub(crate) fn listed_fields(modules: &[Module], mro: &[ClassRef]) -> Option<Vec<String>> {
     for &(mi, ci) in mro {
         let module = &modules[mi];
         let meta = format!("{}.Meta", module.classes[ci].qualname);
@@ -726,6 +718,24 @@ fn listed_fields(modules: &[Module], mro: &[ClassRef]) -> Option<Vec<String>> {
             .collect();
     }
     None
+}
+
+/// The nearest definition of a method among `mro` (a class and its
+/// project ancestors), with its module.
+pub(crate) fn nearest_method<'m>(
+    modules: &'m [Module],
+    mro: &[ClassRef],
+    name: &str,
+) -> Option<(&'m Module, &'m weir_ir::Function)> {
+    mro.iter().find_map(|&(mi, ci)| {
+        let m = &modules[mi];
+        m.classes[ci]
+            .methods
+            .iter()
+            .map(|&f| &m.functions[f])
+            .find(|f| f.name == name)
+            .map(|f| (m, f))
+    })
 }
 
 /// The project model of `class Meta: model = Order` in the class.
