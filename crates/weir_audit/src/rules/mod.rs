@@ -399,7 +399,6 @@ fn is_constant_name(name: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// `name = …` somewhere in `block`.
 /// `block` stores into `name`: `x = …`, or as one name of an unpacking
 /// (`x, created = Model.objects.get_or_create(…)`).
 fn assigns(block: &[weir_ir::Stmt], name: &str) -> bool {
