@@ -7,6 +7,7 @@
 //! (`admin.site.register(Order, OrderAdmin)`, `@admin.register(Order)`):
 //! the registration says which rows the methods receive.
 
+use rayon::prelude::*;
 use weir_ir::{Expr, ExprKind, Literal, Module};
 
 use super::per_object::{ClassRef, Classes, Evidence, PerObject, PerObjectKind, nearest_method};
@@ -161,32 +162,49 @@ fn registrations(
             }
         }
     };
-    for (mi, module) in modules.iter().enumerate() {
-        for function in &module.functions {
-            weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
-                let Some(call) = e.as_call() else { return };
-                if call.method_name() != Some(admin::REGISTER) {
-                    return;
-                }
-                if let (Some(model), Some(class)) = (call.positional(0), call.positional(1))
-                    && let Some(class) = classes.class_named(module, class)
-                {
-                    record(class, module, model);
-                }
-            });
-        }
-        for (ci, class) in module.classes.iter().enumerate() {
-            for decorator in &class.decorators {
-                let Some(call) = decorator.as_call() else {
-                    continue;
-                };
-                if call.callee.dotted_last() != Some(admin::REGISTER) {
-                    continue;
-                }
-                for arg in call.args.iter().filter(|a| a.name.is_none()) {
-                    record((mi, ci), module, &arg.value);
+    // Admin registrations live in admin modules (`app/admin.py`, an
+    // `admin` package) or in modules that import Django's admin; only
+    // those are walked, side by side.
+    let found_per_module: Vec<Vec<(ClassRef, &Expr)>> = modules
+        .par_iter()
+        .enumerate()
+        .map(|(mi, module)| {
+            let mut out: Vec<(ClassRef, &Expr)> = Vec::new();
+            if !admin_module(module) {
+                return out;
+            }
+            for function in &module.functions {
+                weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+                    let Some(call) = e.as_call() else { return };
+                    if call.method_name() != Some(admin::REGISTER) {
+                        return;
+                    }
+                    if let (Some(model), Some(class)) = (call.positional(0), call.positional(1))
+                        && let Some(class) = classes.class_named(module, class)
+                    {
+                        out.push((class, model));
+                    }
+                });
+            }
+            for (ci, class) in module.classes.iter().enumerate() {
+                for decorator in &class.decorators {
+                    let Some(call) = decorator.as_call() else {
+                        continue;
+                    };
+                    if call.callee.dotted_last() != Some(admin::REGISTER) {
+                        continue;
+                    }
+                    for arg in call.args.iter().filter(|a| a.name.is_none()) {
+                        out.push(((mi, ci), &arg.value));
+                    }
                 }
             }
+            out
+        })
+        .collect();
+    for (mi, registered) in found_per_module.into_iter().enumerate() {
+        for (class, model) in registered {
+            record(class, &modules[mi], model);
         }
     }
     order
@@ -228,6 +246,19 @@ pub(crate) fn object_reads(function: &weir_ir::Function) -> Vec<(String, u32)> {
         }
     });
     out
+}
+
+/// A module that may register admins: one named `admin` (or inside an
+/// `admin` package, `sites`), or one importing Django's admin.
+fn admin_module(module: &Module) -> bool {
+    module
+        .name
+        .split('.')
+        .any(|segment| segment.contains(admin::MODULE_WORD))
+        || module
+            .imports
+            .iter()
+            .any(|i| i.target.starts_with(admin::DJANGO_ADMIN))
 }
 
 /// The nearest `name = value` among the classes, with its module.

@@ -21,6 +21,12 @@ pub const QUERYSET_METHOD: &str = "get_queryset";
 /// `admin.site.register(Model, ModelAdmin)`, `@admin.register(Model)`.
 pub const REGISTER: &str = "register";
 
+/// Where registrations are written: modules named for the admin
+/// (`shop/admin.py`, `shop/admin/orders.py`, `myadmin.py`) and modules
+/// importing Django's admin (a custom `AdminSite` registering in a method).
+pub const MODULE_WORD: &str = "admin";
+pub const DJANGO_ADMIN: &str = "django.contrib.admin";
+
 /// A library base of a model admin: Django's `ModelAdmin` and the classes
 /// built on it (`UserAdmin`, django-reversion's `VersionAdmin`,
 /// django-import-export's `ImportExportModelAdmin`, django-mptt's
