@@ -10,7 +10,9 @@
 use rayon::prelude::*;
 use weir_ir::{Expr, ExprKind, Literal, Module};
 
-use super::per_object::{ClassRef, Classes, Evidence, PerObject, PerObjectKind, nearest_method};
+use super::per_object::{
+    ClassRef, Classes, Evidence, PerObject, PerObjectKind, nearest_method, object_reads,
+};
 use crate::collections::{HashMap, HashSet};
 use crate::knowledge::django_admin as admin;
 use crate::project::{ModelIndex, Orm};
@@ -62,13 +64,12 @@ pub(crate) fn per_row_methods(
             else {
                 continue;
             };
-            let mut owned: Vec<String> = object_reads(function)
+            let mut owned: Vec<(String, weir_ir::Span)> = object_reads(function)
                 .into_iter()
-                .map(|(r, _)| r)
-                .filter(|r| unloaded.contains(r) && !claimed.contains(r))
+                .filter(|(r, _)| unloaded.contains(r) && !claimed.contains(r))
                 .collect();
-            owned.sort();
-            claimed.extend(owned.iter().cloned());
+            owned.sort_by(|a, b| a.0.cmp(&b.0));
+            claimed.extend(owned.iter().map(|(r, _)| r.clone()));
             out.push((
                 (module.name.clone(), function.qualname.clone()),
                 PerObject {
@@ -217,35 +218,6 @@ fn registrations(
             (class, model)
         })
         .collect()
-}
-
-/// The attributes a method run per object reads of the object it
-/// receives, its second parameter (`obj.customer` in `obj.customer.email`),
-/// each with the line of its first read; none when it rebinds the
-/// parameter.
-pub(crate) fn object_reads(function: &weir_ir::Function) -> Vec<(String, u32)> {
-    let Some(param) = function.params.get(1).map(|p| p.name.as_str()) else {
-        return Vec::new();
-    };
-    let mut rebound = false;
-    weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
-        if let Some((targets, _)) = stmt.plain_assign() {
-            rebound |= targets.iter().any(|t| t.as_name() == Some(param));
-        }
-    });
-    if rebound {
-        return Vec::new();
-    }
-    let mut out: Vec<(String, u32)> = Vec::new();
-    weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
-        if let ExprKind::Attribute { value, attr } = &e.kind
-            && value.as_name() == Some(param)
-            && !out.iter().any(|(o, _)| o == attr.as_str())
-        {
-            out.push((attr.to_string(), e.span.line));
-        }
-    });
-    out
 }
 
 /// A module that may register admins: one named `admin` (or inside an

@@ -508,14 +508,14 @@ fn getter_reads(modules: &[Module], mro: &[ClassRef], out: &mut Vec<RelationRead
         else {
             continue;
         };
-        for (relation, line) in super::admin_lists::object_reads(function) {
+        for (relation, read) in super::per_object::object_reads(function) {
             out.push(RelationRead {
                 field: field.clone(),
                 relation,
                 key_only: false,
                 in_getter: true,
                 path: module.path.clone(),
-                line,
+                line: read.line,
             });
         }
     }

@@ -34,9 +34,10 @@ pub struct PerObject {
     /// every list-serialized class that runs the method agrees on one.
     pub model: Option<String>,
     /// The to-one relations of `model` that the rows arrive without and
-    /// that this method is the first of its list to read (known for the
+    /// that this method is the first of its list to read, each with that
+    /// read (known for the
     /// admin's change list; empty when not known).
-    pub unloaded_to_one: Vec<String>,
+    pub unloaded_to_one: Vec<(String, weir_ir::Span)>,
     /// The relations the rows arrive with prefetched, when known (the
     /// admin's own queryset: none); else any relation the project
     /// prefetches somewhere may be.
@@ -736,6 +737,35 @@ pub(crate) fn nearest_method<'m>(
             .find(|f| f.name == name)
             .map(|f| (m, f))
     })
+}
+
+/// The attributes a method run per object reads of the object it
+/// receives, its second parameter (`obj.customer` in `obj.customer.email`),
+/// each with its first read; none when it rebinds the
+/// parameter.
+pub(crate) fn object_reads(function: &weir_ir::Function) -> Vec<(String, weir_ir::Span)> {
+    let Some(param) = function.params.get(1).map(|p| p.name.as_str()) else {
+        return Vec::new();
+    };
+    let mut rebound = false;
+    weir_ir::visit::walk_stmts(&function.body, &mut |stmt| {
+        if let Some((targets, _)) = stmt.plain_assign() {
+            rebound |= targets.iter().any(|t| t.as_name() == Some(param));
+        }
+    });
+    if rebound {
+        return Vec::new();
+    }
+    let mut out: Vec<(String, weir_ir::Span)> = Vec::new();
+    weir_ir::visit::walk_block_exprs(&function.body, &mut |e| {
+        if let weir_ir::ExprKind::Attribute { value, attr } = &e.kind
+            && value.as_name() == Some(param)
+            && !out.iter().any(|(o, _)| o == attr.as_str())
+        {
+            out.push((attr.to_string(), e.span));
+        }
+    });
+    out
 }
 
 /// The project model of `class Meta: model = Order` in the class.

@@ -1870,6 +1870,19 @@ impl<'ir> Walker<'ir> {
         self.project.models.get(name).map(|m| m.class.clone())
     }
 
+    /// The model an instance named here belongs to, known without a query
+    /// in this function: `self` in a model's method, or a parameter typed
+    /// as one and never rebound.
+    fn owner_model(&self, owner: &str) -> Option<String> {
+        if owner == "self" {
+            self.enclosing_class()
+        } else if self.facts.params.contains(owner) && !self.assigned.contains_key(owner) {
+            self.facts.entities.get(owner).cloned()
+        } else {
+            None
+        }
+    }
+
     /// The class of the method this function is (or is nested in).
     fn enclosing_class(&self) -> Option<String> {
         self.enclosing_class
@@ -2016,13 +2029,7 @@ impl<'ir> Walker<'ir> {
             return None;
         }
         let models = &self.project.models;
-        let known = if owner == "self" {
-            self.enclosing_class()
-        } else if self.facts.params.contains(owner) && !self.assigned.contains_key(owner) {
-            self.facts.entities.get(owner).cloned()
-        } else {
-            None
-        };
+        let known = self.owner_model(owner);
         let target = match known {
             Some(model) => {
                 let model = models.get(&model)?;
@@ -2289,13 +2296,7 @@ impl<'ir> Walker<'ir> {
         if self.fetched.contains_key(owner) {
             return false;
         }
-        let model = if owner == "self" {
-            self.enclosing_class()
-        } else if self.facts.params.contains(owner) && !self.assigned.contains_key(owner) {
-            self.facts.entities.get(owner).cloned()
-        } else {
-            None
-        };
+        let model = self.owner_model(owner);
         if let Some(model) = model.and_then(|model| self.project.models.get(&model)) {
             return model.orm == crate::project::Orm::Django
                 && model

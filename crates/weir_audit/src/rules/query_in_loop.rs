@@ -839,35 +839,22 @@ impl QueryInLoop {
         per: &crate::facts::per_object::PerObject,
         out: &mut Vec<Finding>,
     ) {
-        if per.unloaded_to_one.is_empty() {
-            return;
-        }
-        // The relations this method is the first column to read.
+        // The relations this method is the first column to read, each at
+        // its first read (found with the admin's facts).
         let Some(param) = facts.per_object_param() else {
             return;
         };
-        let mut reported: Vec<&str> = Vec::new();
         let model = per
             .model
             .as_deref()
             .map_or("row", |m| m.rsplit('.').next().unwrap_or(m));
         let (path, line, label) = &per.evidence;
-        weir_ir::visit::walk_block_exprs(&facts.function.body, &mut |e| {
-            let weir_ir::ExprKind::Attribute { value, attr } = &e.kind else {
-                return;
-            };
-            if value.as_name() != Some(param)
-                || reported.contains(&attr.as_str())
-                || !per.unloaded_to_one.iter().any(|r| r == attr.as_str())
-            {
-                return;
-            }
-            reported.push(attr.as_str());
+        for (attr, read) in &per.unloaded_to_one {
             out.push(
                 finding(
                     &Self::META,
                     facts,
-                    e.span,
+                    *read,
                     format!(
                         "`{param}.{attr}` loads the related row of each `{model}` with a query of its own: Django calls {} for every row of the admin change list, and its queryset does not load `{attr}`",
                         per.what
@@ -877,7 +864,7 @@ impl QueryInLoop {
                 .help(format!("Load it with the change list's query: `list_select_related = [\"{attr}\"]` on the admin (or `select_related(\"{attr}\")` in its `get_queryset()`)."))
                 .evidence(path, *line, label.clone()),
             );
-        });
+        }
     }
 }
 
